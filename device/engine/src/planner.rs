@@ -11,11 +11,12 @@
 //! * [`Reuse::InPlace`]: the op may overwrite one of its inputs (relu, batch norm, add, softmax).
 //!   The first input that no later step reads, and whose bytes the output fits in, is taken.
 //!
-//! Tensors that share bytes form one *buffer*. Buffers are placed greedily, largest first, each
-//! at the lowest offset where it overlaps no placed buffer that is live at the same time (the
-//! strategy of TensorFlow Lite Micro's greedy planner). The arena size is the end of the highest
-//! buffer, and it is never below [`Plan::peak_live_bytes`], the largest set of buffers live at
-//! one time.
+//! Tensors that share bytes form one *buffer*. Buffers are placed greedily, each at the lowest
+//! offset where it overlaps no placed buffer that is live at the same time (the strategy of
+//! TensorFlow Lite Micro's greedy planner), in four orders; the smallest arena wins. Its size is
+//! the end of the highest buffer, and it is never below [`Plan::peak_live_bytes`], the largest
+//! set of buffers live at one time. The plan is deterministic: the same graph gives the same
+//! offsets on every machine.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -320,25 +321,47 @@ fn lifetimes(graph: &Graph) -> Result<(Vec<Option<usize>>, Vec<usize>), PlanErro
     Ok((first, last))
 }
 
-/// Places buffers largest first at the lowest free offset; returns the arena size.
+/// Places buffers greedily in several orders (largest first, earliest first, longest-lived
+/// first, largest size × lifetime first) and keeps the smallest arena; returns its size.
 fn place(buffers: &mut [Buffer]) -> usize {
-    let mut order: Vec<usize> = (0..buffers.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (x, y) = (&buffers[a], &buffers[b]);
-        y.bytes.cmp(&x.bytes).then(x.first.cmp(&y.first)).then(a.cmp(&b))
-    });
+    type Key = fn(&Buffer) -> (usize, usize);
+    let orders: [Key; 4] = [
+        |b| (usize::MAX - b.bytes, b.first),
+        |b| (b.first, usize::MAX - b.bytes),
+        |b| (usize::MAX - (b.last - b.first), usize::MAX - b.bytes),
+        |b| (usize::MAX - b.bytes * (b.last - b.first + 1), b.first),
+    ];
+    let mut best: Option<(usize, Vec<usize>)> = None;
+    for key in orders {
+        let mut order: Vec<usize> = (0..buffers.len()).collect();
+        order.sort_by_key(|&i| (key(&buffers[i]), i));
+        let (arena, offsets) = place_in_order(buffers, &order);
+        if best.as_ref().is_none_or(|(a, _)| arena < *a) {
+            best = Some((arena, offsets));
+        }
+    }
+    let (arena, offsets) = best.unwrap_or_default();
+    for (b, offset) in buffers.iter_mut().zip(offsets) {
+        b.offset = offset;
+    }
+    arena
+}
+
+/// Places each buffer, in `order`, at the lowest offset where it overlaps no buffer placed
+/// before it that is live at the same time. Returns the arena size and the offsets.
+fn place_in_order(buffers: &[Buffer], order: &[usize]) -> (usize, Vec<usize>) {
+    let mut offsets = vec![0; buffers.len()];
     let mut placed: Vec<usize> = Vec::with_capacity(buffers.len());
     let mut arena = 0;
-    for &b in &order {
+    for &b in order {
         let me = buffers[b];
         if me.bytes == 0 {
             continue;
         }
         let mut busy: Vec<(usize, usize)> = placed
             .iter()
-            .map(|&p| buffers[p])
-            .filter(|p| p.first <= me.last && me.first <= p.last)
-            .map(|p| (p.offset, p.offset + p.bytes))
+            .filter(|&&p| buffers[p].first <= me.last && me.first <= buffers[p].last)
+            .map(|&p| (offsets[p], offsets[p] + buffers[p].bytes))
             .collect();
         busy.sort_unstable();
         let mut offset = 0;
@@ -348,11 +371,11 @@ fn place(buffers: &mut [Buffer]) -> usize {
             }
             offset = offset.max(stop);
         }
-        buffers[b].offset = offset;
+        offsets[b] = offset;
         arena = arena.max(offset + me.bytes);
         placed.push(b);
     }
-    arena
+    (arena, offsets)
 }
 
 impl Plan {
@@ -430,7 +453,10 @@ mod tests {
         };
         let p = plan(&g).unwrap();
         assert_eq!(p.arena_bytes, 192);
-        assert_eq!(p.tensor_offsets[3], p.tensor_offsets[0], "add writes over x");
+        assert_eq!(
+            p.tensor_offsets[3], p.tensor_offsets[0],
+            "add writes over x"
+        );
     }
 
     #[test]
@@ -516,10 +542,7 @@ mod tests {
             steps: vec![step(&[0], 1, Reuse::Alias(0))],
             outputs: vec![],
         };
-        assert_eq!(
-            plan(&alias),
-            Err(PlanError::AliasSizeMismatch { step: 0 })
-        );
+        assert_eq!(plan(&alias), Err(PlanError::AliasSizeMismatch { step: 0 }));
     }
 
     /// A small deterministic generator for random graphs (no dependencies in a no_std crate).
@@ -545,7 +568,8 @@ mod tests {
             };
             for _ in 0..steps_n {
                 let produced = g.tensor_bytes.len();
-                let inputs: Vec<usize> = (0..1 + rng.below(2)).map(|_| rng.below(produced)).collect();
+                let inputs: Vec<usize> =
+                    (0..1 + rng.below(2)).map(|_| rng.below(produced)).collect();
                 let reuse = match rng.below(3) {
                     0 => Reuse::Fresh,
                     1 => Reuse::InPlace,

@@ -1,0 +1,68 @@
+//! Command-line interface: one file per subcommand.
+
+mod boards;
+mod format;
+mod inspect;
+mod sample;
+mod spaces;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use edgenas::cost::DType;
+
+/// Hardware-aware neural architecture search for microcontrollers and small Linux boards.
+///
+/// edgenas searches a space of networks for ones that fit a board's RAM, flash and latency
+/// limits. Spaces and boards are TOML files; the shipped ones are built in and named by their
+/// file name (`mobilenetv2-tiny`, `nucleo-f746zg`), and any other is given by path.
+#[derive(Debug, Parser)]
+#[command(name = "edgenas", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the shipped search spaces, or describe spaces given by name or path.
+    Spaces(spaces::Args),
+    /// List the shipped boards, or describe boards given by name or path.
+    Boards(boards::Args),
+    /// Decode one genotype: its layers, parameters, MACs, peak RAM, flash, and whether it fits.
+    Inspect(inspect::Args),
+    /// Draw random candidates of a space and print their costs and the share that fits.
+    Sample(sample::Args),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Spaces(a) => spaces::run(a),
+        Command::Boards(a) => boards::run(a),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Sample(a) => sample::run(a),
+    }
+}
+
+/// The datum type that RAM and flash are computed for.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum DTypeArg {
+    /// 8-bit integers: what a microcontroller deploys.
+    Int8,
+    /// 32-bit floats.
+    F32,
+}
+
+impl From<DTypeArg> for DType {
+    fn from(d: DTypeArg) -> DType {
+        match d {
+            DTypeArg::Int8 => DType::Int8,
+            DTypeArg::F32 => DType::F32,
+        }
+    }
+}
+
+/// Prints a JSON value, pretty, to standard output.
+fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

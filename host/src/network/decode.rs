@@ -1,0 +1,96 @@
+//! Space + genotype → network.
+
+use std::collections::HashMap;
+
+use super::blocks::BlockArgs;
+use super::{Builder, Network, Shape};
+use crate::space::{Genotype, Param, SearchSpace, Slot, Value};
+
+/// A genotype whose network cannot be built: the layer (or block) and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{layer}: {message}")]
+pub struct DecodeError {
+    /// The layer or block where building failed (`s2.b1.dw`).
+    pub layer: String,
+    /// What does not fit.
+    pub message: String,
+}
+
+/// Builds the network that `genotype` selects in `space`. The genotype must belong to the
+/// space (see `SearchSpace::parse_genotype`); shapes that cannot connect are errors.
+pub fn decode(space: &SearchSpace, genotype: &Genotype) -> Result<Network, DecodeError> {
+    let values: HashMap<&str, &Value> = genotype.iter().collect();
+    let resolve = |p: &Param, at: &str| -> Result<Option<Value>, DecodeError> {
+        match p {
+            Param::Fixed(v) => Ok(Some(v.clone())),
+            Param::Choice(name) => match values.get(name.as_str()) {
+                Some(v) => Ok(Some((*v).clone())),
+                None if space.choice(name).is_some() => Ok(None),
+                None => Err(DecodeError {
+                    layer: at.to_string(),
+                    message: format!("unknown choice `{name}`"),
+                }),
+            },
+        }
+    };
+    let int = |p: &Param, at: &str| -> Result<usize, DecodeError> {
+        match resolve(p, at)? {
+            Some(Value::Int(i)) if i >= 0 => Ok(i as usize),
+            other => Err(DecodeError {
+                layer: at.to_string(),
+                message: format!("needs a non-negative integer, got {other:?}"),
+            }),
+        }
+    };
+    let input = Shape::Image {
+        c: int(&space.input.channels, "input.channels")?,
+        h: int(&space.input.height, "input.height")?,
+        w: int(&space.input.width, "input.width")?,
+    };
+    let width_multiplier = match &space.width_multiplier {
+        None => 1.0,
+        Some(p) => resolve(p, "width_multiplier")?
+            .and_then(|v| v.as_f64())
+            .unwrap_or(1.0),
+    };
+    let mut b = Builder::new(input, int(&space.input.classes, "input.classes")?);
+    for block in &space.blocks {
+        if !block.condition.holds(&values) {
+            continue;
+        }
+        let repeat = int(&block.repeat, &block.name)?;
+        for i in 1..=repeat {
+            let instance = if repeat > 1 {
+                format!("{}.b{i}", block.name)
+            } else {
+                block.name.clone()
+            };
+            let mut args = Vec::new();
+            for (key, slot) in &block.params {
+                let param = match slot {
+                    Slot::Shared(p) => p,
+                    Slot::PerRepeat(each) => &each[i - 1],
+                };
+                let at = format!("{instance}.{key}");
+                let value = match resolve(param, &at)? {
+                    Some(v) => v,
+                    None => block.kind.default_of(key).ok_or_else(|| DecodeError {
+                        layer: at.clone(),
+                        message: "its choice is inactive in this genotype and the parameter has no default".into(),
+                    })?,
+                };
+                // Only the first repetition of a block changes the resolution.
+                let value = match *key {
+                    "stride" if i > 1 => Value::Int(1),
+                    "stride_w" if i > 1 => Value::Int(0),
+                    _ => value,
+                };
+                args.push((*key, value));
+            }
+            b.set_block(&instance);
+            let args = BlockArgs::new(&instance, args, width_multiplier);
+            (block.kind.build)(&mut b, &args)?;
+        }
+    }
+    Ok(b.finish())
+}

@@ -1,0 +1,34 @@
+//! Batch normalisation.
+
+use edgenas_engine::planner::Reuse;
+
+use super::{LayerOp, Shape};
+
+/// Batch normalisation over channels; at inference a per-channel scale and shift, folded into
+/// the preceding convolution on export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchNorm {
+    /// Added to the variance before the square root.
+    pub epsilon: f64,
+}
+
+impl LayerOp for BatchNorm {
+    fn kind(&self) -> &'static str {
+        "batch_norm"
+    }
+
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
+        super::expect_inputs(inputs, 1)?;
+        Ok(inputs[0])
+    }
+
+    /// Scale and shift per channel (the running mean and variance are statistics, not
+    /// parameters).
+    fn params(&self, inputs: &[Shape]) -> u64 {
+        2 * inputs[0].channels() as u64
+    }
+
+    fn reuse(&self) -> Reuse {
+        Reuse::InPlace
+    }
+}

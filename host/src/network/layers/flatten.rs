@@ -1,0 +1,24 @@
+//! Feature map → vector.
+
+use edgenas_engine::planner::Reuse;
+
+use super::{LayerOp, Shape};
+
+/// Reinterprets a feature map as a vector (channel-major, as ONNX `Flatten`); no data moves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Flatten;
+
+impl LayerOp for Flatten {
+    fn kind(&self) -> &'static str {
+        "flatten"
+    }
+
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
+        super::expect_inputs(inputs, 1)?;
+        Ok(Shape::Vector(inputs[0].elements()))
+    }
+
+    fn reuse(&self) -> Reuse {
+        Reuse::Alias(0)
+    }
+}

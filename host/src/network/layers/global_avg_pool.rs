@@ -1,0 +1,18 @@
+//! Global average pooling.
+
+use super::{LayerOp, Shape, expect_image};
+
+/// The mean of each channel: `c × h × w → c × 1 × 1`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GlobalAvgPool;
+
+impl LayerOp for GlobalAvgPool {
+    fn kind(&self) -> &'static str {
+        "global_avg_pool"
+    }
+
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
+        let (c, _, _) = expect_image(inputs)?;
+        Ok(Shape::Image { c, h: 1, w: 1 })
+    }
+}

@@ -1,0 +1,20 @@
+//! The network input.
+
+use super::{LayerOp, Shape};
+
+/// The network input: a source of the given shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Input {
+    /// The shape of one sample.
+    pub shape: Shape,
+}
+
+impl LayerOp for Input {
+    fn kind(&self) -> &'static str {
+        "input"
+    }
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
+        super::expect_inputs(inputs, 0)?;
+        Ok(self.shape)
+    }
+}

@@ -1,0 +1,21 @@
+//! A tensor of zeros.
+
+use super::{LayerOp, Shape};
+
+/// A source of zeros of the given shape: the output of an NB201 node whose incoming edges are
+/// all `none`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Zero {
+    /// The shape of the zeros.
+    pub shape: Shape,
+}
+
+impl LayerOp for Zero {
+    fn kind(&self) -> &'static str {
+        "zero"
+    }
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
+        super::expect_inputs(inputs, 0)?;
+        Ok(self.shape)
+    }
+}
