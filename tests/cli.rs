@@ -1,1 +1,309 @@
+//! The `edgenas` binary, run as a user runs it.
 
+use std::path::Path;
+use std::process::{Command, Output};
+
+use edgenas::board::SHIPPED_BOARDS;
+use edgenas::space::SHIPPED_SPACES;
+use serde_json::Value;
+
+fn edgenas(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_edgenas"))
+        .args(args)
+        .output()
+        .expect("the edgenas binary runs")
+}
+
+/// Runs a command that must succeed and returns its standard output.
+fn ok(args: &[&str]) -> String {
+    let out = edgenas(args);
+    assert!(
+        out.status.success(),
+        "edgenas {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs a command that must fail cleanly (exit 1, a message, no panic) and returns stderr.
+fn fails(args: &[&str]) -> String {
+    let out = edgenas(args);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "edgenas {args:?} should fail with 1:\n{err}"
+    );
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn json(args: &[&str]) -> Value {
+    serde_json::from_str(&ok(args)).expect("--json prints JSON")
+}
+
+#[test]
+fn help_explains_every_command() {
+    let top = ok(&["--help"]);
+    for cmd in ["spaces", "boards", "inspect", "sample"] {
+        assert!(top.contains(cmd), "{top}");
+        let help = ok(&[cmd, "--help"]);
+        assert!(help.contains("--json"), "{cmd}: {help}");
+    }
+}
+
+#[test]
+fn spaces_and_boards_list_what_is_shipped() {
+    let spaces = json(&["spaces", "--json"]);
+    let names: Vec<&str> = spaces
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        SHIPPED_SPACES.iter().map(|(n, _)| *n).collect::<Vec<_>>()
+    );
+    let boards = json(&["boards", "--json"]);
+    assert_eq!(boards.as_array().unwrap().len(), SHIPPED_BOARDS.len());
+    let f746 = boards
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "nucleo-f746zg")
+        .unwrap();
+    assert_eq!(f746["memory"]["ram_bytes"], 327_680);
+    assert_eq!(f746["connection"]["probe_rs_chip"], "STM32F746ZGTx");
+    let nb = json(&["spaces", "nb201", "--json"]);
+    assert_eq!(nb[0]["size"], 15625.0);
+    assert!(ok(&["spaces", "resnet-tiny"]).contains("stages >= 3"));
+}
+
+#[test]
+fn user_files_are_read_by_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let space = dir.path().join("tiny.toml");
+    std::fs::write(&space, "name = \"tiny\"\n[input]\nchannels = 1\nresolution = 8\nclasses = 3\n[[blocks]]\nname = \"fc\"\ntype = \"dense\"\nout = { values = [4, 8] }\n").unwrap();
+    let board = dir.path().join("small.toml");
+    std::fs::write(&board, "name = \"small\"\nkind = \"mcu\"\ncore = \"cortex-m4f\"\nclock_hz = 48000000\n[memory]\nram_bytes = 4096\nflash_bytes = 8192\nruntime_ram_bytes = 4000\nruntime_flash_bytes = 1024\n[connection]\ngdb = \"127.0.0.1:3333\"\n").unwrap();
+    let (s, b) = (space.to_str().unwrap(), board.to_str().unwrap());
+    assert!(ok(&["spaces", s]).contains("fc.out"));
+    assert!(ok(&["boards", b]).contains("small"));
+    // 64 inputs -> 8 outputs: int8 arena 64 + 8 = 72 bytes; with 4000 of runtime, 4072 of 4096.
+    let fit = json(&[
+        "inspect",
+        "--space",
+        s,
+        "--genotype",
+        "fc.out=8",
+        "--board",
+        b,
+        "--json",
+    ]);
+    assert_eq!(fit["peak_ram_bytes"], 72);
+    assert_eq!(fit["fit"]["ram_needed_bytes"], 4072);
+    assert_eq!(fit["fit"]["ram_margin_bytes"], 24);
+    assert_eq!(fit["fits"], true);
+    // In f32 the same network needs 4 x 72 bytes of arena and misses by 264 bytes.
+    let miss = json(&[
+        "inspect",
+        "--space",
+        s,
+        "--genotype",
+        "fc.out=8",
+        "--board",
+        b,
+        "--dtype",
+        "f32",
+        "--json",
+    ]);
+    assert_eq!(miss["fit"]["ram_margin_bytes"], 4096 - 4000 - 288);
+    assert_eq!(miss["fits"], false);
+    let text = ok(&[
+        "inspect",
+        "--space",
+        s,
+        "--genotype",
+        "fc.out=8",
+        "--board",
+        b,
+        "--dtype",
+        "f32",
+    ]);
+    assert!(
+        text.contains("fits      NO") && text.contains("margin -192 B"),
+        "{text}"
+    );
+}
+
+#[test]
+fn inspect_works_on_every_shipped_space_and_board() {
+    for (space, _) in SHIPPED_SPACES {
+        for (board, _) in SHIPPED_BOARDS {
+            let v = json(&[
+                "inspect", "--space", space, "--random", "--seed", "3", "--board", board, "--json",
+            ]);
+            for key in [
+                "params",
+                "macs",
+                "peak_ram_bytes",
+                "flash_bytes",
+                "fits",
+                "layers",
+                "genotype",
+                "hash",
+            ] {
+                assert!(!v[key].is_null(), "{space} on {board}: no `{key}`");
+            }
+            let fit = &v["fit"];
+            // The promise: `fits` is exactly "needed <= available" for RAM and flash.
+            let within = |need: &str, avail: &str| {
+                fit[avail].is_null() || fit[need].as_u64() <= fit[avail].as_u64()
+            };
+            let expected = within("ram_needed_bytes", "ram_available_bytes")
+                && within("flash_needed_bytes", "flash_available_bytes");
+            assert_eq!(v["fits"].as_bool().unwrap(), expected, "{space} on {board}");
+            assert_eq!(fit["flash_needed_bytes"], v["flash_bytes"]);
+        }
+        // Text output, and the same genotype given back as JSON, decodes to the same network.
+        assert!(ok(&["inspect", "--space", space, "--random"]).contains("peak RAM"));
+        let first = json(&[
+            "inspect", "--space", space, "--random", "--seed", "8", "--json",
+        ]);
+        let again = json(&[
+            "inspect",
+            "--space",
+            space,
+            "--genotype",
+            &first["genotype"].to_string(),
+            "--json",
+        ]);
+        assert_eq!(first["hash"], again["hash"]);
+        assert_eq!(first["macs"], again["macs"]);
+    }
+}
+
+#[test]
+fn sample_reports_the_share_that_fits() {
+    for (space, _) in SHIPPED_SPACES {
+        let v = json(&[
+            "sample",
+            "--space",
+            space,
+            "-n",
+            "25",
+            "--seed",
+            "4",
+            "--board",
+            "nucleo-f746zg",
+            "--json",
+        ]);
+        let candidates = v["candidates"].as_array().unwrap();
+        assert_eq!(candidates.len(), 25);
+        let fitting = candidates.iter().filter(|c| c["fits"] == true).count();
+        assert_eq!(v["fits_count"], fitting);
+        assert!((v["fits_share"].as_f64().unwrap() - fitting as f64 / 25.0).abs() < 1e-12);
+        // The same seed draws the same candidates.
+        let again = json(&[
+            "sample", "--space", space, "-n", "25", "--seed", "4", "--json",
+        ]);
+        assert_eq!(again["candidates"][7]["hash"], candidates[7]["hash"]);
+    }
+    let text = ok(&["sample", "--space", "mlp", "-n", "5", "--board", "rpi-pico"]);
+    assert!(text.contains("fits rpi-pico:"), "{text}");
+}
+
+#[test]
+fn bad_input_is_a_clear_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let e = fails(&["inspect", "--space", "no/such/space.toml", "--random"]);
+    assert!(
+        e.contains("no/such/space.toml") && e.contains("no such file"),
+        "{e}"
+    );
+    let e = fails(&["inspect", "--space", "nosuchspace", "--random"]);
+    assert!(e.contains("shipped: mobilenetv2-tiny"), "{e}");
+    let broken = write(
+        "broken.toml",
+        "name = \"b\"\n[input]\nchannels = 1\nresolution = 8\nclasses = 2\n[[blocks]]\nname = \"c\"\ntype = \"conv\"\nout = { min = 8, max = 16, step = 0 }\n",
+    );
+    let e = fails(&["inspect", "--space", &broken, "--random"]);
+    assert!(
+        e.contains(&format!(
+            "{broken}:9: `c.out.step`: step must be at least 1"
+        )),
+        "{e}"
+    );
+    let syntax = write("syntax.toml", "name = [\n");
+    let e = fails(&["spaces", &syntax]);
+    assert!(e.contains("syntax.toml") && e.contains("line"), "{e}");
+    let e = fails(&[
+        "inspect",
+        "--space",
+        "mlp",
+        "--genotype",
+        "act=tanh,hidden.depth=1,hidden.b1.out=32",
+    ]);
+    assert!(
+        e.contains("`act` = tanh is not one of {relu, relu6}"),
+        "{e}"
+    );
+    let e = fails(&[
+        "inspect",
+        "--space",
+        "mlp",
+        "--random",
+        "--board",
+        "nosuchboard",
+    ]);
+    assert!(e.contains("shipped: host"), "{e}");
+    let board = write(
+        "b.toml",
+        "name = \"b\"\nkind = \"mcu\"\ncore = \"cortex-m4f\"\nclock_hz = 1\nflash = 3\n[memory]\nram_bytes = 10\nflash_bytes = 10\n",
+    );
+    let e = fails(&["boards", &board]);
+    assert!(e.contains("unknown field `flash`"), "{e}");
+    let no_memory = write(
+        "m.toml",
+        "name = \"m\"\nkind = \"mcu\"\ncore = \"cortex-m4f\"\nclock_hz = 1\n[memory]\n[connection]\ngdb = \"x:1\"\n",
+    );
+    let e = fails(&["boards", &no_memory]);
+    assert!(
+        e.contains("`memory.ram_bytes`: a microcontroller board must state its memory"),
+        "{e}"
+    );
+    let e = fails(&["sample", "--space", "mlp", "-n", "0"]);
+    assert!(e.contains("-n must be at least 1"), "{e}");
+    // Usage errors are clap's: exit 2 with a usage line.
+    let out = edgenas(&["inspect", "--space", "mlp"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn every_file_in_search_spaces_and_boards_is_shipped_in_the_binary() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let stems = |dir: &str| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .map(|p| p.file_stem().unwrap().to_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let names = |list: &[(&str, &str)]| -> Vec<String> {
+        let mut v: Vec<String> = list.iter().map(|(n, _)| n.to_string()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(stems("search-spaces"), names(SHIPPED_SPACES));
+    assert_eq!(stems("boards"), names(SHIPPED_BOARDS));
+}

@@ -220,12 +220,11 @@ pub fn plan(graph: &Graph) -> Result<Plan, PlanError> {
     }
 
     // Buffers: one per group that anything touches, one per scratch.
-    let touched: Vec<bool> = (0..n).map(|t| first[t].is_some() || last[t] > 0).collect();
     let mut buffer_of_root = vec![usize::MAX; n];
     let mut buffers = Vec::new();
-    for t in 0..n {
+    for t in (0..n).filter(|&t| first[t].is_some() || last[t] > 0) {
         let root = groups.find(t);
-        if touched[t] && buffer_of_root[root] == usize::MAX {
+        if buffer_of_root[root] == usize::MAX {
             let g = groups.group[root];
             buffer_of_root[root] = buffers.len();
             buffers.push(Buffer {

@@ -1,6 +1,7 @@
 //! `edgenas spaces`: list or describe search spaces.
 
 use anyhow::Result;
+use edgenas::network::blocks::{BLOCKS, ParamKind};
 use edgenas::space::{SHIPPED_SPACES, SearchSpace, Slot, load_space};
 use serde_json::json;
 
@@ -12,12 +13,18 @@ pub struct Args {
     /// Spaces to describe in full: shipped names or paths to `.toml` files. Without any, list
     /// the shipped spaces.
     spaces: Vec<String>,
+    /// List the block types a space file can use, with their parameters and defaults.
+    #[arg(long, conflicts_with = "spaces")]
+    blocks: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if args.blocks {
+        return block_types(args.json);
+    }
     if args.spaces.is_empty() {
         let spaces = SHIPPED_SPACES
             .iter()
@@ -140,4 +147,41 @@ fn describe_json(space: &SearchSpace) -> serde_json::Value {
             "when": (!b.condition.terms.is_empty()).then(|| b.condition.to_string()),
         })).collect::<Vec<_>>(),
     })
+}
+
+fn kind_text(kind: &ParamKind) -> String {
+    match kind {
+        ParamKind::Int { min } => format!("integer >= {min}"),
+        ParamKind::Channels => "channels (x width multiplier)".into(),
+        ParamKind::Float { min } => format!("number > {min}"),
+        ParamKind::Bool => "true/false".into(),
+        ParamKind::Word(words) => words.join("|"),
+    }
+}
+
+fn block_types(as_json: bool) -> Result<()> {
+    if as_json {
+        let rows: Vec<_> = BLOCKS
+            .iter()
+            .map(|b| {
+                json!({
+                    "type": b.name, "doc": b.doc,
+                    "params": b.params.iter().map(|p| json!({
+                        "name": p.name, "kind": kind_text(&p.kind), "default": p.default, "doc": p.doc,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        return super::print_json(&json!(rows));
+    }
+    for b in BLOCKS {
+        println!("{}: {}", b.name, b.doc);
+        let mut t = Table::new(&["  parameter", "values", "default", "meaning"]);
+        for p in b.params {
+            t.row(vec![format!("  {}", p.name), kind_text(&p.kind), p.default.unwrap_or("required").into(), p.doc.into()]);
+        }
+        println!("{}", t.render());
+    }
+    println!("Every block also takes `name` (required), `type` (required), `when` and `repeat`.");
+    Ok(())
 }

@@ -49,7 +49,10 @@ impl LayerOp for Conv2d {
 
     fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
         let (c, h, w) = expect_image(inputs)?;
-        if self.groups == 0 || c % self.groups != 0 || self.out_channels % self.groups != 0 {
+        if self.groups == 0
+            || !c.is_multiple_of(self.groups)
+            || !self.out_channels.is_multiple_of(self.groups)
+        {
             return Err(format!(
                 "{} groups do not divide {c} input and {} output channels",
                 self.groups, self.out_channels
