@@ -178,7 +178,12 @@ fn block_types(as_json: bool) -> Result<()> {
         println!("{}: {}", b.name, b.doc);
         let mut t = Table::new(&["  parameter", "values", "default", "meaning"]);
         for p in b.params {
-            t.row(vec![format!("  {}", p.name), kind_text(&p.kind), p.default.unwrap_or("required").into(), p.doc.into()]);
+            t.row(vec![
+                format!("  {}", p.name),
+                kind_text(&p.kind),
+                p.default.unwrap_or("required").into(),
+                p.doc.into(),
+            ]);
         }
         println!("{}", t.render());
     }
