@@ -2,8 +2,34 @@
 
 use crate::board::Board;
 use crate::cost::{self, Costs, DType, Fit};
-use crate::network::{self, DecodeError, Network};
+use crate::data::{self, DataError, Dataset};
+use crate::network::{self, DecodeError, Network, Shape};
 use crate::space::{Genotype, SearchSpace};
+
+/// Why a candidate cannot be built for a data set.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CandidateError {
+    /// The genotype does not decode.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The data set cannot be loaded.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// The space cannot take the data set's samples.
+    #[error("space `{space}` cannot take the samples of {data} ({shape}, {classes} classes): {reason}")]
+    Input {
+        /// The space.
+        space: String,
+        /// The data set.
+        data: String,
+        /// The samples' shape.
+        shape: Shape,
+        /// The data set's classes.
+        classes: usize,
+        /// The decode error.
+        reason: DecodeError,
+    },
+}
 
 /// One point of a space, decoded and costed.
 #[derive(Clone, Debug)]
@@ -20,12 +46,43 @@ impl Candidate {
     /// Decodes `genotype` in `space` and computes its costs.
     pub fn new(space: &SearchSpace, genotype: Genotype) -> Result<Candidate, DecodeError> {
         let network = network::decode(space, &genotype)?;
+        Ok(Candidate::from_network(genotype, network))
+    }
+
+    /// Loads the data set `spec` for `genotype` (image folders are converted to the input the
+    /// space gives the genotype; other data sets keep their shape) and decodes the genotype for
+    /// the data set's sample shape and classes. `seed` fixes the split.
+    pub fn for_data(
+        space: &SearchSpace,
+        genotype: Genotype,
+        spec: &str,
+        seed: u64,
+    ) -> Result<(Candidate, Dataset), CandidateError> {
+        let (input, _) = network::resolve_input(space, &genotype)?;
+        let dims = match input {
+            Shape::Image { c, h, w } => (c, h, w),
+            Shape::Vector(n) => (1, 1, n),
+        };
+        let dataset = data::load(spec, dims, seed)?;
+        let io = Some((dataset.shape, dataset.classes()));
+        let network = network::decode_with_input(space, &genotype, io).map_err(|reason| CandidateError::Input {
+            space: space.name.clone(),
+            data: dataset.name.clone(),
+            shape: dataset.shape,
+            classes: dataset.classes(),
+            reason,
+        })?;
+        Ok((Candidate::from_network(genotype, network), dataset))
+    }
+
+    /// A candidate whose network was decoded already (for a data set's input, say).
+    pub fn from_network(genotype: Genotype, network: Network) -> Candidate {
         let costs = cost::costs(&network);
-        Ok(Candidate {
+        Candidate {
             genotype,
             network,
             costs,
-        })
+        }
     }
 
     /// Flash the candidate takes: the device model, plus the runtime's code on `board`.

@@ -9,7 +9,10 @@
 pub mod board;
 pub mod candidate;
 pub mod cost;
+pub mod data;
 pub mod error;
 pub mod network;
 pub mod rng;
 pub mod space;
+pub mod train;
+pub mod weights;

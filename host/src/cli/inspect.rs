@@ -32,6 +32,10 @@ pub struct Args {
     /// A board (shipped name or path): say whether the network fits it and by how much.
     #[arg(long)]
     board: Option<String>,
+    /// Decode for this data set's sample shape and classes, as `train` does (digits,
+    /// image-folder:PATH, csv:PATH[#COLUMN], npy:X.npy,Y.npy).
+    #[arg(long)]
+    data: Option<String>,
     /// Datum type that RAM, flash and the fit are computed for.
     #[arg(long, value_enum, default_value_t = DTypeArg::Int8)]
     dtype: DTypeArg,
@@ -48,7 +52,10 @@ pub fn run(args: Args) -> Result<()> {
         None => space.sample(&mut Rng::new(args.seed)),
     };
     let text = genotype.to_text();
-    let candidate = Candidate::new(&space, genotype).with_context(|| format!("decoding {text}"))?;
+    let candidate = match &args.data {
+        Some(spec) => Candidate::for_data(&space, genotype, spec, 0)?.0,
+        None => Candidate::new(&space, genotype).with_context(|| format!("decoding {text}"))?,
+    };
     let dtype = DType::from(args.dtype);
     let fit = board.as_ref().map(|b| candidate.fit(b, dtype));
     if args.json {
@@ -85,6 +92,7 @@ fn to_json(
                 "name": n.name,
                 "op": n.layer.op().kind(),
                 "attributes": n.layer.op().attributes(),
+                "layer": n.layer,
                 "inputs": n.inputs.iter().map(|&j| net.nodes[j].name.clone()).collect::<Vec<_>>(),
                 "output": n.shape.dims(),
                 "params": c.costs.layers[i].params,

@@ -5,6 +5,7 @@ mod format;
 mod inspect;
 mod sample;
 mod spaces;
+mod train;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use edgenas::cost::DType;
@@ -31,6 +32,8 @@ enum Command {
     Inspect(inspect::Args),
     /// Draw random candidates of a space and print their costs and the share that fits.
     Sample(sample::Args),
+    /// Train one candidate on a data set and report its validation and test accuracy.
+    Train(train::Args),
 }
 
 /// Runs a parsed command line.
@@ -40,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Boards(a) => boards::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Sample(a) => sample::run(a),
+        Command::Train(a) => train::run(a),
     }
 }
 

@@ -19,46 +19,35 @@ pub struct DecodeError {
 /// Builds the network that `genotype` selects in `space`. The genotype must belong to the
 /// space (see `SearchSpace::parse_genotype`); shapes that cannot connect are errors.
 pub fn decode(space: &SearchSpace, genotype: &Genotype) -> Result<Network, DecodeError> {
+    decode_with_input(space, genotype, None)
+}
+
+/// Like [`decode`], with the input shape and number of classes set by a data set instead of the
+/// space's `[input]` (digits are 1×8×8 with 10 classes, whatever the space was written for).
+pub fn decode_with_input(
+    space: &SearchSpace,
+    genotype: &Genotype,
+    input: Option<(Shape, usize)>,
+) -> Result<Network, DecodeError> {
     let values: HashMap<&str, &Value> = genotype.iter().collect();
-    let resolve = |p: &Param, at: &str| -> Result<Option<Value>, DecodeError> {
-        match p {
-            Param::Fixed(v) => Ok(Some(v.clone())),
-            Param::Choice(name) => match values.get(name.as_str()) {
-                Some(v) => Ok(Some((*v).clone())),
-                None if space.choice(name).is_some() => Ok(None),
-                None => Err(DecodeError {
-                    layer: at.to_string(),
-                    message: format!("unknown choice `{name}`"),
-                }),
-            },
-        }
-    };
-    let int = |p: &Param, at: &str| -> Result<usize, DecodeError> {
-        match resolve(p, at)? {
-            Some(Value::Int(i)) if i >= 0 => Ok(i as usize),
-            other => Err(DecodeError {
-                layer: at.to_string(),
-                message: format!("needs a non-negative integer, got {other:?}"),
-            }),
-        }
-    };
-    let input = Shape::Image {
-        c: int(&space.input.channels, "input.channels")?,
-        h: int(&space.input.height, "input.height")?,
-        w: int(&space.input.width, "input.width")?,
+    let resolver = Resolver { space, values: &values };
+    let (input, classes) = match input {
+        Some(given) => given,
+        None => resolve_input(space, genotype)?,
     };
     let width_multiplier = match &space.width_multiplier {
         None => 1.0,
-        Some(p) => resolve(p, "width_multiplier")?
+        Some(p) => resolver
+            .resolve(p, "width_multiplier")?
             .and_then(|v| v.as_f64())
             .unwrap_or(1.0),
     };
-    let mut b = Builder::new(input, int(&space.input.classes, "input.classes")?);
+    let mut b = Builder::new(input, classes);
     for block in &space.blocks {
         if !block.condition.holds(&values) {
             continue;
         }
-        let repeat = int(&block.repeat, &block.name)?;
+        let repeat = resolver.int(&block.repeat, &block.name)?;
         for i in 1..=repeat {
             let instance = if repeat > 1 {
                 format!("{}.b{i}", block.name)
@@ -72,7 +61,7 @@ pub fn decode(space: &SearchSpace, genotype: &Genotype) -> Result<Network, Decod
                     Slot::PerRepeat(each) => &each[i - 1],
                 };
                 let at = format!("{instance}.{key}");
-                let value = match resolve(param, &at)? {
+                let value = match resolver.resolve(param, &at)? {
                     Some(v) => v,
                     None => block.kind.default_of(key).ok_or_else(|| DecodeError {
                         layer: at.clone(),
@@ -93,4 +82,49 @@ pub fn decode(space: &SearchSpace, genotype: &Genotype) -> Result<Network, Decod
         }
     }
     Ok(b.finish())
+}
+
+/// The input shape and number of classes that the space's `[input]` gives `genotype`.
+pub fn resolve_input(space: &SearchSpace, genotype: &Genotype) -> Result<(Shape, usize), DecodeError> {
+    let values: HashMap<&str, &Value> = genotype.iter().collect();
+    let r = Resolver { space, values: &values };
+    let shape = Shape::Image {
+        c: r.int(&space.input.channels, "input.channels")?,
+        h: r.int(&space.input.height, "input.height")?,
+        w: r.int(&space.input.width, "input.width")?,
+    };
+    Ok((shape, r.int(&space.input.classes, "input.classes")?))
+}
+
+/// Reads parameter values out of a genotype.
+struct Resolver<'a> {
+    space: &'a SearchSpace,
+    values: &'a HashMap<&'a str, &'a Value>,
+}
+
+impl Resolver<'_> {
+    /// The value of a parameter; `None` when its choice is inactive in the genotype.
+    fn resolve(&self, p: &Param, at: &str) -> Result<Option<Value>, DecodeError> {
+        match p {
+            Param::Fixed(v) => Ok(Some(v.clone())),
+            Param::Choice(name) => match self.values.get(name.as_str()) {
+                Some(v) => Ok(Some((*v).clone())),
+                None if self.space.choice(name).is_some() => Ok(None),
+                None => Err(DecodeError {
+                    layer: at.to_string(),
+                    message: format!("unknown choice `{name}`"),
+                }),
+            },
+        }
+    }
+
+    fn int(&self, p: &Param, at: &str) -> Result<usize, DecodeError> {
+        match self.resolve(p, at)? {
+            Some(Value::Int(i)) if i >= 0 => Ok(i as usize),
+            other => Err(DecodeError {
+                layer: at.to_string(),
+                message: format!("needs a non-negative integer, got {other:?}"),
+            }),
+        }
+    }
 }

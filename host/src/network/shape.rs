@@ -3,7 +3,8 @@
 use std::fmt;
 
 /// The shape of one sample's tensor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Shape {
     /// A feature map: channels × height × width.
     Image {

@@ -5,7 +5,8 @@ use edgenas_engine::planner::Reuse;
 use super::{LayerOp, Shape};
 
 /// Which activation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ActivationKind {
     /// `max(x, 0)`.
     Relu,
@@ -26,7 +27,7 @@ impl ActivationKind {
 }
 
 /// An element-wise activation.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Activation {
     /// ReLU or ReLU6.
     pub kind: ActivationKind,

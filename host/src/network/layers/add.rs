@@ -5,7 +5,7 @@ use edgenas_engine::planner::Reuse;
 use super::{LayerOp, Shape};
 
 /// The sum of two tensors of the same shape.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Add;
 
 impl LayerOp for Add {

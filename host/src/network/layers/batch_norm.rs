@@ -6,7 +6,7 @@ use super::{LayerOp, Shape};
 
 /// Batch normalisation over channels; at inference a per-channel scale and shift, folded into
 /// the preceding convolution on export.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct BatchNorm {
     /// Added to the variance before the square root.
     pub epsilon: f64,

@@ -3,7 +3,7 @@
 use super::{LayerOp, Shape, expect_image, window_out};
 
 /// A 2-D convolution with symmetric zero padding; `groups == in_channels` is depthwise.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Conv2d {
     /// Output channels.
     pub out_channels: usize,

@@ -3,7 +3,7 @@
 use super::{LayerOp, Shape};
 
 /// A fully connected layer `y = W·x + b` over a vector.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Dense {
     /// Output features.
     pub out_features: usize,

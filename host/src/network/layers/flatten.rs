@@ -5,7 +5,7 @@ use edgenas_engine::planner::Reuse;
 use super::{LayerOp, Shape};
 
 /// Reinterprets a feature map as a vector (channel-major, as ONNX `Flatten`); no data moves.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Flatten;
 
 impl LayerOp for Flatten {

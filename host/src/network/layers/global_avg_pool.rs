@@ -3,7 +3,7 @@
 use super::{LayerOp, Shape, expect_image};
 
 /// The mean of each channel: `c × h × w → c × 1 × 1`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct GlobalAvgPool;
 
 impl LayerOp for GlobalAvgPool {

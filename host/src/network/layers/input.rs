@@ -3,7 +3,7 @@
 use super::{LayerOp, Shape};
 
 /// The network input: a source of the given shape.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Input {
     /// The shape of one sample.
     pub shape: Shape,

@@ -55,8 +55,9 @@ pub trait LayerOp {
     }
 }
 
-/// One layer of the IR.
-#[derive(Clone, Debug, PartialEq)]
+/// One layer of the IR. Its JSON form is `{"conv2d": {"out_channels": 16, …}}`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Layer {
     /// The network input.
     Input(Input),

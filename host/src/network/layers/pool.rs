@@ -3,7 +3,8 @@
 use super::{LayerOp, Shape, expect_image, window_out};
 
 /// Which pooling.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PoolKind {
     /// The largest value of the window.
     Max,
@@ -12,7 +13,7 @@ pub enum PoolKind {
 }
 
 /// Max or average pooling over square windows.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Pool {
     /// Max or average.
     pub kind: PoolKind,

@@ -5,7 +5,7 @@ use edgenas_engine::planner::Reuse;
 use super::{LayerOp, Shape};
 
 /// Softmax over a vector of class scores.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Softmax;
 
 impl LayerOp for Softmax {

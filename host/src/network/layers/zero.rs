@@ -4,7 +4,7 @@ use super::{LayerOp, Shape};
 
 /// A source of zeros of the given shape: the output of an NB201 node whose incoming edges are
 /// all `none`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Zero {
     /// The shape of the zeros.
     pub shape: Shape,

@@ -1,0 +1,226 @@
+//! `edgenas train`: train one candidate on a data set.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::ValueEnum;
+use edgenas::candidate::Candidate;
+use edgenas::rng::Rng;
+use edgenas::space::load_space;
+use edgenas::train::{self, DeviceChoice, Optimizer, Progress, TrainConfig};
+use edgenas::weights::initial_weights;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+/// Arguments of `edgenas train`.
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).args(["genotype", "random"]))]
+pub struct Args {
+    /// The search space: a shipped name or a path to a `.toml` file.
+    #[arg(long)]
+    space: String,
+    /// The genotype: JSON, the text form, or an NB201 architecture string.
+    #[arg(long)]
+    genotype: Option<String>,
+    /// Train a random genotype instead.
+    #[arg(long)]
+    random: bool,
+    /// Seed of everything random: the genotype (with --random), the split, the initial
+    /// weights and the sample order. The same seed repeats a run on one machine.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// The data set: digits, image-folder:PATH, csv:PATH[#COLUMN] or npy:X.npy,Y.npy. The data
+    /// set sets the network's input shape and classes.
+    #[arg(long, default_value = "digits")]
+    data: String,
+    /// The most epochs.
+    #[arg(long, default_value_t = 30)]
+    epochs: usize,
+    /// Stop after this many seconds of training.
+    #[arg(long, value_name = "SECONDS")]
+    time_budget: Option<f64>,
+    /// Samples per step.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// The optimiser.
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Adam)]
+    optimizer: OptimizerArg,
+    /// Peak learning rate (cosine schedule to 0). Default: 3e-3 for Adam, 0.05 for SGD.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Momentum of SGD.
+    #[arg(long, default_value_t = 0.9)]
+    momentum: f64,
+    /// Weight decay. Default: 0.01 for Adam (decoupled, as AdamW), 5e-4 for SGD.
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Stop when validation accuracy has not improved for this many epochs (0: never).
+    #[arg(long, default_value_t = 8)]
+    patience: usize,
+    /// Where to train.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    device: DeviceArg,
+    /// Write the trained weights (`weights.json`) and the summary (`train.json`) here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum OptimizerArg {
+    /// Adam with decoupled weight decay.
+    Adam,
+    /// SGD with momentum.
+    Sgd,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum DeviceArg {
+    /// burn's flex backend on the CPU.
+    Cpu,
+    /// burn's wgpu backend (build with `--features gpu`).
+    Gpu,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if args.epochs == 0 || args.batch_size == 0 {
+        bail!("--epochs and --batch-size must be at least 1");
+    }
+    if args.time_budget.is_some_and(|t| !(t > 0.0)) {
+        bail!("--time-budget must be a positive number of seconds");
+    }
+    let device = train::device(match args.device {
+        DeviceArg::Cpu => DeviceChoice::Cpu,
+        DeviceArg::Gpu => DeviceChoice::Gpu,
+    })
+    .map_err(anyhow::Error::msg)?;
+    let space = load_space(&args.space)?;
+    let genotype = match &args.genotype {
+        Some(text) => space.parse_genotype(text)?,
+        None => space.sample(&mut Rng::new(args.seed)),
+    };
+    let (candidate, dataset) = Candidate::for_data(&space, genotype, &args.data, args.seed)?;
+    let (optimizer, lr, weight_decay) = match args.optimizer {
+        OptimizerArg::Adam => (Optimizer::Adam, args.lr.unwrap_or(3e-3), args.weight_decay.unwrap_or(0.01)),
+        OptimizerArg::Sgd => (
+            Optimizer::Sgd { momentum: args.momentum },
+            args.lr.unwrap_or(0.05),
+            args.weight_decay.unwrap_or(5e-4),
+        ),
+    };
+    let config = TrainConfig {
+        epochs: args.epochs,
+        time_budget_seconds: args.time_budget,
+        batch_size: args.batch_size,
+        optimizer,
+        learning_rate: lr,
+        weight_decay,
+        patience: (args.patience > 0).then_some(args.patience),
+        seed: args.seed,
+    };
+    let initial = initial_weights(&candidate.network, args.seed);
+    let mut display = Display::new(args.epochs);
+    let trained = train::train(&candidate.network, &initial, &dataset, &config, &device, &mut |p| display.update(p));
+    display.finish();
+    let trained = trained?;
+    let test_accuracy = train::evaluate(&candidate.network, &trained.weights, &dataset.test, &device)?;
+    let r = &trained.report;
+    let summary = json!({
+        "space": space.name,
+        "genotype": candidate.genotype.to_json(),
+        "genotype_text": candidate.genotype.to_text(),
+        "hash": candidate.genotype.hash(),
+        "data": {
+            "name": dataset.name, "input": dataset.shape.dims(), "classes": dataset.classes(),
+            "train": dataset.train.len(), "valid": dataset.valid.len(), "test": dataset.test.len(),
+        },
+        "normalisation": dataset.normalisation,
+        "params": candidate.costs.params,
+        "macs": candidate.costs.macs,
+        "config": config,
+        "valid_accuracy": r.valid_accuracy,
+        "test_accuracy": test_accuracy,
+        "train_seconds": r.train_seconds,
+        "samples_per_second": r.samples_per_second,
+        "epochs_run": r.epochs_run,
+        "best_epoch": r.best_epoch,
+        "stopped_by": r.stopped_by,
+        "loss_curve": r.loss_curve,
+        "valid_curve": r.valid_curve,
+    });
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        write_atomic(&dir.join("weights.json"), &serde_json::to_vec(&trained.weights)?)?;
+        write_atomic(&dir.join("train.json"), &serde_json::to_vec_pretty(&summary)?)?;
+    }
+    if args.json {
+        return super::print_json(&summary);
+    }
+    println!("space     {} ({})", space.name, candidate.genotype);
+    println!(
+        "data      {}: {} train / {} valid / {} test, {} per sample, {} classes",
+        dataset.name,
+        dataset.train.len(),
+        dataset.valid.len(),
+        dataset.test.len(),
+        dataset.shape,
+        dataset.classes()
+    );
+    println!("network   {} params, {} MACs", candidate.costs.params, candidate.costs.macs);
+    println!("epochs    {} ({:?}), best epoch {}", r.epochs_run, r.stopped_by, r.best_epoch);
+    println!("valid     {:.2} %", 100.0 * r.valid_accuracy);
+    println!("test      {:.2} %", 100.0 * test_accuracy);
+    println!("time      {:.1} s, {:.0} samples/s", r.train_seconds, r.samples_per_second);
+    if let Some(dir) = &args.out {
+        println!("wrote     {}/weights.json, {}/train.json", dir.display(), dir.display());
+    }
+    Ok(())
+}
+
+/// Writes a file through a temporary file and a rename, so that no half-written file is left.
+fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// A progress bar on a terminal, one line per epoch otherwise (both on standard error).
+struct Display {
+    bar: Option<ProgressBar>,
+    last_epoch: usize,
+}
+
+impl Display {
+    fn new(epochs: usize) -> Display {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(epochs as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]")
+                    .expect("a valid template"),
+            );
+            bar
+        });
+        Display { bar, last_epoch: 0 }
+    }
+
+    fn update(&mut self, p: &Progress) {
+        let valid = p.valid_accuracy.map_or(String::new(), |a| format!(", valid {:.1} %", 100.0 * a));
+        if let Some(bar) = &self.bar {
+            bar.set_position((p.epoch - 1) as u64);
+            bar.set_message(format!("step {}/{}, loss {:.4}{valid}", p.step, p.steps_per_epoch, p.loss));
+        } else if p.epoch != self.last_epoch && p.epoch > 1 {
+            eprintln!("epoch {}/{}: loss {:.4}{valid}, {:.1} s", p.epoch - 1, p.epochs, p.loss, p.elapsed_seconds);
+        }
+        self.last_epoch = p.epoch;
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

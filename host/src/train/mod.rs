@@ -1,0 +1,16 @@
+//! Training with burn: a module built from any IR network, and the loop that trains it.
+//!
+//! [`train`] takes a network, its initial [`Weights`], a [`Dataset`] and a [`TrainConfig`], and
+//! returns the best weights (by validation accuracy) with a [`TrainReport`]. Nothing outside
+//! this module sees a burn type: weights go in and out as our own structure.
+
+mod device;
+mod model;
+mod trainer;
+
+pub use device::{DeviceChoice, device};
+pub use model::{Batch, GraphModel};
+pub use trainer::{
+    Optimizer, Progress, StopReason, TrainConfig, TrainError, TrainReport, Trained, evaluate, train,
+};
+

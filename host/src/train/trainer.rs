@@ -1,0 +1,297 @@
+//! The training loop.
+
+use std::time::Instant;
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamWConfig, GradientsParams, SgdConfig};
+use burn::prelude::*;
+use serde::Serialize;
+
+use super::model::{Batch, GraphModel};
+use crate::data::{Dataset, Split};
+use crate::network::{Network, Shape};
+use crate::rng::Rng;
+use crate::weights::Weights;
+
+/// The optimiser.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(tag = "name", rename_all = "lowercase")]
+pub enum Optimizer {
+    /// Adam with decoupled weight decay (AdamW).
+    Adam,
+    /// Stochastic gradient descent with (undampened) momentum and L2 weight decay.
+    Sgd {
+        /// The momentum, 0.9 typically.
+        momentum: f64,
+    },
+}
+
+/// How to train.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TrainConfig {
+    /// The most epochs to run.
+    pub epochs: usize,
+    /// Stop after this many seconds of training, if set.
+    pub time_budget_seconds: Option<f64>,
+    /// Samples per step.
+    pub batch_size: usize,
+    /// The optimiser.
+    pub optimizer: Optimizer,
+    /// Peak learning rate; it follows a cosine from there to 0 over the epochs.
+    pub learning_rate: f64,
+    /// Weight decay.
+    pub weight_decay: f64,
+    /// Stop when validation accuracy has not improved for this many epochs, if set.
+    pub patience: Option<usize>,
+    /// Seeds the order of the samples (the initial weights have their own seed).
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> TrainConfig {
+        TrainConfig {
+            epochs: 30,
+            time_budget_seconds: None,
+            batch_size: 32,
+            optimizer: Optimizer::Adam,
+            learning_rate: 3e-3,
+            weight_decay: 0.01,
+            patience: Some(8),
+            seed: 0,
+        }
+    }
+}
+
+/// Where training stands, for progress displays.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    /// The current epoch, from 1.
+    pub epoch: usize,
+    /// The most epochs.
+    pub epochs: usize,
+    /// Steps done in this epoch.
+    pub step: usize,
+    /// Steps in one epoch.
+    pub steps_per_epoch: usize,
+    /// The last step's loss.
+    pub loss: f64,
+    /// Validation accuracy of the last finished epoch.
+    pub valid_accuracy: Option<f64>,
+    /// Seconds since training began.
+    pub elapsed_seconds: f64,
+}
+
+/// Why training stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopReason {
+    /// All epochs ran.
+    Epochs,
+    /// The time budget ran out.
+    TimeBudget,
+    /// Validation accuracy stopped improving.
+    EarlyStopping,
+}
+
+/// What a training run measured.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TrainReport {
+    /// Epochs that ran (the last one may be partial when the time budget ran out).
+    pub epochs_run: usize,
+    /// Why training stopped.
+    pub stopped_by: StopReason,
+    /// Mean training loss of each epoch.
+    pub loss_curve: Vec<f64>,
+    /// Validation accuracy after each epoch.
+    pub valid_curve: Vec<f64>,
+    /// The epoch (from 1) whose weights are kept.
+    pub best_epoch: usize,
+    /// Validation accuracy of the kept weights.
+    pub valid_accuracy: f64,
+    /// Seconds spent training, validation excluded.
+    pub train_seconds: f64,
+    /// Training samples per second (forward, backward and optimiser step).
+    pub samples_per_second: f64,
+}
+
+/// A finished training run: the best weights and the report.
+#[derive(Clone, Debug)]
+pub struct Trained {
+    /// The weights of the best epoch by validation accuracy.
+    pub weights: Weights,
+    /// The measurements.
+    pub report: TrainReport,
+}
+
+/// Why training failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TrainError {
+    /// The loss became NaN or infinite.
+    #[error("the loss became {value} at epoch {epoch}, step {step}: lower the learning rate")]
+    NonFiniteLoss {
+        /// The epoch, from 1.
+        epoch: usize,
+        /// The step within the epoch, from 1.
+        step: usize,
+        /// The value.
+        value: f64,
+    },
+    /// The data set does not fit the network.
+    #[error("the data set does not fit the network: {0}")]
+    Mismatch(String),
+}
+
+/// Trains `net` from `initial` weights on `data` and returns the weights of the epoch with the
+/// best validation accuracy.
+pub fn train(
+    net: &Network,
+    initial: &Weights,
+    data: &Dataset,
+    config: &TrainConfig,
+    device: &Device,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Trained, TrainError> {
+    if data.shape != net.input_shape() || data.classes() != net.classes {
+        return Err(TrainError::Mismatch(format!(
+            "samples are {} with {} classes, the network takes {} with {} classes",
+            data.shape,
+            data.classes(),
+            net.input_shape(),
+            net.classes
+        )));
+    }
+    if data.train.is_empty() || data.valid.is_empty() {
+        return Err(TrainError::Mismatch("the training or validation split is empty".into()));
+    }
+    let ad = device.clone().autodiff();
+    let mut model = GraphModel::new(net, initial, &ad).map_err(TrainError::Mismatch)?;
+    let mut optim = match config.optimizer {
+        Optimizer::Adam => AdamWConfig::new().with_weight_decay(config.weight_decay as f32).init(),
+        Optimizer::Sgd { momentum } => SgdConfig::new()
+            .with_momentum(Some(MomentumConfig::new().with_momentum(momentum).with_dampening(0.0)))
+            .with_weight_decay(Some(WeightDecayConfig::new(config.weight_decay as f32)))
+            .init(),
+    };
+    let loss_fn = CrossEntropyLossConfig::new().init(&ad);
+    let batch = config.batch_size.max(1);
+    let n = data.train.len();
+    let steps_per_epoch = n.div_ceil(batch);
+    let total_steps = (steps_per_epoch * config.epochs.max(1)) as f64;
+    let mut rng = Rng::new(config.seed);
+    let mut order: Vec<usize> = (0..n).collect();
+    let started = Instant::now();
+    let mut train_seconds = 0.0;
+    let mut samples = 0usize;
+    let mut report = TrainReport {
+        epochs_run: 0,
+        stopped_by: StopReason::Epochs,
+        loss_curve: Vec::new(),
+        valid_curve: Vec::new(),
+        best_epoch: 0,
+        valid_accuracy: f64::NEG_INFINITY,
+        train_seconds: 0.0,
+        samples_per_second: 0.0,
+    };
+    let mut best = initial.clone();
+    let mut since_best = 0;
+    let mut global_step = 0usize;
+    'epochs: for epoch in 1..=config.epochs {
+        for i in (1..n).rev() {
+            order.swap(i, rng.below(i + 1));
+        }
+        let epoch_start = Instant::now();
+        let mut loss_sum = 0.0;
+        let mut steps = 0;
+        let mut out_of_time = false;
+        for (k, chunk) in order.chunks(batch).enumerate() {
+            let lr = config.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * global_step as f64 / total_steps).cos());
+            let (x, y) = make_batch(&data.train, chunk, data.shape, &ad);
+            let loss = loss_fn.forward(model.logits(x), y);
+            let value = loss.clone().into_scalar::<f32>() as f64;
+            if !value.is_finite() {
+                return Err(TrainError::NonFiniteLoss { epoch, step: k + 1, value });
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+            loss_sum += value;
+            steps += 1;
+            global_step += 1;
+            samples += chunk.len();
+            let elapsed = started.elapsed().as_secs_f64();
+            progress(&Progress {
+                epoch,
+                epochs: config.epochs,
+                step: k + 1,
+                steps_per_epoch,
+                loss: value,
+                valid_accuracy: report.valid_curve.last().copied(),
+                elapsed_seconds: elapsed,
+            });
+            if config.time_budget_seconds.is_some_and(|b| elapsed >= b) {
+                out_of_time = true;
+                break;
+            }
+        }
+        train_seconds += epoch_start.elapsed().as_secs_f64();
+        let valid_model = model.valid();
+        let accuracy = accuracy_of(&valid_model, &data.valid, data.shape, device);
+        report.epochs_run = epoch;
+        report.loss_curve.push(loss_sum / steps.max(1) as f64);
+        report.valid_curve.push(accuracy);
+        if accuracy > report.valid_accuracy {
+            report.valid_accuracy = accuracy;
+            report.best_epoch = epoch;
+            best = valid_model.weights(net);
+            since_best = 0;
+        } else {
+            since_best += 1;
+        }
+        if out_of_time {
+            report.stopped_by = StopReason::TimeBudget;
+            break 'epochs;
+        }
+        if config.patience.is_some_and(|p| since_best >= p) {
+            report.stopped_by = StopReason::EarlyStopping;
+            break 'epochs;
+        }
+    }
+    report.train_seconds = train_seconds;
+    report.samples_per_second = samples as f64 / train_seconds.max(1e-9);
+    Ok(Trained { weights: best, report })
+}
+
+/// Accuracy of `weights` on `split`, in [0, 1].
+pub fn evaluate(net: &Network, weights: &Weights, split: &Split, device: &Device) -> Result<f64, TrainError> {
+    let model = GraphModel::new(net, weights, device).map_err(TrainError::Mismatch)?;
+    Ok(accuracy_of(&model, split, net.input_shape(), device))
+}
+
+fn accuracy_of(model: &GraphModel, split: &Split, shape: Shape, device: &Device) -> f64 {
+    let idx: Vec<usize> = (0..split.len()).collect();
+    let mut correct = 0usize;
+    for chunk in idx.chunks(256) {
+        let (x, y) = make_batch(split, chunk, shape, device);
+        let predicted = model.logits(x).argmax(1).flatten::<1>(0, 1);
+        let hits = predicted.equal(y).int().sum().into_scalar::<i64>();
+        correct += hits as usize;
+    }
+    correct as f64 / split.len().max(1) as f64
+}
+
+/// The samples `chunk` of `split` as one batch and its labels.
+fn make_batch(split: &Split, chunk: &[usize], shape: Shape, device: &Device) -> (Batch, Tensor<1, Int>) {
+    let size = shape.elements();
+    let mut x = Vec::with_capacity(chunk.len() * size);
+    for &i in chunk {
+        x.extend_from_slice(&split.x[i * size..(i + 1) * size]);
+    }
+    let labels: Vec<i64> = chunk.iter().map(|&i| split.labels[i] as i64).collect();
+    let n = chunk.len();
+    let batch = match shape {
+        Shape::Image { c, h, w } => Batch::Image(Tensor::from_data(TensorData::new(x, [n, c, h, w]), device)),
+        Shape::Vector(f) => Batch::Flat(Tensor::from_data(TensorData::new(x, [n, f]), device)),
+    };
+    (batch, Tensor::from_data(TensorData::new(labels, [n]), device))
+}

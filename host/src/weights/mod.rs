@@ -1,0 +1,150 @@
+//! The weights of a network in a structure of our own, free of any training backend.
+//!
+//! Training fills it, export reads it, and the search uses its seeded initial draw to measure
+//! a candidate's latency before training. Layouts follow ONNX and PyTorch: a convolution's
+//! weight is `[out, in / groups, kh, kw]`, a dense layer's is `[out, in]`.
+
+mod init;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use init::initial_weights;
+
+use crate::network::{Layer, Network};
+
+/// A dense array of `f32` with its shape.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Array {
+    /// The dimensions.
+    pub shape: Vec<usize>,
+    /// The values, row-major.
+    pub data: Vec<f32>,
+}
+
+impl Array {
+    /// An array of `shape` filled with `value`.
+    pub fn full(shape: &[usize], value: f32) -> Array {
+        Array {
+            shape: shape.to_vec(),
+            data: vec![value; shape.iter().product()],
+        }
+    }
+
+    /// Whether every value is finite.
+    pub fn is_finite(&self) -> bool {
+        self.data.iter().all(|x| x.is_finite())
+    }
+}
+
+/// The parameters (and batch norm statistics) of one layer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LayerWeights {
+    /// A convolution: weight `[out, in / groups, kh, kw]`, optional bias `[out]`.
+    Conv2d {
+        /// The kernel.
+        weight: Array,
+        /// The bias, when the layer has one.
+        bias: Option<Array>,
+    },
+    /// A dense layer: weight `[out, in]`, optional bias `[out]`.
+    Dense {
+        /// The weight matrix.
+        weight: Array,
+        /// The bias, when the layer has one.
+        bias: Option<Array>,
+    },
+    /// A batch norm: scale, shift and the running statistics, each `[channels]`.
+    BatchNorm {
+        /// The scale γ.
+        gamma: Array,
+        /// The shift β.
+        beta: Array,
+        /// The running mean.
+        running_mean: Array,
+        /// The running variance.
+        running_var: Array,
+        /// Added to the variance before the square root.
+        epsilon: f64,
+    },
+}
+
+impl LayerWeights {
+    fn arrays(&self) -> Vec<&Array> {
+        match self {
+            LayerWeights::Conv2d { weight, bias } | LayerWeights::Dense { weight, bias } => {
+                std::iter::once(weight).chain(bias).collect()
+            }
+            LayerWeights::BatchNorm { gamma, beta, running_mean, running_var, .. } => {
+                vec![gamma, beta, running_mean, running_var]
+            }
+        }
+    }
+}
+
+/// The weights of a network, by node name.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Weights {
+    /// Every node that has parameters.
+    pub layers: BTreeMap<String, LayerWeights>,
+}
+
+impl Weights {
+    /// The weights of a node.
+    pub fn get(&self, node: &str) -> Option<&LayerWeights> {
+        self.layers.get(node)
+    }
+
+    /// Whether every value is finite.
+    pub fn is_finite(&self) -> bool {
+        self.layers.values().all(|l| l.arrays().iter().all(|a| a.is_finite()))
+    }
+
+    /// Checks that these weights fit `network`: every parameterised node has weights of the
+    /// right kind and shapes. Names the first node that does not.
+    pub fn check(&self, network: &Network) -> Result<(), String> {
+        for (id, node) in network.nodes.iter().enumerate() {
+            let expected = expected_shapes(network, id);
+            let found = self.layers.get(&node.name);
+            match (expected, found) {
+                (None, None) => {}
+                (Some(shapes), Some(w)) => {
+                    let got: Vec<&Vec<usize>> = w.arrays().iter().map(|a| &a.shape).collect();
+                    if got.len() != shapes.len() || got.iter().zip(&shapes).any(|(g, s)| *g != s) {
+                        return Err(format!("node {}: weights of shapes {got:?}, expected {shapes:?}", node.name));
+                    }
+                }
+                (Some(_), None) => return Err(format!("node {} has no weights", node.name)),
+                (None, Some(_)) => return Err(format!("node {} takes no weights", node.name)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The shapes of the arrays node `id` needs, in the order of [`LayerWeights::arrays`].
+fn expected_shapes(network: &Network, id: usize) -> Option<Vec<Vec<usize>>> {
+    let node = &network.nodes[id];
+    let in_shape = node.inputs.first().map(|&i| network.nodes[i].shape);
+    match &node.layer {
+        Layer::Conv2d(c) => {
+            let per_group = in_shape?.channels() / c.groups;
+            let mut v = vec![vec![c.out_channels, per_group, c.kernel[0], c.kernel[1]]];
+            if c.bias {
+                v.push(vec![c.out_channels]);
+            }
+            Some(v)
+        }
+        Layer::Dense(d) => {
+            let mut v = vec![vec![d.out_features, in_shape?.elements()]];
+            if d.bias {
+                v.push(vec![d.out_features]);
+            }
+            Some(v)
+        }
+        Layer::BatchNorm(_) => Some(vec![vec![node.shape.channels()]; 4]),
+        _ => None,
+    }
+}
