@@ -15,20 +15,10 @@ pub enum CandidateError {
     /// The data set cannot be loaded.
     #[error(transparent)]
     Data(#[from] DataError),
-    /// The space cannot take the data set's samples.
-    #[error("space `{space}` cannot take the samples of {data} ({shape}, {classes} classes): {reason}")]
-    Input {
-        /// The space.
-        space: String,
-        /// The data set.
-        data: String,
-        /// The samples' shape.
-        shape: Shape,
-        /// The data set's classes.
-        classes: usize,
-        /// The decode error.
-        reason: DecodeError,
-    },
+    /// The space cannot take the data set's samples: which space, which samples, and the
+    /// layer that does not fit.
+    #[error("{0}")]
+    Input(String),
 }
 
 /// One point of a space, decoded and costed.
@@ -65,12 +55,14 @@ impl Candidate {
         };
         let dataset = data::load(spec, dims, seed)?;
         let io = Some((dataset.shape, dataset.classes()));
-        let network = network::decode_with_input(space, &genotype, io).map_err(|reason| CandidateError::Input {
-            space: space.name.clone(),
-            data: dataset.name.clone(),
-            shape: dataset.shape,
-            classes: dataset.classes(),
-            reason,
+        let network = network::decode_with_input(space, &genotype, io).map_err(|reason| {
+            CandidateError::Input(format!(
+                "space `{}` cannot take the samples of {} ({}, {} classes): {reason}",
+                space.name,
+                dataset.name,
+                dataset.shape,
+                dataset.classes()
+            ))
         })?;
         Ok((Candidate::from_network(genotype, network), dataset))
     }

@@ -13,6 +13,7 @@ pub mod data;
 pub mod error;
 pub mod network;
 pub mod rng;
+pub mod shipped;
 pub mod space;
 pub mod train;
 pub mod weights;

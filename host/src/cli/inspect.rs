@@ -5,30 +5,18 @@ use edgenas::board::{Board, load_board};
 use edgenas::candidate::Candidate;
 use edgenas::cost::{DType, Fit};
 use edgenas::network::Layer;
-use edgenas::rng::Rng;
-use edgenas::space::{SearchSpace, load_space, nb201};
+use edgenas::space::{SearchSpace, nb201};
 use serde_json::json;
 
 use super::DTypeArg;
 use super::format::{Table, bytes, count, margin};
+use super::pick::CandidateArgs;
 
 /// Arguments of `edgenas inspect`.
 #[derive(Debug, clap::Args)]
-#[command(group = clap::ArgGroup::new("which").required(true).args(["genotype", "random"]))]
 pub struct Args {
-    /// The search space: a shipped name or a path to a `.toml` file.
-    #[arg(long)]
-    space: String,
-    /// The genotype: a JSON object (`{"s1.depth": 2, …}`), the text form
-    /// (`s1.depth=2,…`), or an NB201 architecture string for the nb201 space.
-    #[arg(long)]
-    genotype: Option<String>,
-    /// Inspect a random genotype instead (see --seed).
-    #[arg(long)]
-    random: bool,
-    /// Seed of the random genotype.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    pick: CandidateArgs,
     /// A board (shipped name or path): say whether the network fits it and by how much.
     #[arg(long)]
     board: Option<String>,
@@ -45,12 +33,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let space = load_space(&args.space)?;
+    let (space, genotype) = args.pick.load()?;
     let board = args.board.as_deref().map(load_board).transpose()?;
-    let genotype = match &args.genotype {
-        Some(text) => space.parse_genotype(text)?,
-        None => space.sample(&mut Rng::new(args.seed)),
-    };
     let text = genotype.to_text();
     let candidate = match &args.data {
         Some(spec) => Candidate::for_data(&space, genotype, spec, 0)?.0,
@@ -188,30 +172,47 @@ fn to_text(
         f32c.model_bytes
     );
     if let (Some(b), Some(f)) = (board, fit) {
-        let avail = |x: Option<u64>| x.map_or("unlimited".into(), bytes);
         out += &format!(
             "\nboard     {} ({}), {}\n",
             b.name,
             b.description,
             dtype.name()
         );
-        out += &format!(
-            "RAM       {} needed (arena + {} runtime) of {}{}\n",
-            bytes(f.ram_needed_bytes),
-            bytes(b.memory.runtime_ram_bytes),
-            avail(f.ram_available_bytes),
-            f.ram_margin_bytes
-                .map_or(String::new(), |m| format!(", margin {}", margin(m)))
+        out += &need_line(
+            "RAM",
+            "arena",
+            f.ram_needed_bytes,
+            b.memory.runtime_ram_bytes,
+            f.ram_available_bytes,
+            f.ram_margin_bytes,
         );
-        out += &format!(
-            "flash     {} needed (model + {} runtime) of {}{}\n",
-            bytes(f.flash_needed_bytes),
-            bytes(b.memory.runtime_flash_bytes),
-            avail(f.flash_available_bytes),
-            f.flash_margin_bytes
-                .map_or(String::new(), |m| format!(", margin {}", margin(m)))
+        out += &need_line(
+            "flash",
+            "model",
+            f.flash_needed_bytes,
+            b.memory.runtime_flash_bytes,
+            f.flash_available_bytes,
+            f.flash_margin_bytes,
         );
         out += &format!("fits      {}\n", if f.fits { "yes" } else { "NO" });
     }
     out
+}
+
+/// `RAM       29.0 KiB needed (arena + 16.0 KiB runtime) of 320.0 KiB, margin +291.0 KiB`.
+fn need_line(
+    label: &str,
+    what: &str,
+    needed: u64,
+    runtime: u64,
+    available: Option<u64>,
+    margin_bytes: Option<i64>,
+) -> String {
+    let available = available.map_or("unlimited".into(), bytes);
+    let margin = margin_bytes.map_or(String::new(), |m| format!(", margin {}", margin(m)));
+    format!(
+        "{label:<9} {} needed ({what} + {} runtime) of {available}{margin}\n",
+        bytes(needed),
+        bytes(runtime)
+    )
 }

@@ -3,6 +3,7 @@
 mod boards;
 mod format;
 mod inspect;
+mod pick;
 mod sample;
 mod spaces;
 mod train;

@@ -6,30 +6,18 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use edgenas::candidate::Candidate;
-use edgenas::rng::Rng;
-use edgenas::space::load_space;
 use edgenas::train::{self, DeviceChoice, Optimizer, Progress, TrainConfig};
 use edgenas::weights::initial_weights;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
+use super::pick::CandidateArgs;
+
 /// Arguments of `edgenas train`.
 #[derive(Debug, clap::Args)]
-#[command(group = clap::ArgGroup::new("which").required(true).args(["genotype", "random"]))]
 pub struct Args {
-    /// The search space: a shipped name or a path to a `.toml` file.
-    #[arg(long)]
-    space: String,
-    /// The genotype: JSON, the text form, or an NB201 architecture string.
-    #[arg(long)]
-    genotype: Option<String>,
-    /// Train a random genotype instead.
-    #[arg(long)]
-    random: bool,
-    /// Seed of everything random: the genotype (with --random), the split, the initial
-    /// weights and the sample order. The same seed repeats a run on one machine.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    pick: CandidateArgs,
     /// The data set: digits, image-folder:PATH, csv:PATH[#COLUMN] or npy:X.npy,Y.npy. The data
     /// set sets the network's input shape and classes.
     #[arg(long, default_value = "digits")]
@@ -89,7 +77,7 @@ pub fn run(args: Args) -> Result<()> {
     if args.epochs == 0 || args.batch_size == 0 {
         bail!("--epochs and --batch-size must be at least 1");
     }
-    if args.time_budget.is_some_and(|t| !(t > 0.0)) {
+    if args.time_budget.is_some_and(|t| t.is_nan() || t <= 0.0) {
         bail!("--time-budget must be a positive number of seconds");
     }
     let device = train::device(match args.device {
@@ -97,16 +85,18 @@ pub fn run(args: Args) -> Result<()> {
         DeviceArg::Gpu => DeviceChoice::Gpu,
     })
     .map_err(anyhow::Error::msg)?;
-    let space = load_space(&args.space)?;
-    let genotype = match &args.genotype {
-        Some(text) => space.parse_genotype(text)?,
-        None => space.sample(&mut Rng::new(args.seed)),
-    };
-    let (candidate, dataset) = Candidate::for_data(&space, genotype, &args.data, args.seed)?;
+    let (space, genotype) = args.pick.load()?;
+    let (candidate, dataset) = Candidate::for_data(&space, genotype, &args.data, args.pick.seed)?;
     let (optimizer, lr, weight_decay) = match args.optimizer {
-        OptimizerArg::Adam => (Optimizer::Adam, args.lr.unwrap_or(3e-3), args.weight_decay.unwrap_or(0.01)),
+        OptimizerArg::Adam => (
+            Optimizer::Adam,
+            args.lr.unwrap_or(3e-3),
+            args.weight_decay.unwrap_or(0.01),
+        ),
         OptimizerArg::Sgd => (
-            Optimizer::Sgd { momentum: args.momentum },
+            Optimizer::Sgd {
+                momentum: args.momentum,
+            },
             args.lr.unwrap_or(0.05),
             args.weight_decay.unwrap_or(5e-4),
         ),
@@ -119,14 +109,22 @@ pub fn run(args: Args) -> Result<()> {
         learning_rate: lr,
         weight_decay,
         patience: (args.patience > 0).then_some(args.patience),
-        seed: args.seed,
+        seed: args.pick.seed,
     };
-    let initial = initial_weights(&candidate.network, args.seed);
+    let initial = initial_weights(&candidate.network, args.pick.seed);
     let mut display = Display::new(args.epochs);
-    let trained = train::train(&candidate.network, &initial, &dataset, &config, &device, &mut |p| display.update(p));
+    let trained = train::train(
+        &candidate.network,
+        &initial,
+        &dataset,
+        &config,
+        &device,
+        &mut |p| display.update(p),
+    );
     display.finish();
     let trained = trained?;
-    let test_accuracy = train::evaluate(&candidate.network, &trained.weights, &dataset.test, &device)?;
+    let test_accuracy =
+        train::evaluate(&candidate.network, &trained.weights, &dataset.test, &device)?;
     let r = &trained.report;
     let summary = json!({
         "space": space.name,
@@ -153,8 +151,14 @@ pub fn run(args: Args) -> Result<()> {
     });
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        write_atomic(&dir.join("weights.json"), &serde_json::to_vec(&trained.weights)?)?;
-        write_atomic(&dir.join("train.json"), &serde_json::to_vec_pretty(&summary)?)?;
+        write_atomic(
+            &dir.join("weights.json"),
+            &serde_json::to_vec(&trained.weights)?,
+        )?;
+        write_atomic(
+            &dir.join("train.json"),
+            &serde_json::to_vec_pretty(&summary)?,
+        )?;
     }
     if args.json {
         return super::print_json(&summary);
@@ -169,13 +173,26 @@ pub fn run(args: Args) -> Result<()> {
         dataset.shape,
         dataset.classes()
     );
-    println!("network   {} params, {} MACs", candidate.costs.params, candidate.costs.macs);
-    println!("epochs    {} ({:?}), best epoch {}", r.epochs_run, r.stopped_by, r.best_epoch);
+    println!(
+        "network   {} params, {} MACs",
+        candidate.costs.params, candidate.costs.macs
+    );
+    println!(
+        "epochs    {} ({:?}), best epoch {}",
+        r.epochs_run, r.stopped_by, r.best_epoch
+    );
     println!("valid     {:.2} %", 100.0 * r.valid_accuracy);
     println!("test      {:.2} %", 100.0 * test_accuracy);
-    println!("time      {:.1} s, {:.0} samples/s", r.train_seconds, r.samples_per_second);
+    println!(
+        "time      {:.1} s, {:.0} samples/s",
+        r.train_seconds, r.samples_per_second
+    );
     if let Some(dir) = &args.out {
-        println!("wrote     {}/weights.json, {}/train.json", dir.display(), dir.display());
+        println!(
+            "wrote     {}/weights.json, {}/train.json",
+            dir.display(),
+            dir.display()
+        );
     }
     Ok(())
 }
@@ -199,8 +216,10 @@ impl Display {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(epochs as u64);
             bar.set_style(
-                ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]")
-                    .expect("a valid template"),
+                ProgressStyle::with_template(
+                    "{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]",
+                )
+                .expect("a valid template"),
             );
             bar
         });
@@ -208,12 +227,23 @@ impl Display {
     }
 
     fn update(&mut self, p: &Progress) {
-        let valid = p.valid_accuracy.map_or(String::new(), |a| format!(", valid {:.1} %", 100.0 * a));
+        let valid = p
+            .valid_accuracy
+            .map_or(String::new(), |a| format!(", valid {:.1} %", 100.0 * a));
         if let Some(bar) = &self.bar {
             bar.set_position((p.epoch - 1) as u64);
-            bar.set_message(format!("step {}/{}, loss {:.4}{valid}", p.step, p.steps_per_epoch, p.loss));
+            bar.set_message(format!(
+                "step {}/{}, loss {:.4}{valid}",
+                p.step, p.steps_per_epoch, p.loss
+            ));
         } else if p.epoch != self.last_epoch && p.epoch > 1 {
-            eprintln!("epoch {}/{}: loss {:.4}{valid}, {:.1} s", p.epoch - 1, p.epochs, p.loss, p.elapsed_seconds);
+            eprintln!(
+                "epoch {}/{}: loss {:.4}{valid}, {:.1} s",
+                p.epoch - 1,
+                p.epochs,
+                p.loss,
+                p.elapsed_seconds
+            );
         }
         self.last_epoch = p.epoch;
     }

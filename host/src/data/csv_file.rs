@@ -29,16 +29,28 @@ pub fn load(path: &str, column: Option<&str>) -> Result<Samples, DataError> {
         None => width - 1,
         Some(c) => match c.parse::<usize>() {
             Ok(i) if i < width => i,
-            Ok(i) => return Err(DataError::new(path, format!("label column {i} is out of range: rows have {width} columns"))),
-            Err(_) if header => first
-                .iter()
-                .position(|f| f == c)
-                .ok_or_else(|| DataError::new(path, format!("no column named `{c}` in the header")))?,
-            Err(_) => return Err(DataError::new(path, format!("label column `{c}` is a name, but the file has no header"))),
+            Ok(i) => {
+                return Err(DataError::new(
+                    path,
+                    format!("label column {i} is out of range: rows have {width} columns"),
+                ));
+            }
+            Err(_) if header => first.iter().position(|f| f == c).ok_or_else(|| {
+                DataError::new(path, format!("no column named `{c}` in the header"))
+            })?,
+            Err(_) => {
+                return Err(DataError::new(
+                    path,
+                    format!("label column `{c}` is a name, but the file has no header"),
+                ));
+            }
         },
     };
     if width < 2 {
-        return Err(DataError::new(path, "needs at least one feature column and a label column"));
+        return Err(DataError::new(
+            path,
+            "needs at least one feature column and a label column",
+        ));
     }
     let body = if header { &rows[1..] } else { &rows[..] };
     if body.is_empty() {
@@ -55,17 +67,26 @@ pub fn load(path: &str, column: Option<&str>) -> Result<Samples, DataError> {
     for (i, row) in body.iter().enumerate() {
         let line = i + 1 + header as usize;
         if row.len() != width {
-            return Err(DataError::new(path, format!("line {line} has {} fields, expected {width}", row.len())));
+            return Err(DataError::new(
+                path,
+                format!("line {line} has {} fields, expected {width}", row.len()),
+            ));
         }
         for (j, field) in row.iter().enumerate() {
             if j == label {
                 labels.push(names.binary_search(&field.to_string()).unwrap() as u32);
             } else if field.is_empty() {
-                return Err(DataError::new(path, format!("line {line}, column {j}: missing value")));
+                return Err(DataError::new(
+                    path,
+                    format!("line {line}, column {j}: missing value"),
+                ));
             } else {
-                let v: f32 = field
-                    .parse()
-                    .map_err(|_| DataError::new(path, format!("line {line}, column {j}: `{field}` is not a number")))?;
+                let v: f32 = field.parse().map_err(|_| {
+                    DataError::new(
+                        path,
+                        format!("line {line}, column {j}: `{field}` is not a number"),
+                    )
+                })?;
                 x.push(v);
             }
         }

@@ -155,20 +155,35 @@ fn load_samples(spec: &str, input: (usize, usize, usize)) -> Result<Samples, Dat
 fn check(s: &Samples, spec: &str) -> Result<(), DataError> {
     let classes = s.class_names.len();
     if classes < 2 {
-        return Err(DataError::new(spec, format!("needs at least 2 classes, found {classes}")));
+        return Err(DataError::new(
+            spec,
+            format!("needs at least 2 classes, found {classes}"),
+        ));
     }
     if s.x.len() != s.labels.len() * s.shape.elements() {
-        return Err(DataError::new(spec, "sample values and labels disagree in number"));
+        return Err(DataError::new(
+            spec,
+            "sample values and labels disagree in number",
+        ));
     }
     let mut counts = vec![0usize; classes];
     for &l in &s.labels {
         counts[l as usize] += 1;
     }
     if let Some(empty) = counts.iter().position(|&c| c == 0) {
-        return Err(DataError::new(spec, format!("class {} ({}) has no samples", empty, s.class_names[empty])));
+        return Err(DataError::new(
+            spec,
+            format!("class {} ({}) has no samples", empty, s.class_names[empty]),
+        ));
     }
     if let Some(i) = s.x.iter().position(|v| !v.is_finite()) {
-        return Err(DataError::new(spec, format!("sample {} holds a value that is not finite", i / s.shape.elements())));
+        return Err(DataError::new(
+            spec,
+            format!(
+                "sample {} holds a value that is not finite",
+                i / s.shape.elements()
+            ),
+        ));
     }
     Ok(())
 }

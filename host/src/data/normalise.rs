@@ -44,7 +44,11 @@ impl Normalisation {
             .zip(&mean)
             .map(|(s, m)| {
                 let var = (s / count - m * m).max(0.0);
-                if var.sqrt() < 1e-6 { 1.0 } else { var.sqrt() as f32 }
+                if var.sqrt() < 1e-6 {
+                    1.0
+                } else {
+                    var.sqrt() as f32
+                }
             })
             .collect();
         Normalisation {

@@ -18,10 +18,18 @@ pub fn load(x_path: &str, y_path: &str) -> Result<Samples, DataError> {
         [_, f] => Shape::Vector(f),
         [_, h, w] => Shape::Image { c: 1, h, w },
         [_, c, h, w] => Shape::Image { c, h, w },
-        _ => return Err(DataError::new(x_path, format!("shape {:?}: expected N×F, N×H×W or N×C×H×W", x.shape))),
+        _ => {
+            return Err(DataError::new(
+                x_path,
+                format!("shape {:?}: expected N×F, N×H×W or N×C×H×W", x.shape),
+            ));
+        }
     };
     if shape.elements() == 0 {
-        return Err(DataError::new(x_path, format!("shape {:?} has empty samples", x.shape)));
+        return Err(DataError::new(
+            x_path,
+            format!("shape {:?} has empty samples", x.shape),
+        ));
     }
     let n = x.shape[0];
     match y.shape[..] {
@@ -29,14 +37,20 @@ pub fn load(x_path: &str, y_path: &str) -> Result<Samples, DataError> {
         _ => {
             return Err(DataError::new(
                 y_path,
-                format!("shape {:?} does not match {n} samples in {x_path}: expected ({n},)", y.shape),
+                format!(
+                    "shape {:?} does not match {n} samples in {x_path}: expected ({n},)",
+                    y.shape
+                ),
             ));
         }
     }
     let mut labels = Vec::with_capacity(n);
     for (i, &v) in y.values.iter().enumerate() {
         if v < 0.0 || v.fract() != 0.0 || v > u32::MAX as f64 {
-            return Err(DataError::new(y_path, format!("label {v} of sample {i} is out of range: labels are integers 0…K−1")));
+            return Err(DataError::new(
+                y_path,
+                format!("label {v} of sample {i} is out of range: labels are integers 0…K−1"),
+            ));
         }
         labels.push(v as u32);
     }
@@ -50,7 +64,8 @@ pub fn load(x_path: &str, y_path: &str) -> Result<Samples, DataError> {
 }
 
 fn read(path: &str) -> Result<NpyArray, DataError> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::new(path, format!("cannot read: {e}")))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| DataError::new(path, format!("cannot read: {e}")))?;
     parse(&bytes).map_err(|m| DataError::new(path, m))
 }
 
@@ -61,7 +76,10 @@ fn parse(bytes: &[u8]) -> Result<NpyArray, String> {
     }
     let (len, start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
         v => return Err(format!("unsupported .npy version {v}")),
     };
     let header = bytes
@@ -69,11 +87,18 @@ fn parse(bytes: &[u8]) -> Result<NpyArray, String> {
         .and_then(|h| std::str::from_utf8(h).ok())
         .ok_or("truncated header")?;
     let field = |key: &str| -> Result<&str, String> {
-        let at = header.find(&format!("'{key}'")).ok_or(format!("header has no '{key}'"))?;
-        Ok(header[at + key.len() + 2..].trim_start().trim_start_matches(':').trim_start())
+        let at = header
+            .find(&format!("'{key}'"))
+            .ok_or(format!("header has no '{key}'"))?;
+        Ok(header[at + key.len() + 2..]
+            .trim_start()
+            .trim_start_matches(':')
+            .trim_start())
     };
     if field("fortran_order")?.starts_with("True") {
-        return Err("Fortran-order arrays are not supported; save with np.ascontiguousarray".into());
+        return Err(
+            "Fortran-order arrays are not supported; save with np.ascontiguousarray".into(),
+        );
     }
     let descr = field("descr")?.trim_start_matches('\'');
     let descr = &descr[..descr.find('\'').ok_or("bad descr")?];
@@ -83,11 +108,15 @@ fn parse(bytes: &[u8]) -> Result<NpyArray, String> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| format!("bad shape ({shape_text})")))
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| format!("bad shape ({shape_text})"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let count: usize = shape.iter().product();
     let data = &bytes[start + len..];
-    let (size, convert): (usize, fn(&[u8]) -> f64) = match descr.trim_start_matches(['<', '|', '=']) {
+    let (size, convert): (usize, fn(&[u8]) -> f64) = match descr.trim_start_matches(['<', '|', '='])
+    {
         "f4" => (4, |b| f32::from_le_bytes(b.try_into().unwrap()) as f64),
         "f8" => (8, |b| f64::from_le_bytes(b.try_into().unwrap())),
         "i1" => (1, |b| b[0] as i8 as f64),
@@ -98,55 +127,27 @@ fn parse(bytes: &[u8]) -> Result<NpyArray, String> {
         "u4" => (4, |b| u32::from_le_bytes(b.try_into().unwrap()) as f64),
         "i8" => (8, |b| i64::from_le_bytes(b.try_into().unwrap()) as f64),
         "u8" => (8, |b| u64::from_le_bytes(b.try_into().unwrap()) as f64),
-        _ => return Err(format!("unsupported dtype '{descr}' (little-endian floats and integers are)")),
+        _ => {
+            return Err(format!(
+                "unsupported dtype '{descr}' (little-endian floats and integers are)"
+            ));
+        }
     };
     if descr.starts_with('>') && size > 1 {
         return Err("big-endian arrays are not supported".into());
     }
     if data.len() < count * size {
-        return Err(format!("truncated: {count} values of {size} bytes need {} bytes, found {}", count * size, data.len()));
+        return Err(format!(
+            "truncated: {count} values of {size} bytes need {} bytes, found {}",
+            count * size,
+            data.len()
+        ));
     }
     Ok(NpyArray {
         shape,
-        values: data[..count * size].chunks_exact(size).map(convert).collect(),
+        values: data[..count * size]
+            .chunks_exact(size)
+            .map(convert)
+            .collect(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Writes an NPY version 1 file image, as NumPy does.
-    pub fn npy_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
-        let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-        let tuple = if shape.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
-        let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {tuple}, }}");
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        out.extend_from_slice(header.as_bytes());
-        out.extend_from_slice(data);
-        out
-    }
-
-    #[test]
-    fn reads_floats_and_integers() {
-        let data: Vec<u8> = [1.5f32, -2.0, 3.25].iter().flat_map(|v| v.to_le_bytes()).collect();
-        let a = parse(&npy_bytes("<f4", &[3], &data)).unwrap();
-        assert_eq!(a.shape, vec![3]);
-        assert_eq!(a.values, vec![1.5, -2.0, 3.25]);
-        let ints: Vec<u8> = [7i64, 0].iter().flat_map(|v| v.to_le_bytes()).collect();
-        assert_eq!(parse(&npy_bytes("<i8", &[2, 1], &ints)).unwrap().values, vec![7.0, 0.0]);
-    }
-
-    #[test]
-    fn refuses_what_it_cannot_read() {
-        assert!(parse(b"hello").unwrap_err().contains("magic"));
-        let short = npy_bytes("<f4", &[4], &[0; 8]);
-        assert!(parse(&short).unwrap_err().contains("truncated"));
-        assert!(parse(&npy_bytes("<c8", &[1], &[0; 8])).unwrap_err().contains("unsupported dtype"));
-    }
 }

@@ -14,7 +14,9 @@ pub fn stratified(s: &Samples, seed: u64) -> (Split, Split, Split) {
     let size = s.shape.elements();
     let (mut train, mut valid, mut test) = (Split::default(), Split::default(), Split::default());
     for class in 0..s.class_names.len() as u32 {
-        let mut idx: Vec<usize> = (0..s.labels.len()).filter(|&i| s.labels[i] == class).collect();
+        let mut idx: Vec<usize> = (0..s.labels.len())
+            .filter(|&i| s.labels[i] == class)
+            .collect();
         for i in (1..idx.len()).rev() {
             idx.swap(i, rng.below(i + 1));
         }
@@ -62,7 +64,11 @@ mod tests {
         assert_eq!(va.len(), 45);
         let mut all: Vec<f32> = [tr.x, va.x, te.x].concat();
         all.sort_by(f32::total_cmp);
-        assert_eq!(all, (0..300).map(|i| i as f32).collect::<Vec<_>>(), "each sample exactly once");
+        assert_eq!(
+            all,
+            (0..300).map(|i| i as f32).collect::<Vec<_>>(),
+            "each sample exactly once"
+        );
         let again = stratified(&s, 1);
         assert_eq!(again.2.x, stratified(&s, 1).2.x);
         assert_ne!(again.2.x, stratified(&s, 2).2.x);

@@ -30,7 +30,10 @@ pub fn decode_with_input(
     input: Option<(Shape, usize)>,
 ) -> Result<Network, DecodeError> {
     let values: HashMap<&str, &Value> = genotype.iter().collect();
-    let resolver = Resolver { space, values: &values };
+    let resolver = Resolver {
+        space,
+        values: &values,
+    };
     let (input, classes) = match input {
         Some(given) => given,
         None => resolve_input(space, genotype)?,
@@ -85,9 +88,15 @@ pub fn decode_with_input(
 }
 
 /// The input shape and number of classes that the space's `[input]` gives `genotype`.
-pub fn resolve_input(space: &SearchSpace, genotype: &Genotype) -> Result<(Shape, usize), DecodeError> {
+pub fn resolve_input(
+    space: &SearchSpace,
+    genotype: &Genotype,
+) -> Result<(Shape, usize), DecodeError> {
     let values: HashMap<&str, &Value> = genotype.iter().collect();
-    let r = Resolver { space, values: &values };
+    let r = Resolver {
+        space,
+        values: &values,
+    };
     let shape = Shape::Image {
         c: r.int(&space.input.channels, "input.channels")?,
         h: r.int(&space.input.height, "input.height")?,

@@ -60,28 +60,24 @@ impl Domain {
         (0..self.len()).map(|i| self.get(i))
     }
 
-    /// The largest integer value, for domains of integers (used for `repeat`).
-    pub fn max_int(&self) -> Option<i64> {
+    /// The values as integers, if they all are.
+    fn ints(&self) -> Option<Vec<i64>> {
         self.values()
             .map(|v| match v {
                 Value::Int(i) => Some(i),
                 _ => None,
             })
-            .collect::<Option<Vec<_>>>()?
-            .into_iter()
-            .max()
+            .collect()
+    }
+
+    /// The largest integer value, for domains of integers (used for `repeat`).
+    pub fn max_int(&self) -> Option<i64> {
+        self.ints()?.into_iter().max()
     }
 
     /// The smallest integer value, for domains of integers.
     pub fn min_int(&self) -> Option<i64> {
-        self.values()
-            .map(|v| match v {
-                Value::Int(i) => Some(i),
-                _ => None,
-            })
-            .collect::<Option<Vec<_>>>()?
-            .into_iter()
-            .min()
+        self.ints()?.into_iter().min()
     }
 
     /// A short description: `{3, 5, 7}` or `1..=4 step 1`.

@@ -19,6 +19,8 @@ pub fn device(choice: DeviceChoice) -> Result<Device, String> {
         #[cfg(feature = "gpu")]
         DeviceChoice::Gpu => Ok(Device::wgpu(Default::default())),
         #[cfg(not(feature = "gpu"))]
-        DeviceChoice::Gpu => Err("this edgenas was built without GPU training; rebuild with `--features gpu`".into()),
+        DeviceChoice::Gpu => {
+            Err("this edgenas was built without GPU training; rebuild with `--features gpu`".into())
+        }
     }
 }

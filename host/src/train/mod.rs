@@ -13,4 +13,3 @@ pub use model::{Batch, GraphModel};
 pub use trainer::{
     Optimizer, Progress, StopReason, TrainConfig, TrainError, TrainReport, Trained, evaluate, train,
 };
-

@@ -2,7 +2,9 @@
 
 use burn::module::{Module, Param, RunningState};
 use burn::nn::conv::{Conv2d as BurnConv2d, Conv2dConfig};
-use burn::nn::{BatchNorm as BurnBatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{
+    BatchNorm as BurnBatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d,
+};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, softmax};
 use burn::tensor::module::{adaptive_avg_pool2d, avg_pool2d, max_pool2d};
@@ -67,7 +69,11 @@ fn tensor_data(a: &Array) -> TensorData {
 
 fn to_array<const D: usize>(t: Tensor<D>) -> Array {
     let shape = t.dims().to_vec();
-    let data = t.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 tensor data");
+    let data = t
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 tensor data");
     Array { shape, data }
 }
 
@@ -98,35 +104,58 @@ impl GraphModel {
                         .with_bias(c.bias)
                         .init(device);
                     conv.weight = Param::from_data(tensor_data(weight), device);
-                    conv.bias = bias.as_ref().map(|b| Param::from_data(tensor_data(b), device));
+                    conv.bias = bias
+                        .as_ref()
+                        .map(|b| Param::from_data(tensor_data(b), device));
                     m.convs.push(conv);
                     Op::Conv(m.convs.len() - 1)
                 }
                 (Layer::Dense(d), Some(LayerWeights::Dense { weight, bias })) => {
                     let fan_in = in_shape.map_or(0, |s| s.elements());
-                    let mut linear = LinearConfig::new(fan_in, d.out_features).with_bias(d.bias).init(device);
+                    let mut linear = LinearConfig::new(fan_in, d.out_features)
+                        .with_bias(d.bias)
+                        .init(device);
                     // burn keeps `[in, out]`; our weights are `[out, in]`.
                     let w = Tensor::<2>::from_data(tensor_data(weight), device).transpose();
                     linear.weight = Param::from_data(w.into_data(), device);
-                    linear.bias = bias.as_ref().map(|b| Param::from_data(tensor_data(b), device));
+                    linear.bias = bias
+                        .as_ref()
+                        .map(|b| Param::from_data(tensor_data(b), device));
                     m.denses.push(linear);
                     Op::Dense(m.denses.len() - 1)
                 }
-                (Layer::BatchNorm(_), Some(LayerWeights::BatchNorm { gamma, beta, running_mean, running_var, epsilon })) => {
-                    let mut bn = BatchNormConfig::new(node.shape.channels()).with_epsilon(*epsilon).init(device);
+                (
+                    Layer::BatchNorm(_),
+                    Some(LayerWeights::BatchNorm {
+                        gamma,
+                        beta,
+                        running_mean,
+                        running_var,
+                        epsilon,
+                    }),
+                ) => {
+                    let mut bn = BatchNormConfig::new(node.shape.channels())
+                        .with_epsilon(*epsilon)
+                        .init(device);
                     bn.gamma = Param::from_data(tensor_data(gamma), device);
                     bn.beta = Param::from_data(tensor_data(beta), device);
-                    bn.running_mean = RunningState::new(Tensor::from_data(tensor_data(running_mean), device));
-                    bn.running_var = RunningState::new(Tensor::from_data(tensor_data(running_var), device));
+                    bn.running_mean =
+                        RunningState::new(Tensor::from_data(tensor_data(running_mean), device));
+                    bn.running_var =
+                        RunningState::new(Tensor::from_data(tensor_data(running_var), device));
                     m.norms.push(bn);
                     Op::Norm(m.norms.len() - 1)
                 }
                 (Layer::Pool(p), _) => match p.kind {
                     PoolKind::Max => Op::MaxPool(
-                        MaxPoolOptions::new([p.kernel; 2]).with_stride([p.stride; 2]).with_padding([p.padding; 2]),
+                        MaxPoolOptions::new([p.kernel; 2])
+                            .with_stride([p.stride; 2])
+                            .with_padding([p.padding; 2]),
                     ),
                     PoolKind::Avg => {
-                        let mut o = AvgPoolOptions::new([p.kernel; 2]).with_stride([p.stride; 2]).with_padding([p.padding; 2]);
+                        let mut o = AvgPoolOptions::new([p.kernel; 2])
+                            .with_stride([p.stride; 2])
+                            .with_padding([p.padding; 2]);
                         o.count_include_pad = p.count_include_pad;
                         Op::AvgPool(o)
                     }
@@ -145,7 +174,9 @@ impl GraphModel {
                     Op::Softmax
                 }
                 (Layer::Zero(z), _) => Op::Zero(z.shape),
-                (layer, _) => return Err(format!("node {}: no weights for {:?}", node.name, layer)),
+                (layer, _) => {
+                    return Err(format!("node {}: no weights for {:?}", node.name, layer));
+                }
             };
             m.steps.push(Step {
                 op,
@@ -177,17 +208,31 @@ impl GraphModel {
     /// The dimensions of every node's output for a batch, in node order (node 0: the input):
     /// what tests compare with the IR's shape inference.
     pub fn trace_shapes(&self, input: Batch) -> Vec<Vec<usize>> {
-        (0..self.steps.len())
-            .map(|id| match self.run(input.clone(), id) {
-                Batch::Image(t) => t.dims().to_vec(),
-                Batch::Flat(t) => t.dims().to_vec(),
-            })
-            .collect()
+        let mut shapes = Vec::with_capacity(self.steps.len());
+        self.run_recording(input, self.steps.len() - 1, Some(&mut shapes));
+        shapes
     }
 
     /// Runs the graph up to node `target` and returns its value. Tensors are dropped after
     /// their last reader.
     fn run(&self, input: Batch, target: usize) -> Batch {
+        self.run_recording(input, target, None)
+    }
+
+    /// [`Self::run`], pushing the dimensions of every node's output into `shapes` if given.
+    fn run_recording(
+        &self,
+        input: Batch,
+        target: usize,
+        mut shapes: Option<&mut Vec<Vec<usize>>>,
+    ) -> Batch {
+        let dims = |b: &Batch| match b {
+            Batch::Image(t) => t.dims().to_vec(),
+            Batch::Flat(t) => t.dims().to_vec(),
+        };
+        if let Some(s) = shapes.as_mut() {
+            s.push(dims(&input));
+        }
         let mut values: Vec<Option<Batch>> = vec![None; self.steps.len()];
         values[0] = Some(input);
         if target == 0 {
@@ -195,7 +240,9 @@ impl GraphModel {
         }
         for id in 1..=target {
             let step = &self.steps[id];
-            let get = |values: &Vec<Option<Batch>>, k: usize| values[step.inputs[k]].clone().expect("inputs run first");
+            let get = |values: &Vec<Option<Batch>>, k: usize| {
+                values[step.inputs[k]].clone().expect("inputs run first")
+            };
             let out = match &step.op {
                 Op::Input => unreachable!("only node 0 is the input"),
                 Op::Conv(i) => Batch::Image(self.convs[*i].forward(image(get(&values, 0)))),
@@ -206,14 +253,20 @@ impl GraphModel {
                 },
                 Op::MaxPool(o) => Batch::Image(max_pool2d(image(get(&values, 0)), o.clone())),
                 Op::AvgPool(o) => Batch::Image(avg_pool2d(image(get(&values, 0)), o.clone())),
-                Op::GlobalAvgPool => Batch::Image(adaptive_avg_pool2d(image(get(&values, 0)), [1, 1])),
+                Op::GlobalAvgPool => {
+                    Batch::Image(adaptive_avg_pool2d(image(get(&values, 0)), [1, 1]))
+                }
                 Op::Add => match (get(&values, 0), get(&values, 1)) {
                     (Batch::Image(a), Batch::Image(b)) => Batch::Image(a + b),
                     (Batch::Flat(a), Batch::Flat(b)) => Batch::Flat(a + b),
                     _ => unreachable!("the IR checked that added shapes are equal"),
                 },
                 Op::Relu => map(get(&values, 0), relu, relu),
-                Op::Relu6 => map(get(&values, 0), |t| t.clamp(0.0, 6.0), |t| t.clamp(0.0, 6.0)),
+                Op::Relu6 => map(
+                    get(&values, 0),
+                    |t| t.clamp(0.0, 6.0),
+                    |t| t.clamp(0.0, 6.0),
+                ),
                 Op::Flatten => Batch::Flat(flat(get(&values, 0))),
                 Op::Softmax => Batch::Flat(softmax(flat(get(&values, 0)), 1)),
                 Op::Zero(shape) => {
@@ -222,7 +275,9 @@ impl GraphModel {
                         Batch::Flat(t) => (t.dims()[0], t.device()),
                     };
                     match *shape {
-                        Shape::Image { c, h, w } => Batch::Image(Tensor::zeros([n, c, h, w], &device)),
+                        Shape::Image { c, h, w } => {
+                            Batch::Image(Tensor::zeros([n, c, h, w], &device))
+                        }
                         Shape::Vector(f) => Batch::Flat(Tensor::zeros([n, f], &device)),
                     }
                 }
@@ -231,6 +286,9 @@ impl GraphModel {
                 if self.steps[i].last_reader == id && i != 0 {
                     values[i] = None;
                 }
+            }
+            if let Some(s) = shapes.as_mut() {
+                s.push(dims(&out));
             }
             values[id] = Some(out);
         }
@@ -288,7 +346,11 @@ fn flat(b: Batch) -> Tensor<2> {
     }
 }
 
-fn map(b: Batch, f4: impl Fn(Tensor<4>) -> Tensor<4>, f2: impl Fn(Tensor<2>) -> Tensor<2>) -> Batch {
+fn map(
+    b: Batch,
+    f4: impl Fn(Tensor<4>) -> Tensor<4>,
+    f2: impl Fn(Tensor<2>) -> Tensor<2>,
+) -> Batch {
     match b {
         Batch::Image(t) => Batch::Image(f4(t)),
         Batch::Flat(t) => Batch::Flat(f2(t)),

@@ -163,14 +163,22 @@ pub fn train(
         )));
     }
     if data.train.is_empty() || data.valid.is_empty() {
-        return Err(TrainError::Mismatch("the training or validation split is empty".into()));
+        return Err(TrainError::Mismatch(
+            "the training or validation split is empty".into(),
+        ));
     }
     let ad = device.clone().autodiff();
     let mut model = GraphModel::new(net, initial, &ad).map_err(TrainError::Mismatch)?;
     let mut optim = match config.optimizer {
-        Optimizer::Adam => AdamWConfig::new().with_weight_decay(config.weight_decay as f32).init(),
+        Optimizer::Adam => AdamWConfig::new()
+            .with_weight_decay(config.weight_decay as f32)
+            .init(),
         Optimizer::Sgd { momentum } => SgdConfig::new()
-            .with_momentum(Some(MomentumConfig::new().with_momentum(momentum).with_dampening(0.0)))
+            .with_momentum(Some(
+                MomentumConfig::new()
+                    .with_momentum(momentum)
+                    .with_dampening(0.0),
+            ))
             .with_weight_decay(Some(WeightDecayConfig::new(config.weight_decay as f32)))
             .init(),
     };
@@ -206,12 +214,18 @@ pub fn train(
         let mut steps = 0;
         let mut out_of_time = false;
         for (k, chunk) in order.chunks(batch).enumerate() {
-            let lr = config.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * global_step as f64 / total_steps).cos());
+            let lr = config.learning_rate
+                * 0.5
+                * (1.0 + (std::f64::consts::PI * global_step as f64 / total_steps).cos());
             let (x, y) = make_batch(&data.train, chunk, data.shape, &ad);
             let loss = loss_fn.forward(model.logits(x), y);
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
-                return Err(TrainError::NonFiniteLoss { epoch, step: k + 1, value });
+                return Err(TrainError::NonFiniteLoss {
+                    epoch,
+                    step: k + 1,
+                    value,
+                });
             }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(lr, model, grads);
@@ -259,11 +273,19 @@ pub fn train(
     }
     report.train_seconds = train_seconds;
     report.samples_per_second = samples as f64 / train_seconds.max(1e-9);
-    Ok(Trained { weights: best, report })
+    Ok(Trained {
+        weights: best,
+        report,
+    })
 }
 
 /// Accuracy of `weights` on `split`, in [0, 1].
-pub fn evaluate(net: &Network, weights: &Weights, split: &Split, device: &Device) -> Result<f64, TrainError> {
+pub fn evaluate(
+    net: &Network,
+    weights: &Weights,
+    split: &Split,
+    device: &Device,
+) -> Result<f64, TrainError> {
     let model = GraphModel::new(net, weights, device).map_err(TrainError::Mismatch)?;
     Ok(accuracy_of(&model, split, net.input_shape(), device))
 }
@@ -281,7 +303,12 @@ fn accuracy_of(model: &GraphModel, split: &Split, shape: Shape, device: &Device)
 }
 
 /// The samples `chunk` of `split` as one batch and its labels.
-fn make_batch(split: &Split, chunk: &[usize], shape: Shape, device: &Device) -> (Batch, Tensor<1, Int>) {
+fn make_batch(
+    split: &Split,
+    chunk: &[usize],
+    shape: Shape,
+    device: &Device,
+) -> (Batch, Tensor<1, Int>) {
     let size = shape.elements();
     let mut x = Vec::with_capacity(chunk.len() * size);
     for &i in chunk {
@@ -290,8 +317,13 @@ fn make_batch(split: &Split, chunk: &[usize], shape: Shape, device: &Device) -> 
     let labels: Vec<i64> = chunk.iter().map(|&i| split.labels[i] as i64).collect();
     let n = chunk.len();
     let batch = match shape {
-        Shape::Image { c, h, w } => Batch::Image(Tensor::from_data(TensorData::new(x, [n, c, h, w]), device)),
+        Shape::Image { c, h, w } => {
+            Batch::Image(Tensor::from_data(TensorData::new(x, [n, c, h, w]), device))
+        }
         Shape::Vector(f) => Batch::Flat(Tensor::from_data(TensorData::new(x, [n, f]), device)),
     };
-    (batch, Tensor::from_data(TensorData::new(labels, [n]), device))
+    (
+        batch,
+        Tensor::from_data(TensorData::new(labels, [n]), device),
+    )
 }

@@ -11,7 +11,10 @@ use crate::rng::Rng;
 /// prediction. Biases start at 0; batch norms at γ = 1, β = 0, mean 0, variance 1.
 pub fn initial_weights(network: &Network, seed: u64) -> Weights {
     let mut rng = Rng::new(seed);
-    let last_dense = network.nodes.iter().rposition(|n| matches!(n.layer, Layer::Dense(_)));
+    let last_dense = network
+        .nodes
+        .iter()
+        .rposition(|n| matches!(n.layer, Layer::Dense(_)));
     let mut weights = Weights::default();
     let mut draw = |shape: &[usize], fan_in: usize, gain: f64| {
         let bound = (gain / fan_in.max(1) as f64).sqrt();
@@ -29,7 +32,11 @@ pub fn initial_weights(network: &Network, seed: u64) -> Weights {
                 let per_group = in_shape.map_or(0, |s| s.channels()) / c.groups;
                 let fan_in = per_group * c.kernel[0] * c.kernel[1];
                 LayerWeights::Conv2d {
-                    weight: draw(&[c.out_channels, per_group, c.kernel[0], c.kernel[1]], fan_in, 6.0),
+                    weight: draw(
+                        &[c.out_channels, per_group, c.kernel[0], c.kernel[1]],
+                        fan_in,
+                        6.0,
+                    ),
                     bias: c.bias.then(|| Array::full(&[c.out_channels], 0.0)),
                 }
             }

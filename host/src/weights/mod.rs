@@ -77,7 +77,13 @@ impl LayerWeights {
             LayerWeights::Conv2d { weight, bias } | LayerWeights::Dense { weight, bias } => {
                 std::iter::once(weight).chain(bias).collect()
             }
-            LayerWeights::BatchNorm { gamma, beta, running_mean, running_var, .. } => {
+            LayerWeights::BatchNorm {
+                gamma,
+                beta,
+                running_mean,
+                running_var,
+                ..
+            } => {
                 vec![gamma, beta, running_mean, running_var]
             }
         }
@@ -99,7 +105,9 @@ impl Weights {
 
     /// Whether every value is finite.
     pub fn is_finite(&self) -> bool {
-        self.layers.values().all(|l| l.arrays().iter().all(|a| a.is_finite()))
+        self.layers
+            .values()
+            .all(|l| l.arrays().iter().all(|a| a.is_finite()))
     }
 
     /// Checks that these weights fit `network`: every parameterised node has weights of the
@@ -113,7 +121,10 @@ impl Weights {
                 (Some(shapes), Some(w)) => {
                     let got: Vec<&Vec<usize>> = w.arrays().iter().map(|a| &a.shape).collect();
                     if got.len() != shapes.len() || got.iter().zip(&shapes).any(|(g, s)| *g != s) {
-                        return Err(format!("node {}: weights of shapes {got:?}, expected {shapes:?}", node.name));
+                        return Err(format!(
+                            "node {}: weights of shapes {got:?}, expected {shapes:?}",
+                            node.name
+                        ));
                     }
                 }
                 (Some(_), None) => return Err(format!("node {} has no weights", node.name)),

@@ -1,6 +1,6 @@
 //! `basic_residual`: ResNet's basic block (MLPerf Tiny's ResNet-8).
 
-use super::{BlockArgs, BlockKind, ParamDef, ParamKind};
+use super::{BlockArgs, BlockKind, kernel, out, stride};
 use crate::network::layers::{ActivationKind, Add, Layer};
 use crate::network::{Builder, DecodeError};
 
@@ -9,24 +9,9 @@ pub static BASIC_RESIDUAL: BlockKind = BlockKind {
     name: "basic_residual",
     doc: "k×k conv (stride) → BN → ReLU → k×k conv → BN, + shortcut (1×1 conv → BN when the shape changes) → ReLU",
     params: &[
-        ParamDef {
-            name: "out",
-            kind: ParamKind::Channels,
-            default: None,
-            doc: "output channels",
-        },
-        ParamDef {
-            name: "kernel",
-            kind: ParamKind::Int { min: 1 },
-            default: Some("3"),
-            doc: "kernel size of both convolutions",
-        },
-        ParamDef {
-            name: "stride",
-            kind: ParamKind::Int { min: 1 },
-            default: Some("1"),
-            doc: "stride of the first convolution and the shortcut",
-        },
+        out("output channels"),
+        kernel("kernel size of both convolutions"),
+        stride("stride of the first convolution and the shortcut"),
     ],
     build,
 };

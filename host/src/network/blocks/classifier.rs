@@ -1,6 +1,6 @@
 //! `classifier`: the head that turns features into class probabilities.
 
-use super::{ACTIVATIONS, BlockArgs, BlockKind, ParamDef, ParamKind};
+use super::{BlockArgs, BlockKind, ParamDef, ParamKind, act};
 use crate::network::layers::{Dense, GlobalAvgPool, Layer, Softmax};
 use crate::network::{Builder, DecodeError, Shape};
 
@@ -15,12 +15,7 @@ pub static CLASSIFIER: BlockKind = BlockKind {
             default: Some("0"),
             doc: "features of a hidden dense layer, 0 for none",
         },
-        ParamDef {
-            name: "act",
-            kind: ParamKind::Word(ACTIVATIONS),
-            default: Some("relu"),
-            doc: "activation of the hidden layer",
-        },
+        act("relu", "activation of the hidden layer"),
         ParamDef {
             name: "softmax",
             kind: ParamKind::Bool,

@@ -1,6 +1,6 @@
 //! `conv`: convolution, batch norm, activation.
 
-use super::{ACTIVATIONS, BlockArgs, BlockKind, ParamDef, ParamKind};
+use super::{BlockArgs, BlockKind, ParamDef, ParamKind, act, bn, kernel, out, stride};
 use crate::network::layers::{Conv2d, Layer};
 use crate::network::{Builder, DecodeError};
 
@@ -9,48 +9,26 @@ pub static CONV: BlockKind = BlockKind {
     name: "conv",
     doc: "convolution → batch norm → activation (a stem, or a plain conv layer)",
     params: &[
-        ParamDef {
-            name: "out",
-            kind: ParamKind::Channels,
-            default: None,
-            doc: "output channels",
-        },
-        ParamDef {
-            name: "kernel",
-            kind: ParamKind::Int { min: 1 },
-            default: Some("3"),
-            doc: "kernel size (height, and width unless kernel_w is set)",
-        },
+        out("output channels"),
+        kernel("kernel size (height, and width unless kernel_w is set)"),
         ParamDef {
             name: "kernel_w",
             kind: ParamKind::Int { min: 0 },
             default: Some("0"),
             doc: "kernel width, 0 for the same as kernel",
         },
-        ParamDef {
-            name: "stride",
-            kind: ParamKind::Int { min: 1 },
-            default: Some("1"),
-            doc: "stride (height, and width unless stride_w is set)",
-        },
+        stride("stride (height, and width unless stride_w is set)"),
         ParamDef {
             name: "stride_w",
             kind: ParamKind::Int { min: 0 },
             default: Some("0"),
             doc: "stride along the width, 0 for the same as stride",
         },
-        ParamDef {
-            name: "act",
-            kind: ParamKind::Word(ACTIVATIONS),
-            default: Some("relu"),
-            doc: "activation",
-        },
-        ParamDef {
-            name: "bn",
-            kind: ParamKind::Bool,
-            default: Some("true"),
-            doc: "batch norm after the convolution (else the convolution has a bias)",
-        },
+        act("relu", "activation"),
+        bn(
+            "true",
+            "batch norm after the convolution (else the convolution has a bias)",
+        ),
     ],
     build,
 };

@@ -1,6 +1,6 @@
 //! `dense`: a fully connected layer with an activation.
 
-use super::{ACTIVATIONS, BlockArgs, BlockKind, ParamDef, ParamKind};
+use super::{BlockArgs, BlockKind, ParamDef, ParamKind, act, bn};
 use crate::network::layers::{BatchNorm, Dense, Layer};
 use crate::network::{Builder, DecodeError};
 
@@ -15,18 +15,11 @@ pub static DENSE: BlockKind = BlockKind {
             default: None,
             doc: "output features",
         },
-        ParamDef {
-            name: "act",
-            kind: ParamKind::Word(ACTIVATIONS),
-            default: Some("relu"),
-            doc: "activation",
-        },
-        ParamDef {
-            name: "bn",
-            kind: ParamKind::Bool,
-            default: Some("false"),
-            doc: "batch norm after the layer (then the layer has no bias)",
-        },
+        act("relu", "activation"),
+        bn(
+            "false",
+            "batch norm after the layer (then the layer has no bias)",
+        ),
     ],
     build,
 };

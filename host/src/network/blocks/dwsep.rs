@@ -1,6 +1,6 @@
 //! `dwsep`: a depthwise-separable convolution (DS-CNN, MobileNetV1).
 
-use super::{ACTIVATIONS, BlockArgs, BlockKind, ParamDef, ParamKind};
+use super::{BlockArgs, BlockKind, act, kernel, out, stride};
 use crate::network::{Builder, DecodeError};
 
 /// The `dwsep` block type.
@@ -8,30 +8,10 @@ pub static DWSEP: BlockKind = BlockKind {
     name: "dwsep",
     doc: "depthwise k×k conv → BN → act → pointwise 1×1 conv → BN → act",
     params: &[
-        ParamDef {
-            name: "out",
-            kind: ParamKind::Channels,
-            default: None,
-            doc: "output channels of the pointwise conv",
-        },
-        ParamDef {
-            name: "kernel",
-            kind: ParamKind::Int { min: 1 },
-            default: Some("3"),
-            doc: "depthwise kernel size",
-        },
-        ParamDef {
-            name: "stride",
-            kind: ParamKind::Int { min: 1 },
-            default: Some("1"),
-            doc: "depthwise stride",
-        },
-        ParamDef {
-            name: "act",
-            kind: ParamKind::Word(ACTIVATIONS),
-            default: Some("relu"),
-            doc: "activation",
-        },
+        out("output channels of the pointwise conv"),
+        kernel("depthwise kernel size"),
+        stride("depthwise stride"),
+        act("relu", "activation"),
     ],
     build,
 };

@@ -1,6 +1,6 @@
 //! `inverted_residual`: MobileNetV2's inverted residual block (MCUNet's building block).
 
-use super::{ACTIVATIONS, BlockArgs, BlockKind, ParamDef, ParamKind};
+use super::{BlockArgs, BlockKind, ParamDef, ParamKind, act, kernel, out, stride};
 use crate::network::layers::{Add, Layer};
 use crate::network::{Builder, DecodeError};
 
@@ -9,36 +9,16 @@ pub static INVERTED_RESIDUAL: BlockKind = BlockKind {
     name: "inverted_residual",
     doc: "1×1 expand → BN → act → depthwise k×k → BN → act → 1×1 project → BN (+ input when stride 1 and channels match)",
     params: &[
-        ParamDef {
-            name: "out",
-            kind: ParamKind::Channels,
-            default: None,
-            doc: "output channels",
-        },
-        ParamDef {
-            name: "kernel",
-            kind: ParamKind::Int { min: 1 },
-            default: Some("3"),
-            doc: "depthwise kernel size",
-        },
-        ParamDef {
-            name: "stride",
-            kind: ParamKind::Int { min: 1 },
-            default: Some("1"),
-            doc: "depthwise stride",
-        },
+        out("output channels"),
+        kernel("depthwise kernel size"),
+        stride("depthwise stride"),
         ParamDef {
             name: "expansion",
             kind: ParamKind::Int { min: 1 },
             default: Some("6"),
             doc: "hidden channels = input channels × expansion (1: no expand conv)",
         },
-        ParamDef {
-            name: "act",
-            kind: ParamKind::Word(ACTIVATIONS),
-            default: Some("relu6"),
-            doc: "activation",
-        },
+        act("relu6", "activation"),
     ],
     build,
 };

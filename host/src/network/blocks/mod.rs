@@ -202,3 +202,53 @@ impl BlockArgs {
 
 /// The activation words every block accepts.
 pub const ACTIVATIONS: &[&str] = &["relu", "relu6", "none"];
+
+/// `out`: output channels, required, scaled by the width multiplier.
+const fn out(doc: &'static str) -> ParamDef {
+    ParamDef {
+        name: "out",
+        kind: ParamKind::Channels,
+        default: None,
+        doc,
+    }
+}
+
+/// `kernel`: a kernel size of at least 1, 3 by default.
+const fn kernel(doc: &'static str) -> ParamDef {
+    ParamDef {
+        name: "kernel",
+        kind: ParamKind::Int { min: 1 },
+        default: Some("3"),
+        doc,
+    }
+}
+
+/// `stride`: a stride of at least 1, 1 by default.
+const fn stride(doc: &'static str) -> ParamDef {
+    ParamDef {
+        name: "stride",
+        kind: ParamKind::Int { min: 1 },
+        default: Some("1"),
+        doc,
+    }
+}
+
+/// `act`: `relu`, `relu6` or `none`, with a default.
+const fn act(default: &'static str, doc: &'static str) -> ParamDef {
+    ParamDef {
+        name: "act",
+        kind: ParamKind::Word(ACTIVATIONS),
+        default: Some(default),
+        doc,
+    }
+}
+
+/// `bn`: whether a batch norm follows, with a default.
+const fn bn(default: &'static str, doc: &'static str) -> ParamDef {
+    ParamDef {
+        name: "bn",
+        kind: ParamKind::Bool,
+        default: Some(default),
+        doc,
+    }
+}

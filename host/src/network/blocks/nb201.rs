@@ -5,7 +5,7 @@
 //! the sum of its incoming edges. `none` removes an edge; a node with no edge left is zero, and
 //! nodes that do not reach the output are not built.
 
-use super::{BlockArgs, BlockKind, ParamDef, ParamKind};
+use super::{BlockArgs, BlockKind, ParamDef, ParamKind, out};
 use crate::network::layers::{Activation, ActivationKind, Add, Layer, Pool, PoolKind, Zero};
 use crate::network::{Builder, DecodeError, NodeId};
 use crate::space::nb201::{EDGE_SOURCES, EDGE_TARGETS, EDGES};
@@ -47,12 +47,7 @@ pub static CELL: BlockKind = BlockKind {
 pub static REDUCTION: BlockKind = BlockKind {
     name: "nb201_reduction",
     doc: "NAS-Bench-201 reduction: ReLU → 3×3/2 conv → BN → ReLU → 3×3 conv → BN, + 2×2 avg pool → 1×1 conv",
-    params: &[ParamDef {
-        name: "out",
-        kind: ParamKind::Channels,
-        default: None,
-        doc: "output channels",
-    }],
+    params: &[out("output channels")],
     build: build_reduction,
 };
 

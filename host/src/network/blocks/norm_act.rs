@@ -1,6 +1,6 @@
 //! `norm_act`: batch norm and an activation on their own (NB201's last activation).
 
-use super::{ACTIVATIONS, BlockArgs, BlockKind, ParamDef, ParamKind};
+use super::{BlockArgs, BlockKind, act};
 use crate::network::layers::{BatchNorm, Layer};
 use crate::network::{Builder, DecodeError};
 
@@ -8,12 +8,7 @@ use crate::network::{Builder, DecodeError};
 pub static NORM_ACT: BlockKind = BlockKind {
     name: "norm_act",
     doc: "batch norm → activation",
-    params: &[ParamDef {
-        name: "act",
-        kind: ParamKind::Word(ACTIVATIONS),
-        default: Some("relu"),
-        doc: "activation",
-    }],
+    params: &[act("relu", "activation")],
     build,
 };
 

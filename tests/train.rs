@@ -1,0 +1,216 @@
+//! Training real models with burn on the bundled digits.
+
+use std::process::Command;
+
+use burn::prelude::{Device, Tensor};
+use edgenas::candidate::Candidate;
+use edgenas::rng::Rng;
+use edgenas::space::{SHIPPED_SPACES, load_space};
+use edgenas::train::{self, Batch, GraphModel, StopReason, TrainConfig, TrainError};
+use edgenas::weights::initial_weights;
+
+const MLP: &str = "act=relu,hidden.depth=2,hidden.b1.out=128,hidden.b2.out=64";
+const DS_CNN: &str =
+    "stem.out=64,ds.depth=2,ds.b1.out=64,ds.b2.out=64,ds.b1.kernel=3,ds.b2.kernel=3";
+
+fn train_on_digits(space: &str, genotype: &str, config: &TrainConfig) -> (f64, train::Trained) {
+    let space = load_space(space).unwrap();
+    let g = space.parse_genotype(genotype).unwrap();
+    let (c, data) = Candidate::for_data(&space, g, "digits", config.seed).unwrap();
+    let device = Device::flex();
+    let initial = initial_weights(&c.network, config.seed);
+    let trained = train::train(&c.network, &initial, &data, config, &device, &mut |_| {}).unwrap();
+    let test = train::evaluate(&c.network, &trained.weights, &data.test, &device).unwrap();
+    (test, trained)
+}
+
+#[test]
+fn an_mlp_learns_digits_to_95_percent() {
+    let (test, trained) = train_on_digits("mlp", MLP, &TrainConfig::default());
+    assert!(test >= 0.95, "test accuracy {test}");
+    assert!(trained.report.valid_accuracy >= 0.95);
+    assert!(trained.report.train_seconds < 120.0);
+    assert!(
+        trained.report.loss_curve.first() > trained.report.loss_curve.last(),
+        "the loss falls"
+    );
+}
+
+#[test]
+fn a_ds_cnn_learns_digits_to_97_percent() {
+    let (test, trained) = train_on_digits("ds-cnn", DS_CNN, &TrainConfig::default());
+    assert!(test >= 0.97, "test accuracy {test}");
+    assert!(
+        trained.report.train_seconds < 120.0,
+        "{} s",
+        trained.report.train_seconds
+    );
+}
+
+#[test]
+fn the_same_seed_repeats_a_run_exactly() {
+    let config = TrainConfig {
+        epochs: 3,
+        ..TrainConfig::default()
+    };
+    let (a_test, a) = train_on_digits("mlp", MLP, &config);
+    let (b_test, b) = train_on_digits("mlp", MLP, &config);
+    assert_eq!(a.report.loss_curve, b.report.loss_curve);
+    assert_eq!(a.weights, b.weights);
+    assert_eq!(a_test, b_test);
+    let (_, c) = train_on_digits("mlp", MLP, &TrainConfig { seed: 1, ..config });
+    assert_ne!(a.report.loss_curve, c.report.loss_curve);
+}
+
+#[test]
+fn a_time_budget_stops_training() {
+    let config = TrainConfig {
+        epochs: 1000,
+        time_budget_seconds: Some(0.05),
+        patience: None,
+        ..TrainConfig::default()
+    };
+    let (_, trained) = train_on_digits("ds-cnn", DS_CNN, &config);
+    assert_eq!(trained.report.stopped_by, StopReason::TimeBudget);
+    assert!(trained.report.epochs_run < 1000);
+}
+
+#[test]
+fn a_loss_that_explodes_fails_with_the_step_named() {
+    let space = load_space("mlp").unwrap();
+    let (c, data) =
+        Candidate::for_data(&space, space.parse_genotype(MLP).unwrap(), "digits", 0).unwrap();
+    let config = TrainConfig {
+        learning_rate: 1e30,
+        ..TrainConfig::default()
+    };
+    let err = train::train(
+        &c.network,
+        &initial_weights(&c.network, 0),
+        &data,
+        &config,
+        &Device::flex(),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    let TrainError::NonFiniteLoss { epoch, step, .. } = err else {
+        panic!("{err}")
+    };
+    assert_eq!(epoch, 1);
+    assert!(step >= 2, "the first step sees the initial weights");
+    assert!(
+        err.to_string()
+            .contains(&format!("at epoch 1, step {step}"))
+    );
+}
+
+#[test]
+fn burn_shapes_match_the_ir_for_every_shipped_space() {
+    let device = Device::flex();
+    for (name, _) in SHIPPED_SPACES {
+        let space = load_space(name).unwrap();
+        let mut rng = Rng::new(21);
+        for _ in 0..3 {
+            let g = space.sample(&mut rng);
+            let c = Candidate::new(&space, g).unwrap();
+            let weights = initial_weights(&c.network, 0);
+            let model = GraphModel::new(&c.network, &weights, &device).unwrap();
+            let dims = c.network.input_shape().dims();
+            let input = Batch::Image(Tensor::zeros([2, dims[0], dims[1], dims[2]], &device));
+            let shapes = model.trace_shapes(input);
+            for (node, shape) in c.network.nodes.iter().zip(&shapes) {
+                let mut expected = vec![2];
+                expected.extend(node.shape.dims());
+                assert_eq!(shape, &expected, "{name}: node {}", node.name);
+            }
+            // The weights read back are the weights put in.
+            assert_eq!(model.weights(&c.network), weights, "{name}");
+        }
+    }
+}
+
+#[test]
+fn edgenas_train_reports_and_writes_its_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_edgenas"))
+        .args([
+            "train",
+            "--space",
+            "mlp",
+            "--genotype",
+            MLP,
+            "--epochs",
+            "5",
+            "--json",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "valid_accuracy",
+        "test_accuracy",
+        "train_seconds",
+        "samples_per_second",
+    ] {
+        assert!(v[key].as_f64().is_some(), "no {key}");
+    }
+    assert_eq!(
+        v["data"]["train"].as_u64().unwrap()
+            + v["data"]["valid"].as_u64().unwrap()
+            + v["data"]["test"].as_u64().unwrap(),
+        1797
+    );
+    assert!(v["test_accuracy"].as_f64().unwrap() > 0.9);
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("train.json")).unwrap()).unwrap();
+    assert_eq!(saved["test_accuracy"], v["test_accuracy"]);
+    let weights: edgenas::weights::Weights =
+        serde_json::from_slice(&std::fs::read(dir.path().join("weights.json")).unwrap()).unwrap();
+    let space = load_space("mlp").unwrap();
+    let (c, _) =
+        Candidate::for_data(&space, space.parse_genotype(MLP).unwrap(), "digits", 0).unwrap();
+    weights.check(&c.network).unwrap();
+}
+
+#[test]
+fn edgenas_train_refuses_bad_input_clearly() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_edgenas"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let e = run(&["train", "--space", "mlp", "--random", "--data", "mnist"]);
+    assert!(e.contains("unknown data set"), "{e}");
+    let e = run(&["train", "--space", "mlp", "--random", "--lr", "1e30"]);
+    assert!(
+        e.contains("the loss became") && e.contains("lower the learning rate"),
+        "{e}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("t.csv");
+    std::fs::write(&csv, "a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n").unwrap();
+    let e = run(&[
+        "train",
+        "--space",
+        "ds-cnn",
+        "--random",
+        "--data",
+        &format!("csv:{}", csv.display()),
+    ]);
+    assert!(
+        e.contains("space `ds-cnn` cannot take the samples") && e.contains("needs a feature map"),
+        "{e}"
+    );
+    let e = run(&["train", "--space", "mlp", "--random", "--epochs", "0"]);
+    assert!(e.contains("--epochs"), "{e}");
+}
