@@ -11,6 +11,7 @@ pub mod candidate;
 pub mod cost;
 pub mod data;
 pub mod error;
+pub mod export;
 pub mod network;
 pub mod rng;
 pub mod shipped;

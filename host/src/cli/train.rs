@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use edgenas::candidate::Candidate;
+use edgenas::export::{self, Calibration, ModelInfo, write_artifacts};
 use edgenas::train::{self, DeviceChoice, Optimizer, Progress, TrainConfig};
 use edgenas::weights::initial_weights;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -49,9 +50,17 @@ pub struct Args {
     /// Where to train.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     device: DeviceArg,
-    /// Write the trained weights (`weights.json`) and the summary (`train.json`) here.
+    /// Write the trained model here: `model.onnx`, `model-int8.onnx` (QDQ), `model.h` and
+    /// `model-int8.h` (C arrays), `weights.json`, `train.json` (the summary) and `check.json`
+    /// (samples with their expected outputs, for other runtimes).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// How the int8 model's activation ranges are calibrated on the training split.
+    #[arg(long, value_enum, default_value_t = CalibrationArg::Minmax)]
+    calibration: CalibrationArg,
+    /// The percentile of `--calibration percentile`.
+    #[arg(long, default_value_t = 99.99)]
+    percentile: f64,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -63,6 +72,14 @@ enum OptimizerArg {
     Adam,
     /// SGD with momentum.
     Sgd,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum CalibrationArg {
+    /// The smallest and largest value seen.
+    Minmax,
+    /// The given percentile, ignoring outliers.
+    Percentile,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -126,6 +143,33 @@ pub fn run(args: Args) -> Result<()> {
     let test_accuracy =
         train::evaluate(&candidate.network, &trained.weights, &dataset.test, &device)?;
     let r = &trained.report;
+    let artifacts = match &args.out {
+        None => None,
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let text = candidate.genotype.to_text();
+            let info = ModelInfo {
+                space: &space.name,
+                genotype: &text,
+                normalisation: Some(&dataset.normalisation),
+            };
+            let calibration = match args.calibration {
+                CalibrationArg::Minmax => Calibration::MinMax,
+                CalibrationArg::Percentile => Calibration::Percentile {
+                    percentile: args.percentile,
+                },
+            };
+            Some(write_artifacts(
+                dir,
+                &candidate.network,
+                &trained.weights,
+                &dataset,
+                &info,
+                calibration,
+                &device,
+            )?)
+        }
+    };
     let summary = json!({
         "space": space.name,
         "genotype": candidate.genotype.to_json(),
@@ -148,17 +192,11 @@ pub fn run(args: Args) -> Result<()> {
         "stopped_by": r.stopped_by,
         "loss_curve": r.loss_curve,
         "valid_curve": r.valid_curve,
+        "export": artifacts,
     });
     if let Some(dir) = &args.out {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        write_atomic(
-            &dir.join("weights.json"),
-            &serde_json::to_vec(&trained.weights)?,
-        )?;
-        write_atomic(
-            &dir.join("train.json"),
-            &serde_json::to_vec_pretty(&summary)?,
-        )?;
+        export::write(dir, "weights.json", &serde_json::to_vec(&trained.weights)?)?;
+        export::write(dir, "train.json", &serde_json::to_vec_pretty(&summary)?)?;
     }
     if args.json {
         return super::print_json(&summary);
@@ -187,21 +225,19 @@ pub fn run(args: Args) -> Result<()> {
         "time      {:.1} s, {:.0} samples/s",
         r.train_seconds, r.samples_per_second
     );
-    if let Some(dir) = &args.out {
+    if let (Some(dir), Some(a)) = (&args.out, &artifacts) {
         println!(
-            "wrote     {}/weights.json, {}/train.json",
-            dir.display(),
+            "onnx      f32 {:.2} % ({} B), int8 {:.2} % ({} B) test accuracy, run by tract",
+            100.0 * a.f32_test_accuracy,
+            a.f32_bytes,
+            100.0 * a.int8_test_accuracy,
+            a.int8_bytes
+        );
+        println!(
+            "wrote     {}: model.onnx, model-int8.onnx, model.h, model-int8.h, weights.json, train.json, check.json",
             dir.display()
         );
     }
-    Ok(())
-}
-
-/// Writes a file through a temporary file and a rename, so that no half-written file is left.
-fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 

@@ -11,5 +11,6 @@ mod trainer;
 pub use device::{DeviceChoice, device};
 pub use model::{Batch, GraphModel};
 pub use trainer::{
-    Optimizer, Progress, StopReason, TrainConfig, TrainError, TrainReport, Trained, evaluate, train,
+    Optimizer, Progress, StopReason, TrainConfig, TrainError, TrainReport, Trained, activations,
+    evaluate, outputs, train,
 };

@@ -209,30 +209,37 @@ impl GraphModel {
     /// what tests compare with the IR's shape inference.
     pub fn trace_shapes(&self, input: Batch) -> Vec<Vec<usize>> {
         let mut shapes = Vec::with_capacity(self.steps.len());
-        self.run_recording(input, self.steps.len() - 1, Some(&mut shapes));
+        self.run_recording(input, self.steps.len() - 1, &mut |b| shapes.push(dims(b)));
         shapes
+    }
+
+    /// The values of every node's output for a batch, in node order, each flattened
+    /// (sample-major): what calibration reads.
+    pub fn node_values(&self, input: Batch) -> Vec<Vec<f32>> {
+        let mut values = Vec::with_capacity(self.steps.len());
+        self.run_recording(input, self.steps.len() - 1, &mut |b| {
+            let data = match b {
+                Batch::Image(t) => t.clone().into_data(),
+                Batch::Flat(t) => t.clone().into_data(),
+            };
+            values.push(
+                data.convert::<f32>()
+                    .try_to_vec::<f32>()
+                    .expect("f32 tensor data"),
+            );
+        });
+        values
     }
 
     /// Runs the graph up to node `target` and returns its value. Tensors are dropped after
     /// their last reader.
     fn run(&self, input: Batch, target: usize) -> Batch {
-        self.run_recording(input, target, None)
+        self.run_recording(input, target, &mut |_| {})
     }
 
-    /// [`Self::run`], pushing the dimensions of every node's output into `shapes` if given.
-    fn run_recording(
-        &self,
-        input: Batch,
-        target: usize,
-        mut shapes: Option<&mut Vec<Vec<usize>>>,
-    ) -> Batch {
-        let dims = |b: &Batch| match b {
-            Batch::Image(t) => t.dims().to_vec(),
-            Batch::Flat(t) => t.dims().to_vec(),
-        };
-        if let Some(s) = shapes.as_mut() {
-            s.push(dims(&input));
-        }
+    /// [`Self::run`], showing every node's output to `record`, in node order.
+    fn run_recording(&self, input: Batch, target: usize, record: &mut dyn FnMut(&Batch)) -> Batch {
+        record(&input);
         let mut values: Vec<Option<Batch>> = vec![None; self.steps.len()];
         values[0] = Some(input);
         if target == 0 {
@@ -287,9 +294,7 @@ impl GraphModel {
                     values[i] = None;
                 }
             }
-            if let Some(s) = shapes.as_mut() {
-                s.push(dims(&out));
-            }
+            record(&out);
             values[id] = Some(out);
         }
         values[target].take().expect("the target ran")
@@ -329,6 +334,13 @@ impl GraphModel {
             out.layers.insert(node.name.clone(), w);
         }
         out
+    }
+}
+
+fn dims(b: &Batch) -> Vec<usize> {
+    match b {
+        Batch::Image(t) => t.dims().to_vec(),
+        Batch::Flat(t) => t.dims().to_vec(),
     }
 }
 

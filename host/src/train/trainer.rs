@@ -290,6 +290,55 @@ pub fn evaluate(
     Ok(accuracy_of(&model, split, net.input_shape(), device))
 }
 
+/// The output values of every node of `net` on up to `max_samples` samples of `split` spread
+/// over it, per node (for calibration). Runs in inference mode.
+pub fn activations(
+    net: &Network,
+    weights: &Weights,
+    split: &Split,
+    max_samples: usize,
+    device: &Device,
+) -> Result<Vec<Vec<f32>>, TrainError> {
+    let model = GraphModel::new(net, weights, device).map_err(TrainError::Mismatch)?;
+    let n = split.len().min(max_samples);
+    let picked: Vec<usize> = (0..n).map(|i| i * split.len() / n.max(1)).collect();
+    let mut all = vec![Vec::new(); net.nodes.len()];
+    for chunk in picked.chunks(64) {
+        let (x, _) = make_batch(split, chunk, net.input_shape(), device);
+        for (acc, values) in all.iter_mut().zip(model.node_values(x)) {
+            acc.extend(values);
+        }
+    }
+    Ok(all)
+}
+
+/// The network's outputs for single samples (batches of one), as the exported models see them.
+pub fn outputs(
+    net: &Network,
+    weights: &Weights,
+    samples: &[&[f32]],
+    device: &Device,
+) -> Result<Vec<Vec<f32>>, TrainError> {
+    let model = GraphModel::new(net, weights, device).map_err(TrainError::Mismatch)?;
+    let split = Split {
+        x: samples.concat(),
+        labels: vec![0; samples.len()],
+    };
+    (0..samples.len())
+        .map(|i| {
+            let (x, _) = make_batch(&split, &[i], net.input_shape(), device);
+            let data = match model.output(x) {
+                Batch::Image(t) => t.into_data(),
+                Batch::Flat(t) => t.into_data(),
+            };
+            Ok(data
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .expect("f32 tensor data"))
+        })
+        .collect()
+}
+
 fn accuracy_of(model: &GraphModel, split: &Split, shape: Shape, device: &Device) -> f64 {
     let idx: Vec<usize> = (0..split.len()).collect();
     let mut correct = 0usize;

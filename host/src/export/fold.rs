@@ -1,0 +1,51 @@
+//! Folding batch norms into the convolution or dense layer before them.
+
+use crate::cost::{Deployment, deployment};
+use crate::network::{Layer, Network};
+use crate::weights::{Array, LayerWeights, Weights};
+
+/// The weight and bias each convolution or dense node has once the batch norm after it (if the
+/// device folds one, see `cost::deployment`) is folded in: with `s = γ / √(var + ε)`,
+/// `W' = W·s` per output channel and `b' = (b − mean)·s + β`. Other nodes get `None`.
+pub fn folded(net: &Network, weights: &Weights) -> Result<Vec<Option<(Array, Array)>>, String> {
+    let deployed = deployment(net);
+    let mut out = vec![None; net.nodes.len()];
+    for (id, node) in net.nodes.iter().enumerate() {
+        let (weight, bias) = match weights.get(&node.name) {
+            Some(LayerWeights::Conv2d { weight, bias })
+            | Some(LayerWeights::Dense { weight, bias }) => (weight, bias),
+            _ => continue,
+        };
+        let channels = weight.shape[0];
+        let per_channel = weight.data.len() / channels;
+        let mut w = weight.clone();
+        let mut b = bias
+            .clone()
+            .unwrap_or_else(|| Array::full(&[channels], 0.0));
+        let bn = net.consumers(id).into_iter().find(|&c| {
+            matches!(net.nodes[c].layer, Layer::BatchNorm(_)) && deployed[c] == Deployment::Merged
+        });
+        if let Some(bn) = bn {
+            let name = &net.nodes[bn].name;
+            let Some(LayerWeights::BatchNorm {
+                gamma,
+                beta,
+                running_mean,
+                running_var,
+                epsilon,
+            }) = weights.get(name)
+            else {
+                return Err(format!("node {name} has no batch norm weights"));
+            };
+            for c in 0..channels {
+                let s = gamma.data[c] / (running_var.data[c] + *epsilon as f32).sqrt();
+                for v in &mut w.data[c * per_channel..(c + 1) * per_channel] {
+                    *v *= s;
+                }
+                b.data[c] = (b.data[c] - running_mean.data[c]) * s + beta.data[c];
+            }
+        }
+        out[id] = Some((w, b));
+    }
+    Ok(out)
+}

@@ -1,0 +1,66 @@
+//! Running an ONNX model with tract: the check of every export, and later the host meter.
+
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+
+/// An ONNX model loaded, optimised and made runnable by tract, with a batch of 1.
+pub struct TractModel {
+    plan: Arc<TypedRunnableModel>,
+    input_shape: Vec<usize>,
+}
+
+impl TractModel {
+    /// Loads a model from its bytes; `what` (a file name) names it in errors. A corrupted or
+    /// truncated file is an error, never a panic.
+    pub fn load(bytes: &[u8], what: &str) -> Result<TractModel, String> {
+        let fail = |e: TractError| format!("{what}: tract cannot load it: {e:#}");
+        let model = tract_onnx::onnx()
+            .model_for_read(&mut &bytes[..])
+            .map_err(fail)?;
+        let typed = model.into_optimized().map_err(fail)?;
+        let input_shape = typed
+            .input_fact(0)
+            .map_err(fail)?
+            .shape
+            .as_concrete()
+            .ok_or_else(|| format!("{what}: the input shape is not static"))?
+            .to_vec();
+        let plan = typed.into_runnable().map_err(fail)?;
+        Ok(TractModel { plan, input_shape })
+    }
+
+    /// The input shape, batch included.
+    pub fn input_shape(&self) -> &[usize] {
+        &self.input_shape
+    }
+
+    /// Runs one sample (`input` holds the input's elements) and returns the output values.
+    pub fn run(&self, input: &[f32]) -> Result<Vec<f32>, String> {
+        let tensor = Tensor::from_shape(&self.input_shape, input).map_err(|e| format!("{e:#}"))?;
+        let out = self
+            .plan
+            .run(tvec!(tensor.into_tvalue()))
+            .map_err(|e| format!("{e:#}"))?;
+        let view = out[0]
+            .to_plain_array_view::<f32>()
+            .map_err(|e| format!("{e:#}"))?;
+        Ok(view.iter().copied().collect())
+    }
+
+    /// Accuracy over samples laid one after another in `x` with their `labels`.
+    pub fn accuracy(&self, x: &[f32], labels: &[u32]) -> Result<f64, String> {
+        let size: usize = self.input_shape.iter().product();
+        let mut correct = 0;
+        for (sample, &label) in x.chunks(size).zip(labels) {
+            let out = self.run(sample)?;
+            let best = out
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(i, _)| i);
+            correct += (best == Some(label as usize)) as usize;
+        }
+        Ok(correct as f64 / labels.len().max(1) as f64)
+    }
+}
