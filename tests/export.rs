@@ -58,11 +58,7 @@ fn burn_output(model: &GraphModel, shape: Shape, x: &[f32], device: &Device) -> 
             device,
         )),
     };
-    let out = match model.output(batch) {
-        Batch::Image(t) => t.into_data(),
-        Batch::Flat(t) => t.into_data(),
-    };
-    out.convert::<f32>().try_to_vec::<f32>().unwrap()
+    model.output(batch).values()
 }
 
 #[test]

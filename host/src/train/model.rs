@@ -49,6 +49,19 @@ pub enum Batch {
     Flat(Tensor<2>),
 }
 
+impl Batch {
+    /// The batch's values, flattened sample after sample.
+    pub fn values(self) -> Vec<f32> {
+        let data = match self {
+            Batch::Image(t) => t.into_data(),
+            Batch::Flat(t) => t.into_data(),
+        };
+        data.convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("f32 tensor data")
+    }
+}
+
 /// A burn module built from a [`Network`]: its convolutions, batch norms and dense layers in
 /// node order, and the graph that connects them.
 #[derive(Module, Debug)]
@@ -218,15 +231,7 @@ impl GraphModel {
     pub fn node_values(&self, input: Batch) -> Vec<Vec<f32>> {
         let mut values = Vec::with_capacity(self.steps.len());
         self.run_recording(input, self.steps.len() - 1, &mut |b| {
-            let data = match b {
-                Batch::Image(t) => t.clone().into_data(),
-                Batch::Flat(t) => t.clone().into_data(),
-            };
-            values.push(
-                data.convert::<f32>()
-                    .try_to_vec::<f32>()
-                    .expect("f32 tensor data"),
-            );
+            values.push(b.clone().values())
         });
         values
     }

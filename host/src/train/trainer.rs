@@ -327,14 +327,7 @@ pub fn outputs(
     (0..samples.len())
         .map(|i| {
             let (x, _) = make_batch(&split, &[i], net.input_shape(), device);
-            let data = match model.output(x) {
-                Batch::Image(t) => t.into_data(),
-                Batch::Flat(t) => t.into_data(),
-            };
-            Ok(data
-                .convert::<f32>()
-                .try_to_vec::<f32>()
-                .expect("f32 tensor data"))
+            Ok(model.output(x).values())
         })
         .collect()
 }
