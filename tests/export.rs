@@ -3,8 +3,9 @@
 use burn::prelude::{Device, Tensor, TensorData};
 use edgenas::candidate::Candidate;
 use edgenas::data::{Dataset, Normalisation, Split};
+use edgenas::export::reference::Reference;
 use edgenas::export::{self, Calibration, ExportError, ModelInfo, Precision, TractModel};
-use edgenas::network::Shape;
+use edgenas::network::{Layer, Shape};
 use edgenas::rng::Rng;
 use edgenas::space::{SHIPPED_SPACES, load_space};
 use edgenas::train::{self, Batch, GraphModel, TrainConfig};
@@ -13,6 +14,9 @@ use onnx_protobuf::{Message, ModelProto};
 
 const DS_CNN: &str =
     "stem.out=64,ds.depth=2,ds.b1.out=64,ds.b2.out=64,ds.b1.kernel=3,ds.b2.kernel=3";
+
+const NB201_CONV_LAST: &str =
+    "e0=none,e1=avg_pool_3x3,e2=none,e3=none,e4=skip_connect,e5=nor_conv_3x3";
 
 fn info() -> ModelInfo<'static> {
     ModelInfo {
@@ -61,15 +65,29 @@ fn burn_output(model: &GraphModel, shape: Shape, x: &[f32], device: &Device) -> 
     model.output(batch).values()
 }
 
+/// The largest absolute difference between two outputs.
+fn worst_difference(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max)
+}
+
 #[test]
-fn f32_exports_of_every_shipped_space_agree_with_burn_in_tract() {
+fn exports_of_every_shipped_space_agree_with_burn_and_with_our_reference_in_tract() {
     let device = Device::flex();
     for (name, _) in SHIPPED_SPACES {
         let space = load_space(name).unwrap();
         let mut rng = Rng::new(77);
-        for _ in 0..2 {
-            let c = Candidate::new(&space, space.sample(&mut rng)).unwrap();
-            let net = &c.network;
+        let mut genotypes: Vec<_> = (0..2).map(|_| space.sample(&mut rng)).collect();
+        if *name == "nb201" {
+            // A convolution and its batch norm end the last cell, before the final batch norm.
+            genotypes.push(space.parse_genotype(NB201_CONV_LAST).unwrap());
+        }
+        for genotype in genotypes {
+            let c = Candidate::new(&space, genotype).unwrap();
+            let (net, g) = (&c.network, &c.genotype);
             // Two steps of training move the weights and the batch norm statistics off their
             // initial values, so that folding is exercised.
             let data = random_data(net.input_shape(), net.classes, 8, 1);
@@ -88,29 +106,100 @@ fn f32_exports_of_every_shipped_space_agree_with_burn_in_tract() {
                 &mut |_| {},
             )
             .unwrap();
-            let bytes = export::to_bytes(
-                &export::export(net, &trained.weights, &info(), &Precision::F32).unwrap(),
-            );
-            let tract = TractModel::load(&bytes, "model.onnx")
-                .unwrap_or_else(|e| panic!("{name} {}: {e}", c.genotype));
-            let model = GraphModel::new(net, &trained.weights, &device).unwrap();
+            let w = &trained.weights;
+            let values = train::activations(net, w, &data.train, 8, &device).unwrap();
+            let params = export::calibrate(&values, Calibration::MinMax).unwrap();
+            let bytes =
+                |p: &Precision| export::to_bytes(&export::export(net, w, &info(), p).unwrap());
+            let f32_tract = TractModel::load(&bytes(&Precision::F32), "model.onnx").unwrap();
+            let model = GraphModel::new(net, w, &device).unwrap();
+            let f32_ref = Reference::new(net, w, None).unwrap();
+            let int8_ref = Reference::new(net, w, Some(&params)).unwrap();
+            // Every int8 tensor of the model (its `.dq` value), observed in tract.
+            let observed: Vec<usize> = (0..net.nodes.len())
+                .filter(|&id| {
+                    int8_ref.scale(id).is_some()
+                        && !matches!(net.nodes[id].layer, Layer::Flatten(_))
+                })
+                .collect();
+            let names: Vec<String> = observed
+                .iter()
+                .map(|&id| format!("{}.dq", net.nodes[id].name))
+                .collect();
             for sample in data.test.x.chunks(net.input_shape().elements()).take(2) {
                 let ours = burn_output(&model, net.input_shape(), sample, &device);
-                let theirs = tract.run(sample).unwrap();
-                assert_eq!(ours.len(), theirs.len());
-                let worst = ours
-                    .iter()
-                    .zip(&theirs)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0f32, f32::max);
+                let d = worst_difference(&ours, &f32_tract.run(sample).unwrap());
+                assert!(d <= 1e-4, "{name} {g}: burn and tract (f32) differ by {d}");
+                let d = worst_difference(&ours, &f32_ref.run(sample).unwrap()[net.output]);
                 assert!(
-                    worst <= 1e-4,
-                    "{name} {}: burn and tract differ by {worst}",
-                    c.genotype
+                    d <= 1e-4,
+                    "{name} {g}: burn and the reference (f32) differ by {d}"
                 );
+                for precision in [
+                    Precision::Int8(params.clone()),
+                    Precision::Int8Operators(params.clone()),
+                ] {
+                    let form = match precision {
+                        Precision::Int8(_) => "QDQ",
+                        _ => "operator form",
+                    };
+                    let bytes = bytes(&precision);
+                    // Op by op: each int8 tensor tract computes, from tract's own inputs,
+                    // is within one step of what the reference computes from those inputs.
+                    // (Not the whole model at once: where an op rounds a tie the other way,
+                    // that one step grows through the later layers, up to 7 output steps in
+                    // the deepest MobileNets, in tract and onnxruntime alike.)
+                    let tract = TractModel::load_observing(&bytes, "int8", &names)
+                        .unwrap_or_else(|e| panic!("{name} {g}: {e}"));
+                    let theirs = tract.run_all(sample).unwrap();
+                    let mut values = vec![sample.to_vec()];
+                    for id in 0..net.nodes.len() {
+                        let ours = int8_ref.node(id, &values);
+                        values.truncate(id);
+                        values.push(ours);
+                        let Some(k) = observed.iter().position(|&o| o == id) else {
+                            continue;
+                        };
+                        let step = int8_ref.scale(id).unwrap();
+                        let d = worst_difference(&values[id], &theirs[k]);
+                        assert!(
+                            d <= step * 1.0001,
+                            "{name} {g} ({form}): node {id} {} differs from the reference by {} steps",
+                            net.nodes[id].name,
+                            d / step
+                        );
+                        values[id] = theirs[k].clone();
+                    }
+                }
             }
         }
     }
+}
+
+#[test]
+fn the_operator_form_runs_int8_convolutions() {
+    let s = load_space("ds-cnn").unwrap();
+    let c = Candidate::new(&s, s.parse_genotype(DS_CNN).unwrap()).unwrap();
+    let net = &c.network;
+    let data = random_data(net.input_shape(), net.classes, 8, 2);
+    let w = initial_weights(net, 1);
+    let values = train::activations(net, &w, &data.train, 8, &Device::flex()).unwrap();
+    let params = export::calibrate(&values, Calibration::MinMax).unwrap();
+    let model = export::export(net, &w, &info(), &Precision::Int8Operators(params)).unwrap();
+    let count = |op: &str| model.graph.node.iter().filter(|n| n.op_type == op).count();
+    let weighted = net
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.layer, Layer::Conv2d(_) | Layer::Dense(_)))
+        .count();
+    assert_eq!(count("QLinearConv"), weighted);
+    assert_eq!(count("Conv") + count("Gemm") + count("Relu"), 0);
+    let precision = model
+        .metadata_props
+        .iter()
+        .find(|e| e.key == "edgenas.precision")
+        .unwrap();
+    assert_eq!(precision.value, "int8-operators");
 }
 
 #[test]

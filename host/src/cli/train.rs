@@ -50,7 +50,8 @@ pub struct Args {
     /// Where to train.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     device: DeviceArg,
-    /// Write the trained model here: `model.onnx`, `model-int8.onnx` (QDQ), `model.h` and
+    /// Write the trained model here: `model.onnx`, `model-int8.onnx` (QDQ),
+    /// `model-int8-ops.onnx` (QLinearConv operator form), `model.h` and
     /// `model-int8.h` (C arrays), `weights.json`, `train.json` (the summary) and `check.json`
     /// (samples with their expected outputs, for other runtimes).
     #[arg(long)]
@@ -234,7 +235,7 @@ pub fn run(args: Args) -> Result<()> {
             a.int8_bytes
         );
         println!(
-            "wrote     {}: model.onnx, model-int8.onnx, model.h, model-int8.h, weights.json, train.json, check.json",
+            "wrote     {}: model.onnx, model-int8.onnx, model-int8-ops.onnx, model.h, model-int8.h, weights.json, train.json, check.json",
             dir.display()
         );
     }

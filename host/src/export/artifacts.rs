@@ -27,6 +27,8 @@ pub struct Artifacts {
     pub f32_bytes: usize,
     /// Bytes of `model-int8.onnx`.
     pub int8_bytes: usize,
+    /// Bytes of `model-int8-ops.onnx`.
+    pub int8_operators_bytes: usize,
     /// Test accuracy of `model.onnx` run by tract.
     pub f32_test_accuracy: f64,
     /// Test accuracy of `model-int8.onnx` run by tract.
@@ -35,7 +37,8 @@ pub struct Artifacts {
     pub calibration: Calibration,
 }
 
-/// Writes `model.onnx`, `model-int8.onnx` (calibrated on the training split), `model.h`,
+/// Writes `model.onnx`, `model-int8.onnx` (QDQ, calibrated on the training split),
+/// `model-int8-ops.onnx` (the same in the operator form), `model.h`,
 /// `model-int8.h`, and `check.json` (test samples with the outputs edgenas expects: burn's for
 /// f32, tract's for int8, and the tolerance of each) into `dir`, and measures both models'
 /// test accuracy with tract.
@@ -54,28 +57,46 @@ pub fn write_artifacts(
     let params = calibrate(&values, calibration)?;
     let output_scale = params[net.output].map_or(0.0, |p| p.scale);
     let f32_bytes = to_bytes(&export(net, weights, info, &Precision::F32)?);
-    let int8_bytes = to_bytes(&export(net, weights, info, &Precision::Int8(params))?);
+    let int8_bytes = to_bytes(&export(
+        net,
+        weights,
+        info,
+        &Precision::Int8(params.clone()),
+    )?);
+    let ops_bytes = to_bytes(&export(
+        net,
+        weights,
+        info,
+        &Precision::Int8Operators(params),
+    )?);
     let f32_tract = TractModel::load(&f32_bytes, "model.onnx").map_err(ExportError::Run)?;
     let int8_tract = TractModel::load(&int8_bytes, "model-int8.onnx").map_err(ExportError::Run)?;
+    let ops_tract =
+        TractModel::load(&ops_bytes, "model-int8-ops.onnx").map_err(ExportError::Run)?;
     let size = net.input_shape().elements();
     let samples: Vec<&[f32]> = data.test.x.chunks(size).take(CHECK_SAMPLES).collect();
     let expected_f32 = train::outputs(net, weights, &samples, device).map_err(run_err)?;
-    let expected_int8 = samples
-        .iter()
-        .map(|s| int8_tract.run(s))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ExportError::Run)?;
+    let expected = |model: &TractModel| {
+        samples
+            .iter()
+            .map(|s| model.run(s))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ExportError::Run)
+    };
+    let (expected_int8, expected_ops) = (expected(&int8_tract)?, expected(&ops_tract)?);
     let check = json!({
         "input_shape": f32_tract.input_shape(),
         "samples": samples,
         "models": {
             "model.onnx": { "outputs": expected_f32, "tolerance": 1e-4 },
-            "model-int8.onnx": { "outputs": expected_int8, "tolerance": 2.0 * output_scale + 1e-6 },
+            "model-int8.onnx": { "outputs": expected_int8, "tolerance": 2.0 * output_scale + 1e-6, "qdq": true },
+            "model-int8-ops.onnx": { "outputs": expected_ops, "tolerance": 2.0 * output_scale + 1e-6 },
         },
     });
     let comment = format!("{} {}", info.space, info.genotype);
     write(dir, "model.onnx", &f32_bytes)?;
     write(dir, "model-int8.onnx", &int8_bytes)?;
+    write(dir, "model-int8-ops.onnx", &ops_bytes)?;
     write(
         dir,
         "model.h",
@@ -94,6 +115,7 @@ pub fn write_artifacts(
     Ok(Artifacts {
         f32_bytes: f32_bytes.len(),
         int8_bytes: int8_bytes.len(),
+        int8_operators_bytes: ops_bytes.len(),
         f32_test_accuracy: f32_tract
             .accuracy(&data.test.x, &data.test.labels)
             .map_err(ExportError::Run)?,

@@ -94,6 +94,17 @@ pub fn tensor_i32(name: &str, shape: &[usize], data: &[i32]) -> TensorProto {
     }
 }
 
+/// An `int64` tensor (shapes for Reshape).
+pub fn tensor_i64(name: &str, shape: &[usize], data: &[i64]) -> TensorProto {
+    TensorProto {
+        name: name.into(),
+        dims: dims_of(shape),
+        data_type: DataType::INT64 as i32,
+        raw_data: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        ..Default::default()
+    }
+}
+
 /// A graph input or output of type `f32` and a static shape.
 pub fn value_info(name: &str, shape: &[usize]) -> ValueInfoProto {
     let dim = shape

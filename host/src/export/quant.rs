@@ -84,6 +84,14 @@ pub fn quantize_per_channel(data: &[f32], channels: usize) -> (Vec<i8>, Vec<f32>
     (q, scales)
 }
 
+/// int32 biases at scale `input scale × weight scale` of each output channel.
+pub fn quantize_bias(bias: &[f32], weight_scales: &[f32], input_scale: f32) -> Vec<i32> {
+    bias.iter()
+        .zip(weight_scales)
+        .map(|(v, s)| (v / (s * input_scale)).round() as i32)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,10 +14,26 @@ impl TractModel {
     /// Loads a model from its bytes; `what` (a file name) names it in errors. A corrupted or
     /// truncated file is an error, never a panic.
     pub fn load(bytes: &[u8], what: &str) -> Result<TractModel, String> {
+        TractModel::load_observing(bytes, what, &[])
+    }
+
+    /// Like [`TractModel::load`], but the model's outputs are the tensors named `outputs`
+    /// (intermediate values, to compare with a reference), or the model's own output when
+    /// `outputs` is empty.
+    pub fn load_observing(
+        bytes: &[u8],
+        what: &str,
+        outputs: &[String],
+    ) -> Result<TractModel, String> {
         let fail = |e: TractError| format!("{what}: tract cannot load it: {e:#}");
-        let model = tract_onnx::onnx()
+        let mut model = tract_onnx::onnx()
             .model_for_read(&mut &bytes[..])
             .map_err(fail)?;
+        if !outputs.is_empty() {
+            model
+                .select_outputs_by_name(outputs.iter().map(String::as_str))
+                .map_err(fail)?;
+        }
         let typed = model.into_optimized().map_err(fail)?;
         let input_shape = typed
             .input_fact(0)
@@ -37,15 +53,24 @@ impl TractModel {
 
     /// Runs one sample (`input` holds the input's elements) and returns the output values.
     pub fn run(&self, input: &[f32]) -> Result<Vec<f32>, String> {
+        Ok(self.run_all(input)?.swap_remove(0))
+    }
+
+    /// Runs one sample and returns the values of every output.
+    pub fn run_all(&self, input: &[f32]) -> Result<Vec<Vec<f32>>, String> {
         let tensor = Tensor::from_shape(&self.input_shape, input).map_err(|e| format!("{e:#}"))?;
         let out = self
             .plan
             .run(tvec!(tensor.into_tvalue()))
             .map_err(|e| format!("{e:#}"))?;
-        let view = out[0]
-            .to_plain_array_view::<f32>()
-            .map_err(|e| format!("{e:#}"))?;
-        Ok(view.iter().copied().collect())
+        out.iter()
+            .map(|t| {
+                let view = t
+                    .to_plain_array_view::<f32>()
+                    .map_err(|e| format!("{e:#}"))?;
+                Ok(view.iter().copied().collect())
+            })
+            .collect()
     }
 
     /// Accuracy over samples laid one after another in `x` with their `labels`.
