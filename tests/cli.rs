@@ -46,7 +46,14 @@ fn json(args: &[&str]) -> Value {
 #[test]
 fn help_explains_every_command() {
     let top = ok(&["--help"]);
-    for cmd in ["spaces", "boards", "inspect", "sample"] {
+    for cmd in [
+        "spaces",
+        "boards",
+        "inspect",
+        "sample",
+        "measure",
+        "calibrate",
+    ] {
         assert!(top.contains(cmd), "{top}");
         let help = ok(&[cmd, "--help"]);
         assert!(help.contains("--json"), "{cmd}: {help}");
@@ -306,4 +313,113 @@ fn every_file_in_search_spaces_and_boards_is_shipped_in_the_binary() {
     };
     assert_eq!(stems("search-spaces"), names(SHIPPED_SPACES));
     assert_eq!(stems("boards"), names(SHIPPED_BOARDS));
+}
+
+/// Trains a small MLP on digits for one epoch and writes its files into `dir`.
+fn trained_model(dir: &Path) {
+    let out = dir.to_str().unwrap();
+    ok(&[
+        "train", "--space", "mlp", "--random", "--seed", "1", "--data", "digits", "--epochs", "1",
+        "--out", out,
+    ]);
+}
+
+#[test]
+fn measure_times_a_model_on_the_host_and_predicts_it_on_a_board() {
+    let dir = tempfile::tempdir().unwrap();
+    trained_model(dir.path());
+    let f32 = dir.path().join("model.onnx");
+    let int8 = dir.path().join("model-int8.onnx");
+    let (f32, int8) = (f32.to_str().unwrap(), int8.to_str().unwrap());
+
+    let host = json(&["measure", f32, "--json"]);
+    assert_eq!(host["backend"], "tract-host");
+    assert_eq!(host["kind"], "measured");
+    assert!(host["latency_ms"]["median"].as_f64().unwrap() > 0.0);
+    assert!(host["latency_ms"]["runs"].as_u64().unwrap() >= 15);
+    let fixed = json(&["measure", f32, "--runs", "7", "--json"]);
+    assert_eq!(fixed["latency_ms"]["runs"], 7);
+
+    let board = json(&["measure", int8, "--board", "nucleo-f746zg", "--json"]);
+    assert_eq!(board["backend"], "simulator");
+    assert_eq!(board["kind"], "predicted");
+    assert!(board["cycles"].as_f64().unwrap() > 0.0);
+    assert!(!board["warnings"].as_array().unwrap().is_empty());
+
+    let text = ok(&["measure", f32]);
+    assert!(
+        text.contains("median") && text.contains("tract-host"),
+        "{text}"
+    );
+}
+
+#[test]
+fn measure_refuses_bad_models_and_boards_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    trained_model(dir.path());
+    let model = dir.path().join("model.onnx");
+    let bytes = std::fs::read(&model).unwrap();
+    let truncated = dir.path().join("truncated.onnx");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let e = fails(&["measure", truncated.to_str().unwrap()]);
+    assert!(e.contains("truncated.onnx"), "{e}");
+    let e = fails(&["measure", "no-such-model.onnx"]);
+    assert!(e.contains("cannot read no-such-model.onnx"), "{e}");
+
+    let m = model.to_str().unwrap();
+    let e = fails(&["measure", m, "--board", "nucleo-f746zg", "--meter", "tract"]);
+    assert!(e.contains("use --meter simulator"), "{e}");
+    // A board file without a cost model cannot be simulated.
+    let (_, text) = SHIPPED_BOARDS
+        .iter()
+        .find(|(n, _)| *n == "nucleo-f746zg")
+        .unwrap();
+    let bare = text.split("[cost_model]").next().unwrap().to_string();
+    let bare_path = dir.path().join("bare.toml");
+    std::fs::write(&bare_path, bare).unwrap();
+    let e = fails(&["measure", m, "--board", bare_path.to_str().unwrap()]);
+    assert!(e.contains("has no [cost_model]"), "{e}");
+}
+
+#[test]
+fn calibrate_fits_the_host_and_writes_a_board_file_that_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("host-calibrated.toml");
+    let out_s = out.to_str().unwrap();
+    let e = fails(&["calibrate", "--board", "nucleo-f746zg"]);
+    assert!(e.contains("measuring meter"), "{e}");
+    let text = ok(&["calibrate", "--board", "host", "--f32-only", "--out", out_s]);
+    assert!(text.contains("within ±10 %"), "{text}");
+    let board = json(&["boards", out_s, "--json"]);
+    let cost = &board[0]["cost_model"];
+    assert_eq!(cost["source"], "calibrated");
+    assert!(cost["fit"]["models"].as_u64().unwrap() >= 40);
+    assert!(cost["fit"]["spearman"].as_f64().unwrap() > 0.5);
+}
+
+#[test]
+fn the_predictor_benchmark_reports_fidelity_per_space() {
+    let v = json(&[
+        "bench",
+        "predictor",
+        "--per-space",
+        "4",
+        "--spaces",
+        "mlp,ds-cnn",
+        "--json",
+    ]);
+    assert_eq!(v["candidates"], 8);
+    assert_eq!(v["reported"], 4);
+    let rows = v["rows"].as_array().unwrap();
+    for coefficients in ["micro-models", "other half", "(measured again)"] {
+        assert!(
+            rows.iter()
+                .any(|r| r["coefficients"] == coefficients && r["space"] == "all"),
+            "{coefficients}: {rows:?}"
+        );
+    }
+    for r in rows {
+        let share = r["within_10_percent"].as_f64().unwrap();
+        assert!((0.0..=100.0).contains(&share), "{r}");
+    }
 }

@@ -12,6 +12,7 @@ pub mod cost;
 pub mod data;
 pub mod error;
 pub mod export;
+pub mod measure;
 pub mod network;
 pub mod rng;
 pub mod shipped;

@@ -1,8 +1,11 @@
 //! Command-line interface: one file per subcommand.
 
+mod bench;
 mod boards;
+mod calibrate;
 mod format;
 mod inspect;
+mod measure;
 mod pick;
 mod sample;
 mod spaces;
@@ -35,6 +38,12 @@ enum Command {
     Sample(sample::Args),
     /// Train one candidate on a data set and report its validation and test accuracy.
     Train(train::Args),
+    /// Measure the latency of an ONNX model on a board (tract on the host, or the simulator).
+    Measure(measure::Args),
+    /// Fit a board's latency cost model to models measured on it.
+    Calibrate(calibrate::Args),
+    /// Benchmarks of edgenas itself (the simulator's fidelity).
+    Bench(bench::Args),
 }
 
 /// Runs a parsed command line.
@@ -45,6 +54,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(a) => inspect::run(a),
         Command::Sample(a) => sample::run(a),
         Command::Train(a) => train::run(a),
+        Command::Measure(a) => measure::run(a),
+        Command::Calibrate(a) => calibrate::run(a),
+        Command::Bench(a) => bench::run(a),
     }
 }
 

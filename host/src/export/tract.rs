@@ -73,6 +73,20 @@ impl TractModel {
             .collect()
     }
 
+    /// A closure that runs the model once on `input` and drops the result: what a meter
+    /// times (the input tensor is built once, outside the timed part).
+    pub fn runner(&self, input: &[f32]) -> Result<impl FnMut() -> Result<(), String> + '_, String> {
+        let tensor = Tensor::from_shape(&self.input_shape, input)
+            .map_err(|e| format!("{e:#}"))?
+            .into_tvalue();
+        Ok(move || {
+            self.plan
+                .run(tvec!(tensor.clone()))
+                .map(|_| ())
+                .map_err(|e| format!("{e:#}"))
+        })
+    }
+
     /// Accuracy over samples laid one after another in `x` with their `labels`.
     pub fn accuracy(&self, x: &[f32], labels: &[u32]) -> Result<f64, String> {
         let size: usize = self.input_shape.iter().product();

@@ -1,0 +1,268 @@
+//! `edgenas bench predictor`: how well the simulator predicts measured latency.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use edgenas::board::load_board;
+use edgenas::candidate::Candidate;
+use edgenas::measure::work::analyse;
+use edgenas::measure::{
+    CalibrationPoint, Meter, TractMeter, calibrate, export_untrained, fit_cost_model, fit_quality,
+    micro_models, predict_cycles, spearman,
+};
+use edgenas::rng::Rng;
+use edgenas::space::{SHIPPED_SPACES, load_space};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use super::calibrate::today;
+use super::format::Table;
+
+/// Arguments of `edgenas bench`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    bench: Bench,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Bench {
+    /// The simulator's fidelity: random candidates of every shipped space are measured with
+    /// the tract host meter and predicted by the simulator, with host coefficients fitted on
+    /// the micro-models of `calibrate` and, separately, on one half of the candidates; the
+    /// other half is reported: the share within ±10 %, the median error, Spearman's rank
+    /// correlation and the worst cases. The reported half is measured a second time at the
+    /// end, and that second measurement is scored like a prediction: the noise floor of the
+    /// machine, which no predictor can beat.
+    Predictor(PredictorArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct PredictorArgs {
+    /// Candidates per space.
+    #[arg(long, default_value_t = 200)]
+    per_space: usize,
+    /// Spaces (shipped names or paths); all shipped spaces by default.
+    #[arg(long, value_delimiter = ',')]
+    spaces: Vec<String>,
+    /// The seed candidates are drawn with.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    match args.bench {
+        Bench::Predictor(a) => predictor(a),
+    }
+}
+
+/// One measured candidate.
+struct Measured {
+    space: String,
+    genotype: String,
+    point: CalibrationPoint,
+    /// A second measurement, taken after all the others: how far the machine's own noise
+    /// moves a measurement.
+    again_cycles: f64,
+}
+
+fn predictor(args: PredictorArgs) -> Result<()> {
+    let board = load_board("host")?;
+    let clock = board.clock_hz as f64;
+    let spaces: Vec<String> = if args.spaces.is_empty() {
+        SHIPPED_SPACES.iter().map(|(n, _)| n.to_string()).collect()
+    } else {
+        args.spaces.clone()
+    };
+    let meter = TractMeter {
+        min_runs: 10,
+        max_time: Duration::from_millis(800),
+        ..TractMeter::default()
+    };
+    let micro = micro_models();
+    let bar = ProgressBar::new((micro.len() + spaces.len() * args.per_space) as u64).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("a valid template"),
+    );
+    bar.set_message("calibration models");
+    let date = today();
+    let micro_fit = calibrate(&board, &meter, &micro, false, &date, &mut |_| bar.inc(1))?;
+    let mut measured = Vec::new();
+    for name in &spaces {
+        let space = load_space(name)?;
+        let mut rng = Rng::new(args.seed);
+        bar.set_message(name.clone());
+        for _ in 0..args.per_space {
+            let c = Candidate::new(&space, space.sample(&mut rng))?;
+            let bytes = export_untrained(&c.network, false, 0)?;
+            let genotype = c.genotype.to_string();
+            let work = analyse(&bytes, &genotype).map_err(anyhow::Error::msg)?;
+            let m = meter.measure(&bytes, &genotype)?;
+            measured.push(Measured {
+                space: space.name.clone(),
+                genotype,
+                point: CalibrationPoint {
+                    name: space.name.clone(),
+                    work,
+                    measured_cycles: m.latency_ms.median / 1e3 * clock,
+                },
+                again_cycles: 0.0,
+            });
+            bar.inc(1);
+        }
+    }
+    // The reported half once more, to show the machine's noise floor.
+    bar.set_message("measuring the reported half again");
+    bar.set_length(bar.length().unwrap_or(0) + (measured.len() / 2) as u64);
+    for (i, name) in spaces.iter().enumerate() {
+        let space = load_space(name)?;
+        let mut rng = Rng::new(args.seed);
+        for k in 0..args.per_space {
+            let c = Candidate::new(&space, space.sample(&mut rng))?;
+            let at = i * args.per_space + k;
+            if at % 2 == 1 {
+                let bytes = export_untrained(&c.network, false, 0)?;
+                let m = meter.measure(&bytes, &c.genotype.to_string())?;
+                measured[at].again_cycles = m.latency_ms.median / 1e3 * clock;
+                bar.inc(1);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    // Fit on the even draws of each space, report on the odd ones.
+    let fit_points: Vec<CalibrationPoint> = measured
+        .iter()
+        .step_by(2)
+        .map(|m| m.point.clone())
+        .collect();
+    let half_fit = fit_cost_model(&fit_points, &micro_fit.cost_model, &date);
+    let report: Vec<&Measured> = measured.iter().skip(1).step_by(2).collect();
+    let fits = [
+        ("micro-models", &micro_fit.cost_model),
+        ("other half", &half_fit),
+    ];
+    let mut rows = Vec::new();
+    for (label, model) in fits {
+        let mut groups: Vec<(String, Vec<&Measured>)> = spaces
+            .iter()
+            .filter_map(|s| {
+                let members: Vec<&Measured> = report
+                    .iter()
+                    .copied()
+                    .filter(|m| &m.space == s || s.ends_with(&format!("{}.toml", m.space)))
+                    .collect();
+                (!members.is_empty()).then(|| (members[0].space.clone(), members))
+            })
+            .collect();
+        groups.push(("all".into(), report.clone()));
+        for (space, members) in groups {
+            let points: Vec<CalibrationPoint> = members.iter().map(|m| m.point.clone()).collect();
+            let q = fit_quality(&points, model);
+            rows.push(json!({
+                "coefficients": label,
+                "space": space,
+                "models": q.models,
+                "within_10_percent": q.within_10_percent,
+                "median_error_percent": q.median_error_percent,
+                "spearman": q.spearman,
+            }));
+        }
+    }
+    // The noise floor: the second measurement taken as the prediction of the first.
+    let first: Vec<f64> = report.iter().map(|m| m.point.measured_cycles).collect();
+    let again: Vec<f64> = report.iter().map(|m| m.again_cycles).collect();
+    let mut errors: Vec<f64> = first
+        .iter()
+        .zip(&again)
+        .map(|(a, b)| (b - a).abs() / a)
+        .collect();
+    errors.sort_by(f64::total_cmp);
+    rows.push(json!({
+        "coefficients": "(measured again)",
+        "space": "all",
+        "models": report.len(),
+        "within_10_percent": 100.0 * errors.iter().filter(|&&e| e <= 0.10).count() as f64
+            / report.len().max(1) as f64,
+        "median_error_percent": 100.0 * errors.get(errors.len() / 2).copied().unwrap_or(0.0),
+        "spearman": spearman(&again, &first),
+    }));
+    let mut worst: Vec<(f64, &Measured, f64)> = report
+        .iter()
+        .map(|m| {
+            let p = predict_cycles(&m.point.work, &half_fit);
+            (
+                (p - m.point.measured_cycles) / m.point.measured_cycles,
+                *m,
+                p,
+            )
+        })
+        .collect();
+    worst.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
+    let worst: Vec<serde_json::Value> = worst
+        .iter()
+        .take(5)
+        .map(|(e, m, p)| {
+            json!({
+                "space": m.space,
+                "genotype": m.genotype,
+                "measured_ms": m.point.measured_cycles / clock * 1e3,
+                "predicted_ms": p / clock * 1e3,
+                "error_percent": 100.0 * e,
+            })
+        })
+        .collect();
+    let summary = json!({
+        "board": board.name,
+        "candidates": measured.len(),
+        "reported": report.len(),
+        "rows": rows,
+        "worst": worst,
+        "coefficients": { "micro-models": micro_fit.cost_model, "other half": half_fit },
+    });
+    if args.json {
+        return super::print_json(&summary);
+    }
+    print_table(&summary);
+    Ok(())
+}
+
+fn print_table(summary: &serde_json::Value) {
+    println!(
+        "simulator vs tract on {}: {} candidates measured, {} (every other one) reported",
+        summary["board"].as_str().unwrap_or(""),
+        summary["candidates"],
+        summary["reported"]
+    );
+    let mut t = Table::new(&[
+        "coefficients fitted on",
+        "space",
+        ">models",
+        ">within ±10 %",
+        ">median error",
+        ">Spearman",
+    ]);
+    for r in summary["rows"].as_array().into_iter().flatten() {
+        t.row(vec![
+            r["coefficients"].as_str().unwrap_or("").into(),
+            r["space"].as_str().unwrap_or("").into(),
+            r["models"].to_string(),
+            format!("{:.1} %", r["within_10_percent"].as_f64().unwrap_or(0.0)),
+            format!("{:.1} %", r["median_error_percent"].as_f64().unwrap_or(0.0)),
+            format!("{:.3}", r["spearman"].as_f64().unwrap_or(0.0)),
+        ]);
+    }
+    print!("{}", t.render());
+    println!("worst predictions (coefficients fitted on the other half):");
+    for w in summary["worst"].as_array().into_iter().flatten() {
+        println!(
+            "  {:+.1} %  measured {:.3} ms, predicted {:.3} ms  {} {}",
+            w["error_percent"].as_f64().unwrap_or(0.0),
+            w["measured_ms"].as_f64().unwrap_or(0.0),
+            w["predicted_ms"].as_f64().unwrap_or(0.0),
+            w["space"].as_str().unwrap_or(""),
+            w["genotype"].as_str().unwrap_or("")
+        );
+    }
+}

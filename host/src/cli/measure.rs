@@ -1,0 +1,72 @@
+//! `edgenas measure`: the latency of any ONNX model on a board.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use edgenas::board::load_board;
+use edgenas::measure::{Measurement, MeterChoice, TractMeter, meter_for};
+
+use super::format::{bytes, count};
+
+/// Arguments of `edgenas measure`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The ONNX model to measure: one of ours (`model.onnx` from `train --out`) or any other
+    /// with a static input shape.
+    model: PathBuf,
+    /// The board: a shipped name (`edgenas boards`) or a path to a board file.
+    #[arg(long, default_value = "host")]
+    board: String,
+    /// Which meter: `auto` times the host with tract and predicts every other board with the
+    /// simulator until that board's own meter exists.
+    #[arg(long, value_enum, default_value = "auto")]
+    meter: MeterChoice,
+    /// Time exactly this many runs (after warm-up) instead of running until the median is
+    /// stable within 1 % (or 3 s have passed).
+    #[arg(long)]
+    runs: Option<usize>,
+    /// Print JSON: `latency_ms` (`median`, `p10`, `p90`, `runs`), `backend`, `kind`
+    /// (`measured` or `predicted`), `cycles`, `flash_bytes`, `warnings`.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let board = load_board(&args.board)?;
+    let what = args.model.display().to_string();
+    let bytes = std::fs::read(&args.model).with_context(|| format!("cannot read {what}"))?;
+    let mut tract = TractMeter::default();
+    if let Some(n) = args.runs {
+        anyhow::ensure!(n > 0, "--runs must be at least 1");
+        (tract.min_runs, tract.max_runs, tract.max_time) = (n, n, Duration::MAX);
+    }
+    let meter = meter_for(&board, args.meter, tract)?;
+    let m = meter.measure(&bytes, &what)?;
+    if args.json {
+        return super::print_json(&serde_json::to_value(&m)?);
+    }
+    print_measurement(&what, &m);
+    Ok(())
+}
+
+fn print_measurement(what: &str, m: &Measurement) {
+    let kind = format!("{:?}", m.kind).to_lowercase();
+    println!("model     {what} ({})", bytes(m.flash_bytes.unwrap_or(0)));
+    println!("board     {} ({}, {kind})", m.board, m.backend);
+    let l = &m.latency_ms;
+    if l.runs > 0 {
+        println!(
+            "latency   median {:.4} ms (p10 {:.4}, p90 {:.4}) over {} runs",
+            l.median, l.p10, l.p90, l.runs
+        );
+    } else {
+        println!("latency   {:.4} ms", l.median);
+    }
+    if let Some(c) = m.cycles {
+        println!("cycles    {}", count(c.round() as u64));
+    }
+    for w in &m.warnings {
+        eprintln!("warning: {w}");
+    }
+}

@@ -1,0 +1,136 @@
+//! Measuring latency: one [`Meter`] trait, many backends.
+//!
+//! A meter takes an ONNX model (ours or a user's) and returns a [`Measurement`]: latency
+//! statistics in milliseconds and, where the backend knows them, cycles, RAM and flash, with
+//! the backend's name and whether the figure is *measured* or *predicted*. This module has
+//! two meters: [`TractMeter`] times the model with tract on the machine edgenas runs on, and
+//! [`Simulator`] predicts a board's latency from the work of each node (as tract types the
+//! model) and the board file's cost model. The board meters (QEMU, probe-rs, the Linux agent)
+//! implement the same trait.
+
+mod calibrate;
+mod host;
+mod nnls;
+mod simulator;
+mod stats;
+pub mod work;
+
+pub use calibrate::{
+    Calibration, CalibrationPoint, calibrate, export_untrained, fit_cost_model, fit_quality,
+    micro_models,
+};
+pub use host::TractMeter;
+pub use simulator::{Simulator, predict_cycles};
+pub use stats::{Latency, spearman};
+
+use serde::Serialize;
+
+use crate::board::{Board, BoardKind};
+use crate::candidate::Candidate;
+
+/// Whether a figure was measured on the target or predicted by a model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Timed by running the model.
+    Measured,
+    /// Computed from a cost model.
+    Predicted,
+}
+
+/// What a meter reports about one model on one board.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Measurement {
+    /// The board.
+    pub board: String,
+    /// The backend that produced the figures (`tract-host`, `simulator`).
+    pub backend: String,
+    /// Measured or predicted.
+    pub kind: Kind,
+    /// Latency of one inference.
+    pub latency_ms: Latency,
+    /// Cycles of one inference, where the backend counts or predicts them.
+    pub cycles: Option<f64>,
+    /// Instructions of one inference, where the backend counts them.
+    pub instructions: Option<u64>,
+    /// RAM the runtime used, where the backend knows it.
+    pub ram_bytes: Option<u64>,
+    /// Bytes the model takes in flash (its file).
+    pub flash_bytes: Option<u64>,
+    /// What the user should know about the figures (fallbacks, estimates).
+    pub warnings: Vec<String>,
+}
+
+/// Why a model cannot be measured.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MeasureError {
+    /// The model file cannot be read, parsed or run.
+    #[error("{0}")]
+    Model(String),
+    /// The board file has no cost model for the simulator.
+    #[error("board {0} has no [cost_model]; the simulator needs one (see docs/boards.md)")]
+    NoCostModel(String),
+    /// The meter cannot reach the board.
+    #[error("{0}")]
+    Unreachable(String),
+    /// A file cannot be written or a model cannot be exported.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// One backend that measures or predicts a model's latency on a board.
+pub trait Meter {
+    /// The backend's name, as in [`Measurement::backend`].
+    fn backend(&self) -> &'static str;
+    /// Measures the model in `bytes`; `what` (a file name) names it in errors.
+    fn measure(&self, bytes: &[u8], what: &str) -> Result<Measurement, MeasureError>;
+}
+
+/// Which meter to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MeterChoice {
+    /// The board's own measuring meter where edgenas has one, else the simulator.
+    Auto,
+    /// tract on this machine (board `host`).
+    Tract,
+    /// The cost-model simulator.
+    Simulator,
+}
+
+/// The meter for `board`. `Auto` gives the tract meter for the host and the simulator for
+/// every other board until its own meter exists (QEMU and probe-rs for microcontrollers, the
+/// agent for Linux boards).
+pub fn meter_for(
+    board: &Board,
+    choice: MeterChoice,
+    tract: TractMeter,
+) -> Result<Box<dyn Meter>, MeasureError> {
+    match (choice, board.kind) {
+        (MeterChoice::Tract, BoardKind::Host) | (MeterChoice::Auto, BoardKind::Host) => {
+            Ok(Box::new(tract.on(&board.name)))
+        }
+        (MeterChoice::Tract, kind) => Err(MeasureError::Unreachable(format!(
+            "the tract meter times the machine edgenas runs on (board `host`); board {} is a \
+             {} board, which its own meter will reach (not built yet): use --meter simulator",
+            board.name,
+            format!("{kind:?}").to_lowercase()
+        ))),
+        (MeterChoice::Simulator, _) | (MeterChoice::Auto, _) => {
+            Ok(Box::new(Simulator::new(board.clone())?))
+        }
+    }
+}
+
+/// Exports `candidate` with initial random weights (seed `seed`) and measures it: latency does
+/// not depend on weight values, so a candidate over the latency limit can be rejected before
+/// it is trained. `int8` exports the QDQ model (with placeholder activation ranges, which
+/// change no op and no shape).
+pub fn latency_before_training(
+    candidate: &Candidate,
+    meter: &dyn Meter,
+    int8: bool,
+    seed: u64,
+) -> Result<Measurement, MeasureError> {
+    let bytes = export_untrained(&candidate.network, int8, seed)?;
+    meter.measure(&bytes, &candidate.genotype.to_string())
+}

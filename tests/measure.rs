@@ -1,0 +1,206 @@
+//! Measuring latency: the tract host meter, the simulator and its work analysis, latency
+//! before training.
+
+use std::time::Duration;
+
+use edgenas::board::load_board;
+use edgenas::candidate::Candidate;
+use edgenas::measure::work::{OpKind, analyse};
+use edgenas::measure::{
+    Kind, MeasureError, Meter, MeterChoice, Simulator, TractMeter, export_untrained,
+    latency_before_training, meter_for, micro_models, predict_cycles,
+};
+use edgenas::rng::Rng;
+use edgenas::space::load_space;
+
+const DS_CNN: &str =
+    "stem.out=64,ds.depth=2,ds.b1.out=64,ds.b2.out=64,ds.b1.kernel=3,ds.b2.kernel=3";
+
+fn candidate(space: &str, genotype: &str) -> Candidate {
+    let s = load_space(space).unwrap();
+    Candidate::new(&s, s.parse_genotype(genotype).unwrap()).unwrap()
+}
+
+/// A quick meter for tests: fewer runs, less time.
+fn quick() -> TractMeter {
+    TractMeter {
+        min_runs: 10,
+        max_time: Duration::from_millis(300),
+        ..TractMeter::default()
+    }
+}
+
+#[test]
+fn the_work_tract_sees_has_the_macs_of_our_ir() {
+    // The simulator's MACs come from tract's typed graph of the exported file, our costs from
+    // the IR: for convolutions and dense layers they are the same numbers, in every form.
+    let mut rng = Rng::new(5);
+    for space in ["ds-cnn", "mobilenetv2-tiny", "resnet-tiny", "mlp"] {
+        let s = load_space(space).unwrap();
+        for _ in 0..3 {
+            let c = Candidate::new(&s, s.sample(&mut rng)).unwrap();
+            for int8 in [false, true] {
+                let bytes = export_untrained(&c.network, int8, 0).unwrap();
+                let work = analyse(&bytes, "m").unwrap();
+                assert_eq!(work.int8, int8);
+                let macs: f64 = work
+                    .nodes
+                    .iter()
+                    .filter(|n| {
+                        matches!(
+                            n.kind,
+                            OpKind::Conv | OpKind::Depthwise | OpKind::Pointwise | OpKind::Dense
+                        )
+                    })
+                    .map(|n| n.work)
+                    .sum();
+                assert_eq!(
+                    macs as u64, c.costs.macs,
+                    "{space} {} int8={int8}",
+                    c.genotype
+                );
+                assert!(work.fallback_ops().is_empty(), "{:?}", work.fallback_ops());
+            }
+        }
+    }
+}
+
+#[test]
+fn micro_models_cover_every_op_kind() {
+    let mut kinds = std::collections::BTreeSet::new();
+    for (name, net) in micro_models() {
+        let work = analyse(&export_untrained(&net, false, 0).unwrap(), &name).unwrap();
+        kinds.extend(work.nodes.iter().map(|n| n.kind));
+    }
+    assert_eq!(kinds.len(), OpKind::ALL.len(), "{kinds:?}");
+}
+
+#[test]
+fn the_tract_meter_times_real_runs() {
+    let c = candidate("ds-cnn", DS_CNN);
+    let bytes = export_untrained(&c.network, false, 0).unwrap();
+    let m = quick().measure(&bytes, "ds-cnn").unwrap();
+    assert_eq!((m.kind, m.backend.as_str()), (Kind::Measured, "tract-host"));
+    let l = m.latency_ms;
+    assert!(l.runs >= 10 && l.median > 0.0, "{l:?}");
+    assert!(l.p10 <= l.median && l.median <= l.p90, "{l:?}");
+    assert_eq!(m.flash_bytes, Some(bytes.len() as u64));
+    // A model with 8× the work takes longer.
+    let big = candidate(
+        "ds-cnn",
+        "stem.out=64,ds.depth=6,ds.b1.out=64,ds.b2.out=64,ds.b3.out=64,ds.b4.out=64,ds.b5.out=64,ds.b6.out=64,ds.b1.kernel=5,ds.b2.kernel=5,ds.b3.kernel=5,ds.b4.kernel=5,ds.b5.kernel=5,ds.b6.kernel=5",
+    );
+    assert!(big.costs.macs > 2 * c.costs.macs);
+    let slow = quick()
+        .measure(&export_untrained(&big.network, false, 0).unwrap(), "big")
+        .unwrap();
+    assert!(slow.latency_ms.median > l.median, "{slow:?} vs {l:?}");
+}
+
+#[test]
+fn latency_does_not_depend_on_the_weights() {
+    // The same network with two weight draws, measured in turn three times each: the medians
+    // of the medians agree within the machine's noise.
+    let c = candidate("ds-cnn", DS_CNN);
+    let meter = quick();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        a.push(
+            latency_before_training(&c, &meter, false, 1)
+                .unwrap()
+                .latency_ms
+                .median,
+        );
+        b.push(
+            latency_before_training(&c, &meter, false, 2)
+                .unwrap()
+                .latency_ms
+                .median,
+        );
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[1]
+    };
+    let ratio = median(a) / median(b);
+    assert!(
+        (0.75..=1.33).contains(&ratio),
+        "weights changed latency by {ratio}"
+    );
+}
+
+#[test]
+fn the_simulator_prices_each_node_with_the_board_cost_model() {
+    let board = load_board("nucleo-f746zg").unwrap();
+    let sim = Simulator::new(board.clone()).unwrap();
+    let c = candidate("ds-cnn", DS_CNN);
+    for int8 in [false, true] {
+        let bytes = export_untrained(&c.network, int8, 0).unwrap();
+        let m = sim.measure(&bytes, "ds-cnn").unwrap();
+        assert_eq!((m.kind, m.backend.as_str()), (Kind::Predicted, "simulator"));
+        let cycles = predict_cycles(
+            &analyse(&bytes, "m").unwrap(),
+            board.cost_model.as_ref().unwrap(),
+        );
+        assert_eq!(m.cycles, Some(cycles));
+        let ms = cycles / board.clock_hz as f64 * 1e3;
+        assert!((m.latency_ms.median - ms).abs() < 1e-12);
+        // The shipped coefficients are estimates, and the prediction says so.
+        assert!(
+            m.warnings.iter().any(|w| w.contains("starting estimate")),
+            "{:?}",
+            m.warnings
+        );
+    }
+    // On the same board, int8 is predicted faster than f32 (the datasheet-derived estimates).
+    let f32 = sim
+        .measure(&export_untrained(&c.network, false, 0).unwrap(), "f")
+        .unwrap();
+    let int8 = sim
+        .measure(&export_untrained(&c.network, true, 0).unwrap(), "i")
+        .unwrap();
+    assert!(int8.latency_ms.median < f32.latency_ms.median);
+}
+
+#[test]
+fn meters_are_chosen_by_board_and_refuse_what_they_cannot_reach() {
+    let host = load_board("host").unwrap();
+    let mcu = load_board("nucleo-f746zg").unwrap();
+    assert_eq!(
+        meter_for(&host, MeterChoice::Auto, quick())
+            .unwrap()
+            .backend(),
+        "tract-host"
+    );
+    assert_eq!(
+        meter_for(&mcu, MeterChoice::Auto, quick())
+            .unwrap()
+            .backend(),
+        "simulator"
+    );
+    let Err(MeasureError::Unreachable(e)) = meter_for(&mcu, MeterChoice::Tract, quick()) else {
+        panic!("tract cannot time a microcontroller")
+    };
+    assert!(e.contains("nucleo-f746zg"), "{e}");
+    let mut bare = mcu.clone();
+    bare.cost_model = None;
+    assert!(matches!(
+        Simulator::new(bare),
+        Err(MeasureError::NoCostModel(name)) if name == "nucleo-f746zg"
+    ));
+}
+
+#[test]
+fn unreadable_models_are_errors_naming_the_file() {
+    let c = candidate("mlp", "act=relu,hidden.depth=1,hidden.b1.out=32");
+    let bytes = export_untrained(&c.network, false, 0).unwrap();
+    let sim = Simulator::new(load_board("nucleo-f746zg").unwrap()).unwrap();
+    for broken in [&bytes[..bytes.len() / 2], b"not a model".as_slice()] {
+        for meter in [&quick() as &dyn Meter, &sim] {
+            match meter.measure(broken, "broken.onnx") {
+                Err(MeasureError::Model(e)) => assert!(e.contains("broken.onnx"), "{e}"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}
