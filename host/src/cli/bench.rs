@@ -3,12 +3,12 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use edgenas::board::load_board;
+use edgenas::board::{CostFit, load_board};
 use edgenas::candidate::Candidate;
 use edgenas::measure::work::analyse;
 use edgenas::measure::{
-    CalibrationPoint, Meter, TractMeter, calibrate, export_untrained, fit_cost_model, fit_quality,
-    micro_models, predict_cycles, spearman,
+    CalibrationPoint, Meter, TractMeter, agreement, calibrate, export_untrained, fit_cost_model,
+    fit_quality, micro_models, predict_cycles,
 };
 use edgenas::rng::Rng;
 use edgenas::space::{SHIPPED_SPACES, load_space};
@@ -159,35 +159,13 @@ fn predictor(args: PredictorArgs) -> Result<()> {
         groups.push(("all".into(), report.clone()));
         for (space, members) in groups {
             let points: Vec<CalibrationPoint> = members.iter().map(|m| m.point.clone()).collect();
-            let q = fit_quality(&points, model);
-            rows.push(json!({
-                "coefficients": label,
-                "space": space,
-                "models": q.models,
-                "within_10_percent": q.within_10_percent,
-                "median_error_percent": q.median_error_percent,
-                "spearman": q.spearman,
-            }));
+            rows.push(row(label, &space, &fit_quality(&points, model)));
         }
     }
     // The noise floor: the second measurement taken as the prediction of the first.
     let first: Vec<f64> = report.iter().map(|m| m.point.measured_cycles).collect();
     let again: Vec<f64> = report.iter().map(|m| m.again_cycles).collect();
-    let mut errors: Vec<f64> = first
-        .iter()
-        .zip(&again)
-        .map(|(a, b)| (b - a).abs() / a)
-        .collect();
-    errors.sort_by(f64::total_cmp);
-    rows.push(json!({
-        "coefficients": "(measured again)",
-        "space": "all",
-        "models": report.len(),
-        "within_10_percent": 100.0 * errors.iter().filter(|&&e| e <= 0.10).count() as f64
-            / report.len().max(1) as f64,
-        "median_error_percent": 100.0 * errors.get(errors.len() / 2).copied().unwrap_or(0.0),
-        "spearman": spearman(&again, &first),
-    }));
+    rows.push(row("(measured again)", "all", &agreement(&again, &first)));
     let mut worst: Vec<(f64, &Measured, f64)> = report
         .iter()
         .map(|m| {
@@ -226,6 +204,18 @@ fn predictor(args: PredictorArgs) -> Result<()> {
     }
     print_table(&summary);
     Ok(())
+}
+
+/// One row of the fidelity table.
+fn row(coefficients: &str, space: &str, q: &CostFit) -> serde_json::Value {
+    json!({
+        "coefficients": coefficients,
+        "space": space,
+        "models": q.models,
+        "within_10_percent": q.within_10_percent,
+        "median_error_percent": q.median_error_percent,
+        "spearman": q.spearman,
+    })
 }
 
 fn print_table(summary: &serde_json::Value) {

@@ -27,22 +27,15 @@ pub fn folded(net: &Network, weights: &Weights) -> Result<Vec<Option<(Array, Arr
         });
         if let Some(bn) = bn {
             let name = &net.nodes[bn].name;
-            let Some(LayerWeights::BatchNorm {
-                gamma,
-                beta,
-                running_mean,
-                running_var,
-                epsilon,
-            }) = weights.get(name)
-            else {
-                return Err(format!("node {name} has no batch norm weights"));
-            };
+            let (scale, shift) = weights
+                .batch_norm_affine(name)
+                .ok_or_else(|| format!("node {name} has no batch norm weights"))?;
             for c in 0..channels {
-                let s = gamma.data[c] / (running_var.data[c] + *epsilon as f32).sqrt();
+                let s = scale[c] as f32;
                 for v in &mut w.data[c * per_channel..(c + 1) * per_channel] {
                     *v *= s;
                 }
-                b.data[c] = (b.data[c] - running_mean.data[c]) * s + beta.data[c];
+                b.data[c] = (b.data[c] as f64 * scale[c] + shift[c]) as f32;
             }
         }
         out[id] = Some((w, b));

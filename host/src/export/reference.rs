@@ -15,7 +15,7 @@ use super::{ExportError, QParams, fold, quant};
 use crate::cost::{Deployment, deployment};
 use crate::network::layers::{ActivationKind, Conv2d, Pool, PoolKind};
 use crate::network::{Layer, Network, Shape};
-use crate::weights::{Array, LayerWeights, Weights};
+use crate::weights::{Array, Weights};
 
 /// A network ready to be interpreted: its folded weights, its deployment, and for the int8
 /// model each node's output parameters.
@@ -112,26 +112,15 @@ impl<'a> Reference<'a> {
             }
             Layer::BatchNorm(_) if self.deployed[id] == Deployment::Merged => arg(0),
             Layer::BatchNorm(_) => {
-                let Some(LayerWeights::BatchNorm {
-                    gamma,
-                    beta,
-                    running_mean,
-                    running_var,
-                    epsilon,
-                }) = self.weights.get(&n.name)
-                else {
-                    unreachable!("checked by Weights::check")
-                };
+                let (scale, shift) = self
+                    .weights
+                    .batch_norm_affine(&n.name)
+                    .expect("checked by Weights::check");
                 let x = arg(0);
-                let per_channel = x.len() / gamma.data.len();
+                let per_channel = x.len() / scale.len();
                 x.iter()
                     .enumerate()
-                    .map(|(i, &x)| {
-                        let c = i / per_channel;
-                        let s =
-                            gamma.data[c] as f64 / (running_var.data[c] as f64 + epsilon).sqrt();
-                        (x - running_mean.data[c] as f64) * s + beta.data[c] as f64
-                    })
+                    .map(|(i, &x)| x * scale[i / per_channel] + shift[i / per_channel])
                     .collect()
             }
             Layer::Activation(a) => arg(0)

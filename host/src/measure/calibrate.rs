@@ -123,18 +123,24 @@ pub fn fit_quality(points: &[CalibrationPoint], model: &CostModel) -> CostFit {
         .map(|p| predict_cycles(&p.work, model))
         .collect();
     let measured: Vec<f64> = points.iter().map(|p| p.measured_cycles).collect();
+    agreement(&predicted, &measured)
+}
+
+/// How well `predicted` matches `measured`, pair by pair: the median relative error, the
+/// share within ±10 % and Spearman's rank correlation.
+pub fn agreement(predicted: &[f64], measured: &[f64]) -> CostFit {
     let mut errors: Vec<f64> = predicted
         .iter()
-        .zip(&measured)
+        .zip(measured)
         .map(|(p, m)| (p - m).abs() / m)
         .collect();
     errors.sort_by(f64::total_cmp);
     let within = errors.iter().filter(|&&e| e <= 0.10).count();
     CostFit {
-        models: points.len(),
+        models: measured.len(),
         median_error_percent: 100.0 * errors.get(errors.len() / 2).copied().unwrap_or(0.0),
-        within_10_percent: 100.0 * within as f64 / points.len().max(1) as f64,
-        spearman: spearman(&predicted, &measured),
+        within_10_percent: 100.0 * within as f64 / measured.len().max(1) as f64,
+        spearman: spearman(predicted, measured),
     }
 }
 

@@ -16,8 +16,8 @@ mod stats;
 pub mod work;
 
 pub use calibrate::{
-    Calibration, CalibrationPoint, calibrate, export_untrained, fit_cost_model, fit_quality,
-    micro_models,
+    Calibration, CalibrationPoint, agreement, calibrate, export_untrained, fit_cost_model,
+    fit_quality, micro_models,
 };
 pub use host::TractMeter;
 pub use simulator::{Simulator, predict_cycles};

@@ -103,6 +103,36 @@ impl Weights {
         self.layers.get(node)
     }
 
+    /// Batch norm node `node` in inference mode as a per-channel affine map
+    /// `x·scale + shift`, with `scale = γ / √(var + ε)` and `shift = β − mean·scale`; `None`
+    /// when the node has no batch norm weights.
+    pub fn batch_norm_affine(&self, node: &str) -> Option<(Vec<f64>, Vec<f64>)> {
+        let Some(LayerWeights::BatchNorm {
+            gamma,
+            beta,
+            running_mean,
+            running_var,
+            epsilon,
+        }) = self.get(node)
+        else {
+            return None;
+        };
+        let scale: Vec<f64> = gamma
+            .data
+            .iter()
+            .zip(&running_var.data)
+            .map(|(&g, &v)| g as f64 / (v as f64 + epsilon).sqrt())
+            .collect();
+        let shift = beta
+            .data
+            .iter()
+            .zip(&running_mean.data)
+            .zip(&scale)
+            .map(|((&b, &m), s)| b as f64 - m as f64 * s)
+            .collect();
+        Some((scale, shift))
+    }
+
     /// Whether every value is finite.
     pub fn is_finite(&self) -> bool {
         self.layers
