@@ -17,5 +17,6 @@ pub mod network;
 pub mod rng;
 pub mod shipped;
 pub mod space;
+pub mod strategy;
 pub mod train;
 pub mod weights;

@@ -7,6 +7,7 @@ mod format;
 mod inspect;
 mod measure;
 mod pick;
+mod replay;
 mod sample;
 mod spaces;
 mod train;
@@ -44,6 +45,9 @@ enum Command {
     Calibrate(calibrate::Args),
     /// Benchmarks of edgenas itself (the simulator's fidelity).
     Bench(bench::Args),
+    /// Run a search strategy against a table of pre-measured architectures (NAS-Bench-201
+    /// style): the mean best accuracy over seeds after N queries, without training.
+    Replay(replay::Args),
 }
 
 /// Runs a parsed command line.
@@ -57,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Measure(a) => measure::run(a),
         Command::Calibrate(a) => calibrate::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Replay(a) => replay::run(a),
     }
 }
 

@@ -1,0 +1,127 @@
+//! `edgenas replay`: a strategy against a table of pre-measured architectures.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use edgenas::space::load_space;
+use edgenas::strategy::StrategyName;
+use edgenas::strategy::replay::{Table, replay, summary};
+use serde_json::json;
+
+use super::format::Table as TextTable;
+
+/// Arguments of `edgenas replay`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The table: CSV with `arch`, `accuracy` and `latency_ms` columns, one row per
+    /// architecture of the space (as `../shared/bench/nb201-cifar10-raspi4.csv`).
+    #[arg(long)]
+    table: PathBuf,
+    /// The space the table's architectures belong to (a shipped name or a path).
+    #[arg(long, default_value = "nb201")]
+    space: String,
+    /// The strategy.
+    #[arg(long, value_enum, default_value = "evolution")]
+    strategy: StrategyName,
+    /// Queries (evaluated architectures) per run.
+    #[arg(long, default_value_t = 100)]
+    budget: usize,
+    /// Runs, with seeds 0, 1, …
+    #[arg(long, default_value_t = 30)]
+    seeds: u64,
+    /// Only architectures at most this slow count; slower ones are rejected before they would
+    /// be trained and cost no query.
+    #[arg(long)]
+    max_latency_ms: Option<f64>,
+    /// Print JSON: `mean_best_accuracy`, `std_best_accuracy`, `optimum`, `regret`, and the
+    /// mean best accuracy after every query.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if args.budget == 0 || args.seeds == 0 {
+        bail!("--budget and --seeds must be at least 1");
+    }
+    if args.max_latency_ms.is_some_and(|l| l.is_nan() || l <= 0.0) {
+        bail!("--max-latency-ms must be above 0");
+    }
+    let space = load_space(&args.space)?;
+    let table = Table::read(&args.table, &space).map_err(anyhow::Error::msg)?;
+    let Some(optimum) = table.optimum(args.max_latency_ms) else {
+        bail!(
+            "no architecture of {} meets --max-latency-ms {}",
+            args.table.display(),
+            args.max_latency_ms.unwrap_or_default()
+        );
+    };
+    let runs = (0..args.seeds)
+        .map(|seed| {
+            replay(
+                &table,
+                &space,
+                args.strategy,
+                args.budget,
+                args.max_latency_ms,
+                seed,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let (mean, std) = summary(&runs, args.budget);
+    let curve: Vec<f64> = (1..=args.budget).map(|q| summary(&runs, q).0).collect();
+    let infeasible = runs.iter().map(|r| r.infeasible).sum::<usize>() as f64 / runs.len() as f64;
+    let strategy = format!("{:?}", args.strategy).to_lowercase();
+    if args.json {
+        return super::print_json(&json!({
+            "strategy": strategy,
+            "budget": args.budget,
+            "seeds": args.seeds,
+            "max_latency_ms": args.max_latency_ms,
+            "architectures": table.len(),
+            "mean_best_accuracy": mean,
+            "std_best_accuracy": std,
+            "optimum": optimum,
+            "regret": optimum - mean,
+            "mean_infeasible": infeasible,
+            "mean_best_after": curve,
+        }));
+    }
+    let mut t = TextTable::new(&[
+        "strategy",
+        ">queries",
+        ">seeds",
+        ">best accuracy",
+        ">optimum",
+        ">regret",
+    ]);
+    for q in [10, 25, 50, 100, 200, 500]
+        .into_iter()
+        .filter(|&q| q < args.budget)
+    {
+        let (m, s) = summary(&runs, q);
+        t.row(vec![
+            strategy.clone(),
+            q.to_string(),
+            args.seeds.to_string(),
+            format!("{m:.3} ± {s:.3}"),
+            format!("{optimum:.3}"),
+            format!("{:.3}", optimum - m),
+        ]);
+    }
+    t.row(vec![
+        strategy.clone(),
+        args.budget.to_string(),
+        args.seeds.to_string(),
+        format!("{mean:.3} ± {std:.3}"),
+        format!("{optimum:.3}"),
+        format!("{:.3}", optimum - mean),
+    ]);
+    print!("{}", t.render());
+    if args.max_latency_ms.is_some() {
+        println!(
+            "rejected by the latency limit before training: {infeasible:.1} per run on average"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! Search strategies behind one small ask/tell trait, all seeded.
+//!
+//! A strategy proposes a genotype (`ask`) and learns the outcome of every genotype it
+//! proposed (`tell`): an objective to maximise, or that the genotype broke a hard limit and
+//! was never trained. So far: [`Random`] and regularized [`Evolution`]; the policy-gradient,
+//! Bayesian and Pareto strategies follow.
+
+mod evolution;
+mod random;
+pub mod replay;
+
+pub use evolution::Evolution;
+pub use random::Random;
+
+use crate::rng::Rng;
+use crate::space::{Genotype, SearchSpace};
+
+/// What became of a genotype a strategy proposed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Outcome {
+    /// Evaluated: the objective, higher is better (validation accuracy).
+    Feasible(f64),
+    /// Broke a hard limit: never trained.
+    Infeasible,
+}
+
+/// A search strategy.
+pub trait Strategy {
+    /// The strategy's name (`random`, `evolution`).
+    fn name(&self) -> &'static str;
+    /// The next genotype to evaluate.
+    fn ask(&mut self, space: &SearchSpace, rng: &mut Rng) -> Genotype;
+    /// The outcome of a genotype (asked before, or read from a study's history).
+    fn tell(&mut self, genotype: &Genotype, outcome: Outcome);
+}
+
+/// The strategies by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StrategyName {
+    /// Uniform over the space.
+    Random,
+    /// Regularized (aging) evolution: tournament selection and one-choice mutation.
+    Evolution,
+}
+
+/// A fresh strategy of that name with its default settings.
+pub fn strategy(name: StrategyName) -> Box<dyn Strategy> {
+    match name {
+        StrategyName::Random => Box::new(Random),
+        StrategyName::Evolution => Box::new(Evolution::default()),
+    }
+}

@@ -1,0 +1,188 @@
+//! Replaying a strategy against a table of pre-measured architectures instead of training:
+//! the standard way search strategies are compared (NAS-Bench-201, HW-NAS-Bench).
+//!
+//! The table is CSV with the columns `arch` (a genotype in any form the space parses: the
+//! canonical text, or an NB-201 cell string), `accuracy` and `latency_ms`; other columns
+//! (`index`, `e0`…`e5`) are ignored. A query is one evaluation (a training, in a real
+//! search); a genotype over the latency limit is rejected before it would be trained and is
+//! not a query; a genotype asked again is answered from what is known and is not a query.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::{Outcome, StrategyName, strategy};
+use crate::rng::Rng;
+use crate::space::SearchSpace;
+
+/// One measured architecture.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Entry {
+    /// Its accuracy (percent).
+    pub accuracy: f64,
+    /// Its latency in milliseconds.
+    pub latency_ms: f64,
+}
+
+/// A table of measured architectures, by canonical genotype text.
+#[derive(Clone, Debug)]
+pub struct Table {
+    entries: HashMap<String, Entry>,
+}
+
+impl Table {
+    /// Reads a table for `space`. Fails, naming the file and line, on a missing column, a
+    /// number that does not parse, or an architecture that is not a genotype of the space.
+    pub fn read(path: &Path, space: &SearchSpace) -> Result<Table, String> {
+        let file = path.display();
+        let mut reader =
+            csv::Reader::from_path(path).map_err(|e| format!("cannot read {file}: {e}"))?;
+        let headers = reader
+            .headers()
+            .map_err(|e| format!("{file}: {e}"))?
+            .clone();
+        let column = |name: &str| {
+            headers.iter().position(|h| h == name).ok_or_else(|| {
+                format!("{file}: no column `{name}` (need arch, accuracy, latency_ms)")
+            })
+        };
+        let (arch, acc, lat) = (column("arch")?, column("accuracy")?, column("latency_ms")?);
+        let mut entries = HashMap::new();
+        for (i, record) in reader.records().enumerate() {
+            let line = i + 2;
+            let record = record.map_err(|e| format!("{file}:{line}: {e}"))?;
+            let number = |k: usize, what: &str| {
+                record
+                    .get(k)
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| format!("{file}:{line}: `{what}` is not a number"))
+            };
+            let text = record.get(arch).unwrap_or("");
+            let g = space.parse_genotype(text).map_err(|e| {
+                format!(
+                    "{file}:{line}: `{text}` is not a genotype of space {}: {}",
+                    space.name, e.message
+                )
+            })?;
+            entries.insert(
+                g.to_text(),
+                Entry {
+                    accuracy: number(acc, "accuracy")?,
+                    latency_ms: number(lat, "latency_ms")?,
+                },
+            );
+        }
+        if entries.is_empty() {
+            return Err(format!("{file}: the table has no rows"));
+        }
+        Ok(Table { entries })
+    }
+
+    /// The number of architectures.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the table is empty (never, once read).
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The best accuracy of an architecture within the latency limit, if any is.
+    pub fn optimum(&self, max_latency_ms: Option<f64>) -> Option<f64> {
+        self.entries
+            .values()
+            .filter(|e| max_latency_ms.is_none_or(|l| e.latency_ms <= l))
+            .map(|e| e.accuracy)
+            .max_by(f64::total_cmp)
+    }
+}
+
+/// One seed's run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Run {
+    /// The seed.
+    pub seed: u64,
+    /// The best accuracy within the limit after each query.
+    pub best_after: Vec<f64>,
+    /// Genotypes rejected by the latency limit.
+    pub infeasible: usize,
+}
+
+/// Architectures over the limit in a row after which a replay stops: the space cannot meet
+/// the limit often enough.
+pub const MAX_CONSECUTIVE_INFEASIBLE: usize = 500;
+
+/// Runs `name` from scratch against `table` for `budget` queries with `seed`.
+pub fn replay(
+    table: &Table,
+    space: &SearchSpace,
+    name: StrategyName,
+    budget: usize,
+    max_latency_ms: Option<f64>,
+    seed: u64,
+) -> Result<Run, String> {
+    let mut s = strategy(name);
+    let mut rng = Rng::new(seed);
+    let mut run = Run {
+        seed,
+        best_after: Vec::with_capacity(budget),
+        infeasible: 0,
+    };
+    let mut known: HashMap<String, Outcome> = HashMap::new();
+    let (mut best, mut streak, mut asks) = (f64::NEG_INFINITY, 0, 0usize);
+    while run.best_after.len() < budget {
+        asks += 1;
+        if asks > budget.saturating_mul(1000).max(100_000) {
+            return Err(format!(
+                "{} asked {asks} times without {budget} new feasible architectures: the \
+                 table has too few under the limit",
+                s.name()
+            ));
+        }
+        let g = s.ask(space, &mut rng);
+        let key = g.to_text();
+        if let Some(&outcome) = known.get(&key) {
+            s.tell(&g, outcome);
+            continue;
+        }
+        let entry = table
+            .entries
+            .get(&key)
+            .ok_or_else(|| format!("the table has no row for `{key}`"))?;
+        let outcome = if max_latency_ms.is_some_and(|l| entry.latency_ms > l) {
+            run.infeasible += 1;
+            streak += 1;
+            if streak >= MAX_CONSECUTIVE_INFEASIBLE {
+                return Err(format!(
+                    "{streak} architectures in a row break --max-latency-ms {}: loosen the limit",
+                    max_latency_ms.unwrap_or_default()
+                ));
+            }
+            Outcome::Infeasible
+        } else {
+            streak = 0;
+            best = best.max(entry.accuracy);
+            run.best_after.push(best);
+            Outcome::Feasible(entry.accuracy)
+        };
+        known.insert(key, outcome);
+        s.tell(&g, outcome);
+    }
+    Ok(run)
+}
+
+/// Mean and standard deviation (sample) of the best accuracy after `queries` over runs.
+pub fn summary(runs: &[Run], queries: usize) -> (f64, f64) {
+    let best: Vec<f64> = runs.iter().map(|r| r.best_after[queries - 1]).collect();
+    let n = best.len() as f64;
+    let mean = best.iter().sum::<f64>() / n;
+    let var = if best.len() > 1 {
+        best.iter().map(|b| (b - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (mean, var.sqrt())
+}

@@ -1,0 +1,209 @@
+//! `edgenas replay` on a table the test builds, and on the shared NAS-Bench-201 table.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+const OPS: [&str; 5] = [
+    "none",
+    "skip_connect",
+    "nor_conv_1x1",
+    "nor_conv_3x3",
+    "avg_pool_3x3",
+];
+
+/// Writes a table of every NB-201 cell: accuracy grows with 3×3 and 1×1 convolutions and
+/// falls with empty edges, latency grows with convolutions. Returns (optimum, optimum with
+/// latency at most `limit`).
+fn write_table(path: &Path, limit: f64) -> (f64, f64) {
+    let mut csv = String::from("index,arch,accuracy,latency_ms\n");
+    let (mut best, mut best_fast) = (f64::MIN, f64::MIN);
+    for i in 0..5usize.pow(6) {
+        let ops: Vec<&str> = (0..6).map(|e| OPS[i / 5usize.pow(e) % 5]).collect();
+        let count = |op: &str| ops.iter().filter(|&&o| o == op).count() as f64;
+        let wobble = ((i * 7919) % 97) as f64 / 970.0;
+        let accuracy = 80.0 + 2.0 * count("nor_conv_3x3") + count("nor_conv_1x1")
+            - 0.5 * count("none")
+            + wobble;
+        let latency = 1.0 + 3.0 * count("nor_conv_3x3") + count("nor_conv_1x1");
+        let arch: Vec<String> = ops
+            .iter()
+            .enumerate()
+            .map(|(e, o)| format!("e{e}={o}"))
+            .collect();
+        csv.push_str(&format!(
+            "{i},\"{}\",{accuracy},{latency}\n",
+            arch.join(",")
+        ));
+        best = best.max(accuracy);
+        if latency <= limit {
+            best_fast = best_fast.max(accuracy);
+        }
+    }
+    std::fs::write(path, csv).unwrap();
+    (best, best_fast)
+}
+
+fn replay(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_edgenas"))
+        .arg("replay")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn replay_json(args: &[&str]) -> Value {
+    let out = replay(&[args, &["--json"]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn replay_reports_the_best_accuracy_over_seeds_and_the_regret() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("table.csv");
+    let (optimum, fast_optimum) = write_table(&table, 7.0);
+    let t = table.to_str().unwrap();
+    let run = |strategy: &str, extra: &[&str]| {
+        replay_json(
+            &[
+                &[
+                    "--table",
+                    t,
+                    "--strategy",
+                    strategy,
+                    "--budget",
+                    "60",
+                    "--seeds",
+                    "8",
+                ],
+                extra,
+            ]
+            .concat(),
+        )
+    };
+    let random = run("random", &[]);
+    let evolution = run("evolution", &[]);
+    for v in [&random, &evolution] {
+        assert!(
+            (v["optimum"].as_f64().unwrap() - optimum).abs() < 1e-9,
+            "{v}"
+        );
+        let mean = v["mean_best_accuracy"].as_f64().unwrap();
+        assert!(mean <= optimum + 1e-9);
+        assert!((v["regret"].as_f64().unwrap() - (optimum - mean)).abs() < 1e-9);
+        let curve = v["mean_best_after"].as_array().unwrap();
+        assert_eq!(curve.len(), 60);
+        // The best so far never falls.
+        assert!(curve.windows(2).all(|w| w[0].as_f64() <= w[1].as_f64()));
+        assert!(v["std_best_accuracy"].as_f64().unwrap() >= 0.0);
+    }
+    // On a landscape this regular, evolution beats random search.
+    assert!(
+        evolution["mean_best_accuracy"].as_f64().unwrap()
+            > random["mean_best_accuracy"].as_f64().unwrap() + 0.5,
+        "{evolution} vs {random}"
+    );
+    // Under a latency limit only the fast architectures count.
+    let limited = run("evolution", &["--max-latency-ms", "7"]);
+    assert!((limited["optimum"].as_f64().unwrap() - fast_optimum).abs() < 1e-9);
+    assert!(limited["mean_best_accuracy"].as_f64().unwrap() <= fast_optimum + 1e-9);
+    assert!(limited["mean_infeasible"].as_f64().unwrap() > 0.0);
+    // The same seeds give the same figures.
+    assert_eq!(run("evolution", &[]), evolution);
+}
+
+#[test]
+fn replay_refuses_bad_tables_and_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "arch,accuracy,latency_ms\ne0=none,e1=none,e2=none,e3=none,e4=none,e5=conv9x9,90,1\n",
+    )
+    .unwrap();
+    let table = dir.path().join("table.csv");
+    write_table(&table, 0.0);
+    for (args, expected) in [
+        (vec!["--table", bad.to_str().unwrap()], "bad.csv:2"),
+        (vec!["--table", "missing.csv"], "cannot read missing.csv"),
+        (
+            vec!["--table", table.to_str().unwrap(), "--budget", "0"],
+            "--budget",
+        ),
+        (
+            vec![
+                "--table",
+                table.to_str().unwrap(),
+                "--max-latency-ms",
+                "0.5",
+            ],
+            "no architecture",
+        ),
+        (
+            vec!["--table", table.to_str().unwrap(), "--space", "mlp"],
+            "not a genotype of space mlp",
+        ),
+    ] {
+        let out = replay(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn replay_on_the_shared_nas_bench_201_table() {
+    let table =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench/nb201-cifar10-raspi4.csv");
+    if !table.exists() {
+        eprintln!(
+            "skipped: {} is not here (it is only in CI and on the build machines)",
+            table.display()
+        );
+        return;
+    }
+    let t = table.to_str().unwrap();
+    let run = |strategy: &str, extra: &[&str]| {
+        replay_json(
+            &[
+                &[
+                    "--table",
+                    t,
+                    "--strategy",
+                    strategy,
+                    "--budget",
+                    "100",
+                    "--seeds",
+                    "30",
+                ],
+                extra,
+            ]
+            .concat(),
+        )
+    };
+    let random = run("random", &[]);
+    let evolution = run("evolution", &[]);
+    assert_eq!(random["architectures"], 15625);
+    assert!(
+        (random["optimum"].as_f64().unwrap() - 94.3733).abs() < 1e-3,
+        "{random}"
+    );
+    let (r, e) = (
+        random["mean_best_accuracy"].as_f64().unwrap(),
+        evolution["mean_best_accuracy"].as_f64().unwrap(),
+    );
+    // Published figures: random search about 93.86, regularized evolution about 94.23.
+    assert!((93.6..94.1).contains(&r), "random {r}");
+    assert!(e >= 94.15, "evolution {e}");
+    let limited = run("evolution", &["--max-latency-ms", "15.72"]);
+    assert!(
+        (limited["optimum"].as_f64().unwrap() - 92.145).abs() < 1e-3,
+        "{limited}"
+    );
+}
