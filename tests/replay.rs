@@ -89,7 +89,8 @@ fn replay_reports_the_best_accuracy_over_seeds_and_the_regret() {
     };
     let random = run("random", &[]);
     let evolution = run("evolution", &[]);
-    for v in [&random, &evolution] {
+    let reinforce = run("reinforce", &[]);
+    for v in [&random, &evolution, &reinforce] {
         assert!(
             (v["optimum"].as_f64().unwrap() - optimum).abs() < 1e-9,
             "{v}"
@@ -116,6 +117,7 @@ fn replay_reports_the_best_accuracy_over_seeds_and_the_regret() {
     assert!(limited["mean_infeasible"].as_f64().unwrap() > 0.0);
     // The same seeds give the same figures.
     assert_eq!(run("evolution", &[]), evolution);
+    assert_eq!(run("reinforce", &[]), reinforce);
 }
 
 #[test]

@@ -67,8 +67,10 @@ impl fmt::Display for Genotype {
 }
 
 impl SearchSpace {
-    /// Walks the choices in order and asks `pick` for the value of each active one.
-    fn build(&self, mut pick: impl FnMut(&Choice) -> Value) -> Genotype {
+    /// Walks the choices in order and asks `pick` for the value of each active one (given the
+    /// choices decided so far, conditions decide which are active): how strategies that
+    /// choose value by value (a policy) build a genotype.
+    pub fn build(&self, mut pick: impl FnMut(&Choice) -> Value) -> Genotype {
         let mut values: Vec<(String, Value)> = Vec::new();
         for choice in &self.choices {
             let known: HashMap<&str, &Value> =

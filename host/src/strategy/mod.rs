@@ -2,15 +2,17 @@
 //!
 //! A strategy proposes a genotype (`ask`) and learns the outcome of every genotype it
 //! proposed (`tell`): an objective to maximise, or that the genotype broke a hard limit and
-//! was never trained. So far: [`Random`] and regularized [`Evolution`]; the policy-gradient,
-//! Bayesian and Pareto strategies follow.
+//! was never trained. So far: [`Random`], regularized [`Evolution`] and the policy-gradient
+//! [`Reinforce`]; the Bayesian and Pareto strategies follow.
 
 mod evolution;
 mod random;
+mod reinforce;
 pub mod replay;
 
 pub use evolution::Evolution;
 pub use random::Random;
+pub use reinforce::Reinforce;
 
 use crate::rng::Rng;
 use crate::space::{Genotype, SearchSpace};
@@ -41,6 +43,9 @@ pub enum StrategyName {
     Random,
     /// Regularized (aging) evolution: tournament selection and one-choice mutation.
     Evolution,
+    /// A policy-gradient controller: a softmax per choice, moving-average baseline, entropy
+    /// bonus.
+    Reinforce,
 }
 
 /// A fresh strategy of that name with its default settings.
@@ -48,5 +53,6 @@ pub fn strategy(name: StrategyName) -> Box<dyn Strategy> {
     match name {
         StrategyName::Random => Box::new(Random),
         StrategyName::Evolution => Box::new(Evolution::default()),
+        StrategyName::Reinforce => Box::new(Reinforce::default()),
     }
 }

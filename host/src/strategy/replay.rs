@@ -7,7 +7,7 @@
 //! search); a genotype over the latency limit is rejected before it would be trained and is
 //! not a query; a genotype asked again is answered from what is known and is not a query.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use serde::Serialize;
@@ -131,21 +131,22 @@ pub fn replay(
         best_after: Vec::with_capacity(budget),
         infeasible: 0,
     };
-    let mut known: HashMap<String, Outcome> = HashMap::new();
+    let mut known: HashSet<String> = HashSet::new();
     let (mut best, mut streak, mut asks) = (f64::NEG_INFINITY, 0, 0usize);
     while run.best_after.len() < budget {
         asks += 1;
         if asks > budget.saturating_mul(1000).max(100_000) {
             return Err(format!(
-                "{} asked {asks} times without {budget} new feasible architectures: the \
-                 table has too few under the limit",
-                s.name()
+                "{} asked {asks} times and found only {} new feasible architectures of the {budget} \
+                 wanted: it keeps proposing ones already evaluated, or too few are under the limit",
+                s.name(),
+                run.best_after.len()
             ));
         }
         let g = s.ask(space, &mut rng);
         let key = g.to_text();
-        if let Some(&outcome) = known.get(&key) {
-            s.tell(&g, outcome);
+        if known.contains(&key) {
+            // Already evaluated: no query, and nothing new to tell.
             continue;
         }
         let entry = table
@@ -168,7 +169,7 @@ pub fn replay(
             run.best_after.push(best);
             Outcome::Feasible(entry.accuracy)
         };
-        known.insert(key, outcome);
+        known.insert(key);
         s.tell(&g, outcome);
     }
     Ok(run)
