@@ -1,6 +1,7 @@
 //! Measuring latency: the tract host meter, the simulator and its work analysis, latency
 //! before training.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use edgenas::board::load_board;
@@ -21,6 +22,11 @@ fn candidate(space: &str, genotype: &str) -> Candidate {
     Candidate::new(&s, s.parse_genotype(genotype).unwrap()).unwrap()
 }
 
+/// Every test of this file holds this while it runs: tests of one binary run in parallel, and
+/// a test that times models while another loads and optimises models on the other core
+/// measured differences of 50 % between identical models.
+static TIMING: Mutex<()> = Mutex::new(());
+
 /// A quick meter for tests: fewer runs, less time.
 fn quick() -> TractMeter {
     TractMeter {
@@ -32,6 +38,7 @@ fn quick() -> TractMeter {
 
 #[test]
 fn the_work_tract_sees_has_the_macs_of_our_ir() {
+    let _alone = TIMING.lock().unwrap_or_else(|e| e.into_inner());
     // The simulator's MACs come from tract's typed graph of the exported file, our costs from
     // the IR: for convolutions and dense layers they are the same numbers, in every form.
     let mut rng = Rng::new(5);
@@ -67,6 +74,7 @@ fn the_work_tract_sees_has_the_macs_of_our_ir() {
 
 #[test]
 fn micro_models_cover_every_op_kind() {
+    let _alone = TIMING.lock().unwrap_or_else(|e| e.into_inner());
     let mut kinds = std::collections::BTreeSet::new();
     for (name, net) in micro_models() {
         let work = analyse(&export_untrained(&net, false, 0).unwrap(), &name).unwrap();
@@ -77,6 +85,7 @@ fn micro_models_cover_every_op_kind() {
 
 #[test]
 fn the_tract_meter_times_real_runs() {
+    let _alone = TIMING.lock().unwrap_or_else(|e| e.into_inner());
     let c = candidate("ds-cnn", DS_CNN);
     let bytes = export_untrained(&c.network, false, 0).unwrap();
     let m = quick().measure(&bytes, "ds-cnn").unwrap();
@@ -99,38 +108,36 @@ fn the_tract_meter_times_real_runs() {
 
 #[test]
 fn latency_does_not_depend_on_the_weights() {
-    // The same network with two weight draws, measured in turn three times each: the medians
-    // of the medians agree within the machine's noise.
+    // The same network with two weight draws, measured in turn five times each: the fastest
+    // medians (the least disturbed by the rest of the machine) agree within its noise.
+    let _alone = TIMING.lock().unwrap_or_else(|e| e.into_inner());
     let c = candidate("ds-cnn", DS_CNN);
     let meter = quick();
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for _ in 0..3 {
-        a.push(
+    let (mut a, mut b) = (f64::MAX, f64::MAX);
+    for _ in 0..5 {
+        a = a.min(
             latency_before_training(&c, &meter, false, 1)
                 .unwrap()
                 .latency_ms
                 .median,
         );
-        b.push(
+        b = b.min(
             latency_before_training(&c, &meter, false, 2)
                 .unwrap()
                 .latency_ms
                 .median,
         );
     }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[1]
-    };
-    let ratio = median(a) / median(b);
+    let ratio = a / b;
     assert!(
-        (0.75..=1.33).contains(&ratio),
+        (0.8..=1.25).contains(&ratio),
         "weights changed latency by {ratio}"
     );
 }
 
 #[test]
 fn the_simulator_prices_each_node_with_the_board_cost_model() {
+    let _alone = TIMING.lock().unwrap_or_else(|e| e.into_inner());
     let board = load_board("nucleo-f746zg").unwrap();
     let sim = Simulator::new(board.clone()).unwrap();
     let c = candidate("ds-cnn", DS_CNN);
@@ -164,6 +171,7 @@ fn the_simulator_prices_each_node_with_the_board_cost_model() {
 
 #[test]
 fn meters_are_chosen_by_board_and_refuse_what_they_cannot_reach() {
+    let _alone = TIMING.lock().unwrap_or_else(|e| e.into_inner());
     let host = load_board("host").unwrap();
     let mcu = load_board("nucleo-f746zg").unwrap();
     assert_eq!(
@@ -192,6 +200,7 @@ fn meters_are_chosen_by_board_and_refuse_what_they_cannot_reach() {
 
 #[test]
 fn unreadable_models_are_errors_naming_the_file() {
+    let _alone = TIMING.lock().unwrap_or_else(|e| e.into_inner());
     let c = candidate("mlp", "act=relu,hidden.depth=1,hidden.b1.out=32");
     let bytes = export_untrained(&c.network, false, 0).unwrap();
     let sim = Simulator::new(load_board("nucleo-f746zg").unwrap()).unwrap();
