@@ -53,6 +53,21 @@ fn replay(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `edgenas replay --table TABLE --strategy S --budget N --seeds K [EXTRA] --json`.
+fn replay_run(table: &str, strategy: &str, budget: &str, seeds: &str, extra: &[&str]) -> Value {
+    let args = [
+        "--table",
+        table,
+        "--strategy",
+        strategy,
+        "--budget",
+        budget,
+        "--seeds",
+        seeds,
+    ];
+    replay_json(&[&args[..], extra].concat())
+}
+
 fn replay_json(args: &[&str]) -> Value {
     let out = replay(&[args, &["--json"]].concat());
     assert!(
@@ -69,24 +84,7 @@ fn replay_reports_the_best_accuracy_over_seeds_and_the_regret() {
     let table = dir.path().join("table.csv");
     let (optimum, fast_optimum) = write_table(&table, 7.0);
     let t = table.to_str().unwrap();
-    let run = |strategy: &str, extra: &[&str]| {
-        replay_json(
-            &[
-                &[
-                    "--table",
-                    t,
-                    "--strategy",
-                    strategy,
-                    "--budget",
-                    "60",
-                    "--seeds",
-                    "8",
-                ],
-                extra,
-            ]
-            .concat(),
-        )
-    };
+    let run = |strategy: &str, extra: &[&str]| replay_run(t, strategy, "60", "8", extra);
     let random = run("random", &[]);
     let evolution = run("evolution", &[]);
     let reinforce = run("reinforce", &[]);
@@ -171,24 +169,7 @@ fn replay_on_the_shared_nas_bench_201_table() {
         return;
     }
     let t = table.to_str().unwrap();
-    let run = |strategy: &str, extra: &[&str]| {
-        replay_json(
-            &[
-                &[
-                    "--table",
-                    t,
-                    "--strategy",
-                    strategy,
-                    "--budget",
-                    "100",
-                    "--seeds",
-                    "30",
-                ],
-                extra,
-            ]
-            .concat(),
-        )
-    };
+    let run = |strategy: &str, extra: &[&str]| replay_run(t, strategy, "100", "30", extra);
     let random = run("random", &[]);
     let evolution = run("evolution", &[]);
     assert_eq!(random["architectures"], 15625);

@@ -10,6 +10,7 @@ use edgenas::measure::{
     CalibrationPoint, Meter, TractMeter, agreement, calibrate, export_untrained, fit_cost_model,
     fit_quality, micro_models, predict_cycles,
 };
+use edgenas::network::Network;
 use edgenas::rng::Rng;
 use edgenas::space::{SHIPPED_SPACES, load_space};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -63,6 +64,7 @@ pub fn run(args: Args) -> Result<()> {
 struct Measured {
     space: String,
     genotype: String,
+    network: Network,
     point: CalibrationPoint,
     /// A second measurement, taken after all the others: how far the machine's own noise
     /// moves a measurement.
@@ -103,6 +105,7 @@ fn predictor(args: PredictorArgs) -> Result<()> {
             measured.push(Measured {
                 space: space.name.clone(),
                 genotype,
+                network: c.network,
                 point: CalibrationPoint {
                     name: space.name.clone(),
                     work,
@@ -116,19 +119,11 @@ fn predictor(args: PredictorArgs) -> Result<()> {
     // The reported half once more, to show the machine's noise floor.
     bar.set_message("measuring the reported half again");
     bar.set_length(bar.length().unwrap_or(0) + (measured.len() / 2) as u64);
-    for (i, name) in spaces.iter().enumerate() {
-        let space = load_space(name)?;
-        let mut rng = Rng::new(args.seed);
-        for k in 0..args.per_space {
-            let c = Candidate::new(&space, space.sample(&mut rng))?;
-            let at = i * args.per_space + k;
-            if at % 2 == 1 {
-                let bytes = export_untrained(&c.network, false, 0)?;
-                let m = meter.measure(&bytes, &c.genotype.to_string())?;
-                measured[at].again_cycles = m.latency_ms.median / 1e3 * clock;
-                bar.inc(1);
-            }
-        }
+    for m in measured.iter_mut().skip(1).step_by(2) {
+        let bytes = export_untrained(&m.network, false, 0)?;
+        let again = meter.measure(&bytes, &m.genotype)?;
+        m.again_cycles = again.latency_ms.median / 1e3 * clock;
+        bar.inc(1);
     }
     bar.finish_and_clear();
     // Fit on the even draws of each space, report on the odd ones.
@@ -145,17 +140,14 @@ fn predictor(args: PredictorArgs) -> Result<()> {
     ];
     let mut rows = Vec::new();
     for (label, model) in fits {
-        let mut groups: Vec<(String, Vec<&Measured>)> = spaces
-            .iter()
-            .filter_map(|s| {
-                let members: Vec<&Measured> = report
-                    .iter()
-                    .copied()
-                    .filter(|m| &m.space == s || s.ends_with(&format!("{}.toml", m.space)))
-                    .collect();
-                (!members.is_empty()).then(|| (members[0].space.clone(), members))
-            })
-            .collect();
+        // One group per space, in the order measured, then all together.
+        let mut groups: Vec<(String, Vec<&Measured>)> = Vec::new();
+        for &m in &report {
+            match groups.iter_mut().find(|(space, _)| *space == m.space) {
+                Some((_, members)) => members.push(m),
+                None => groups.push((m.space.clone(), vec![m])),
+            }
+        }
         groups.push(("all".into(), report.clone()));
         for (space, members) in groups {
             let points: Vec<CalibrationPoint> = members.iter().map(|m| m.point.clone()).collect();
