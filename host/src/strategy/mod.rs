@@ -2,14 +2,18 @@
 //!
 //! A strategy proposes a genotype (`ask`) and learns the outcome of every genotype it
 //! proposed (`tell`): an objective to maximise, or that the genotype broke a hard limit and
-//! was never trained. So far: [`Random`], regularized [`Evolution`] and the policy-gradient
-//! [`Reinforce`]; the Bayesian and Pareto strategies follow.
+//! was never trained. So far: [`Random`], regularized [`Evolution`], the policy-gradient
+//! [`Reinforce`] and the Bayesian [`Bayes`]; the Pareto strategy follows.
 
+mod bayes;
 mod evolution;
+mod feasibility;
+mod gp;
 mod random;
 mod reinforce;
 pub mod replay;
 
+pub use bayes::Bayes;
 pub use evolution::Evolution;
 pub use random::Random;
 pub use reinforce::Reinforce;
@@ -46,6 +50,10 @@ pub enum StrategyName {
     /// A policy-gradient controller: a softmax per choice, moving-average baseline, entropy
     /// bonus.
     Reinforce,
+    /// Bayesian optimisation: a Gaussian process over genotypes picks, by expected
+    /// improvement and the chance of meeting the limits, which neighbour of the current best
+    /// to try next, and where to restart.
+    Bayes,
 }
 
 /// A fresh strategy of that name with its default settings.
@@ -54,5 +62,6 @@ pub fn strategy(name: StrategyName) -> Box<dyn Strategy> {
         StrategyName::Random => Box::new(Random),
         StrategyName::Evolution => Box::new(Evolution::default()),
         StrategyName::Reinforce => Box::new(Reinforce::default()),
+        StrategyName::Bayes => Box::new(Bayes::default()),
     }
 }
