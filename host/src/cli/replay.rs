@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use edgenas::space::load_space;
 use edgenas::strategy::StrategyName;
-use edgenas::strategy::replay::{Table, replay, summary};
+use edgenas::strategy::replay::{Table, hypervolume_summary, reference_point, replay, summary};
 use serde_json::json;
 
 use super::format::Table as TextTable;
@@ -33,8 +33,17 @@ pub struct Args {
     /// be trained and cost no query.
     #[arg(long)]
     max_latency_ms: Option<f64>,
-    /// Print JSON: `mean_best_accuracy`, `std_best_accuracy`, `optimum`, `regret`, and the
-    /// mean best accuracy after every query.
+    /// The hypervolume's reference accuracy (percent). Default: the true front's worst
+    /// accuracy, less a tenth of the front's accuracy range.
+    #[arg(long)]
+    reference_accuracy: Option<f64>,
+    /// The hypervolume's reference latency (ms). Default: the true front's worst latency,
+    /// plus a tenth of the front's latency range.
+    #[arg(long)]
+    reference_latency_ms: Option<f64>,
+    /// Print JSON: `mean_best_accuracy`, `std_best_accuracy`, `optimum`, `regret`,
+    /// `mean_hypervolume_share`, `std_hypervolume_share`, `reference_point`, and the mean
+    /// best accuracy after every query.
     #[arg(long)]
     json: bool,
 }
@@ -69,6 +78,24 @@ pub fn run(args: Args) -> Result<()> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(anyhow::Error::msg)?;
     let (mean, std) = summary(&runs, args.budget);
+    let front = table.front(args.max_latency_ms);
+    let mut reference = reference_point(&front);
+    if let Some(a) = args.reference_accuracy {
+        reference[0] = -a;
+    }
+    if let Some(l) = args.reference_latency_ms {
+        reference[1] = l;
+    }
+    if !front
+        .iter()
+        .any(|p| p[0] < reference[0] && p[1] < reference[1])
+    {
+        bail!(
+            "no architecture of the true front is better than the reference point in both objectives"
+        );
+    }
+    let hypervolume = |q| hypervolume_summary(&runs, q, &front, reference);
+    let (hv_mean, hv_std) = hypervolume(args.budget);
     let curve: Vec<f64> = (1..=args.budget).map(|q| summary(&runs, q).0).collect();
     let infeasible = runs.iter().map(|r| r.infeasible).sum::<usize>() as f64 / runs.len() as f64;
     let strategy = format!("{:?}", args.strategy).to_lowercase();
@@ -84,6 +111,10 @@ pub fn run(args: Args) -> Result<()> {
             "optimum": optimum,
             "regret": optimum - mean,
             "mean_infeasible": infeasible,
+            "mean_hypervolume_share": hv_mean,
+            "std_hypervolume_share": hv_std,
+            "true_front_size": front.len(),
+            "reference_point": {"accuracy": -reference[0], "latency_ms": reference[1]},
             "mean_best_after": curve,
         }));
     }
@@ -94,12 +125,15 @@ pub fn run(args: Args) -> Result<()> {
         ">best accuracy",
         ">optimum",
         ">regret",
+        ">hypervolume",
     ]);
     for q in [10, 25, 50, 100, 200, 500]
         .into_iter()
         .filter(|&q| q < args.budget)
+        .chain([args.budget])
     {
         let (m, s) = summary(&runs, q);
+        let (hm, hs) = hypervolume(q);
         t.row(vec![
             strategy.clone(),
             q.to_string(),
@@ -107,17 +141,17 @@ pub fn run(args: Args) -> Result<()> {
             format!("{m:.3} ± {s:.3}"),
             format!("{optimum:.3}"),
             format!("{:.3}", optimum - m),
+            format!("{:.1} ± {:.1} %", 100.0 * hm, 100.0 * hs),
         ]);
     }
-    t.row(vec![
-        strategy.clone(),
-        args.budget.to_string(),
-        args.seeds.to_string(),
-        format!("{mean:.3} ± {std:.3}"),
-        format!("{optimum:.3}"),
-        format!("{:.3}", optimum - mean),
-    ]);
     print!("{}", t.render());
+    println!(
+        "hypervolume: of the accuracy/latency front found, as a share of the table's true front \
+         ({} architectures), against the reference point {:.3} % / {:.3} ms",
+        front.len(),
+        -reference[0],
+        reference[1]
+    );
     if args.max_latency_ms.is_some() {
         println!(
             "rejected by the latency limit before training: {infeasible:.1} per run on average"

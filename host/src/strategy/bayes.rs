@@ -14,7 +14,7 @@ use std::collections::HashSet;
 
 use super::feasibility::Feasibility;
 use super::gp::{Encoding, Gp, encode};
-use super::{Outcome, Strategy};
+use super::{Outcome, Score, Strategy};
 use crate::rng::Rng;
 use crate::space::{Genotype, SearchSpace};
 
@@ -174,10 +174,10 @@ impl Strategy for Bayes {
     fn tell(&mut self, genotype: &Genotype, outcome: Outcome) {
         let text = genotype.to_text();
         let value = match outcome {
-            Outcome::Feasible(v) => v,
+            Outcome::Feasible(s) => s.objective,
             Outcome::Infeasible => f64::NEG_INFINITY,
         };
-        if let Outcome::Feasible(v) = outcome {
+        if let Outcome::Feasible(Score { objective: v, .. }) = outcome {
             self.observed.push((genotype.clone(), v));
         }
         self.checked
@@ -216,7 +216,7 @@ mod tests {
             let g = b.ask(&space, &mut rng);
             assert!(seen.insert(g.to_text()), "asked twice: {g}");
             best = best.max(convs(&g));
-            b.tell(&g, Outcome::Feasible(convs(&g)));
+            b.tell(&g, Outcome::feasible(convs(&g)));
         }
         // Random search finds all six in 40 draws with probability 40/5^6 ≈ 0.3 %.
         assert_eq!(best, 6.0);
@@ -236,7 +236,7 @@ mod tests {
                 late_infeasible += usize::from(i >= 30);
                 b.tell(&g, Outcome::Infeasible);
             } else {
-                b.tell(&g, Outcome::Feasible(convs(&g)));
+                b.tell(&g, Outcome::feasible(convs(&g)));
             }
         }
         // Uniform sampling would propose e0 = 3×3 one time in five (6 of 30).

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use super::{Outcome, Strategy};
+use super::{Outcome, Score, Strategy};
 use crate::rng::Rng;
 use crate::space::{Genotype, SearchSpace};
 
@@ -52,7 +52,7 @@ impl Strategy for Evolution {
     }
 
     fn tell(&mut self, genotype: &Genotype, outcome: Outcome) {
-        if let Outcome::Feasible(objective) = outcome {
+        if let Outcome::Feasible(Score { objective, .. }) = outcome {
             self.members.push_back((genotype.clone(), objective));
             if self.members.len() > self.population {
                 self.members.pop_front();
@@ -78,7 +78,7 @@ mod tests {
         assert!(e.members.is_empty());
         for i in 0..8 {
             let g = e.ask(&space, &mut rng);
-            e.tell(&g, Outcome::Feasible(i as f64));
+            e.tell(&g, Outcome::feasible(i as f64));
         }
         // The oldest three left: the population holds the last five.
         let kept: Vec<f64> = e.members.iter().map(|m| m.1).collect();
@@ -92,7 +92,7 @@ mod tests {
         let mut e = Evolution::new(3, 3);
         let members: Vec<Genotype> = (0..3).map(|_| space.sample(&mut rng)).collect();
         for (i, g) in members.iter().enumerate() {
-            e.tell(g, Outcome::Feasible(i as f64));
+            e.tell(g, Outcome::feasible(i as f64));
         }
         // Every child is a member changed in exactly one choice.
         let differing =

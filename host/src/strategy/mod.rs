@@ -3,31 +3,67 @@
 //! A strategy proposes a genotype (`ask`) and learns the outcome of every genotype it
 //! proposed (`tell`): an objective to maximise, or that the genotype broke a hard limit and
 //! was never trained. So far: [`Random`], regularized [`Evolution`], the policy-gradient
-//! [`Reinforce`] and the Bayesian [`Bayes`]; the Pareto strategy follows.
+//! [`Reinforce`], the Bayesian [`Bayes`] and the multi-objective [`Nsga2`].
 
 mod bayes;
 mod evolution;
 mod feasibility;
 mod gp;
+mod nsga2;
+pub mod pareto;
 mod random;
 mod reinforce;
 pub mod replay;
 
 pub use bayes::Bayes;
 pub use evolution::Evolution;
+pub use nsga2::Nsga2;
 pub use random::Random;
 pub use reinforce::Reinforce;
 
 use crate::rng::Rng;
 use crate::space::{Genotype, SearchSpace};
 
+/// What an evaluated genotype scored: the objective to maximise and the costs to minimise.
+/// Single-objective strategies read the objective; the Pareto strategy reads all four.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Score {
+    /// Higher is better (validation accuracy).
+    pub objective: f64,
+    /// Latency in milliseconds (0 where it is not an objective).
+    pub latency_ms: f64,
+    /// Peak RAM in bytes (0 where it is not an objective).
+    pub ram_bytes: f64,
+    /// Flash in bytes (0 where it is not an objective).
+    pub flash_bytes: f64,
+}
+
+impl Score {
+    /// The costs, in the order latency, RAM, flash.
+    pub fn costs(&self) -> [f64; 3] {
+        [self.latency_ms, self.ram_bytes, self.flash_bytes]
+    }
+}
+
 /// What became of a genotype a strategy proposed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Outcome {
-    /// Evaluated: the objective, higher is better (validation accuracy).
-    Feasible(f64),
+    /// Evaluated.
+    Feasible(Score),
     /// Broke a hard limit: never trained.
     Infeasible,
+}
+
+impl Outcome {
+    /// Evaluated with `objective` alone (no cost is an objective).
+    pub fn feasible(objective: f64) -> Outcome {
+        Outcome::Feasible(Score {
+            objective,
+            latency_ms: 0.0,
+            ram_bytes: 0.0,
+            flash_bytes: 0.0,
+        })
+    }
 }
 
 /// A search strategy.
@@ -54,6 +90,9 @@ pub enum StrategyName {
     /// improvement and the chance of meeting the limits, which neighbour of the current best
     /// to try next, and where to restart.
     Bayes,
+    /// NSGA-II: a population kept by non-dominated rank and crowding distance over the
+    /// objective and the costs (latency, RAM, flash), uniform crossover and mutation.
+    Nsga2,
 }
 
 /// A fresh strategy of that name with its default settings.
@@ -63,5 +102,6 @@ pub fn strategy(name: StrategyName) -> Box<dyn Strategy> {
         StrategyName::Evolution => Box::new(Evolution::default()),
         StrategyName::Reinforce => Box::new(Reinforce::default()),
         StrategyName::Bayes => Box::new(Bayes::default()),
+        StrategyName::Nsga2 => Box::new(Nsga2::default()),
     }
 }

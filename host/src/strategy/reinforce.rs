@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{Outcome, Strategy};
+use super::{Outcome, Score, Strategy};
 use crate::rng::Rng;
 use crate::space::{Genotype, SearchSpace};
 
@@ -74,7 +74,7 @@ impl Strategy for Reinforce {
 
     fn tell(&mut self, genotype: &Genotype, outcome: Outcome) {
         let reward = match outcome {
-            Outcome::Feasible(r) => {
+            Outcome::Feasible(Score { objective: r, .. }) => {
                 self.worst = Some(self.worst.map_or(r, |w| w.min(r)));
                 r
             }
@@ -140,7 +140,7 @@ mod tests {
             } else if step >= 500 {
                 late += c;
             }
-            r.tell(&g, Outcome::Feasible(c));
+            r.tell(&g, Outcome::feasible(c));
         }
         assert!(late > 2.0 * early, "early {early}, late {late}");
     }
@@ -154,8 +154,8 @@ mod tests {
         let g = r.ask(&space, &mut rng);
         r.tell(&g, Outcome::Infeasible);
         assert!(r.baseline.is_none());
-        r.tell(&g, Outcome::Feasible(90.0));
-        r.tell(&g, Outcome::Feasible(92.0));
+        r.tell(&g, Outcome::feasible(90.0));
+        r.tell(&g, Outcome::feasible(92.0));
         r.tell(&g, Outcome::Infeasible);
         assert_eq!(r.worst, Some(90.0));
     }

@@ -12,7 +12,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{Outcome, StrategyName, strategy};
+use super::pareto::hypervolume_2d;
+use super::{Outcome, Score, StrategyName, strategy};
 use crate::rng::Rng;
 use crate::space::SearchSpace;
 
@@ -90,6 +91,24 @@ impl Table {
         self.entries.is_empty()
     }
 
+    /// The Pareto front of accuracy against latency within the latency limit, as
+    /// (−accuracy, latency) pairs, both minimised.
+    pub fn front(&self, max_latency_ms: Option<f64>) -> Vec<[f64; 2]> {
+        let points: Vec<Vec<f64>> = self
+            .entries
+            .values()
+            .filter(|e| max_latency_ms.is_none_or(|l| e.latency_ms <= l))
+            .map(|e| vec![-e.accuracy, e.latency_ms])
+            .collect();
+        match super::pareto::fronts(&points).first() {
+            Some(front) => front
+                .iter()
+                .map(|&i| [points[i][0], points[i][1]])
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
     /// The best accuracy of an architecture within the latency limit, if any is.
     pub fn optimum(&self, max_latency_ms: Option<f64>) -> Option<f64> {
         self.entries
@@ -109,6 +128,9 @@ pub struct Run {
     pub best_after: Vec<f64>,
     /// Genotypes rejected by the latency limit.
     pub infeasible: usize,
+    /// Each query's (−accuracy, latency): both minimised.
+    #[serde(skip)]
+    pub evaluated: Vec<[f64; 2]>,
 }
 
 /// Architectures over the limit in a row after which a replay stops: the space cannot meet
@@ -130,6 +152,7 @@ pub fn replay(
         seed,
         best_after: Vec::with_capacity(budget),
         infeasible: 0,
+        evaluated: Vec::with_capacity(budget),
     };
     let mut known: HashSet<String> = HashSet::new();
     let (mut best, mut streak, mut asks) = (f64::NEG_INFINITY, 0, 0usize);
@@ -167,7 +190,13 @@ pub fn replay(
             streak = 0;
             best = best.max(entry.accuracy);
             run.best_after.push(best);
-            Outcome::Feasible(entry.accuracy)
+            run.evaluated.push([-entry.accuracy, entry.latency_ms]);
+            Outcome::Feasible(Score {
+                objective: entry.accuracy,
+                latency_ms: entry.latency_ms,
+                ram_bytes: 0.0,
+                flash_bytes: 0.0,
+            })
         };
         known.insert(key);
         s.tell(&g, outcome);
@@ -178,6 +207,41 @@ pub fn replay(
 /// Mean and standard deviation (sample) of the best accuracy after `queries` over runs.
 pub fn summary(runs: &[Run], queries: usize) -> (f64, f64) {
     let best: Vec<f64> = runs.iter().map(|r| r.best_after[queries - 1]).collect();
+    mean_std(&best)
+}
+
+/// The hypervolume's reference point for a true front: its nadir (worst accuracy, worst
+/// latency on the front) moved out by a tenth of the front's range in each objective, so that
+/// the front's extreme points count too.
+pub fn reference_point(front: &[[f64; 2]]) -> [f64; 2] {
+    let mut reference = [0.0; 2];
+    for (m, r) in reference.iter_mut().enumerate() {
+        let lo = front.iter().map(|p| p[m]).fold(f64::INFINITY, f64::min);
+        let hi = front.iter().map(|p| p[m]).fold(f64::NEG_INFINITY, f64::max);
+        *r = hi + 0.1 * (hi - lo).max(f64::EPSILON);
+    }
+    reference
+}
+
+/// Mean and standard deviation over runs of the hypervolume of the architectures found in the
+/// first `queries` queries, as a share of the true front's (both against `reference`).
+pub fn hypervolume_summary(
+    runs: &[Run],
+    queries: usize,
+    front: &[[f64; 2]],
+    reference: [f64; 2],
+) -> (f64, f64) {
+    let whole = hypervolume_2d(front, reference);
+    let shares: Vec<f64> = runs
+        .iter()
+        .map(|r| hypervolume_2d(&r.evaluated[..queries.min(r.evaluated.len())], reference) / whole)
+        .collect();
+    mean_std(&shares)
+}
+
+/// Mean and sample standard deviation.
+fn mean_std(values: &[f64]) -> (f64, f64) {
+    let best = values;
     let n = best.len() as f64;
     let mean = best.iter().sum::<f64>() / n;
     let var = if best.len() > 1 {
