@@ -48,12 +48,31 @@ impl Candidate {
         spec: &str,
         seed: u64,
     ) -> Result<(Candidate, Dataset), CandidateError> {
-        let (input, _) = network::resolve_input(space, &genotype)?;
-        let dims = match input {
+        let dims = Candidate::input_dims(space, &genotype)?;
+        let dataset = data::load(spec, dims, seed)?;
+        let candidate = Candidate::for_dataset(space, genotype, &dataset)?;
+        Ok((candidate, dataset))
+    }
+
+    /// The input (channels, height, width) the space gives `genotype`: what an image folder
+    /// is converted to.
+    pub fn input_dims(
+        space: &SearchSpace,
+        genotype: &Genotype,
+    ) -> Result<(usize, usize, usize), DecodeError> {
+        let (input, _) = network::resolve_input(space, genotype)?;
+        Ok(match input {
             Shape::Image { c, h, w } => (c, h, w),
             Shape::Vector(n) => (1, 1, n),
-        };
-        let dataset = data::load(spec, dims, seed)?;
+        })
+    }
+
+    /// Decodes `genotype` for `dataset`'s sample shape and classes.
+    pub fn for_dataset(
+        space: &SearchSpace,
+        genotype: Genotype,
+        dataset: &Dataset,
+    ) -> Result<Candidate, CandidateError> {
         let io = Some((dataset.shape, dataset.classes()));
         let network = network::decode_with_input(space, &genotype, io).map_err(|reason| {
             CandidateError::Input(format!(
@@ -64,7 +83,7 @@ impl Candidate {
                 dataset.classes()
             ))
         })?;
-        Ok((Candidate::from_network(genotype, network), dataset))
+        Ok(Candidate::from_network(genotype, network))
     }
 
     /// A candidate whose network was decoded already (for a data set's input, say).

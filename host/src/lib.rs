@@ -17,6 +17,8 @@ pub mod network;
 pub mod rng;
 pub mod shipped;
 pub mod space;
+pub mod search;
 pub mod strategy;
+pub mod study;
 pub mod train;
 pub mod weights;

@@ -9,8 +9,10 @@ mod measure;
 mod pick;
 mod replay;
 mod sample;
+mod search;
 mod spaces;
 mod train;
+mod training;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use edgenas::cost::DType;
@@ -45,6 +47,9 @@ enum Command {
     Calibrate(calibrate::Args),
     /// Benchmarks of edgenas itself (the simulator's fidelity).
     Bench(bench::Args),
+    /// Search a space for networks that fit a board: check limits, measure, train, and
+    /// export the Pareto front; every trial is recorded in a study that a rerun resumes.
+    Search(search::Args),
     /// Run a search strategy against a table of pre-measured architectures (NAS-Bench-201
     /// style): the mean best accuracy over seeds after N queries, without training.
     Replay(replay::Args),
@@ -62,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Calibrate(a) => calibrate::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Replay(a) => replay::run(a),
+        Command::Search(a) => search::run(a),
     }
 }
 

@@ -7,12 +7,13 @@ use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use edgenas::candidate::Candidate;
 use edgenas::export::{self, Calibration, ModelInfo, write_artifacts};
-use edgenas::train::{self, DeviceChoice, Optimizer, Progress, TrainConfig};
+use edgenas::train::{self, Progress};
 use edgenas::weights::initial_weights;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use super::pick::CandidateArgs;
+use super::training::TrainingArgs;
 
 /// Arguments of `edgenas train`.
 #[derive(Debug, clap::Args)]
@@ -29,27 +30,8 @@ pub struct Args {
     /// Stop after this many seconds of training.
     #[arg(long, value_name = "SECONDS")]
     time_budget: Option<f64>,
-    /// Samples per step.
-    #[arg(long, default_value_t = 32)]
-    batch_size: usize,
-    /// The optimiser.
-    #[arg(long, value_enum, default_value_t = OptimizerArg::Adam)]
-    optimizer: OptimizerArg,
-    /// Peak learning rate (cosine schedule to 0). Default: 3e-3 for Adam, 0.05 for SGD.
-    #[arg(long)]
-    lr: Option<f64>,
-    /// Momentum of SGD.
-    #[arg(long, default_value_t = 0.9)]
-    momentum: f64,
-    /// Weight decay. Default: 0.01 for Adam (decoupled, as AdamW), 5e-4 for SGD.
-    #[arg(long)]
-    weight_decay: Option<f64>,
-    /// Stop when validation accuracy has not improved for this many epochs (0: never).
-    #[arg(long, default_value_t = 8)]
-    patience: usize,
-    /// Where to train.
-    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
-    device: DeviceArg,
+    #[command(flatten)]
+    training: TrainingArgs,
     /// Write the trained model here: `model.onnx`, `model-int8.onnx` (QDQ),
     /// `model-int8-ops.onnx` (QLinearConv operator form), `model.h` and
     /// `model-int8.h` (C arrays), `weights.json`, `train.json` (the summary) and `check.json`
@@ -68,14 +50,6 @@ pub struct Args {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum OptimizerArg {
-    /// Adam with decoupled weight decay.
-    Adam,
-    /// SGD with momentum.
-    Sgd,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
 enum CalibrationArg {
     /// The smallest and largest value seen.
     Minmax,
@@ -83,52 +57,16 @@ enum CalibrationArg {
     Percentile,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum DeviceArg {
-    /// burn's flex backend on the CPU.
-    Cpu,
-    /// burn's wgpu backend (build with `--features gpu`).
-    Gpu,
-}
-
 pub fn run(args: Args) -> Result<()> {
-    if args.epochs == 0 || args.batch_size == 0 {
-        bail!("--epochs and --batch-size must be at least 1");
-    }
     if args.time_budget.is_some_and(|t| t.is_nan() || t <= 0.0) {
         bail!("--time-budget must be a positive number of seconds");
     }
-    let device = train::device(match args.device {
-        DeviceArg::Cpu => DeviceChoice::Cpu,
-        DeviceArg::Gpu => DeviceChoice::Gpu,
-    })
-    .map_err(anyhow::Error::msg)?;
+    let config = args
+        .training
+        .config(args.epochs, args.time_budget, args.pick.seed)?;
+    let device = args.training.device()?;
     let (space, genotype) = args.pick.load()?;
     let (candidate, dataset) = Candidate::for_data(&space, genotype, &args.data, args.pick.seed)?;
-    let (optimizer, lr, weight_decay) = match args.optimizer {
-        OptimizerArg::Adam => (
-            Optimizer::Adam,
-            args.lr.unwrap_or(3e-3),
-            args.weight_decay.unwrap_or(0.01),
-        ),
-        OptimizerArg::Sgd => (
-            Optimizer::Sgd {
-                momentum: args.momentum,
-            },
-            args.lr.unwrap_or(0.05),
-            args.weight_decay.unwrap_or(5e-4),
-        ),
-    };
-    let config = TrainConfig {
-        epochs: args.epochs,
-        time_budget_seconds: args.time_budget,
-        batch_size: args.batch_size,
-        optimizer,
-        learning_rate: lr,
-        weight_decay,
-        patience: (args.patience > 0).then_some(args.patience),
-        seed: args.pick.seed,
-    };
     let initial = initial_weights(&candidate.network, args.pick.seed);
     let mut display = Display::new(args.epochs);
     let trained = train::train(

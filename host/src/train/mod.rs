@@ -12,5 +12,5 @@ pub use device::{DeviceChoice, device};
 pub use model::{Batch, GraphModel};
 pub use trainer::{
     Optimizer, Progress, StopReason, TrainConfig, TrainError, TrainReport, Trained, activations,
-    evaluate, outputs, train,
+    evaluate, outputs, train, train_until,
 };

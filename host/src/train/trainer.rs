@@ -1,5 +1,6 @@
 //! The training loop.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -141,6 +142,9 @@ pub enum TrainError {
     /// The data set does not fit the network.
     #[error("the data set does not fit the network: {0}")]
     Mismatch(String),
+    /// The caller asked training to stop (Ctrl-C during a search).
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// Trains `net` from `initial` weights on `data` and returns the weights of the epoch with the
@@ -152,6 +156,27 @@ pub fn train(
     config: &TrainConfig,
     device: &Device,
     progress: &mut dyn FnMut(&Progress),
+) -> Result<Trained, TrainError> {
+    train_until(
+        net,
+        initial,
+        data,
+        config,
+        device,
+        progress,
+        &AtomicBool::new(false),
+    )
+}
+
+/// [`train`], stopping with [`TrainError::Interrupted`] at the first step after `stop` is set.
+pub fn train_until(
+    net: &Network,
+    initial: &Weights,
+    data: &Dataset,
+    config: &TrainConfig,
+    device: &Device,
+    progress: &mut dyn FnMut(&Progress),
+    stop: &AtomicBool,
 ) -> Result<Trained, TrainError> {
     if data.shape != net.input_shape() || data.classes() != net.classes {
         return Err(TrainError::Mismatch(format!(
@@ -214,6 +239,9 @@ pub fn train(
         let mut steps = 0;
         let mut out_of_time = false;
         for (k, chunk) in order.chunks(batch).enumerate() {
+            if stop.load(Ordering::Relaxed) {
+                return Err(TrainError::Interrupted);
+            }
             let lr = config.learning_rate
                 * 0.5
                 * (1.0 + (std::f64::consts::PI * global_step as f64 / total_steps).cos());

@@ -1,0 +1,348 @@
+//! `edgenas search`: the whole pipeline, recorded in a study.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use edgenas::board::load_board;
+use edgenas::measure::{MeterChoice, TractMeter, meter_for};
+use edgenas::search::{Event, Search, SearchConfig, Stop, Summary, limits};
+use edgenas::space::load_space;
+use edgenas::strategy::{StrategyName, strategy};
+use edgenas::study::{Limits, Settings, SqliteStudy, Trial, TrialState};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::DTypeArg;
+use super::format::Table;
+use super::training::TrainingArgs;
+
+/// Arguments of `edgenas search`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The search space: a shipped name or a path to a `.toml` file.
+    #[arg(long)]
+    space: String,
+    /// The board: a shipped name (`edgenas boards`) or a path to a board file. Its RAM and
+    /// flash are hard limits.
+    #[arg(long, default_value = "host")]
+    board: String,
+    /// The data set: digits, image-folder:PATH, csv:PATH[#COLUMN] or npy:X.npy,Y.npy.
+    #[arg(long, default_value = "digits")]
+    data: String,
+    /// Reject candidates slower than this (measured or predicted before training).
+    #[arg(long, value_name = "MS")]
+    max_latency_ms: Option<f64>,
+    /// Reject candidates whose peak RAM (arena plus the runtime's) exceeds this.
+    #[arg(long, value_name = "KB")]
+    max_ram_kb: Option<f64>,
+    /// Reject candidates whose flash (model plus the runtime's code) exceeds this.
+    #[arg(long, value_name = "KB")]
+    max_flash_kb: Option<f64>,
+    /// Reject candidates with more multiply-accumulates per inference.
+    #[arg(long)]
+    max_macs: Option<u64>,
+    /// The strategy.
+    #[arg(long, value_enum, default_value = "bayes")]
+    strategy: StrategyName,
+    /// Trials to train (complete or failed) in the study, counting earlier runs: rerunning a
+    /// finished search with a larger number continues it. Infeasible candidates do not count.
+    #[arg(long, default_value_t = 20)]
+    trials: usize,
+    /// The most epochs per trial.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Start no new trial after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    time_budget: Option<f64>,
+    /// The study file (SQLite). Rerunning with the same study resumes it. Default:
+    /// `OUT/study.db`.
+    #[arg(long)]
+    study: Option<PathBuf>,
+    /// Where trial weights (`trials/ID/`) and the finalists' artefacts (`finalists/trial-ID/`:
+    /// ONNX f32 and int8, C arrays, `trial.json`) go.
+    #[arg(long, default_value = "edgenas-search")]
+    out: PathBuf,
+    /// How many members of the Pareto front to export, best accuracy first.
+    #[arg(long, default_value_t = 3)]
+    finalists: usize,
+    /// How latency is obtained before training: `auto` times the host with tract and predicts
+    /// other boards with the simulator.
+    #[arg(long, value_enum, default_value = "auto")]
+    meter: MeterChoice,
+    /// What RAM, flash and latency are computed for.
+    #[arg(long, value_enum, default_value = "int8")]
+    dtype: DTypeArg,
+    /// Seed of the search, the data split and every trial's weights.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[command(flatten)]
+    training: TrainingArgs,
+    /// Print JSON: `stop`, `trials` (every trial of the study), `front` (trial ids),
+    /// `finalists`.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if args.trials == 0 {
+        bail!("--trials must be at least 1");
+    }
+    if args.time_budget.is_some_and(|t| !(t > 0.0)) {
+        bail!("--time-budget must be a positive number of seconds");
+    }
+    let space = load_space(&args.space)?;
+    let board = load_board(&args.board)?;
+    let limits = Limits {
+        max_latency_ms: args.max_latency_ms,
+        max_ram_kb: args.max_ram_kb,
+        max_flash_kb: args.max_flash_kb,
+        max_macs: args.max_macs,
+    };
+    limits::validate(&limits, &board).map_err(anyhow::Error::msg)?;
+    let train = args.training.config(args.epochs, None, args.seed)?;
+    let device = args.training.device()?;
+    let meter = match meter_for(&board, args.meter, TractMeter::default()) {
+        Ok(m) => Some(m),
+        Err(e) if args.max_latency_ms.is_some() => {
+            return Err(e).context("--max-latency-ms needs the latency of every candidate");
+        }
+        Err(e) => {
+            eprintln!("note: latency is not measured ({e})");
+            None
+        }
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let study_path = args.study.clone().unwrap_or_else(|| args.out.join("study.db"));
+    let study = SqliteStudy::open(&study_path, true)?;
+    let dtype = match args.dtype {
+        DTypeArg::Int8 => "int8",
+        DTypeArg::F32 => "f32",
+    };
+    let config = SearchConfig {
+        settings: Settings {
+            space: space.name.clone(),
+            board: board.name.clone(),
+            data: args.data.clone(),
+            limits,
+            dtype: dtype.into(),
+            epochs: args.epochs,
+            seed: args.seed,
+            strategy: format!("{:?}", args.strategy).to_lowercase(),
+            edgenas_version: env!("CARGO_PKG_VERSION").into(),
+        },
+        trials: args.trials,
+        time_budget_seconds: args.time_budget,
+        train,
+        out: args.out.clone(),
+        finalists: args.finalists,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::Relaxed) {
+            // A second Ctrl-C: leave now; the running trial is re-queued on resume.
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping: the trial in flight is marked interrupted (Ctrl-C again to quit now)");
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    let search = Search {
+        config: &config,
+        space: &space,
+        board: &board,
+        storage: &study,
+        meter: meter.as_deref(),
+        device: &device,
+        stop: &stop,
+    };
+    let mut display = Display::new(args.trials, !args.json);
+    let summary = search.run(strategy(args.strategy).as_mut(), &mut |e| display.event(e));
+    display.finish();
+    let summary = summary?;
+    if args.json {
+        super::print_json(&serde_json::to_value(&summary)?)?;
+    } else {
+        print_summary(&summary, &study_path, &args.out);
+    }
+    if summary.stop == Stop::Interrupted {
+        eprintln!(
+            "interrupted: rerun the same command to resume study {}",
+            study_path.display()
+        );
+        std::process::exit(130);
+    }
+    Ok(())
+}
+
+fn print_summary(s: &Summary, study: &std::path::Path, out: &std::path::Path) {
+    let count = |state: TrialState| s.trials.iter().filter(|t| t.state == state).count();
+    println!(
+        "trials    {} complete, {} infeasible, {} failed, {} interrupted (stopped: {})",
+        count(TrialState::Complete),
+        count(TrialState::Infeasible),
+        count(TrialState::Failed),
+        count(TrialState::Interrupted),
+        serde_json::to_value(s.stop).map_or(String::new(), |v| v.as_str().unwrap_or("").into())
+    );
+    println!("study     {}", study.display());
+    if s.front.is_empty() {
+        println!("front     no complete trial");
+        return;
+    }
+    let mut t = Table::new(&[
+        ">trial",
+        ">valid %",
+        ">test %",
+        ">latency ms",
+        ">RAM kB",
+        ">flash kB",
+        "genotype",
+    ]);
+    for id in &s.front {
+        let Some(trial) = s.trials.iter().find(|t| t.id == *id) else {
+            continue;
+        };
+        let f = |v: Option<f64>, d: usize| v.map_or("-".into(), |v| format!("{v:.d$}"));
+        let kb = |v: Option<u64>| f(v.map(|b| b as f64 / 1024.0), 1);
+        t.row(vec![
+            id.to_string(),
+            f(trial.valid_accuracy, 2),
+            f(trial.test_accuracy, 2),
+            f(trial.latency_ms, 3),
+            kb(trial.ram_bytes),
+            kb(trial.flash_bytes),
+            trial.genotype.clone(),
+        ]);
+    }
+    println!("Pareto front (validation accuracy against latency, RAM and flash):");
+    print!("{}", t.render());
+    for f in &s.finalists {
+        println!(
+            "finalist  trial {}: test {:.2} % (f32 ONNX), {:.2} % (int8 ONNX) in {}",
+            f.trial, f.f32_test_accuracy, f.int8_test_accuracy, f.dir
+        );
+    }
+    if s.finalists.is_empty() {
+        println!("finalists none exported (see {})", out.display());
+    }
+}
+
+/// A progress bar over trials on a terminal, one line per trial otherwise (standard error).
+struct Display {
+    bar: Option<ProgressBar>,
+    lines: bool,
+    started: Instant,
+    done: u64,
+    infeasible: usize,
+    failed: usize,
+    best: Option<f64>,
+}
+
+impl Display {
+    fn new(trials: usize, lines: bool) -> Display {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(trials as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} trial {pos}/{len} {msg} [{elapsed} < {eta}]")
+                    .expect("a valid template"),
+            );
+            bar
+        });
+        Display {
+            lines: bar.is_none() && lines,
+            bar,
+            started: Instant::now(),
+            done: 0,
+            infeasible: 0,
+            failed: 0,
+            best: None,
+        }
+    }
+
+    fn status(&self) -> String {
+        let best = self
+            .best
+            .map_or("-".into(), |b| format!("{b:.2} %"));
+        format!(
+            "best {best}, {} infeasible, {} failed",
+            self.infeasible, self.failed
+        )
+    }
+
+    fn event(&mut self, e: Event) {
+        match e {
+            Event::Started(t) => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!("{} | trial {} starting", self.status(), t.id));
+                }
+            }
+            Event::Training(p) => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!(
+                        "{} | epoch {}/{} loss {:.3}",
+                        self.status(),
+                        p.epoch,
+                        p.epochs,
+                        p.loss
+                    ));
+                }
+            }
+            Event::Finished(t) => self.finished(t),
+            Event::Exporting(t) => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!("exporting finalist trial {}", t.id));
+                } else if self.lines {
+                    eprintln!("exporting finalist trial {}", t.id);
+                }
+            }
+        }
+    }
+
+    fn finished(&mut self, t: &Trial) {
+        match t.state {
+            TrialState::Complete => {
+                self.done += 1;
+                let v = t.valid_accuracy.unwrap_or(0.0);
+                self.best = Some(self.best.map_or(v, |b| b.max(v)));
+            }
+            TrialState::Failed => {
+                self.done += 1;
+                self.failed += 1;
+            }
+            TrialState::Infeasible => self.infeasible += 1,
+            _ => {}
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(self.done);
+            bar.set_message(self.status());
+        } else if self.lines {
+            let detail = match t.state {
+                TrialState::Complete => format!(
+                    "valid {:.2} %, latency {}, RAM {:.1} kB, trained {:.1} s",
+                    t.valid_accuracy.unwrap_or(0.0),
+                    t.latency_ms.map_or("-".into(), |l| format!("{l:.3} ms")),
+                    t.ram_bytes.unwrap_or(0) as f64 / 1024.0,
+                    t.train_seconds.unwrap_or(0.0)
+                ),
+                _ => t.reason.clone().unwrap_or_default(),
+            };
+            eprintln!(
+                "[{:>6.1} s] trial {} {}: {detail} ({})",
+                self.started.elapsed().as_secs_f64(),
+                t.id,
+                t.state.name(),
+                self.status()
+            );
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The training arguments that `train` and `search` share.
+
+use anyhow::Result;
+use clap::ValueEnum;
+use edgenas::train::{self, DeviceChoice, Optimizer, TrainConfig};
+
+/// How candidates are trained (epochs and time budget are each command's own).
+#[derive(Debug, clap::Args)]
+pub struct TrainingArgs {
+    /// Samples per step.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// The optimiser.
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Adam)]
+    optimizer: OptimizerArg,
+    /// Peak learning rate (cosine schedule to 0). Default: 3e-3 for Adam, 0.05 for SGD.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Momentum of SGD.
+    #[arg(long, default_value_t = 0.9)]
+    momentum: f64,
+    /// Weight decay. Default: 0.01 for Adam (decoupled, as AdamW), 5e-4 for SGD.
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Stop when validation accuracy has not improved for this many epochs (0: never).
+    #[arg(long, default_value_t = 8)]
+    patience: usize,
+    /// Where to train.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    device: DeviceArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum OptimizerArg {
+    /// Adam with decoupled weight decay.
+    Adam,
+    /// SGD with momentum.
+    Sgd,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum DeviceArg {
+    /// burn's flex backend on the CPU.
+    Cpu,
+    /// burn's wgpu backend (build with `--features gpu`).
+    Gpu,
+}
+
+impl TrainingArgs {
+    /// The training configuration for `epochs`, an optional time budget and `seed`.
+    pub fn config(
+        &self,
+        epochs: usize,
+        time_budget_seconds: Option<f64>,
+        seed: u64,
+    ) -> Result<TrainConfig> {
+        if epochs == 0 || self.batch_size == 0 {
+            anyhow::bail!("--epochs and --batch-size must be at least 1");
+        }
+        let (optimizer, lr, weight_decay) = match self.optimizer {
+            OptimizerArg::Adam => (
+                Optimizer::Adam,
+                self.lr.unwrap_or(3e-3),
+                self.weight_decay.unwrap_or(0.01),
+            ),
+            OptimizerArg::Sgd => (
+                Optimizer::Sgd {
+                    momentum: self.momentum,
+                },
+                self.lr.unwrap_or(0.05),
+                self.weight_decay.unwrap_or(5e-4),
+            ),
+        };
+        Ok(TrainConfig {
+            epochs,
+            time_budget_seconds,
+            batch_size: self.batch_size,
+            optimizer,
+            learning_rate: lr,
+            weight_decay,
+            patience: (self.patience > 0).then_some(self.patience),
+            seed,
+        })
+    }
+
+    /// The training device.
+    pub fn device(&self) -> Result<burn::prelude::Device> {
+        train::device(match self.device {
+            DeviceArg::Cpu => DeviceChoice::Cpu,
+            DeviceArg::Gpu => DeviceChoice::Gpu,
+        })
+        .map_err(anyhow::Error::msg)
+    }
+}

@@ -1,0 +1,607 @@
+//! The search: the pipeline of DESIGN.md, trial by trial, recorded in a study.
+//!
+//! For each genotype the strategy proposes: decode it and compute its static costs; reject it
+//! (`infeasible`, with the figures that broke a limit) if RAM, flash or MACs break a limit;
+//! measure or predict its latency with untrained weights and reject it if that breaks the
+//! latency limit; only then train it, and tell the strategy the validation accuracy. At the
+//! end, the Pareto front of the complete trials is exported (ONNX f32 and int8, C arrays)
+//! and its members' test accuracy measured.
+
+pub mod limits;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use burn::prelude::Device;
+use serde::Serialize;
+
+use crate::board::Board;
+use crate::candidate::Candidate;
+use crate::cost::DType;
+use crate::data::{self, Dataset};
+use crate::export::{self, Calibration, ModelInfo, write_artifacts};
+use crate::measure::{Kind, Meter, latency_before_training};
+use crate::rng::Rng;
+use crate::space::SearchSpace;
+use crate::strategy::pareto::fronts;
+use crate::strategy::{Outcome, Score, Strategy};
+use crate::study::{Settings, Storage, StudyError, Trial, TrialState, abandoned, now, worker_name};
+use crate::train::{Progress, TrainConfig, TrainError, train_until};
+use crate::weights::{Weights, initial_weights};
+
+/// Infeasible genotypes in a row after which the search stops: the limits are out of the
+/// space's reach.
+pub const MAX_CONSECUTIVE_INFEASIBLE: usize = 500;
+/// Proposals of genotypes already in the study, in a row, after which the space is taken to
+/// be exhausted.
+const MAX_CONSECUTIVE_KNOWN: usize = 1000;
+
+/// How a search runs (what the study does not fix).
+pub struct SearchConfig {
+    /// The study's settings.
+    pub settings: Settings,
+    /// Trials to train (complete or failed), counting those of earlier runs of the study.
+    pub trials: usize,
+    /// Stop starting trials after this many seconds.
+    pub time_budget_seconds: Option<f64>,
+    /// How each trial trains (epochs and seed are taken from the settings).
+    pub train: TrainConfig,
+    /// Where trial weights and finalists' artefacts go.
+    pub out: PathBuf,
+    /// How many members of the Pareto front are exported, best accuracy first.
+    pub finalists: usize,
+}
+
+/// What the search reports while it runs.
+pub enum Event<'a> {
+    /// A trial's work starts.
+    Started(&'a Trial),
+    /// Training of the running trial moved on.
+    Training(&'a Progress),
+    /// A trial ended (complete, infeasible, failed or interrupted).
+    Finished(&'a Trial),
+    /// A finalist is being exported.
+    Exporting(&'a Trial),
+}
+
+/// Why the search stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stop {
+    /// The requested number of trials is trained.
+    Trials,
+    /// The time budget ran out.
+    TimeBudget,
+    /// Ctrl-C: the trial in flight is marked interrupted.
+    Interrupted,
+    /// The strategy proposes nothing new: the space is exhausted.
+    Exhausted,
+}
+
+/// A finalist: a member of the Pareto front, exported.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finalist {
+    /// The trial.
+    pub trial: i64,
+    /// Test accuracy of `model.onnx` run by tract, percent.
+    pub f32_test_accuracy: f64,
+    /// Test accuracy of `model-int8.onnx` run by tract, percent.
+    pub int8_test_accuracy: f64,
+    /// The folder of its artefacts.
+    pub dir: String,
+}
+
+/// The end of a search.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// Why it stopped.
+    pub stop: Stop,
+    /// Every trial of the study.
+    pub trials: Vec<Trial>,
+    /// The ids of the Pareto front of complete trials (validation accuracy against latency,
+    /// RAM and flash), best accuracy first.
+    pub front: Vec<i64>,
+    /// The exported members of the front.
+    pub finalists: Vec<Finalist>,
+}
+
+/// Why a search cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// The study failed.
+    #[error(transparent)]
+    Study(#[from] StudyError),
+    /// The study was made for other settings.
+    #[error("study {study} was created with other settings:\n  {}", conflicts.join("\n  "))]
+    OtherSettings {
+        /// The study.
+        study: String,
+        /// What differs.
+        conflicts: Vec<String>,
+    },
+    /// The limits are out of the space's reach.
+    #[error(
+        "{MAX_CONSECUTIVE_INFEASIBLE} candidates in a row broke the limits; the smallest seen: {smallest}. Loosen a limit (the study keeps every trial)"
+    )]
+    Unreachable {
+        /// The smallest RAM, flash and latency seen.
+        smallest: String,
+    },
+    /// Bad input (data set, space, files).
+    #[error("{0}")]
+    Input(String),
+}
+
+/// The smallest static costs and latency seen, for the message when the limits are out of
+/// reach.
+#[derive(Default)]
+struct Smallest {
+    ram: Option<u64>,
+    flash: Option<u64>,
+    latency: Option<f64>,
+}
+
+impl Smallest {
+    fn see(&mut self, t: &Trial) {
+        let min_u = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.ram = min_u(self.ram, t.ram_bytes);
+        self.flash = min_u(self.flash, t.flash_bytes);
+        self.latency = match (self.latency, t.latency_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+
+    fn describe(&self) -> String {
+        let kb = |b: Option<u64>| b.map_or("?".into(), |b| format!("{:.1} kB", b as f64 / 1024.0));
+        let ms = self
+            .latency
+            .map_or("not measured".into(), |l| format!("{l:.3} ms"));
+        format!(
+            "RAM {}, flash {}, latency {ms}",
+            kb(self.ram),
+            kb(self.flash)
+        )
+    }
+}
+
+/// The score a complete trial tells the strategy.
+fn score(t: &Trial) -> Score {
+    Score {
+        objective: t.valid_accuracy.unwrap_or(0.0),
+        latency_ms: t.latency_ms.unwrap_or(0.0),
+        ram_bytes: t.ram_bytes.unwrap_or(0) as f64,
+        flash_bytes: t.flash_bytes.unwrap_or(0) as f64,
+    }
+}
+
+/// What a trial tells its strategy.
+fn outcome(t: &Trial) -> Option<Outcome> {
+    match t.state {
+        TrialState::Complete => Some(Outcome::Feasible(score(t))),
+        // A failure is not retried: the strategy learns to avoid it like a broken limit.
+        TrialState::Infeasible | TrialState::Failed => Some(Outcome::Infeasible),
+        _ => None,
+    }
+}
+
+/// The data sets of a search, by input dimensions (a space may give genotypes different
+/// inputs: an image folder is converted for each).
+struct Datasets {
+    spec: String,
+    seed: u64,
+    loaded: HashMap<(usize, usize, usize), Dataset>,
+}
+
+impl Datasets {
+    fn get(&mut self, dims: (usize, usize, usize)) -> Result<&Dataset, String> {
+        if !self.loaded.contains_key(&dims) {
+            let d = data::load(&self.spec, dims, self.seed).map_err(|e| e.to_string())?;
+            self.loaded.insert(dims, d);
+        }
+        Ok(&self.loaded[&dims])
+    }
+}
+
+/// Everything one search needs.
+pub struct Search<'a> {
+    /// How it runs.
+    pub config: &'a SearchConfig,
+    /// The space.
+    pub space: &'a SearchSpace,
+    /// The board.
+    pub board: &'a Board,
+    /// The study.
+    pub storage: &'a dyn Storage,
+    /// Latency before training (absent: latency is neither measured nor limited).
+    pub meter: Option<&'a dyn Meter>,
+    /// Where training runs.
+    pub device: &'a Device,
+    /// Set by Ctrl-C.
+    pub stop: &'a AtomicBool,
+}
+
+impl Search<'_> {
+    /// Runs the search, resuming the study, until the trials are trained, the time budget is
+    /// spent, the space is exhausted, or `stop` is set; then exports the finalists.
+    pub fn run(
+        &self,
+        strategy: &mut dyn Strategy,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Summary, SearchError> {
+        let settings = &self.config.settings;
+        let location = self.storage.location();
+        match self.storage.settings()? {
+            Some(stored) => {
+                let conflicts = stored.conflicts(settings);
+                if !conflicts.is_empty() {
+                    return Err(SearchError::OtherSettings {
+                        study: location,
+                        conflicts,
+                    });
+                }
+            }
+            None => self.storage.set_settings(settings)?,
+        }
+        let mut datasets = Datasets {
+            spec: settings.data.clone(),
+            seed: settings.seed,
+            loaded: HashMap::new(),
+        };
+        // A data set that cannot be read fails the search now, not every trial.
+        let first = Candidate::input_dims(self.space, &self.space.first_genotype())
+            .map_err(|e| SearchError::Input(e.to_string()))?;
+        datasets.get(first).map_err(SearchError::Input)?;
+
+        // Rebuild the strategy from the history; queue the trials whose work did not end.
+        let history = self.storage.trials()?;
+        let mut known: HashSet<String> = HashSet::new();
+        let mut queue: VecDeque<Trial> = VecDeque::new();
+        let at = now();
+        for t in &history {
+            self.space
+                .parse_genotype(&t.genotype)
+                .map_err(|e| SearchError::Input(format!("study {location}: trial {}: {}", t.id, e.message)))?;
+            known.insert(t.genotype.clone());
+            match outcome(t) {
+                Some(o) => {
+                    let g = self.space.parse_genotype(&t.genotype).expect("checked above");
+                    strategy.tell(&g, o);
+                }
+                None if t.state != TrialState::Running || abandoned(t, at) => {
+                    queue.push_back(t.clone())
+                }
+                None => {} // Another live process is running it.
+            }
+        }
+        let mut trained = history
+            .iter()
+            .filter(|t| matches!(t.state, TrialState::Complete | TrialState::Failed))
+            .count();
+        let mut rng = Rng::new(settings.seed ^ (history.len() as u64).wrapping_mul(0x9E37_79B9));
+        let started = Instant::now();
+        let (mut streak, mut repeats) = (0usize, 0usize);
+        let mut smallest = Smallest::default();
+        let stop = loop {
+            if self.stop.load(Ordering::Relaxed) {
+                break Stop::Interrupted;
+            }
+            if trained >= self.config.trials {
+                break Stop::Trials;
+            }
+            if self
+                .config
+                .time_budget_seconds
+                .is_some_and(|b| started.elapsed().as_secs_f64() >= b)
+            {
+                break Stop::TimeBudget;
+            }
+            let mut trial = match queue.pop_front() {
+                Some(t) => t,
+                None => {
+                    let g = strategy.ask(self.space, &mut rng);
+                    let text = g.to_text();
+                    if known.contains(&text) {
+                        repeats += 1;
+                        if repeats >= MAX_CONSECUTIVE_KNOWN {
+                            break Stop::Exhausted;
+                        }
+                        continue;
+                    }
+                    repeats = 0;
+                    known.insert(text.clone());
+                    let mut t = Trial::pending(text, settings.seed);
+                    t.id = self.storage.insert(&t)?;
+                    t
+                }
+            };
+            self.evaluate(&mut trial, &mut datasets, events)?;
+            smallest.see(&trial);
+            if let Some(o) = outcome(&trial) {
+                let g = self.space.parse_genotype(&trial.genotype).expect("a genotype of the space");
+                strategy.tell(&g, o);
+            }
+            match trial.state {
+                TrialState::Interrupted => break Stop::Interrupted,
+                TrialState::Infeasible => {
+                    streak += 1;
+                    if streak >= MAX_CONSECUTIVE_INFEASIBLE {
+                        return Err(SearchError::Unreachable {
+                            smallest: smallest.describe(),
+                        });
+                    }
+                }
+                _ => {
+                    streak = 0;
+                    trained += 1;
+                }
+            }
+        };
+        let trials = self.storage.trials()?;
+        let front = pareto_front(&trials);
+        let finalists = if stop == Stop::Interrupted {
+            Vec::new()
+        } else {
+            self.export_finalists(&front, &mut datasets, events)?
+        };
+        Ok(Summary {
+            stop,
+            trials: self.storage.trials()?,
+            front,
+            finalists,
+        })
+    }
+
+    /// Runs one trial to its end, recording every step in the study.
+    fn evaluate(
+        &self,
+        t: &mut Trial,
+        datasets: &mut Datasets,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<(), SearchError> {
+        t.worker = Some(worker_name());
+        t.started = Some(now());
+        t.heartbeat = t.started;
+        t.state = TrialState::Running;
+        t.reason = None;
+        self.storage.update(t)?;
+        events(Event::Started(t));
+        let result = self.work(t, datasets, events);
+        t.finished = Some(now());
+        match result {
+            Ok(state) => t.state = state,
+            Err(TrialFailure::Interrupted) => {
+                t.state = TrialState::Interrupted;
+                t.reason = Some("interrupted by Ctrl-C; the search resumes it".into());
+            }
+            Err(TrialFailure::Failed(reason)) => {
+                t.state = TrialState::Failed;
+                t.reason = Some(reason);
+            }
+        }
+        self.storage.update(t)?;
+        events(Event::Finished(t));
+        Ok(())
+    }
+
+    /// The work of one trial: checks, measurement, training. Returns the final state.
+    fn work(
+        &self,
+        t: &mut Trial,
+        datasets: &mut Datasets,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<TrialState, TrialFailure> {
+        let settings = &self.config.settings;
+        let genotype = self
+            .space
+            .parse_genotype(&t.genotype)
+            .map_err(|e| TrialFailure::Failed(e.message))?;
+        let dims = Candidate::input_dims(self.space, &genotype).map_err(failed)?;
+        let dataset = datasets.get(dims).map_err(TrialFailure::Failed)?;
+        let candidate = Candidate::for_dataset(self.space, genotype, dataset).map_err(failed)?;
+        let dtype = if settings.dtype == "f32" {
+            DType::F32
+        } else {
+            DType::Int8
+        };
+        let fit = candidate.fit(self.board, dtype);
+        t.params = Some(candidate.costs.params);
+        t.macs = Some(candidate.costs.macs);
+        t.ram_bytes = Some(fit.ram_needed_bytes);
+        t.flash_bytes = Some(fit.flash_needed_bytes);
+        let broken = limits::static_violations(&settings.limits, &fit, candidate.costs.macs);
+        if !broken.is_empty() {
+            t.reason = Some(broken.join("; "));
+            return Ok(TrialState::Infeasible);
+        }
+        if let Some(meter) = self.meter {
+            let m = latency_before_training(&candidate, meter, dtype == DType::Int8, t.seed)
+                .map_err(failed)?;
+            t.latency_ms = Some(m.latency_ms.median);
+            let kind = match m.kind {
+                Kind::Measured => "measured",
+                Kind::Predicted => "predicted",
+            };
+            t.latency_kind = Some(format!("{kind} ({})", m.backend));
+            if let Some(reason) = limits::latency_violation(&settings.limits, m.latency_ms.median) {
+                t.reason = Some(reason);
+                return Ok(TrialState::Infeasible);
+            }
+        }
+        self.storage.update(t).map_err(failed)?;
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(TrialFailure::Interrupted);
+        }
+        let config = TrainConfig {
+            epochs: settings.epochs,
+            seed: t.seed,
+            ..self.config.train.clone()
+        };
+        let initial = initial_weights(&candidate.network, t.seed);
+        let done = AtomicBool::new(false);
+        let id = t.id;
+        let trained = std::thread::scope(|scope| {
+            scope.spawn(|| heartbeat(self.storage, id, &done));
+            let r = train_until(
+                &candidate.network,
+                &initial,
+                dataset,
+                &config,
+                self.device,
+                &mut |p| events(Event::Training(p)),
+                self.stop,
+            );
+            done.store(true, Ordering::Relaxed);
+            r
+        });
+        let trained = match trained {
+            Ok(x) => x,
+            Err(TrainError::Interrupted) => return Err(TrialFailure::Interrupted),
+            Err(e) => return Err(TrialFailure::Failed(e.to_string())),
+        };
+        t.valid_accuracy = Some(100.0 * trained.report.valid_accuracy);
+        t.train_seconds = Some(trained.report.train_seconds);
+        let dir = self.config.out.join("trials").join(t.id.to_string());
+        save_weights(&dir, &trained.weights).map_err(TrialFailure::Failed)?;
+        t.artefacts = Some(dir.display().to_string());
+        Ok(TrialState::Complete)
+    }
+
+    /// Exports the first `finalists` members of `front` and records their test accuracy.
+    fn export_finalists(
+        &self,
+        front: &[i64],
+        datasets: &mut Datasets,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Vec<Finalist>, SearchError> {
+        let trials = self.storage.trials()?;
+        let mut out = Vec::new();
+        for id in front.iter().take(self.config.finalists) {
+            let Some(mut t) = trials.iter().find(|t| t.id == *id).cloned() else {
+                continue;
+            };
+            events(Event::Exporting(&t));
+            let input = |e: String| SearchError::Input(format!("finalist trial {id}: {e}"));
+            let genotype = self
+                .space
+                .parse_genotype(&t.genotype)
+                .map_err(|e| input(e.message))?;
+            let dims = Candidate::input_dims(self.space, &genotype).map_err(|e| input(e.to_string()))?;
+            let dataset = datasets.get(dims).map_err(input)?;
+            let candidate = Candidate::for_dataset(self.space, genotype, dataset)
+                .map_err(|e| input(e.to_string()))?;
+            let weights = match t.artefacts.as_deref().map(|d| load_weights(Path::new(d))) {
+                Some(Ok(w)) => w,
+                _ => return Err(input("its weights are missing: export it with `edgenas export`".into())),
+            };
+            let dir = self.config.out.join("finalists").join(format!("trial-{id}"));
+            std::fs::create_dir_all(&dir).map_err(|e| input(format!("{}: {e}", dir.display())))?;
+            let text = candidate.genotype.to_text();
+            let info = ModelInfo {
+                space: &self.space.name,
+                genotype: &text,
+                normalisation: Some(&dataset.normalisation),
+            };
+            let a = write_artifacts(
+                &dir,
+                &candidate.network,
+                &weights,
+                dataset,
+                &info,
+                Calibration::MinMax,
+                self.device,
+            )
+            .map_err(|e| input(e.to_string()))?;
+            save_weights(&dir, &weights).map_err(input)?;
+            t.test_accuracy = Some(100.0 * a.f32_test_accuracy);
+            let card = serde_json::json!({
+                "trial": t,
+                "space": self.space.name,
+                "board": self.board.name,
+                "genotype": candidate.genotype.to_json(),
+                "export": a,
+            });
+            export::write(&dir, "trial.json", &serde_json::to_vec_pretty(&card).expect("JSON"))
+                .map_err(|e| input(e.to_string()))?;
+            self.storage.update(&t)?;
+            out.push(Finalist {
+                trial: *id,
+                f32_test_accuracy: 100.0 * a.f32_test_accuracy,
+                int8_test_accuracy: 100.0 * a.int8_test_accuracy,
+                dir: dir.display().to_string(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// How one trial's work ended early.
+enum TrialFailure {
+    /// Ctrl-C.
+    Interrupted,
+    /// Failed, with the reason.
+    Failed(String),
+}
+
+fn failed(e: impl std::fmt::Display) -> TrialFailure {
+    TrialFailure::Failed(e.to_string())
+}
+
+/// Beats for trial `id` every two seconds until `done`.
+fn heartbeat(storage: &dyn Storage, id: i64, done: &AtomicBool) {
+    let mut last = Instant::now();
+    while !done.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+        if last.elapsed() >= Duration::from_secs(2) {
+            // A missed beat is harmless; the next one follows.
+            let _ = storage.beat(id);
+            last = Instant::now();
+        }
+    }
+}
+
+/// Writes `weights.json` into `dir`.
+fn save_weights(dir: &Path, weights: &Weights) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let bytes = serde_json::to_vec(weights).map_err(|e| e.to_string())?;
+    export::write(dir, "weights.json", &bytes).map_err(|e| e.to_string())
+}
+
+/// Reads `weights.json` from `dir`.
+pub fn load_weights(dir: &Path) -> Result<Weights, String> {
+    let path = dir.join("weights.json");
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The Pareto front of the complete trials over validation accuracy (maximised) and latency,
+/// RAM and flash (minimised), best accuracy first.
+pub fn pareto_front(trials: &[Trial]) -> Vec<i64> {
+    let complete: Vec<&Trial> = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .collect();
+    let points: Vec<Vec<f64>> = complete
+        .iter()
+        .map(|t| {
+            let s = score(t);
+            vec![-s.objective, s.latency_ms, s.ram_bytes, s.flash_bytes]
+        })
+        .collect();
+    let mut front: Vec<&Trial> = fronts(&points)
+        .first()
+        .map(|f| f.iter().map(|&i| complete[i]).collect())
+        .unwrap_or_default();
+    front.sort_by(|a, b| {
+        b.valid_accuracy
+            .unwrap_or(0.0)
+            .total_cmp(&a.valid_accuracy.unwrap_or(0.0))
+            .then(a.id.cmp(&b.id))
+    });
+    front.iter().map(|t| t.id).collect()
+}

@@ -1,0 +1,279 @@
+//! The study: the durable record of a search. Every trial is written before its work starts
+//! and updated at each step, so that a search killed at any moment loses at most the work in
+//! flight and resumes from the record. Storage sits behind the [`Storage`] trait; SQLite
+//! ([`SqliteStudy`]) is the default.
+
+mod sqlite;
+
+pub use sqlite::SqliteStudy;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a trial stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrialState {
+    /// Recorded, work not started.
+    Pending,
+    /// Being measured or trained by the worker named in the trial.
+    Running,
+    /// Trained and validated.
+    Complete,
+    /// Broke a hard limit; never trained.
+    Infeasible,
+    /// Its evaluation failed (the reason says why); not retried.
+    Failed,
+    /// Stopped by Ctrl-C; run again when the search resumes.
+    Interrupted,
+}
+
+impl TrialState {
+    /// The state's name as stored.
+    pub fn name(self) -> &'static str {
+        match self {
+            TrialState::Pending => "pending",
+            TrialState::Running => "running",
+            TrialState::Complete => "complete",
+            TrialState::Infeasible => "infeasible",
+            TrialState::Failed => "failed",
+            TrialState::Interrupted => "interrupted",
+        }
+    }
+
+    /// The state of a stored name.
+    pub fn from_name(name: &str) -> Option<TrialState> {
+        [
+            TrialState::Pending,
+            TrialState::Running,
+            TrialState::Complete,
+            TrialState::Infeasible,
+            TrialState::Failed,
+            TrialState::Interrupted,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
+    }
+
+    /// Whether the trial's work is over (it is never evaluated again).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            TrialState::Complete | TrialState::Infeasible | TrialState::Failed
+        )
+    }
+}
+
+/// One trial of a study.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trial {
+    /// The trial's number in the study, from 1 (0 before it is stored).
+    pub id: i64,
+    /// The genotype's canonical text.
+    pub genotype: String,
+    /// Where it stands.
+    pub state: TrialState,
+    /// The seed of its weights, split and sample order.
+    pub seed: u64,
+    /// Trainable parameters.
+    pub params: Option<u64>,
+    /// Multiply-accumulates per inference.
+    pub macs: Option<u64>,
+    /// Peak RAM on the board (arena plus the runtime's own), bytes.
+    pub ram_bytes: Option<u64>,
+    /// Flash on the board (model plus the runtime's code), bytes.
+    pub flash_bytes: Option<u64>,
+    /// Latency, milliseconds (median), measured or predicted before training.
+    pub latency_ms: Option<f64>,
+    /// How the latency was obtained: `measured` or `predicted`, and by what.
+    pub latency_kind: Option<String>,
+    /// Validation accuracy, percent.
+    pub valid_accuracy: Option<f64>,
+    /// Test accuracy, percent (finalists only).
+    pub test_accuracy: Option<f64>,
+    /// Seconds of training.
+    pub train_seconds: Option<f64>,
+    /// Unix time the trial was recorded.
+    pub created: f64,
+    /// Unix time its work started.
+    pub started: Option<f64>,
+    /// Unix time its work ended.
+    pub finished: Option<f64>,
+    /// The folder of its artefacts (weights; exported models for finalists).
+    pub artefacts: Option<String>,
+    /// Why it is infeasible, failed or interrupted.
+    pub reason: Option<String>,
+    /// The worker running it (`host:pid`).
+    pub worker: Option<String>,
+    /// Unix time of the worker's last sign of life.
+    pub heartbeat: Option<f64>,
+}
+
+impl Trial {
+    /// A pending trial of `genotype`.
+    pub fn pending(genotype: String, seed: u64) -> Trial {
+        Trial {
+            id: 0,
+            genotype,
+            state: TrialState::Pending,
+            seed,
+            params: None,
+            macs: None,
+            ram_bytes: None,
+            flash_bytes: None,
+            latency_ms: None,
+            latency_kind: None,
+            valid_accuracy: None,
+            test_accuracy: None,
+            train_seconds: None,
+            created: now(),
+            started: None,
+            finished: None,
+            artefacts: None,
+            reason: None,
+            worker: None,
+            heartbeat: None,
+        }
+    }
+}
+
+/// The hard limits of a search (absent: no limit beyond the board's memory).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Latency, milliseconds.
+    pub max_latency_ms: Option<f64>,
+    /// Peak RAM, kilobytes (1024 bytes).
+    pub max_ram_kb: Option<f64>,
+    /// Flash, kilobytes (1024 bytes).
+    pub max_flash_kb: Option<f64>,
+    /// Multiply-accumulates per inference.
+    pub max_macs: Option<u64>,
+}
+
+/// What a study searches: fixed when it is created; a resumed search must agree.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// The space's name.
+    pub space: String,
+    /// The board's name.
+    pub board: String,
+    /// The data set as given (`digits`, `csv:PATH`).
+    pub data: String,
+    /// The hard limits.
+    pub limits: Limits,
+    /// int8 or f32: what RAM, flash and latency are computed for.
+    pub dtype: String,
+    /// Epochs per training.
+    pub epochs: usize,
+    /// The search's seed.
+    pub seed: u64,
+    /// The strategy (may change between runs).
+    pub strategy: String,
+    /// The edgenas version that created the study.
+    pub edgenas_version: String,
+}
+
+impl Settings {
+    /// What differs between these settings and `other` in what a resumed search must keep
+    /// (everything but the strategy and the version), as `name: stored → given` lines.
+    pub fn conflicts(&self, other: &Settings) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut check = |name: &str, a: String, b: String| {
+            if a != b {
+                out.push(format!("{name}: {a} in the study, {b} given"));
+            }
+        };
+        check("space", self.space.clone(), other.space.clone());
+        check("board", self.board.clone(), other.board.clone());
+        check("data", self.data.clone(), other.data.clone());
+        check(
+            "limits",
+            format!("{:?}", self.limits),
+            format!("{:?}", other.limits),
+        );
+        check("dtype", self.dtype.clone(), other.dtype.clone());
+        check("epochs", self.epochs.to_string(), other.epochs.to_string());
+        check("seed", self.seed.to_string(), other.seed.to_string());
+        out
+    }
+}
+
+/// Why a study cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StudyError {
+    /// The file exists and is not an edgenas study.
+    #[error("{0} is not an edgenas study")]
+    NotAStudy(String),
+    /// The file does not exist (and was not to be created).
+    #[error("{0} does not exist")]
+    Missing(String),
+    /// The database failed.
+    #[error("study {path}: {message}")]
+    Database {
+        /// The study.
+        path: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// Where a study lives. Implementations are shared between the search and its heartbeat
+/// thread, so they synchronise themselves.
+pub trait Storage: Send + Sync {
+    /// Where the study is (a path or a URL), for messages.
+    fn location(&self) -> String;
+    /// The study's settings, once set.
+    fn settings(&self) -> Result<Option<Settings>, StudyError>;
+    /// Sets the settings (when the study is created, or to record a new strategy).
+    fn set_settings(&self, settings: &Settings) -> Result<(), StudyError>;
+    /// Every trial, by id.
+    fn trials(&self) -> Result<Vec<Trial>, StudyError>;
+    /// Stores a new trial and returns its id. Fails if its genotype is in the study already.
+    fn insert(&self, trial: &Trial) -> Result<i64, StudyError>;
+    /// Writes every field of a stored trial.
+    fn update(&self, trial: &Trial) -> Result<(), StudyError>;
+    /// Records that the worker of trial `id` is alive.
+    fn beat(&self, id: i64) -> Result<(), StudyError>;
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// This process as a worker name: `host:pid`.
+pub fn worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// Seconds without a heartbeat after which a running trial's worker is taken for dead.
+pub const HEARTBEAT_TIMEOUT_SECONDS: f64 = 60.0;
+
+/// Whether a `running` trial was abandoned: its worker stopped beating, or is a process of
+/// this machine that no longer exists.
+pub fn abandoned(trial: &Trial, now: f64) -> bool {
+    if trial.state != TrialState::Running {
+        return false;
+    }
+    if trial
+        .heartbeat
+        .is_none_or(|h| now - h > HEARTBEAT_TIMEOUT_SECONDS)
+    {
+        return true;
+    }
+    let me = worker_name();
+    let host = me.rsplit_once(':').map(|(h, _)| h);
+    match trial.worker.as_deref().and_then(|w| w.rsplit_once(':')) {
+        Some((h, pid)) if Some(h) == host && std::path::Path::new("/proc/self").exists() => {
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
+        _ => false,
+    }
+}

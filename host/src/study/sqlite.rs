@@ -1,0 +1,295 @@
+//! A study in one SQLite file (WAL mode, so a report can read it while a search writes).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Settings, Storage, StudyError, Trial, TrialState, now};
+
+/// The schema version this edgenas writes.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trials (
+    id INTEGER PRIMARY KEY,
+    genotype TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    params INTEGER, macs INTEGER, ram_bytes INTEGER, flash_bytes INTEGER,
+    latency_ms REAL, latency_kind TEXT,
+    valid_accuracy REAL, test_accuracy REAL, train_seconds REAL,
+    created REAL NOT NULL, started REAL, finished REAL,
+    artefacts TEXT, reason TEXT, worker TEXT, heartbeat REAL
+);";
+
+const COLUMNS: &str = "id, genotype, state, seed, params, macs, ram_bytes, flash_bytes, \
+    latency_ms, latency_kind, valid_accuracy, test_accuracy, train_seconds, created, started, \
+    finished, artefacts, reason, worker, heartbeat";
+
+/// A study in a SQLite file.
+pub struct SqliteStudy {
+    path: PathBuf,
+    connection: Mutex<Connection>,
+}
+
+impl SqliteStudy {
+    /// Opens the study at `path`, creating it when `create` is set and the file does not
+    /// exist. A file that is not an edgenas study is an error, and is left untouched.
+    pub fn open(path: &Path, create: bool) -> Result<SqliteStudy, StudyError> {
+        let shown = path.display().to_string();
+        let exists = path.exists();
+        if !exists && !create {
+            return Err(StudyError::Missing(shown));
+        }
+        let db = |e: rusqlite::Error| StudyError::Database {
+            path: shown.clone(),
+            message: e.to_string(),
+        };
+        let connection = Connection::open(path).map_err(db)?;
+        connection
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(db)?;
+        if exists {
+            let is_study: Option<String> = connection
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'format'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .unwrap_or(None);
+            if is_study.as_deref() != Some("edgenas-study") {
+                return Err(StudyError::NotAStudy(shown));
+            }
+            let version: i64 = connection
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'schema_version'",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )
+                .map_err(db)?
+                .parse()
+                .unwrap_or(0);
+            if version > SCHEMA_VERSION {
+                return Err(StudyError::Database {
+                    path: shown,
+                    message: format!(
+                        "schema version {version} is newer than this edgenas's ({SCHEMA_VERSION}): upgrade edgenas"
+                    ),
+                });
+            }
+        }
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        connection.execute_batch(SCHEMA).map_err(db)?;
+        connection
+            .execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('format', 'edgenas-study'), ('schema_version', ?1)",
+                [SCHEMA_VERSION.to_string()],
+            )
+            .map_err(db)?;
+        Ok(SqliteStudy {
+            path: path.to_path_buf(),
+            connection: Mutex::new(connection),
+        })
+    }
+
+    fn error(&self, e: impl std::fmt::Display) -> StudyError {
+        StudyError::Database {
+            path: self.path.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StudyError> {
+        let connection = self.connection.lock().map_err(|e| self.error(e))?;
+        f(&connection).map_err(|e| self.error(e))
+    }
+}
+
+fn read_trial(r: &rusqlite::Row) -> rusqlite::Result<Trial> {
+    let state: String = r.get(2)?;
+    let unsigned = |i: usize| -> rusqlite::Result<Option<u64>> {
+        Ok(r.get::<_, Option<i64>>(i)?.map(|v| v as u64))
+    };
+    Ok(Trial {
+        id: r.get(0)?,
+        genotype: r.get(1)?,
+        state: TrialState::from_name(&state).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                2,
+                rusqlite::types::Type::Text,
+                format!("unknown trial state `{state}`").into(),
+            )
+        })?,
+        seed: r.get::<_, i64>(3)? as u64,
+        params: unsigned(4)?,
+        macs: unsigned(5)?,
+        ram_bytes: unsigned(6)?,
+        flash_bytes: unsigned(7)?,
+        latency_ms: r.get(8)?,
+        latency_kind: r.get(9)?,
+        valid_accuracy: r.get(10)?,
+        test_accuracy: r.get(11)?,
+        train_seconds: r.get(12)?,
+        created: r.get(13)?,
+        started: r.get(14)?,
+        finished: r.get(15)?,
+        artefacts: r.get(16)?,
+        reason: r.get(17)?,
+        worker: r.get(18)?,
+        heartbeat: r.get(19)?,
+    })
+}
+
+impl Storage for SqliteStudy {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn settings(&self) -> Result<Option<Settings>, StudyError> {
+        let text: Option<String> = self.with(|c| {
+            c.query_row("SELECT value FROM meta WHERE key = 'settings'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+        })?;
+        text.map(|t| serde_json::from_str(&t).map_err(|e| self.error(e)))
+            .transpose()
+    }
+
+    fn set_settings(&self, settings: &Settings) -> Result<(), StudyError> {
+        let text = serde_json::to_string(settings).map_err(|e| self.error(e))?;
+        self.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('settings', ?1)",
+                [text],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn trials(&self) -> Result<Vec<Trial>, StudyError> {
+        self.with(|c| {
+            let mut statement = c.prepare(&format!("SELECT {COLUMNS} FROM trials ORDER BY id"))?;
+            let rows = statement.query_map([], read_trial)?;
+            rows.collect()
+        })
+    }
+
+    fn insert(&self, t: &Trial) -> Result<i64, StudyError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO trials (genotype, state, seed, created) VALUES (?1, ?2, ?3, ?4)",
+                params![t.genotype, t.state.name(), t.seed as i64, t.created],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .and_then(|id| {
+            let mut stored = t.clone();
+            stored.id = id;
+            self.update(&stored)?;
+            Ok(id)
+        })
+    }
+
+    fn update(&self, t: &Trial) -> Result<(), StudyError> {
+        let signed = |v: Option<u64>| v.map(|v| v as i64);
+        let changed = self.with(|c| {
+            c.execute(
+                "UPDATE trials SET genotype = ?2, state = ?3, seed = ?4, params = ?5, macs = ?6,
+                 ram_bytes = ?7, flash_bytes = ?8, latency_ms = ?9, latency_kind = ?10,
+                 valid_accuracy = ?11, test_accuracy = ?12, train_seconds = ?13, created = ?14,
+                 started = ?15, finished = ?16, artefacts = ?17, reason = ?18, worker = ?19,
+                 heartbeat = ?20 WHERE id = ?1",
+                params![
+                    t.id,
+                    t.genotype,
+                    t.state.name(),
+                    t.seed as i64,
+                    signed(t.params),
+                    signed(t.macs),
+                    signed(t.ram_bytes),
+                    signed(t.flash_bytes),
+                    t.latency_ms,
+                    t.latency_kind,
+                    t.valid_accuracy,
+                    t.test_accuracy,
+                    t.train_seconds,
+                    t.created,
+                    t.started,
+                    t.finished,
+                    t.artefacts,
+                    t.reason,
+                    t.worker,
+                    t.heartbeat,
+                ],
+            )
+        })?;
+        if changed == 0 {
+            return Err(self.error(format!("no trial {}", t.id)));
+        }
+        Ok(())
+    }
+
+    fn beat(&self, id: i64) -> Result<(), StudyError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE trials SET heartbeat = ?2 WHERE id = ?1",
+                params![id, now()],
+            )
+        })?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trials_round_trip_and_genotypes_are_unique() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let study = SqliteStudy::open(&path, true).unwrap();
+        let mut t = Trial::pending("e0=none".into(), 7);
+        t.id = study.insert(&t).unwrap();
+        t.state = TrialState::Complete;
+        t.valid_accuracy = Some(91.5);
+        t.ram_bytes = Some(12_345);
+        study.update(&t).unwrap();
+        assert!(study.insert(&Trial::pending("e0=none".into(), 8)).is_err());
+        drop(study);
+        let again = SqliteStudy::open(&path, false).unwrap();
+        assert_eq!(again.trials().unwrap(), vec![t]);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_study_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, "hello").unwrap();
+        let err = SqliteStudy::open(&text, true).err().unwrap();
+        assert!(matches!(err, StudyError::NotAStudy(_)), "{err}");
+        assert_eq!(std::fs::read_to_string(&text).unwrap(), "hello");
+        let other = dir.path().join("other.db");
+        Connection::open(&other)
+            .unwrap()
+            .execute_batch("CREATE TABLE x (y INTEGER)")
+            .unwrap();
+        assert!(matches!(
+            SqliteStudy::open(&other, true),
+            Err(StudyError::NotAStudy(_))
+        ));
+        assert!(matches!(
+            SqliteStudy::open(&dir.path().join("none.db"), false),
+            Err(StudyError::Missing(_))
+        ));
+    }
+}
