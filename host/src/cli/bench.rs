@@ -1,4 +1,5 @@
-//! `edgenas bench predictor`: how well the simulator predicts measured latency.
+//! `edgenas bench predictor`: how well the simulator predicts measured latency (and the
+//! dispatch to the other benchmarks).
 
 use std::time::Duration;
 
@@ -36,6 +37,10 @@ enum Bench {
     /// end, and that second measurement is scored like a prediction: the noise floor of the
     /// machine, which no predictor can beat.
     Predictor(PredictorArgs),
+    /// How long each strategy takes to propose a genotype with a long history: `--history`
+    /// finished trials (random genotypes, a fifth of them infeasible) are told first, then
+    /// `--asks` ask/tell rounds are timed. Prints the median and 90th percentile per ask.
+    Ask(super::bench_ask::AskArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -57,6 +62,7 @@ struct PredictorArgs {
 pub fn run(args: Args) -> Result<()> {
     match args.bench {
         Bench::Predictor(a) => predictor(a),
+        Bench::Ask(a) => super::bench_ask::ask(a),
     }
 }
 

@@ -1,8 +1,10 @@
 //! Command-line interface: one file per subcommand.
 
 mod bench;
+mod bench_ask;
 mod boards;
 mod calibrate;
+mod export;
 mod format;
 mod inspect;
 mod measure;
@@ -50,6 +52,9 @@ enum Command {
     /// Search a space for networks that fit a board: check limits, measure, train, and
     /// export the Pareto front; every trial is recorded in a study that a rerun resumes.
     Search(search::Args),
+    /// Export one trial of a study: ONNX f32 and int8, C arrays, and a JSON card of its
+    /// figures (retrained from its genotype and seed if its weights were not kept).
+    Export(export::Args),
     /// Run a search strategy against a table of pre-measured architectures (NAS-Bench-201
     /// style): the mean best accuracy over seeds after N queries, without training.
     Replay(replay::Args),
@@ -68,6 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(a) => bench::run(a),
         Command::Replay(a) => replay::run(a),
         Command::Search(a) => search::run(a),
+        Command::Export(a) => export::run(a),
     }
 }
 

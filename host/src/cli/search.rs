@@ -90,7 +90,7 @@ pub fn run(args: Args) -> Result<()> {
     if args.trials == 0 {
         bail!("--trials must be at least 1");
     }
-    if args.time_budget.is_some_and(|t| !(t > 0.0)) {
+    if args.time_budget.is_some_and(|t| t.is_nan() || t <= 0.0) {
         bail!("--time-budget must be a positive number of seconds");
     }
     let space = load_space(&args.space)?;
@@ -116,7 +116,10 @@ pub fn run(args: Args) -> Result<()> {
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let study_path = args.study.clone().unwrap_or_else(|| args.out.join("study.db"));
+    let study_path = args
+        .study
+        .clone()
+        .unwrap_or_else(|| args.out.join("study.db"));
     let study = SqliteStudy::open(&study_path, true)?;
     let dtype = match args.dtype {
         DTypeArg::Int8 => "int8",
@@ -125,7 +128,9 @@ pub fn run(args: Args) -> Result<()> {
     let config = SearchConfig {
         settings: Settings {
             space: space.name.clone(),
+            space_file: args.space.clone(),
             board: board.name.clone(),
+            board_file: args.board.clone(),
             data: args.data.clone(),
             limits,
             dtype: dtype.into(),
@@ -147,7 +152,9 @@ pub fn run(args: Args) -> Result<()> {
             // A second Ctrl-C: leave now; the running trial is re-queued on resume.
             std::process::exit(130);
         }
-        eprintln!("\nstopping: the trial in flight is marked interrupted (Ctrl-C again to quit now)");
+        eprintln!(
+            "\nstopping: the trial in flight is marked interrupted (Ctrl-C again to quit now)"
+        );
     })
     .context("cannot install the Ctrl-C handler")?;
     let search = Search {
@@ -247,8 +254,10 @@ impl Display {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(trials as u64);
             bar.set_style(
-                ProgressStyle::with_template("{bar:30} trial {pos}/{len} {msg} [{elapsed} < {eta}]")
-                    .expect("a valid template"),
+                ProgressStyle::with_template(
+                    "{bar:30} trial {pos}/{len} {msg} [{elapsed} < {eta}]",
+                )
+                .expect("a valid template"),
             );
             bar
         });
@@ -264,9 +273,7 @@ impl Display {
     }
 
     fn status(&self) -> String {
-        let best = self
-            .best
-            .map_or("-".into(), |b| format!("{b:.2} %"));
+        let best = self.best.map_or("-".into(), |b| format!("{b:.2} %"));
         format!(
             "best {best}, {} infeasible, {} failed",
             self.infeasible, self.failed

@@ -19,7 +19,12 @@ pub fn validate(limits: &Limits, board: &Board) -> Result<(), String> {
         return Err("--max-macs must be at least 1".into());
     }
     let runtime = [
-        ("--max-ram-kb", limits.max_ram_kb, board.memory.runtime_ram_bytes, "RAM"),
+        (
+            "--max-ram-kb",
+            limits.max_ram_kb,
+            board.memory.runtime_ram_bytes,
+            "RAM",
+        ),
         (
             "--max-flash-kb",
             limits.max_flash_kb,

@@ -264,13 +264,16 @@ impl Search<'_> {
         let mut queue: VecDeque<Trial> = VecDeque::new();
         let at = now();
         for t in &history {
-            self.space
-                .parse_genotype(&t.genotype)
-                .map_err(|e| SearchError::Input(format!("study {location}: trial {}: {}", t.id, e.message)))?;
+            self.space.parse_genotype(&t.genotype).map_err(|e| {
+                SearchError::Input(format!("study {location}: trial {}: {}", t.id, e.message))
+            })?;
             known.insert(t.genotype.clone());
             match outcome(t) {
                 Some(o) => {
-                    let g = self.space.parse_genotype(&t.genotype).expect("checked above");
+                    let g = self
+                        .space
+                        .parse_genotype(&t.genotype)
+                        .expect("checked above");
                     strategy.tell(&g, o);
                 }
                 None if t.state != TrialState::Running || abandoned(t, at) => {
@@ -323,7 +326,10 @@ impl Search<'_> {
             self.evaluate(&mut trial, &mut datasets, events)?;
             smallest.see(&trial);
             if let Some(o) = outcome(&trial) {
-                let g = self.space.parse_genotype(&trial.genotype).expect("a genotype of the space");
+                let g = self
+                    .space
+                    .parse_genotype(&trial.genotype)
+                    .expect("a genotype of the space");
                 strategy.tell(&g, o);
             }
             match trial.state {
@@ -491,43 +497,38 @@ impl Search<'_> {
                 .space
                 .parse_genotype(&t.genotype)
                 .map_err(|e| input(e.message))?;
-            let dims = Candidate::input_dims(self.space, &genotype).map_err(|e| input(e.to_string()))?;
+            let dims =
+                Candidate::input_dims(self.space, &genotype).map_err(|e| input(e.to_string()))?;
             let dataset = datasets.get(dims).map_err(input)?;
             let candidate = Candidate::for_dataset(self.space, genotype, dataset)
                 .map_err(|e| input(e.to_string()))?;
             let weights = match t.artefacts.as_deref().map(|d| load_weights(Path::new(d))) {
                 Some(Ok(w)) => w,
-                _ => return Err(input("its weights are missing: export it with `edgenas export`".into())),
+                _ => {
+                    return Err(input(
+                        "its weights are missing: export it with `edgenas export`".into(),
+                    ));
+                }
             };
-            let dir = self.config.out.join("finalists").join(format!("trial-{id}"));
-            std::fs::create_dir_all(&dir).map_err(|e| input(format!("{}: {e}", dir.display())))?;
-            let text = candidate.genotype.to_text();
-            let info = ModelInfo {
-                space: &self.space.name,
-                genotype: &text,
-                normalisation: Some(&dataset.normalisation),
-            };
-            let a = write_artifacts(
-                &dir,
-                &candidate.network,
+            let dir = self
+                .config
+                .out
+                .join("finalists")
+                .join(format!("trial-{id}"));
+            let a = export_trial(
+                &t,
+                &candidate,
                 &weights,
                 dataset,
-                &info,
-                Calibration::MinMax,
+                ExportPlace {
+                    space: &self.space.name,
+                    board: &self.board.name,
+                    dir: &dir,
+                },
                 self.device,
             )
-            .map_err(|e| input(e.to_string()))?;
-            save_weights(&dir, &weights).map_err(input)?;
+            .map_err(input)?;
             t.test_accuracy = Some(100.0 * a.f32_test_accuracy);
-            let card = serde_json::json!({
-                "trial": t,
-                "space": self.space.name,
-                "board": self.board.name,
-                "genotype": candidate.genotype.to_json(),
-                "export": a,
-            });
-            export::write(&dir, "trial.json", &serde_json::to_vec_pretty(&card).expect("JSON"))
-                .map_err(|e| input(e.to_string()))?;
             self.storage.update(&t)?;
             out.push(Finalist {
                 trial: *id,
@@ -538,6 +539,64 @@ impl Search<'_> {
         }
         Ok(out)
     }
+}
+
+/// Where a trial is exported, and the names its card records.
+pub struct ExportPlace<'a> {
+    /// The space's name.
+    pub space: &'a str,
+    /// The board's name.
+    pub board: &'a str,
+    /// The folder (created if needed).
+    pub dir: &'a Path,
+}
+
+/// Exports a trained trial into `place.dir`: the ONNX models and C arrays of
+/// [`write_artifacts`], `weights.json`, and `trial.json` (every figure of the trial, with its
+/// test accuracies filled in).
+pub fn export_trial(
+    trial: &Trial,
+    candidate: &Candidate,
+    weights: &Weights,
+    dataset: &Dataset,
+    place: ExportPlace,
+    device: &Device,
+) -> Result<export::Artifacts, String> {
+    let dir = place.dir;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let text = candidate.genotype.to_text();
+    let info = ModelInfo {
+        space: place.space,
+        genotype: &text,
+        normalisation: Some(&dataset.normalisation),
+    };
+    let a = write_artifacts(
+        dir,
+        &candidate.network,
+        weights,
+        dataset,
+        &info,
+        Calibration::MinMax,
+        device,
+    )
+    .map_err(|e| e.to_string())?;
+    save_weights(dir, weights)?;
+    let mut t = trial.clone();
+    t.test_accuracy = Some(100.0 * a.f32_test_accuracy);
+    let card = serde_json::json!({
+        "trial": t,
+        "space": place.space,
+        "board": place.board,
+        "genotype": candidate.genotype.to_json(),
+        "export": a,
+    });
+    export::write(
+        dir,
+        "trial.json",
+        &serde_json::to_vec_pretty(&card).expect("JSON"),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(a)
 }
 
 /// How one trial's work ended early.

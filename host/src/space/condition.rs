@@ -88,9 +88,14 @@ impl Condition {
     /// Whether the condition holds for these choice values. A term on a choice that is absent
     /// (inactive) is false.
     pub fn holds(&self, values: &HashMap<&str, &Value>) -> bool {
+        self.holds_with(|name| values.get(name).copied())
+    }
+
+    /// [`Condition::holds`] with the values looked up by `value_of`.
+    pub fn holds_with<'v>(&self, value_of: impl Fn(&str) -> Option<&'v Value>) -> bool {
         self.terms
             .iter()
-            .all(|t| match values.get(t.choice.as_str()) {
+            .all(|t| match value_of(t.choice.as_str()) {
                 None => false,
                 Some(v) => compare(v, t.op, &t.value),
             })

@@ -71,15 +71,28 @@ impl SearchSpace {
     /// choices decided so far, conditions decide which are active): how strategies that
     /// choose value by value (a policy) build a genotype.
     pub fn build(&self, mut pick: impl FnMut(&Choice) -> Value) -> Genotype {
-        let mut values: Vec<(String, Value)> = Vec::new();
-        for choice in &self.choices {
-            let known: HashMap<&str, &Value> =
-                values.iter().map(|(n, v)| (n.as_str(), v)).collect();
-            if choice.condition.holds(&known) {
-                let v = pick(choice);
-                values.push((choice.name.clone(), v));
+        // The value of each choice decided so far, by the choice's position.
+        let position: HashMap<&str, usize> = self
+            .choices
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_str(), i))
+            .collect();
+        let mut decided: Vec<Option<Value>> = vec![None; self.choices.len()];
+        for (i, choice) in self.choices.iter().enumerate() {
+            let active = choice
+                .condition
+                .holds_with(|name| position.get(name).and_then(|&k| decided[k].as_ref()));
+            if active {
+                decided[i] = Some(pick(choice));
             }
         }
+        let values = self
+            .choices
+            .iter()
+            .zip(decided)
+            .filter_map(|(c, v)| v.map(|v| (c.name.clone(), v)))
+            .collect();
         Genotype { values }
     }
 

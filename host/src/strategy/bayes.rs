@@ -20,7 +20,7 @@ use crate::space::{Genotype, SearchSpace};
 
 /// Observations the surrogate is fitted on at most: the best half and the most recent half
 /// of this many (the fit is cubic in it; this keeps `ask` within milliseconds).
-const MAX_FITTED: usize = 150;
+const MAX_FITTED: usize = 100;
 /// The surrogate's hyperparameters are chosen again after this many new observations.
 const REFIT_EVERY: usize = 10;
 
@@ -33,8 +33,13 @@ pub struct Bayes {
     pub pool: usize,
     /// Feasible observations: genotype and objective.
     observed: Vec<(Genotype, f64)>,
-    /// Every genotype told, feasible or not, and whether it was feasible.
-    checked: Vec<(Genotype, bool)>,
+    /// The encodings of the first observations (encoding needs the space, which `tell` does
+    /// not have: `ask` encodes what arrived since).
+    encoded: Vec<Encoding>,
+    /// Genotypes told since the last ask, and whether each was feasible.
+    unlearnt: Vec<(Genotype, bool)>,
+    /// What the checks so far say about the limits.
+    feasibility: Feasibility,
     tried: HashSet<String>,
     /// The genotype the local search moves from, and its objective (−∞ if infeasible).
     centre: Option<(Genotype, f64)>,
@@ -50,7 +55,9 @@ impl Default for Bayes {
             initial: 5,
             pool: 300,
             observed: Vec::new(),
-            checked: Vec::new(),
+            encoded: Vec::new(),
+            unlearnt: Vec::new(),
+            feasibility: Feasibility::default(),
             tried: HashSet::new(),
             centre: None,
             restarting: None,
@@ -61,8 +68,15 @@ impl Default for Bayes {
 }
 
 impl Bayes {
-    /// Refits the surrogate when observations arrived since the last fit.
+    /// Encodes what was told since the last ask, and refits the surrogate when observations
+    /// arrived since the last fit.
     fn refresh(&mut self, space: &SearchSpace) {
+        for (g, ok) in std::mem::take(&mut self.unlearnt) {
+            self.feasibility.add(&encode(space, &g), ok);
+        }
+        for i in self.encoded.len()..self.observed.len() {
+            self.encoded.push(encode(space, &self.observed[i].0));
+        }
         let n = self.observed.len();
         if self.model.is_some() && self.fitted_at == n {
             return;
@@ -76,23 +90,18 @@ impl Bayes {
             chosen = keep.into_iter().collect();
             chosen.sort_unstable();
         }
-        let points: Vec<Encoding> = chosen
-            .iter()
-            .map(|&i| encode(space, &self.observed[i].0))
-            .collect();
+        let points: Vec<Encoding> = chosen.iter().map(|&i| self.encoded[i].clone()).collect();
         let values: Vec<f64> = chosen.iter().map(|&i| self.observed[i].1).collect();
         let refit = self.model.is_none() || n / REFIT_EVERY != self.fitted_at / REFIT_EVERY;
         let keep = match &self.model {
             Some(m) if !refit => Some((m.lengthscale, m.noise)),
             _ => None,
         };
-        self.model = Gp::fit(points, &values, keep).or_else(|| {
-            let points = chosen
-                .iter()
-                .map(|&i| encode(space, &self.observed[i].0))
-                .collect();
-            Gp::fit(points, &values, None)
-        });
+        self.model = match keep {
+            Some(_) => Gp::fit(points.clone(), &values, keep),
+            None => None,
+        }
+        .or_else(|| Gp::fit(points, &values, None));
         self.fitted_at = n;
     }
 
@@ -102,12 +111,7 @@ impl Bayes {
     /// improvement expected from an infeasible neighbour outweighs its small chance.
     fn best_of(&self, space: &SearchSpace, candidates: Vec<Genotype>) -> Option<Genotype> {
         let model = self.model.as_ref()?;
-        let checks: Vec<(Encoding, bool)> = self
-            .checked
-            .iter()
-            .map(|(g, f)| (encode(space, g), *f))
-            .collect();
-        let feasibility = Feasibility::learn(checks.iter().map(|(x, f)| (x, *f)));
+        let feasibility = &self.feasibility;
         candidates
             .into_iter()
             .map(|g| {
@@ -180,7 +184,7 @@ impl Strategy for Bayes {
         if let Outcome::Feasible(Score { objective: v, .. }) = outcome {
             self.observed.push((genotype.clone(), v));
         }
-        self.checked
+        self.unlearnt
             .push((genotype.clone(), matches!(outcome, Outcome::Feasible(_))));
         self.tried.insert(text.clone());
         let restart = self.restarting.as_deref() == Some(text.as_str());

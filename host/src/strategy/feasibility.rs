@@ -5,8 +5,6 @@
 //! learns it from a handful of checks where a distance-based estimate cannot tell one choice
 //! from another.
 
-use super::gp::Encoding;
-
 /// Counts of each choice's values among feasible and infeasible genotypes.
 #[derive(Clone, Debug, Default)]
 pub struct Feasibility {
@@ -17,24 +15,24 @@ pub struct Feasibility {
 }
 
 impl Feasibility {
-    /// Learns from `checks`: encodings and whether each met the limits.
-    pub fn learn<'a>(checks: impl IntoIterator<Item = (&'a Encoding, bool)>) -> Feasibility {
-        let mut f = Feasibility::default();
-        for (x, ok) in checks {
-            if f.counts.len() < x.len() {
-                f.counts.resize_with(x.len(), Default::default);
-            }
-            for (d, v) in x.iter().enumerate() {
-                let c = f.counts[d].entry(*v).or_default();
-                if ok { c.0 += 1.0 } else { c.1 += 1.0 }
-            }
+    /// Learns from one more check.
+    pub fn add(&mut self, x: &[u16], ok: bool) {
+        if self.counts.len() < x.len() {
+            self.counts.resize_with(x.len(), Default::default);
+        }
+        for (d, v) in x.iter().enumerate() {
+            let c = self.counts[d].entry(*v).or_default();
             if ok {
-                f.feasible += 1.0
+                c.0 += 1.0;
             } else {
-                f.infeasible += 1.0
+                c.1 += 1.0;
             }
         }
-        f
+        if ok {
+            self.feasible += 1.0;
+        } else {
+            self.infeasible += 1.0;
+        }
     }
 
     /// Whether any check failed (if none did, every genotype is taken to be feasible).
@@ -70,13 +68,17 @@ mod tests {
 
     #[test]
     fn a_value_that_always_breaks_the_limits_is_learnt() {
-        let checks: Vec<(Encoding, bool)> = (0..100u16)
+        let checks: Vec<(Vec<u16>, bool)> = (0..100u16)
             .map(|i| (vec![i % 4, i % 3], i % 4 != 2))
             .collect();
-        let f = Feasibility::learn(checks.iter().map(|(x, ok)| (x, *ok)));
+        let mut f = Feasibility::default();
+        let mut none = Feasibility::default();
+        for (x, ok) in &checks {
+            f.add(x, *ok);
+            none.add(x, true);
+        }
         assert!(f.probability(&[2, 0]) < 0.1, "{}", f.probability(&[2, 0]));
         assert!(f.probability(&[1, 0]) > 0.9, "{}", f.probability(&[1, 0]));
-        let none = Feasibility::learn(checks.iter().map(|(x, _)| (x, true)));
         assert_eq!(none.probability(&[2, 0]), 1.0);
     }
 }

@@ -105,3 +105,53 @@ pub fn strategy(name: StrategyName) -> Box<dyn Strategy> {
         StrategyName::Nsga2 => Box::new(Nsga2::default()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::space::load_space;
+    use clap::ValueEnum;
+
+    /// Asks `n` genotypes of `space` from `name` seeded with `seed`, telling each one an
+    /// outcome (every third infeasible) and, first, one genotype it never asked.
+    fn session(name: StrategyName, space: &SearchSpace, seed: u64, n: usize) -> Vec<String> {
+        let mut s = strategy(name);
+        let mut rng = Rng::new(seed);
+        let stranger = space.sample(&mut Rng::new(seed + 1000));
+        s.tell(&stranger, Outcome::feasible(1.0));
+        (0..n)
+            .map(|i| {
+                let g = s.ask(space, &mut rng);
+                let text = g.to_text();
+                let parsed = space
+                    .parse_genotype(&text)
+                    .expect("a genotype of the space");
+                assert_eq!(parsed.to_text(), text);
+                let outcome = if i % 3 == 2 {
+                    Outcome::Infeasible
+                } else {
+                    Outcome::Feasible(Score {
+                        objective: (text.len() % 17) as f64,
+                        latency_ms: (text.len() % 5) as f64,
+                        ram_bytes: 1.0,
+                        flash_bytes: 1.0,
+                    })
+                };
+                s.tell(&g, outcome);
+                text
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_strategy_keeps_the_ask_tell_contract_and_is_seeded() {
+        for space in ["nb201", "mobilenetv2-tiny"] {
+            let space = load_space(space).unwrap();
+            for &name in StrategyName::value_variants() {
+                let a = session(name, &space, 7, 60);
+                assert_eq!(a, session(name, &space, 7, 60), "{name:?} is not seeded");
+                assert_ne!(a, session(name, &space, 8, 60), "{name:?} ignores its seed");
+            }
+        }
+    }
+}

@@ -22,7 +22,8 @@ pub struct Nsga2 {
     pub mutation: f64,
     evaluated: Vec<(Genotype, Vec<f64>)>,
     tried: HashSet<String>,
-    /// The population: indices into `evaluated` with (rank, crowding distance).
+    /// The population: indices into `evaluated` with (rank, crowding distance); newcomers
+    /// join unranked until the next `select`.
     members: Vec<(usize, usize, f64)>,
     stale: bool,
 }
@@ -46,24 +47,28 @@ impl Nsga2 {
         }
     }
 
-    /// Chooses the population again from every feasible genotype evaluated.
+    /// Ranks the population by non-dominated front and crowding distance, best first, and
+    /// drops the worst members beyond `population` (steady state: each new member joins and
+    /// the worst of the population and the newcomer leaves).
     fn select(&mut self) {
-        let points: Vec<Vec<f64>> = self.evaluated.iter().map(|e| e.1.clone()).collect();
-        self.members.clear();
+        let points: Vec<Vec<f64>> = self
+            .members
+            .iter()
+            .map(|m| self.evaluated[m.0].1.clone())
+            .collect();
+        let mut ranked = Vec::with_capacity(self.members.len());
         for (rank, front) in fronts(&points).into_iter().enumerate() {
             let distance = crowding(&points, &front);
-            let mut ranked: Vec<(usize, usize, f64)> = front
+            let mut level: Vec<(usize, usize, f64)> = front
                 .iter()
                 .zip(distance)
-                .map(|(&i, d)| (i, rank, d))
+                .map(|(&i, d)| (self.members[i].0, rank, d))
                 .collect();
-            ranked.sort_by(|a, b| b.2.total_cmp(&a.2));
-            let room = self.population - self.members.len();
-            self.members.extend(ranked.into_iter().take(room));
-            if self.members.len() == self.population {
-                break;
-            }
+            level.sort_by(|a, b| b.2.total_cmp(&a.2));
+            ranked.extend(level);
         }
+        ranked.truncate(self.population);
+        self.members = ranked;
         self.stale = false;
     }
 
@@ -120,7 +125,12 @@ impl Strategy for Nsga2 {
         self.tried.insert(genotype.to_text());
         if let Outcome::Feasible(score) = outcome {
             self.evaluated.push((genotype.clone(), minimised(&score)));
+            self.members.push((self.evaluated.len() - 1, 0, 0.0));
             self.stale = true;
+            if self.members.len() > 2 * self.population {
+                // A long history told at once: keep the population bounded.
+                self.select();
+            }
         }
     }
 }

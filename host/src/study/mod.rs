@@ -154,8 +154,14 @@ pub struct Limits {
 pub struct Settings {
     /// The space's name.
     pub space: String,
+    /// The space as given (a shipped name or a file's path): how `export` finds it again.
+    #[serde(default)]
+    pub space_file: String,
     /// The board's name.
     pub board: String,
+    /// The board as given (a shipped name or a file's path).
+    #[serde(default)]
+    pub board_file: String,
     /// The data set as given (`digits`, `csv:PATH`).
     pub data: String,
     /// The hard limits.

@@ -53,11 +53,9 @@ impl SqliteStudy {
             .map_err(db)?;
         if exists {
             let is_study: Option<String> = connection
-                .query_row(
-                    "SELECT value FROM meta WHERE key = 'format'",
-                    [],
-                    |r| r.get(0),
-                )
+                .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
+                    r.get(0)
+                })
                 .optional()
                 .unwrap_or(None);
             if is_study.as_deref() != Some("edgenas-study") {
@@ -104,10 +102,7 @@ impl SqliteStudy {
         }
     }
 
-    fn with<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, StudyError> {
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StudyError> {
         let connection = self.connection.lock().map_err(|e| self.error(e))?;
         f(&connection).map_err(|e| self.error(e))
     }

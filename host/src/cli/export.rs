@@ -1,0 +1,130 @@
+//! `edgenas export`: one trial of a study, as deployable artefacts.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use edgenas::candidate::Candidate;
+use edgenas::search::{ExportPlace, export_trial, load_weights};
+use edgenas::space::load_space;
+use edgenas::study::{SqliteStudy, Storage, TrialState};
+use edgenas::train::{self, TrainConfig};
+use edgenas::weights::initial_weights;
+use serde_json::json;
+
+/// Arguments of `edgenas export`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The study (from `edgenas search`).
+    #[arg(long)]
+    study: PathBuf,
+    /// The trial's number (`edgenas search` prints them; `trial` in its JSON).
+    #[arg(long)]
+    trial: i64,
+    /// Where to write `model.onnx`, `model-int8.onnx`, `model-int8-ops.onnx`, `model.h`,
+    /// `model-int8.h`, `weights.json`, `check.json` and `trial.json` (every figure the study
+    /// has for the trial).
+    #[arg(long)]
+    out: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let study = SqliteStudy::open(&args.study, false)?;
+    let settings = study.settings()?.ok_or_else(|| {
+        anyhow!(
+            "study {} has no settings: no search ran in it",
+            args.study.display()
+        )
+    })?;
+    let trial = study
+        .trials()?
+        .into_iter()
+        .find(|t| t.id == args.trial)
+        .ok_or_else(|| anyhow!("study {} has no trial {}", args.study.display(), args.trial))?;
+    if trial.state != TrialState::Complete {
+        bail!(
+            "trial {} is {}{}: only complete trials have a trained model",
+            trial.id,
+            trial.state.name(),
+            trial
+                .reason
+                .as_deref()
+                .map_or(String::new(), |r| format!(" ({r})"))
+        );
+    }
+    let file = if settings.space_file.is_empty() {
+        &settings.space
+    } else {
+        &settings.space_file
+    };
+    let space = load_space(file)?;
+    if space.name != settings.space {
+        bail!(
+            "{file} is now space `{}`, the study searched `{}`",
+            space.name,
+            settings.space
+        );
+    }
+    let genotype = space.parse_genotype(&trial.genotype)?;
+    let (candidate, dataset) =
+        Candidate::for_data(&space, genotype, &settings.data, settings.seed)?;
+    let device = train::device(train::DeviceChoice::Cpu).map_err(anyhow::Error::msg)?;
+    let kept = trial
+        .artefacts
+        .as_deref()
+        .map(|d| load_weights(Path::new(d)));
+    let (weights, retrained) = match kept {
+        Some(Ok(w)) => (w, false),
+        _ => {
+            eprintln!(
+                "trial {}: weights not kept; training it again from its genotype and seed",
+                trial.id
+            );
+            let config = TrainConfig {
+                epochs: settings.epochs,
+                seed: trial.seed,
+                ..TrainConfig::default()
+            };
+            let initial = initial_weights(&candidate.network, trial.seed);
+            let t = train::train(
+                &candidate.network,
+                &initial,
+                &dataset,
+                &config,
+                &device,
+                &mut |_| {},
+            )?;
+            (t.weights, true)
+        }
+    };
+    let place = ExportPlace {
+        space: &space.name,
+        board: &settings.board,
+        dir: &args.out,
+    };
+    let a = export_trial(&trial, &candidate, &weights, &dataset, place, &device)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("exporting trial {} to {}", trial.id, args.out.display()))?;
+    if args.json {
+        return super::print_json(&json!({
+            "trial": trial.id,
+            "retrained": retrained,
+            "out": args.out,
+            "export": a,
+        }));
+    }
+    println!("trial     {} ({})", trial.id, trial.genotype);
+    println!(
+        "test      {:.2} % (f32 ONNX), {:.2} % (int8 ONNX), run by tract{}",
+        100.0 * a.f32_test_accuracy,
+        100.0 * a.int8_test_accuracy,
+        if retrained { ", retrained" } else { "" }
+    );
+    println!(
+        "wrote     {}: model.onnx, model-int8.onnx, model-int8-ops.onnx, model.h, model-int8.h, weights.json, check.json, trial.json",
+        args.out.display()
+    );
+    Ok(())
+}

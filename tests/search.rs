@@ -1,0 +1,491 @@
+//! `edgenas search` end to end on `digits` with the simulator: the study, the limits, the
+//! finalists' artefacts, resuming after a kill and after Ctrl-C, and bad input.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use edgenas::export::TractModel;
+use edgenas::study::{SqliteStudy, Storage, Trial, TrialState};
+use serde_json::Value;
+
+fn edgenas(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_edgenas"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// `edgenas search --data digits --meter simulator --out OUT ARGS --json`, which must succeed.
+fn search(out: &Path, args: &[&str]) -> Value {
+    let o = edgenas(&search_args(out, args, true));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn search_args<'a>(out: &'a Path, args: &[&'a str], json: bool) -> Vec<&'a str> {
+    let mut v = vec![
+        "search",
+        "--data",
+        "digits",
+        "--meter",
+        "simulator",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    v.extend_from_slice(args);
+    if json {
+        v.push("--json");
+    }
+    v
+}
+
+fn failure(args: &[&str]) -> String {
+    let o = edgenas(args);
+    assert!(!o.status.success(), "{args:?} succeeded");
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn trials(study: &Path) -> Vec<Trial> {
+    SqliteStudy::open(study, false).unwrap().trials().unwrap()
+}
+
+#[test]
+fn a_search_records_every_trial_and_exports_its_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let s = search(
+        &out,
+        &[
+            "--space",
+            "mlp",
+            "--board",
+            "nucleo-f746zg",
+            "--trials",
+            "4",
+            "--epochs",
+            "2",
+        ],
+    );
+    assert_eq!(s["stop"], "trials");
+    let stored = trials(&out.join("study.db"));
+    let complete: Vec<&Trial> = stored
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .collect();
+    assert_eq!(complete.len(), 4);
+    for t in &complete {
+        let acc = t.valid_accuracy.unwrap();
+        assert!(acc > 10.0 && acc <= 100.0, "{t:?}");
+        assert!(t.latency_ms.unwrap() > 0.0);
+        assert_eq!(t.latency_kind.as_deref(), Some("predicted (simulator)"));
+        assert!(t.ram_bytes.unwrap() > 0 && t.flash_bytes.unwrap() > 0);
+        assert!(t.train_seconds.is_some() && t.finished.is_some());
+        assert!(
+            Path::new(t.artefacts.as_ref().unwrap())
+                .join("weights.json")
+                .exists()
+        );
+    }
+    // The JSON is the study.
+    assert_eq!(s["trials"].as_array().unwrap().len(), stored.len());
+    // The front: complete trials, none dominated by another, best accuracy first.
+    let front: Vec<i64> = s["front"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    assert!(!front.is_empty());
+    let by_id = |id: i64| complete.iter().find(|t| t.id == id).unwrap();
+    let costs = |t: &Trial| {
+        [
+            -t.valid_accuracy.unwrap(),
+            t.latency_ms.unwrap(),
+            t.ram_bytes.unwrap() as f64,
+            t.flash_bytes.unwrap() as f64,
+        ]
+    };
+    for &id in &front {
+        let a = costs(by_id(id));
+        for other in &complete {
+            let b = costs(other);
+            let dominates = b.iter().zip(&a).all(|(x, y)| x <= y) && b != a;
+            assert!(!dominates, "trial {id} is dominated by {}", other.id);
+        }
+    }
+    // Finalists: real ONNX files that tract runs, and their test accuracy in the study.
+    let finalists = s["finalists"].as_array().unwrap();
+    assert_eq!(finalists.len(), front.len().min(3));
+    for f in finalists {
+        let dir = Path::new(f["dir"].as_str().unwrap());
+        for file in ["model.onnx", "model-int8.onnx", "model.h", "trial.json"] {
+            assert!(dir.join(file).exists(), "{}/{file}", dir.display());
+        }
+        let model =
+            TractModel::load(&std::fs::read(dir.join("model-int8.onnx")).unwrap(), "int8").unwrap();
+        assert_eq!(model.run(&[0.0; 64]).unwrap().len(), 10);
+        let id = f["trial"].as_i64().unwrap();
+        let test = trials(&out.join("study.db"))
+            .into_iter()
+            .find(|t| t.id == id)
+            .unwrap()
+            .test_accuracy
+            .unwrap();
+        assert!((test - f["f32_test_accuracy"].as_f64().unwrap()).abs() < 1e-9);
+    }
+
+    // export: the same figures again, from the kept weights.
+    let again = dir.path().join("again");
+    let id = front[0].to_string();
+    let study = out.join("study.db");
+    let e = edgenas(&[
+        "export",
+        "--study",
+        study.to_str().unwrap(),
+        "--trial",
+        &id,
+        "--out",
+        again.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+    let e: Value = serde_json::from_slice(&e.stdout).unwrap();
+    assert_eq!(e["retrained"], false);
+    let exported = 100.0 * e["export"]["f32_test_accuracy"].as_f64().unwrap();
+    assert!((exported - finalists[0]["f32_test_accuracy"].as_f64().unwrap()).abs() < 1e-9);
+    assert!(again.join("model-int8-ops.onnx").exists());
+}
+
+#[test]
+fn no_candidate_over_a_limit_is_ever_trained() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    search(
+        &out,
+        &[
+            "--space",
+            "mlp",
+            "--board",
+            "nucleo-f746zg",
+            "--trials",
+            "3",
+            "--epochs",
+            "1",
+            "--max-flash-kb",
+            "75",
+            "--max-macs",
+            "20000",
+        ],
+    );
+    let stored = trials(&out.join("study.db"));
+    let infeasible: Vec<&Trial> = stored
+        .iter()
+        .filter(|t| t.state == TrialState::Infeasible)
+        .collect();
+    assert!(
+        !infeasible.is_empty(),
+        "the limits rejected nothing: {stored:?}"
+    );
+    for t in &stored {
+        let flash_kb = t.flash_bytes.unwrap() as f64 / 1024.0;
+        let over = flash_kb > 75.0 || t.macs.unwrap() > 20_000;
+        match t.state {
+            TrialState::Infeasible => {
+                assert!(over, "{t:?}");
+                assert!(t.valid_accuracy.is_none() && t.train_seconds.is_none());
+                assert!(t.artefacts.is_none());
+                assert!(!out.join("trials").join(t.id.to_string()).exists());
+                let reason = t.reason.as_deref().unwrap();
+                assert!(
+                    reason.contains("--max-flash-kb 75") || reason.contains("--max-macs 20000"),
+                    "{reason}"
+                );
+            }
+            TrialState::Complete => assert!(!over, "{t:?}"),
+            other => panic!("trial {} is {other:?}", t.id),
+        }
+    }
+    assert_eq!(
+        stored
+            .iter()
+            .filter(|t| t.state == TrialState::Complete)
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn limits_out_of_reach_stop_the_search_with_the_smallest_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let err = failure(&search_args(
+        &out,
+        &[
+            "--space",
+            "mlp",
+            "--board",
+            "nucleo-f746zg",
+            "--max-macs",
+            "10",
+            "--trials",
+            "2",
+        ],
+        false,
+    ));
+    assert!(
+        err.contains("500 candidates in a row broke the limits"),
+        "{err}"
+    );
+    assert!(err.contains("the smallest seen: RAM"), "{err}");
+    // Nothing was trained, and every rejected candidate is in the study.
+    let stored = trials(&out.join("study.db"));
+    assert!(stored.len() >= 500);
+    assert!(stored.iter().all(|t| t.state == TrialState::Infeasible));
+}
+
+/// Starts a long search (two trials of 300 epochs) in the background.
+fn long_search(out: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_edgenas"))
+        .args(search_args(
+            out,
+            &[
+                "--space",
+                "mlp",
+                "--trials",
+                "2",
+                "--epochs",
+                "300",
+                "--patience",
+                "0",
+                "--finalists",
+                "0",
+            ],
+            false,
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until the study's first trial has trained for a moment.
+fn wait_for_training(study: &Path) -> Trial {
+    let start = Instant::now();
+    loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no trial started"
+        );
+        if study.exists()
+            && let Ok(s) = SqliteStudy::open(study, false)
+            && let Ok(t) = s.trials()
+            && let Some(running) = t.into_iter().find(|t| t.state == TrialState::Running)
+            && running.latency_ms.is_some()
+        {
+            std::thread::sleep(Duration::from_millis(700));
+            return running;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Checks a resumed study: two complete trials, the stopped one among them, no genotype twice.
+fn check_resumed(study: &Path, stopped: &Trial) {
+    let stored = trials(study);
+    let complete: Vec<&Trial> = stored
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .collect();
+    assert_eq!(complete.len(), 2, "{stored:?}");
+    let resumed = stored.iter().find(|t| t.id == stopped.id).unwrap();
+    assert_eq!(resumed.state, TrialState::Complete);
+    assert_eq!(resumed.genotype, stopped.genotype);
+    let mut genotypes: Vec<&str> = stored.iter().map(|t| t.genotype.as_str()).collect();
+    genotypes.sort();
+    genotypes.dedup();
+    assert_eq!(genotypes.len(), stored.len());
+}
+
+#[test]
+fn a_search_killed_in_the_middle_of_a_trial_resumes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let study = out.join("study.db");
+    let mut child = long_search(&out);
+    let running = wait_for_training(&study);
+    child.kill().unwrap(); // SIGKILL: no chance to clean up.
+    child.wait().unwrap();
+    let left = trials(&study);
+    assert_eq!(
+        left.iter().find(|t| t.id == running.id).unwrap().state,
+        TrialState::Running
+    );
+    // The same command resumes: the dead process's trial is re-queued and finished.
+    search(
+        &out,
+        &[
+            "--space",
+            "mlp",
+            "--trials",
+            "2",
+            "--epochs",
+            "300",
+            "--patience",
+            "0",
+            "--finalists",
+            "0",
+        ],
+    );
+    check_resumed(&study, &running);
+}
+
+#[test]
+fn ctrl_c_marks_the_trial_interrupted_and_a_rerun_finishes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let study = out.join("study.db");
+    let child = long_search(&out);
+    let running = wait_for_training(&study);
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("rerun the same command to resume"), "{err}");
+    let t = trials(&study)
+        .into_iter()
+        .find(|t| t.id == running.id)
+        .unwrap();
+    assert_eq!(t.state, TrialState::Interrupted);
+    search(
+        &out,
+        &[
+            "--space",
+            "mlp",
+            "--trials",
+            "2",
+            "--epochs",
+            "300",
+            "--patience",
+            "0",
+            "--finalists",
+            "0",
+        ],
+    );
+    check_resumed(&study, &running);
+}
+
+#[test]
+fn every_strategy_runs_a_search() {
+    for strategy in ["random", "evolution", "reinforce", "bayes", "nsga2"] {
+        let dir = tempfile::tempdir().unwrap();
+        let s = search(
+            dir.path(),
+            &[
+                "--space",
+                "mlp",
+                "--trials",
+                "3",
+                "--epochs",
+                "1",
+                "--strategy",
+                strategy,
+                "--finalists",
+                "0",
+            ],
+        );
+        let complete = s["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["state"] == "complete")
+            .count();
+        assert_eq!(complete, 3, "{strategy}");
+    }
+}
+
+#[test]
+fn bad_input_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    search(
+        &out,
+        &[
+            "--space",
+            "mlp",
+            "--trials",
+            "1",
+            "--epochs",
+            "1",
+            "--finalists",
+            "0",
+        ],
+    );
+    let study = out.join("study.db");
+    let s = study.to_str().unwrap();
+    // A study of another space.
+    let err = failure(&search_args(
+        &out,
+        &["--space", "resnet-tiny", "--study", s, "--trials", "1"],
+        false,
+    ));
+    assert!(
+        err.contains("space: mlp in the study, resnet-tiny given"),
+        "{err}"
+    );
+    // A file that is not a study.
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "not a database").unwrap();
+    let n = notes.to_str().unwrap();
+    let err = failure(&search_args(&out, &["--space", "mlp", "--study", n], false));
+    assert!(err.contains("is not an edgenas study"), "{err}");
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "not a database");
+    // Conflicting or meaningless limits and budgets.
+    let err = failure(&search_args(
+        &out,
+        &[
+            "--space",
+            "mlp",
+            "--board",
+            "nucleo-f746zg",
+            "--max-flash-kb",
+            "1",
+        ],
+        false,
+    ));
+    assert!(err.contains("conflicts with board nucleo-f746zg"), "{err}");
+    let err = failure(&search_args(
+        &out,
+        &["--space", "mlp", "--trials", "0"],
+        false,
+    ));
+    assert!(err.contains("--trials must be at least 1"), "{err}");
+    let err = failure(&search_args(
+        &out,
+        &["--space", "mlp", "--max-latency-ms=-3"],
+        false,
+    ));
+    assert!(err.contains("--max-latency-ms must be above 0"), "{err}");
+    // export: a trial that does not exist, a study that does not exist.
+    let e = dir.path().join("e");
+    let e = e.to_str().unwrap();
+    let err = failure(&["export", "--study", s, "--trial", "99", "--out", e]);
+    assert!(err.contains("has no trial 99"), "{err}");
+    let err = failure(&[
+        "export",
+        "--study",
+        "/nonexistent.db",
+        "--trial",
+        "1",
+        "--out",
+        e,
+    ]);
+    assert!(err.contains("does not exist"), "{err}");
+}
