@@ -244,25 +244,24 @@ fn limits_out_of_reach_stop_the_search_with_the_smallest_figures() {
     assert!(stored.iter().all(|t| t.state == TrialState::Infeasible));
 }
 
-/// Starts a long search (two trials of 300 epochs) in the background.
+/// A search of two trials of 300 epochs each: long enough to stop in the middle of one.
+const LONG: &[&str] = &[
+    "--space",
+    "mlp",
+    "--trials",
+    "2",
+    "--epochs",
+    "300",
+    "--patience",
+    "0",
+    "--finalists",
+    "0",
+];
+
+/// Starts the `LONG` search in the background.
 fn long_search(out: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_edgenas"))
-        .args(search_args(
-            out,
-            &[
-                "--space",
-                "mlp",
-                "--trials",
-                "2",
-                "--epochs",
-                "300",
-                "--patience",
-                "0",
-                "--finalists",
-                "0",
-            ],
-            false,
-        ))
+        .args(search_args(out, LONG, false))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -322,21 +321,7 @@ fn a_search_killed_in_the_middle_of_a_trial_resumes_it() {
         TrialState::Running
     );
     // The same command resumes: the dead process's trial is re-queued and finished.
-    search(
-        &out,
-        &[
-            "--space",
-            "mlp",
-            "--trials",
-            "2",
-            "--epochs",
-            "300",
-            "--patience",
-            "0",
-            "--finalists",
-            "0",
-        ],
-    );
+    search(&out, LONG);
     check_resumed(&study, &running);
 }
 
@@ -364,21 +349,7 @@ fn ctrl_c_marks_the_trial_interrupted_and_a_rerun_finishes_it() {
         .find(|t| t.id == running.id)
         .unwrap();
     assert_eq!(t.state, TrialState::Interrupted);
-    search(
-        &out,
-        &[
-            "--space",
-            "mlp",
-            "--trials",
-            "2",
-            "--epochs",
-            "300",
-            "--patience",
-            "0",
-            "--finalists",
-            "0",
-        ],
-    );
+    search(&out, LONG);
     check_resumed(&study, &running);
 }
 

@@ -51,37 +51,38 @@ pub fn validate(limits: &Limits, board: &Board) -> Result<(), String> {
 pub fn static_violations(limits: &Limits, fit: &Fit, macs: u64) -> Vec<String> {
     let mut out = Vec::new();
     let kb = |b: u64| b as f64 / 1024.0;
-    if let Some(margin) = fit.ram_margin_bytes.filter(|m| *m < 0) {
-        out.push(format!(
-            "RAM {:.1} kB exceeds the board's {:.1} kB by {:.1} kB",
-            kb(fit.ram_needed_bytes),
-            kb(fit.ram_available_bytes.unwrap_or_default()),
-            -margin as f64 / 1024.0
-        ));
-    }
-    if let Some(margin) = fit.flash_margin_bytes.filter(|m| *m < 0) {
-        out.push(format!(
-            "flash {:.1} kB exceeds the board's {:.1} kB by {:.1} kB",
-            kb(fit.flash_needed_bytes),
-            kb(fit.flash_available_bytes.unwrap_or_default()),
-            -margin as f64 / 1024.0
-        ));
-    }
-    if let Some(limit) = limits.max_ram_kb
-        && kb(fit.ram_needed_bytes) > limit
-    {
-        out.push(format!(
-            "RAM {:.1} kB > --max-ram-kb {limit}",
-            kb(fit.ram_needed_bytes)
-        ));
-    }
-    if let Some(limit) = limits.max_flash_kb
-        && kb(fit.flash_needed_bytes) > limit
-    {
-        out.push(format!(
-            "flash {:.1} kB > --max-flash-kb {limit}",
-            kb(fit.flash_needed_bytes)
-        ));
+    let memories = [
+        (
+            "RAM",
+            fit.ram_needed_bytes,
+            fit.ram_available_bytes,
+            fit.ram_margin_bytes,
+            "--max-ram-kb",
+            limits.max_ram_kb,
+        ),
+        (
+            "flash",
+            fit.flash_needed_bytes,
+            fit.flash_available_bytes,
+            fit.flash_margin_bytes,
+            "--max-flash-kb",
+            limits.max_flash_kb,
+        ),
+    ];
+    for (what, needed, available, margin, flag, limit) in memories {
+        if let Some(margin) = margin.filter(|m| *m < 0) {
+            out.push(format!(
+                "{what} {:.1} kB exceeds the board's {:.1} kB by {:.1} kB",
+                kb(needed),
+                kb(available.unwrap_or_default()),
+                -margin as f64 / 1024.0
+            ));
+        }
+        if let Some(limit) = limit
+            && kb(needed) > limit
+        {
+            out.push(format!("{what} {:.1} kB > {flag} {limit}", kb(needed)));
+        }
     }
     if let Some(limit) = limits.max_macs
         && macs > limit
@@ -144,7 +145,7 @@ mod tests {
         };
         let v = static_violations(&limits, &fit, 5000);
         assert_eq!(v.len(), 3, "{v:?}");
-        assert!(v[0].starts_with("RAM 300.0 kB exceeds the board's 256.0 kB by 44.0 kB"));
+        assert_eq!(v[0], "RAM 300.0 kB exceeds the board's 256.0 kB by 44.0 kB");
         assert_eq!(v[1], "flash 100.0 kB > --max-flash-kb 64");
         assert_eq!(v[2], "5000 MACs > --max-macs 1000");
         assert_eq!(latency_violation(&limits, 3.0), None);
