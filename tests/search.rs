@@ -460,3 +460,27 @@ fn bad_input_is_refused_with_a_clear_message() {
     ]);
     assert!(err.contains("does not exist"), "{err}");
 }
+
+#[test]
+fn a_failing_trial_is_recorded_and_the_search_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    // A learning rate this large turns the loss into NaN within a few steps.
+    let s = search(
+        dir.path(),
+        &[
+            "--space", "mlp", "--trials", "2", "--epochs", "1", "--lr", "1e30",
+        ],
+    );
+    assert_eq!(s["stop"], "trials");
+    let trials = s["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 2);
+    for t in trials {
+        assert_eq!(t["state"], "failed", "{t}");
+        assert!(
+            t["reason"].as_str().unwrap().contains("the loss became"),
+            "{t}"
+        );
+        assert!(t["valid_accuracy"].is_null());
+    }
+    assert!(s["front"].as_array().unwrap().is_empty());
+}
