@@ -22,7 +22,8 @@ pub struct Args {
     trial: i64,
     /// Where to write `model.onnx`, `model-int8.onnx`, `model-int8-ops.onnx`, `model.h`,
     /// `model-int8.h`, `weights.json`, `check.json` and `trial.json` (every figure the study
-    /// has for the trial).
+    /// has for the trial). A trial whose weights were not kept is trained again with the
+    /// study's training settings.
     #[arg(long)]
     out: PathBuf,
     /// Print JSON instead of text.
@@ -85,7 +86,7 @@ pub fn run(args: Args) -> Result<()> {
             let config = TrainConfig {
                 epochs: settings.epochs,
                 seed: trial.seed,
-                ..TrainConfig::default()
+                ..settings.training.clone().unwrap_or_default()
             };
             let initial = initial_weights(&candidate.network, trial.seed);
             let t = train::train(

@@ -135,6 +135,7 @@ pub fn run(args: Args) -> Result<()> {
             limits,
             dtype: dtype.into(),
             epochs: args.epochs,
+            training: Some(train.clone()),
             seed: args.seed,
             strategy: format!("{:?}", args.strategy).to_lowercase(),
             edgenas_version: env!("CARGO_PKG_VERSION").into(),

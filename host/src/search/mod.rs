@@ -491,6 +491,16 @@ impl Search<'_> {
             let Some(mut t) = trials.iter().find(|t| t.id == *id).cloned() else {
                 continue;
             };
+            let dir = self
+                .config
+                .out
+                .join("finalists")
+                .join(format!("trial-{id}"));
+            if let Some(done) = exported_before(&t, &dir) {
+                // A resumed search: this finalist's files are there already.
+                out.push(done);
+                continue;
+            }
             events(Event::Exporting(&t));
             let input = |e: String| SearchError::Input(format!("finalist trial {id}: {e}"));
             let genotype = self
@@ -597,6 +607,24 @@ pub fn export_trial(
     )
     .map_err(|e| e.to_string())?;
     Ok(a)
+}
+
+/// The finalist `t` as an earlier run exported it into `dir`, if it did: its test accuracy is
+/// in the study and `dir` holds its models and card.
+fn exported_before(t: &Trial, dir: &Path) -> Option<Finalist> {
+    t.test_accuracy?;
+    if !dir.join("model-int8.onnx").exists() {
+        return None;
+    }
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("trial.json")).ok()?).ok()?;
+    let accuracy = |k: &str| card["export"][k].as_f64().map(|a| 100.0 * a);
+    Some(Finalist {
+        trial: t.id,
+        f32_test_accuracy: accuracy("f32_test_accuracy")?,
+        int8_test_accuracy: accuracy("int8_test_accuracy")?,
+        dir: dir.display().to_string(),
+    })
 }
 
 /// How one trial's work ended early.

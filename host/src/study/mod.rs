@@ -9,6 +9,8 @@ pub use sqlite::SqliteStudy;
 
 use serde::{Deserialize, Serialize};
 
+use crate::train::TrainConfig;
+
 /// Where a trial stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -170,6 +172,9 @@ pub struct Settings {
     pub dtype: String,
     /// Epochs per training.
     pub epochs: usize,
+    /// How every trial trains (absent in studies of older versions).
+    #[serde(default)]
+    pub training: Option<TrainConfig>,
     /// The search's seed.
     pub seed: u64,
     /// The strategy (may change between runs).
@@ -198,6 +203,11 @@ impl Settings {
         );
         check("dtype", self.dtype.clone(), other.dtype.clone());
         check("epochs", self.epochs.to_string(), other.epochs.to_string());
+        check(
+            "training",
+            serde_json::to_string(&self.training).unwrap_or_default(),
+            serde_json::to_string(&other.training).unwrap_or_default(),
+        );
         check("seed", self.seed.to_string(), other.seed.to_string());
         out
     }

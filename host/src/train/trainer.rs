@@ -8,7 +8,7 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamWConfig, GradientsParams, SgdConfig};
 use burn::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::{Batch, GraphModel};
 use crate::data::{Dataset, Split};
@@ -17,7 +17,7 @@ use crate::rng::Rng;
 use crate::weights::Weights;
 
 /// The optimiser.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "name", rename_all = "lowercase")]
 pub enum Optimizer {
     /// Adam with decoupled weight decay (AdamW).
@@ -30,7 +30,7 @@ pub enum Optimizer {
 }
 
 /// How to train.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// The most epochs to run.
     pub epochs: usize,
