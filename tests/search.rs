@@ -320,6 +320,23 @@ fn a_search_killed_in_the_middle_of_a_trial_resumes_it() {
         left.iter().find(|t| t.id == running.id).unwrap().state,
         TrialState::Running
     );
+    // status sees the dead process's trial, and says it is abandoned.
+    let st = edgenas(&["status", "--study", study.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&st.stdout);
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    assert!(
+        text.contains(&format!("running   trial {}", running.id)),
+        "{text}"
+    );
+    assert!(text.contains("abandoned"), "{text}");
+    let st = edgenas(&["status", "--study", study.to_str().unwrap(), "--json"]);
+    let st: Value = serde_json::from_slice(&st.stdout).unwrap();
+    assert_eq!(st["counts"]["running"], 1);
+    assert_eq!(st["settings"]["space"], "mlp");
     // The same command resumes: the dead process's trial is re-queued and finished.
     search(&out, LONG);
     check_resumed(&study, &running);

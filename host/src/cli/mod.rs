@@ -13,8 +13,10 @@ mod replay;
 mod sample;
 mod search;
 mod spaces;
+mod status;
 mod train;
 mod training;
+mod trials_view;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use edgenas::cost::DType;
@@ -52,6 +54,9 @@ enum Command {
     /// Search a space for networks that fit a board: check limits, measure, train, and
     /// export the Pareto front; every trial is recorded in a study that a rerun resumes.
     Search(search::Args),
+    /// A one-screen summary of a study: settings, trials by state, the running ones, the best
+    /// and the Pareto front (works while a search runs).
+    Status(status::Args),
     /// Export one trial of a study: ONNX f32 and int8, C arrays, and a JSON card of its
     /// figures (retrained from its genotype and seed if its weights were not kept).
     Export(export::Args),
@@ -74,6 +79,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Replay(a) => replay::run(a),
         Command::Search(a) => search::run(a),
         Command::Export(a) => export::run(a),
+        Command::Status(a) => status::run(a),
     }
 }
 

@@ -16,8 +16,8 @@ use edgenas::study::{Limits, Settings, SqliteStudy, Trial, TrialState};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::DTypeArg;
-use super::format::Table;
 use super::training::TrainingArgs;
+use super::trials_view::{counts_line, print_front};
 
 /// Arguments of `edgenas search`.
 #[derive(Debug, clap::Args)]
@@ -187,54 +187,18 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn print_summary(s: &Summary, study: &std::path::Path, out: &std::path::Path) {
-    let count = |state: TrialState| s.trials.iter().filter(|t| t.state == state).count();
-    println!(
-        "trials    {} complete, {} infeasible, {} failed, {} interrupted (stopped: {})",
-        count(TrialState::Complete),
-        count(TrialState::Infeasible),
-        count(TrialState::Failed),
-        count(TrialState::Interrupted),
-        serde_json::to_value(s.stop).map_or(String::new(), |v| v.as_str().unwrap_or("").into())
-    );
+    let stop =
+        serde_json::to_value(s.stop).map_or(String::new(), |v| v.as_str().unwrap_or("").into());
+    println!("{} (stopped: {stop})", counts_line(&s.trials));
     println!("study     {}", study.display());
-    if s.front.is_empty() {
-        println!("front     no complete trial");
-        return;
-    }
-    let mut t = Table::new(&[
-        ">trial",
-        ">valid %",
-        ">test %",
-        ">latency ms",
-        ">RAM kB",
-        ">flash kB",
-        "genotype",
-    ]);
-    for id in &s.front {
-        let Some(trial) = s.trials.iter().find(|t| t.id == *id) else {
-            continue;
-        };
-        let f = |v: Option<f64>, d: usize| v.map_or("-".into(), |v| format!("{v:.d$}"));
-        let kb = |v: Option<u64>| f(v.map(|b| b as f64 / 1024.0), 1);
-        t.row(vec![
-            id.to_string(),
-            f(trial.valid_accuracy, 2),
-            f(trial.test_accuracy, 2),
-            f(trial.latency_ms, 3),
-            kb(trial.ram_bytes),
-            kb(trial.flash_bytes),
-            trial.genotype.clone(),
-        ]);
-    }
-    println!("Pareto front (validation accuracy against latency, RAM and flash):");
-    print!("{}", t.render());
+    print_front(&s.trials, &s.front);
     for f in &s.finalists {
         println!(
             "finalist  trial {}: test {:.2} % (f32 ONNX), {:.2} % (int8 ONNX) in {}",
             f.trial, f.f32_test_accuracy, f.int8_test_accuracy, f.dir
         );
     }
-    if s.finalists.is_empty() {
+    if s.finalists.is_empty() && !s.front.is_empty() {
         println!("finalists none exported (see {})", out.display());
     }
 }
