@@ -135,6 +135,45 @@ fn a_search_records_every_trial_and_exports_its_front() {
         assert!((test - f["f32_test_accuracy"].as_f64().unwrap()).abs() < 1e-9);
     }
 
+    // report: every trial as CSV (front marked) and JSON.
+    let study_path = out.join("study.db");
+    let csv_path = dir.path().join("trials.csv");
+    let r = edgenas(&[
+        "report",
+        "--study",
+        study_path.to_str().unwrap(),
+        "--format",
+        "csv",
+        "--out",
+        csv_path.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), stored.len());
+    let on_front = rows.iter().filter(|r| &r[2] == "true").count();
+    assert_eq!(on_front, front.len());
+    let r = edgenas(&[
+        "report",
+        "--study",
+        study_path.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let r: Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(r["trials"].as_array().unwrap().len(), stored.len());
+    assert_eq!(r["settings"]["board"], "nucleo-f746zg");
+    let err = failure(&[
+        "report",
+        "--study",
+        study_path.to_str().unwrap(),
+        "--format",
+        "csv",
+        "--out",
+        "/nonexistent/dir/t.csv",
+    ]);
+    assert!(err.contains("cannot write /nonexistent/dir/t.csv"), "{err}");
+
     // export: the same figures again, from the kept weights.
     let again = dir.path().join("again");
     let id = front[0].to_string();

@@ -10,6 +10,7 @@ mod inspect;
 mod measure;
 mod pick;
 mod replay;
+mod report;
 mod sample;
 mod search;
 mod spaces;
@@ -57,6 +58,8 @@ enum Command {
     /// A one-screen summary of a study: settings, trials by state, the running ones, the best
     /// and the Pareto front (works while a search runs).
     Status(status::Args),
+    /// A study's trials as CSV or JSON, with the Pareto front marked.
+    Report(report::Args),
     /// Export one trial of a study: ONNX f32 and int8, C arrays, and a JSON card of its
     /// figures (retrained from its genotype and seed if its weights were not kept).
     Export(export::Args),
@@ -80,6 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Search(a) => search::run(a),
         Command::Export(a) => export::run(a),
         Command::Status(a) => status::run(a),
+        Command::Report(a) => report::run(a),
     }
 }
 
