@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod measure;
 pub mod network;
+pub mod report;
 pub mod rng;
 pub mod search;
 pub mod shipped;

@@ -1,9 +1,11 @@
-//! `edgenas report --format csv|json`: a study's trials for scripts and notebooks.
+//! `edgenas report`: a study as one self-contained HTML file, or its trials as CSV or JSON
+//! for scripts and notebooks.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+use edgenas::report::{study_html, write_atomically};
 use edgenas::search::pareto_front;
 use edgenas::study::{SqliteStudy, Storage, Trial};
 use serde_json::json;
@@ -14,17 +16,20 @@ pub struct Args {
     /// The study (from `edgenas search`).
     #[arg(long)]
     study: PathBuf,
-    /// `csv`: one row per trial, with a `front` column; `json`: the settings, every trial
-    /// and the front. (The HTML report with plots is not built yet.)
-    #[arg(long, value_enum)]
+    /// `html`: settings, Pareto plots, best-so-far curve, trial table, finalists; `csv`: one
+    /// row per trial, with a `front` column; `json`: the settings, every trial and the front.
+    #[arg(long, value_enum, default_value = "html")]
     format: Format,
-    /// Write here (through a temporary file and a rename) instead of standard output.
+    /// Write here (through a temporary file and a rename). Default: `report.html` for HTML,
+    /// standard output for CSV and JSON.
     #[arg(long)]
     out: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 enum Format {
+    /// One self-contained HTML file.
+    Html,
     /// Comma-separated values.
     Csv,
     /// JSON.
@@ -88,6 +93,7 @@ pub fn run(args: Args) -> Result<()> {
     let trials = study.trials()?;
     let front = pareto_front(&trials);
     let bytes = match args.format {
+        Format::Html => study_html(&study)?.into_bytes(),
         Format::Json => {
             let value = json!({
                 "study": args.study,
@@ -108,26 +114,22 @@ pub fn run(args: Args) -> Result<()> {
             w.into_inner().context("writing CSV")?
         }
     };
-    match &args.out {
-        Some(path) => write_atomically(path, &bytes),
+    let out = match (&args.out, args.format) {
+        (Some(path), _) => Some(path.clone()),
+        (None, Format::Html) => Some(PathBuf::from("report.html")),
+        (None, _) => None,
+    };
+    match out {
+        Some(path) => {
+            write_atomically(&path, &bytes).map_err(anyhow::Error::msg)?;
+            if matches!(args.format, Format::Html) {
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
         None => {
             std::io::stdout().write_all(&bytes)?;
             Ok(())
         }
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file beside it and a rename: no partial file
-/// is ever left at `path`.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let Some(name) = path.file_name() else {
-        bail!("{} is not a file name", path.display());
-    };
-    let tmp = path.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
-    std::fs::write(&tmp, bytes)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            anyhow::anyhow!("cannot write {}: {e}", path.display())
-        })
 }

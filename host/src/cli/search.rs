@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use edgenas::board::load_board;
 use edgenas::measure::{MeterChoice, TractMeter, meter_for};
+use edgenas::report::{study_html, write_atomically};
 use edgenas::search::{Event, Search, SearchConfig, Stop, Summary, limits};
 use edgenas::space::load_space;
 use edgenas::strategy::{StrategyName, strategy};
@@ -61,8 +62,8 @@ pub struct Args {
     /// `OUT/study.db`.
     #[arg(long)]
     study: Option<PathBuf>,
-    /// Where trial weights (`trials/ID/`) and the finalists' artefacts (`finalists/trial-ID/`:
-    /// ONNX f32 and int8, C arrays, `trial.json`) go.
+    /// Where trial weights (`trials/ID/`), the finalists' artefacts (`finalists/trial-ID/`:
+    /// ONNX f32 and int8, C arrays, `trial.json`) and the HTML report (`report.html`) go.
     #[arg(long, default_value = "edgenas-search")]
     out: PathBuf,
     /// How many members of the Pareto front to export, best accuracy first.
@@ -81,7 +82,7 @@ pub struct Args {
     #[command(flatten)]
     training: TrainingArgs,
     /// Print JSON: `stop`, `trials` (every trial of the study), `front` (trial ids),
-    /// `finalists`.
+    /// `finalists`, `report` (the HTML report's path).
     #[arg(long)]
     json: bool,
 }
@@ -171,10 +172,16 @@ pub fn run(args: Args) -> Result<()> {
     let summary = search.run(strategy(args.strategy).as_mut(), &mut |e| display.event(e));
     display.finish();
     let summary = summary?;
+    let report = args.out.join("report.html");
+    let html = study_html(&study)?;
+    write_atomically(&report, html.as_bytes()).map_err(anyhow::Error::msg)?;
     if args.json {
-        super::print_json(&serde_json::to_value(&summary)?)?;
+        let mut value = serde_json::to_value(&summary)?;
+        value["report"] = serde_json::json!(report);
+        super::print_json(&value)?;
     } else {
         print_summary(&summary, &study_path, &args.out);
+        println!("report    {}", report.display());
     }
     if summary.stop == Stop::Interrupted {
         eprintln!(

@@ -40,20 +40,13 @@ pub fn run(args: Args) -> Result<()> {
         .filter(|t| t.state == TrialState::Running)
         .collect();
     if args.json {
-        let counts: serde_json::Map<String, serde_json::Value> = [
-            TrialState::Pending,
-            TrialState::Running,
-            TrialState::Complete,
-            TrialState::Infeasible,
-            TrialState::Failed,
-            TrialState::Interrupted,
-        ]
-        .iter()
-        .map(|&s| {
-            let n = trials.iter().filter(|t| t.state == s).count();
-            (s.name().to_string(), json!(n))
-        })
-        .collect();
+        let counts: serde_json::Map<String, serde_json::Value> = TrialState::ALL
+            .iter()
+            .map(|&s| {
+                let n = trials.iter().filter(|t| t.state == s).count();
+                (s.name().to_string(), json!(n))
+            })
+            .collect();
         return super::print_json(&json!({
             "study": args.study,
             "settings": settings,

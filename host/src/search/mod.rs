@@ -539,6 +539,7 @@ impl Search<'_> {
             )
             .map_err(input)?;
             t.test_accuracy = Some(100.0 * a.f32_test_accuracy);
+            t.artefacts = Some(dir.display().to_string());
             self.storage.update(&t)?;
             out.push(Finalist {
                 trial: *id,

@@ -42,18 +42,19 @@ impl TrialState {
         }
     }
 
+    /// Every state, in the order a trial may pass through them.
+    pub const ALL: [TrialState; 6] = [
+        TrialState::Pending,
+        TrialState::Running,
+        TrialState::Complete,
+        TrialState::Infeasible,
+        TrialState::Failed,
+        TrialState::Interrupted,
+    ];
+
     /// The state of a stored name.
     pub fn from_name(name: &str) -> Option<TrialState> {
-        [
-            TrialState::Pending,
-            TrialState::Running,
-            TrialState::Complete,
-            TrialState::Infeasible,
-            TrialState::Failed,
-            TrialState::Interrupted,
-        ]
-        .into_iter()
-        .find(|s| s.name() == name)
+        TrialState::ALL.into_iter().find(|s| s.name() == name)
     }
 
     /// Whether the trial's work is over (it is never evaluated again).
