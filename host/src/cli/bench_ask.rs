@@ -57,7 +57,7 @@ pub fn ask(args: AskArgs) -> Result<()> {
     for name in &args.spaces {
         let space = load_space(name)?;
         for &s in StrategyName::value_variants() {
-            let mut strat = strategy(s);
+            let mut strat = strategy(s, None);
             let mut rng = Rng::new(1);
             for _ in 0..args.history {
                 let g = space.sample(&mut rng);

@@ -169,7 +169,10 @@ pub fn run(args: Args) -> Result<()> {
         stop: &stop,
     };
     let mut display = Display::new(args.trials, !args.json);
-    let summary = search.run(strategy(args.strategy).as_mut(), &mut |e| display.event(e));
+    let summary = search.run(
+        strategy(args.strategy, args.max_latency_ms).as_mut(),
+        &mut |e| display.event(e),
+    );
     display.finish();
     let summary = summary?;
     let report = args.out.join("report.html");

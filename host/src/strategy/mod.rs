@@ -95,12 +95,17 @@ pub enum StrategyName {
     Nsga2,
 }
 
-/// A fresh strategy of that name with its default settings.
-pub fn strategy(name: StrategyName) -> Box<dyn Strategy> {
+/// A fresh strategy of that name with its default settings. `latency_target_ms` (the search's
+/// latency limit) is the target of REINFORCE's MnasNet reward; the others ignore it.
+pub fn strategy(name: StrategyName, latency_target_ms: Option<f64>) -> Box<dyn Strategy> {
     match name {
         StrategyName::Random => Box::new(Random),
         StrategyName::Evolution => Box::new(Evolution::default()),
-        StrategyName::Reinforce => Box::new(Reinforce::default()),
+        StrategyName::Reinforce => {
+            let mut r = Reinforce::default();
+            r.latency_target_ms = latency_target_ms;
+            Box::new(r)
+        }
         StrategyName::Bayes => Box::new(Bayes::default()),
         StrategyName::Nsga2 => Box::new(Nsga2::default()),
     }
@@ -115,7 +120,7 @@ mod tests {
     /// Asks `n` genotypes of `space` from `name` seeded with `seed`, telling each one an
     /// outcome (every third infeasible) and, first, one genotype it never asked.
     fn session(name: StrategyName, space: &SearchSpace, seed: u64, n: usize) -> Vec<String> {
-        let mut s = strategy(name);
+        let mut s = strategy(name, Some(3.0));
         let mut rng = Rng::new(seed);
         let stranger = space.sample(&mut Rng::new(seed + 1000));
         s.tell(&stranger, Outcome::feasible(1.0));

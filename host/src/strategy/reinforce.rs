@@ -20,6 +20,11 @@ pub struct Reinforce {
     pub entropy: f64,
     /// The decay of the moving averages (baseline and spread).
     pub decay: f64,
+    /// With a latency target T, the reward is MnasNet's `objective × (latency / T)^w`: a
+    /// candidate faster than the target earns a little more, a slower one a little less.
+    pub latency_target_ms: Option<f64>,
+    /// The exponent w of that reward (MnasNet's soft constraint: −0.07).
+    pub latency_weight: f64,
     /// Per choice: the text of each value (to read a told genotype) and its logits.
     policy: HashMap<String, (Vec<String>, Vec<f64>)>,
     baseline: Option<(f64, f64)>,
@@ -32,6 +37,8 @@ impl Default for Reinforce {
             learning_rate: 0.05,
             entropy: 0.01,
             decay: 0.9,
+            latency_target_ms: None,
+            latency_weight: -0.07,
             policy: HashMap::new(),
             baseline: None,
             worst: None,
@@ -45,6 +52,18 @@ fn softmax(logits: &[f64]) -> Vec<f64> {
     let exp: Vec<f64> = logits.iter().map(|l| (l - max).exp()).collect();
     let sum: f64 = exp.iter().sum();
     exp.iter().map(|e| e / sum).collect()
+}
+
+impl Reinforce {
+    /// The reward of a score: the objective, times `(latency / target)^w` with a target.
+    fn reward(&self, score: &Score) -> f64 {
+        match self.latency_target_ms {
+            Some(target) if score.latency_ms > 0.0 && target > 0.0 => {
+                score.objective * (score.latency_ms / target).powf(self.latency_weight)
+            }
+            _ => score.objective,
+        }
+    }
 }
 
 impl Strategy for Reinforce {
@@ -74,7 +93,8 @@ impl Strategy for Reinforce {
 
     fn tell(&mut self, genotype: &Genotype, outcome: Outcome) {
         let reward = match outcome {
-            Outcome::Feasible(Score { objective: r, .. }) => {
+            Outcome::Feasible(score) => {
+                let r = self.reward(&score);
                 self.worst = Some(self.worst.map_or(r, |w| w.min(r)));
                 r
             }
@@ -158,5 +178,24 @@ mod tests {
         r.tell(&g, Outcome::feasible(92.0));
         r.tell(&g, Outcome::Infeasible);
         assert_eq!(r.worst, Some(90.0));
+    }
+
+    #[test]
+    fn with_a_latency_target_the_reward_is_mnasnets() {
+        let r = Reinforce {
+            latency_target_ms: Some(10.0),
+            ..Reinforce::default()
+        };
+        let score = |latency_ms| Score {
+            objective: 90.0,
+            latency_ms,
+            ram_bytes: 0.0,
+            flash_bytes: 0.0,
+        };
+        assert_eq!(r.reward(&score(10.0)), 90.0);
+        // Half the target: 90 × 0.5^−0.07 ≈ 94.45; twice: ≈ 85.76.
+        assert!((r.reward(&score(5.0)) - 90.0 * 0.5f64.powf(-0.07)).abs() < 1e-9);
+        assert!(r.reward(&score(20.0)) < 90.0);
+        assert_eq!(Reinforce::default().reward(&score(5.0)), 90.0);
     }
 }

@@ -146,7 +146,7 @@ pub fn replay(
     max_latency_ms: Option<f64>,
     seed: u64,
 ) -> Result<Run, String> {
-    let mut s = strategy(name);
+    let mut s = strategy(name, max_latency_ms);
     let mut rng = Rng::new(seed);
     let mut run = Run {
         seed,
