@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use edgenas::report::{study_html, write_atomically};
+use edgenas::export::write_path;
+use edgenas::report::study_html;
 use edgenas::search::pareto_front;
 use edgenas::study::{SqliteStudy, Storage, Trial};
 use serde_json::json;
@@ -121,7 +122,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     match out {
         Some(path) => {
-            write_atomically(&path, &bytes).map_err(anyhow::Error::msg)?;
+            write_path(&path, &bytes)?;
             if matches!(args.format, Format::Html) {
                 println!("wrote {}", path.display());
             }

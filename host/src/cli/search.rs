@@ -8,8 +8,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use edgenas::board::load_board;
+use edgenas::export::write_path;
 use edgenas::measure::{MeterChoice, TractMeter, meter_for};
-use edgenas::report::{study_html, write_atomically};
+use edgenas::report::study_html;
 use edgenas::search::{Event, Search, SearchConfig, Stop, Summary, limits};
 use edgenas::space::load_space;
 use edgenas::strategy::{StrategyName, strategy};
@@ -177,7 +178,7 @@ pub fn run(args: Args) -> Result<()> {
     let summary = summary?;
     let report = args.out.join("report.html");
     let html = study_html(&study)?;
-    write_atomically(&report, html.as_bytes()).map_err(anyhow::Error::msg)?;
+    write_path(&report, html.as_bytes())?;
     if args.json {
         let mut value = serde_json::to_value(&summary)?;
         value["report"] = serde_json::json!(report);

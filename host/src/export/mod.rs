@@ -31,7 +31,7 @@ pub mod quant;
 pub mod reference;
 mod tract;
 
-pub use artifacts::{Artifacts, write, write_artifacts};
+pub use artifacts::{Artifacts, write, write_artifacts, write_path};
 pub use header::c_header;
 pub use quant::{Calibration, QParams};
 pub use tract::TractModel;

@@ -411,18 +411,3 @@ pub fn study_html(storage: &dyn Storage) -> Result<String, StudyError> {
         finalists: &finalists,
     }))
 }
-
-/// Writes `text` to `path` through a temporary file beside it and a rename: a failed write
-/// leaves no partial file.
-pub fn write_atomically(path: &Path, text: &[u8]) -> Result<(), String> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| format!("{} is not a file name", path.display()))?;
-    let tmp = path.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
-    std::fs::write(&tmp, text)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("cannot write {}: {e}", path.display())
-        })
-}
