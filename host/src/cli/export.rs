@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use edgenas::candidate::Candidate;
 use edgenas::search::{ExportPlace, export_trial, load_weights};
-use edgenas::space::load_space;
 use edgenas::study::{SqliteStudy, Storage, TrialState};
 use edgenas::train::{self, TrainConfig};
 use edgenas::weights::initial_weights;
@@ -55,19 +54,7 @@ pub fn run(args: Args) -> Result<()> {
                 .map_or(String::new(), |r| format!(" ({r})"))
         );
     }
-    let file = if settings.space_file.is_empty() {
-        &settings.space
-    } else {
-        &settings.space_file
-    };
-    let space = load_space(file)?;
-    if space.name != settings.space {
-        bail!(
-            "{file} is now space `{}`, the study searched `{}`",
-            space.name,
-            settings.space
-        );
-    }
+    let space = settings.load_space().map_err(anyhow::Error::msg)?;
     let genotype = space.parse_genotype(&trial.genotype)?;
     let (candidate, dataset) =
         Candidate::for_data(&space, genotype, &settings.data, settings.seed)?;

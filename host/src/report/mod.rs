@@ -8,9 +8,8 @@ use std::fmt::Write;
 use std::path::Path;
 
 use crate::candidate::Candidate;
-use crate::search::pareto_front;
+use crate::search::{exported_accuracies, pareto_front};
 use crate::space::SearchSpace;
-use crate::space::load_space;
 use crate::strategy::pareto::fronts;
 use crate::study::{Settings, Storage, StudyError, Trial, TrialState};
 
@@ -366,26 +365,16 @@ pub fn html(input: &ReportInput) -> String {
 /// The exported trials with their int8 accuracy (from their card) and layers (from the
 /// study's space, when it can be read).
 pub fn finalists(trials: &[Trial], settings: Option<&Settings>) -> Vec<FinalistView> {
-    let space = settings.and_then(|s| {
-        let file = if s.space_file.is_empty() {
-            &s.space
-        } else {
-            &s.space_file
-        };
-        load_space(file).ok().filter(|sp| sp.name == s.space)
-    });
+    let space = settings.and_then(|s| s.load_space().ok());
     trials
         .iter()
         .filter(|t| t.test_accuracy.is_some())
         .map(|t| {
-            let int8 = t.artefacts.as_ref().and_then(|d| {
-                let card: serde_json::Value =
-                    serde_json::from_slice(&std::fs::read(Path::new(d).join("trial.json")).ok()?)
-                        .ok()?;
-                card["export"]["int8_test_accuracy"]
-                    .as_f64()
-                    .map(|a| 100.0 * a)
-            });
+            let int8 = t
+                .artefacts
+                .as_ref()
+                .and_then(|d| exported_accuracies(Path::new(d)))
+                .map(|(_, int8)| int8);
             FinalistView {
                 trial: t.id,
                 int8_test_accuracy: int8,

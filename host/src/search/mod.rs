@@ -617,15 +617,25 @@ fn exported_before(t: &Trial, dir: &Path) -> Option<Finalist> {
     if !dir.join("model-int8.onnx").exists() {
         return None;
     }
+    let (f32_test_accuracy, int8_test_accuracy) = exported_accuracies(dir)?;
+    Some(Finalist {
+        trial: t.id,
+        f32_test_accuracy,
+        int8_test_accuracy,
+        dir: dir.display().to_string(),
+    })
+}
+
+/// The f32 and int8 ONNX test accuracies (percent) in the card (`trial.json`) that
+/// [`export_trial`] wrote into `dir`, if it is there.
+pub fn exported_accuracies(dir: &Path) -> Option<(f64, f64)> {
     let card: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("trial.json")).ok()?).ok()?;
     let accuracy = |k: &str| card["export"][k].as_f64().map(|a| 100.0 * a);
-    Some(Finalist {
-        trial: t.id,
-        f32_test_accuracy: accuracy("f32_test_accuracy")?,
-        int8_test_accuracy: accuracy("int8_test_accuracy")?,
-        dir: dir.display().to_string(),
-    })
+    Some((
+        accuracy("f32_test_accuracy")?,
+        accuracy("int8_test_accuracy")?,
+    ))
 }
 
 /// How one trial's work ended early.

@@ -9,6 +9,7 @@ pub use sqlite::SqliteStudy;
 
 use serde::{Deserialize, Serialize};
 
+use crate::space::{SearchSpace, load_space};
 use crate::train::TrainConfig;
 
 /// Where a trial stands.
@@ -185,6 +186,24 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The study's space, read again from the shipped name or file it was given as. An error
+    /// if it cannot be read, or if that file now holds another space.
+    pub fn load_space(&self) -> Result<SearchSpace, String> {
+        let file = if self.space_file.is_empty() {
+            &self.space
+        } else {
+            &self.space_file
+        };
+        let space = load_space(file).map_err(|e| e.to_string())?;
+        if space.name != self.space {
+            return Err(format!(
+                "{file} is now space `{}`, the study searched `{}`",
+                space.name, self.space
+            ));
+        }
+        Ok(space)
+    }
+
     /// What differs between these settings and `other` in what a resumed search must keep
     /// (everything but the strategy and the version), as `name: stored → given` lines.
     pub fn conflicts(&self, other: &Settings) -> Vec<String> {
