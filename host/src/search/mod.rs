@@ -264,18 +264,12 @@ impl Search<'_> {
         let mut queue: VecDeque<Trial> = VecDeque::new();
         let at = now();
         for t in &history {
-            self.space.parse_genotype(&t.genotype).map_err(|e| {
+            let g = self.space.parse_genotype(&t.genotype).map_err(|e| {
                 SearchError::Input(format!("study {location}: trial {}: {}", t.id, e.message))
             })?;
             known.insert(t.genotype.clone());
             match outcome(t) {
-                Some(o) => {
-                    let g = self
-                        .space
-                        .parse_genotype(&t.genotype)
-                        .expect("checked above");
-                    strategy.tell(&g, o);
-                }
+                Some(o) => strategy.tell(&g, o),
                 None if t.state != TrialState::Running || abandoned(t, at) => {
                     queue.push_back(t.clone())
                 }

@@ -97,11 +97,10 @@ impl Bayes {
             Some(m) if !refit => Some((m.lengthscale, m.noise)),
             _ => None,
         };
-        self.model = match keep {
-            Some(_) => Gp::fit(points.clone(), &values, keep),
-            None => None,
-        }
-        .or_else(|| Gp::fit(points, &values, None));
+        // Kept hyperparameters that no longer fit (not positive definite) are chosen again.
+        self.model = keep
+            .and_then(|h| Gp::fit(points.clone(), &values, Some(h)))
+            .or_else(|| Gp::fit(points, &values, None));
         self.fitted_at = n;
     }
 

@@ -241,11 +241,10 @@ pub fn hypervolume_summary(
 
 /// Mean and sample standard deviation.
 fn mean_std(values: &[f64]) -> (f64, f64) {
-    let best = values;
-    let n = best.len() as f64;
-    let mean = best.iter().sum::<f64>() / n;
-    let var = if best.len() > 1 {
-        best.iter().map(|b| (b - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = if values.len() > 1 {
+        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
     } else {
         0.0
     };
