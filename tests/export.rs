@@ -2,7 +2,7 @@
 
 use burn::prelude::{Device, Tensor, TensorData};
 use edgenas::candidate::Candidate;
-use edgenas::data::{Dataset, Normalisation, Split};
+use edgenas::data::Dataset;
 use edgenas::export::reference::Reference;
 use edgenas::export::{self, Calibration, ExportError, ModelInfo, Precision, TractModel};
 use edgenas::network::{Layer, Shape};
@@ -23,29 +23,6 @@ fn info() -> ModelInfo<'static> {
         space: "test",
         genotype: "g",
         normalisation: None,
-    }
-}
-
-/// A data set of `n` random samples of `shape` with `classes` classes.
-fn random_data(shape: Shape, classes: usize, n: usize, seed: u64) -> Dataset {
-    let mut rng = Rng::new(seed);
-    let mut split = |n: usize| Split {
-        x: (0..n * shape.elements())
-            .map(|_| (rng.unit() * 4.0 - 2.0) as f32)
-            .collect(),
-        labels: (0..n).map(|i| (i % classes) as u32).collect(),
-    };
-    Dataset {
-        name: "random".into(),
-        shape,
-        class_names: (0..classes).map(|c| c.to_string()).collect(),
-        train: split(n),
-        valid: split(4),
-        test: split(4),
-        normalisation: Normalisation {
-            mean: vec![],
-            std: vec![],
-        },
     }
 }
 
@@ -90,7 +67,7 @@ fn exports_of_every_shipped_space_agree_with_burn_and_with_our_reference_in_trac
             let (net, g) = (&c.network, &c.genotype);
             // Two steps of training move the weights and the batch norm statistics off their
             // initial values, so that folding is exercised.
-            let data = random_data(net.input_shape(), net.classes, 8, 1);
+            let data = Dataset::random(net.input_shape(), net.classes, 8, 1);
             let config = TrainConfig {
                 epochs: 1,
                 batch_size: 4,
@@ -181,7 +158,7 @@ fn the_operator_form_runs_int8_convolutions() {
     let s = load_space("ds-cnn").unwrap();
     let c = Candidate::new(&s, s.parse_genotype(DS_CNN).unwrap()).unwrap();
     let net = &c.network;
-    let data = random_data(net.input_shape(), net.classes, 8, 2);
+    let data = Dataset::random(net.input_shape(), net.classes, 8, 2);
     let w = initial_weights(net, 1);
     let values = train::activations(net, &w, &data.train, 8, &Device::flex()).unwrap();
     let params = export::calibrate(&values, Calibration::MinMax).unwrap();

@@ -8,6 +8,7 @@
 
 pub mod board;
 pub mod candidate;
+pub mod compile;
 pub mod cost;
 pub mod data;
 pub mod error;

@@ -3,8 +3,9 @@
 //! On a device, a batch norm that directly follows a convolution or dense layer is folded into
 //! its weights and bias, and an activation that directly follows one (or a folded batch norm)
 //! is fused into it. A second batch norm in a row is an op of its own (a channel affine): only
-//! one is folded. A flatten is a reshape: a tensor record that aliases its input. Every
-//! other node is an op of its own. These are the rules the ONNX exporter and the device
+//! one is folded. A flatten is a reshape: a tensor record that aliases its input. A zero
+//! tensor that nothing reads (a NB-201 cell of zeros followed by another) is not on the device
+//! at all: the ONNX model has it as an unused constant. Every other node is an op of its own. These are the rules the ONNX exporter and the device
 //! compiler follow.
 
 use crate::network::{Layer, Network};
@@ -20,6 +21,8 @@ pub enum Deployment {
     Merged,
     /// A reshape of its input: a tensor record, no op.
     Reshape,
+    /// A constant that nothing reads: nothing on the device.
+    Unused,
 }
 
 /// The deployment of every node of `net`, in node order.
@@ -39,6 +42,9 @@ pub fn deployment(net: &Network) -> Vec<Deployment> {
         let d = match &node.layer {
             Layer::Input(_) => Deployment::Input,
             Layer::Flatten(_) => Deployment::Reshape,
+            Layer::Zero(_) if net.consumers(id).is_empty() && id != net.output => {
+                Deployment::Unused
+            }
             Layer::BatchNorm(_) if merges(&out, false) => Deployment::Merged,
             Layer::Activation(_) if merges(&out, true) => Deployment::Merged,
             _ => Deployment::Op,

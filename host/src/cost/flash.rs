@@ -12,7 +12,7 @@ pub fn model_bytes(net: &Network, dtype: DType) -> usize {
     let (mut tensors, mut ops, mut constants) = (0, 0, 0);
     for (id, node) in net.nodes.iter().enumerate() {
         match deployed[id] {
-            Deployment::Merged => continue,
+            Deployment::Merged | Deployment::Unused => continue,
             Deployment::Input | Deployment::Reshape => tensors += 1,
             Deployment::Op => {
                 tensors += 1;

@@ -2,26 +2,36 @@
 //!
 //! Every IR node's output is a tensor; every node after the input is a step. Nodes that are
 //! merged into the op before them (see [`super::deploy`]) run in place, so the planner gives
-//! them their producer's bytes and the arena is that of the device model.
+//! them their producer's bytes and the arena is that of the device model. A constant that
+//! nothing reads is not on the device: it has no step and no bytes.
 
 use edgenas_engine::DType;
 use edgenas_engine::planner::{self, Graph, Plan, Step};
 
-use crate::network::Network;
+use super::deploy::{Deployment, deployment};
+use crate::network::{Layer, Network};
 
-/// The planning problem of `net` with elements of `dtype`.
+/// The planning problem of `net` with elements of `dtype` (a softmax's output is f32 in an
+/// int8 model too: the device gives probabilities as floats).
 pub fn planner_graph(net: &Network, dtype: DType) -> Graph {
+    let deployed = deployment(net);
     Graph {
         tensor_bytes: net
             .nodes
             .iter()
-            .map(|n| n.shape.elements() * dtype.size())
+            .zip(&deployed)
+            .map(|(n, d)| match (d, &n.layer) {
+                (Deployment::Unused, _) => 0,
+                (_, Layer::Softmax(_)) => n.shape.elements() * DType::F32.size(),
+                _ => n.shape.elements() * dtype.size(),
+            })
             .collect(),
         steps: net
             .nodes
             .iter()
             .enumerate()
             .skip(1)
+            .filter(|&(id, _)| deployed[id] != Deployment::Unused)
             .map(|(id, node)| Step {
                 inputs: node.inputs.clone(),
                 output: id,

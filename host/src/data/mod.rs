@@ -101,6 +101,31 @@ impl Dataset {
     pub fn classes(&self) -> usize {
         self.class_names.len()
     }
+
+    /// A data set of uniform random values in −2…2 with `n` training samples of `shape` (and
+    /// four each for validation and test) over `classes` classes, seeded: for tests and
+    /// benchmarks that need inputs and calibration samples, not learnable data.
+    pub fn random(shape: Shape, classes: usize, n: usize, seed: u64) -> Dataset {
+        let mut rng = crate::rng::Rng::new(seed);
+        let mut split = |n: usize| Split {
+            x: (0..n * shape.elements())
+                .map(|_| (rng.unit() * 4.0 - 2.0) as f32)
+                .collect(),
+            labels: (0..n).map(|i| (i % classes.max(1)) as u32).collect(),
+        };
+        Dataset {
+            name: "random".into(),
+            shape,
+            class_names: (0..classes).map(|c| c.to_string()).collect(),
+            train: split(n),
+            valid: split(4),
+            test: split(4),
+            normalisation: Normalisation {
+                mean: vec![],
+                std: vec![],
+            },
+        }
+    }
 }
 
 /// Loads the data set named by `spec`, splits it with `seed` and normalises it. `input` is the

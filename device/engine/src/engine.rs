@@ -1,0 +1,353 @@
+//! Running a blob: [`Engine::new`] checks it against the caller's arena, [`Engine::run`] runs
+//! every op in order without allocating.
+
+use core::ops::Range;
+
+use crate::DType;
+use crate::blob::{Blob, OpKind, OpRecord, TensorRecord};
+use crate::check::{channels_of, check, map_of};
+use crate::error::Error;
+use crate::kernels::int8::{Affine, Weighted, Zeros};
+use crate::kernels::{Map, f32 as kf, int8 as ki};
+
+/// A model loaded for running: the blob (borrowed, never copied) and the caller's arena.
+#[derive(Debug)]
+pub struct Engine<'b, 'a> {
+    blob: Blob<'b>,
+    arena: &'a mut [u8],
+    high_water: usize,
+}
+
+/// Where an op reads one of its inputs.
+enum Src<'x> {
+    /// The op has no such input.
+    Absent,
+    /// The input is the output's own bytes (the op runs in place).
+    Output,
+    /// The input lies apart from the output.
+    Apart(&'x [u8]),
+}
+
+impl<'x> Src<'x> {
+    /// The input's bytes, which must lie apart from the output.
+    fn apart(&self) -> Result<&'x [u8], Error> {
+        match self {
+            Src::Apart(b) => Ok(b),
+            _ => Err(Error::BadOp {
+                op: usize::MAX,
+                what: "reads its own output",
+            }),
+        }
+    }
+}
+
+/// Splits `arena` into the output's bytes (mutable) and each input (shared).
+fn operands<'x>(
+    arena: &'x mut [u8],
+    out: Range<usize>,
+    inputs: [Option<Range<usize>>; 2],
+) -> (&'x mut [u8], [Src<'x>; 2]) {
+    let (below, rest) = arena.split_at_mut(out.start);
+    let (output, above) = rest.split_at_mut(out.len());
+    let (below, above): (&'x [u8], &'x [u8]) = (below, above);
+    let src = |r: Option<Range<usize>>| match r {
+        None => Src::Absent,
+        Some(r) if r == out => Src::Output,
+        Some(r) if r.end <= out.start => Src::Apart(&below[r]),
+        Some(r) => Src::Apart(&above[r.start - out.end..r.end - out.end]),
+    };
+    let [a, b] = inputs;
+    (output, [src(a), src(b)])
+}
+
+fn f32s(b: &[u8]) -> Result<&[f32], Error> {
+    bytemuck::try_cast_slice(b).map_err(|_| Error::Misaligned)
+}
+
+fn f32s_mut(b: &mut [u8]) -> Result<&mut [f32], Error> {
+    bytemuck::try_cast_slice_mut(b).map_err(|_| Error::Misaligned)
+}
+
+fn i32s(b: &[u8]) -> Result<&[i32], Error> {
+    bytemuck::try_cast_slice(b).map_err(|_| Error::Misaligned)
+}
+
+fn i8s(b: &[u8]) -> &[i8] {
+    bytemuck::cast_slice(b)
+}
+
+fn i8s_mut(b: &mut [u8]) -> &mut [i8] {
+    bytemuck::cast_slice_mut(b)
+}
+
+impl<'b, 'a> Engine<'b, 'a> {
+    /// Parses and checks `blob` for `arena`; both must start on a 4-byte boundary, and the
+    /// arena must hold at least the blob's planned arena size.
+    pub fn new(blob: &'b [u8], arena: &'a mut [u8]) -> Result<Engine<'b, 'a>, Error> {
+        if blob.as_ptr() as usize % 4 != 0 || arena.as_ptr() as usize % 4 != 0 {
+            return Err(Error::Misaligned);
+        }
+        let blob = Blob::parse(blob)?;
+        check(&blob, arena.len())?;
+        Ok(Engine {
+            blob,
+            arena,
+            high_water: 0,
+        })
+    }
+
+    /// The parsed blob.
+    pub fn blob(&self) -> &Blob<'b> {
+        &self.blob
+    }
+
+    /// The model's input tensor.
+    pub fn input(&self) -> TensorRecord {
+        self.record(self.blob.header().input as usize)
+    }
+
+    /// The model's output tensor.
+    pub fn output(&self) -> TensorRecord {
+        self.record(self.blob.header().output as usize)
+    }
+
+    /// Tensor `t` (checked when the engine was built).
+    pub fn record(&self, t: usize) -> TensorRecord {
+        self.blob.tensor(t).unwrap_or(TensorRecord {
+            dtype: DType::Int8,
+            rank: 1,
+            dims: [0; 4],
+            scale: 1.0,
+            zero_point: 0,
+            offset: 0,
+            bytes: 0,
+        })
+    }
+
+    /// The number of ops.
+    pub fn ops(&self) -> usize {
+        self.blob.header().ops as usize
+    }
+
+    /// The bytes of tensor `t` in the arena (its current content).
+    pub fn tensor(&self, t: usize) -> &[u8] {
+        &self.arena[self.record(t).range()]
+    }
+
+    /// The bytes of tensor `t` in the arena, to write (an input, or any tensor in a test).
+    pub fn tensor_mut(&mut self, t: usize) -> &mut [u8] {
+        let r = self.record(t).range();
+        &mut self.arena[r]
+    }
+
+    /// The highest arena byte (exclusive) that any op has read or written since the engine was
+    /// built: after a run, the arena the model really used.
+    pub fn high_water_mark(&self) -> usize {
+        self.high_water
+    }
+
+    /// Runs the model: `input` holds the input tensor's bytes (int8, or f32 little-endian),
+    /// `output` receives the output tensor's.
+    pub fn run(&mut self, input: &[u8], output: &mut [u8]) -> Result<(), Error> {
+        let (i, o) = (self.input(), self.output());
+        if input.len() != i.bytes as usize {
+            return Err(Error::InputSize {
+                expected: i.bytes as usize,
+                given: input.len(),
+            });
+        }
+        if output.len() != o.bytes as usize {
+            return Err(Error::OutputSize {
+                expected: o.bytes as usize,
+                given: output.len(),
+            });
+        }
+        self.arena[i.range()].copy_from_slice(input);
+        self.high_water = self.high_water.max(i.range().end);
+        for op in 0..self.ops() {
+            self.run_op(op)?;
+        }
+        output.copy_from_slice(&self.arena[o.range()]);
+        self.high_water = self.high_water.max(o.range().end);
+        Ok(())
+    }
+
+    /// Runs op `i` alone on the arena's current content.
+    pub fn run_op(&mut self, i: usize) -> Result<(), Error> {
+        self.dispatch(i).map_err(|e| match e {
+            Error::BadOp { what, .. } => Error::BadOp { op: i, what },
+            e => e,
+        })
+    }
+
+    fn dispatch(&mut self, i: usize) -> Result<(), Error> {
+        let bad = |what| Error::BadOp { op: i, what };
+        let op = self.blob.op(i).ok_or(bad("no such op"))?;
+        let out = self.record(op.output as usize);
+        let mut ins = [None; 2];
+        for (k, t) in op.input_tensors().enumerate() {
+            ins[k] = Some(self.record(t));
+        }
+        let ranges = ins.map(|t| t.map(|t| t.range()));
+        for r in ranges.iter().flatten().chain([&out.range()]) {
+            self.high_water = self.high_water.max(r.end);
+        }
+        let constants = if op.kind.has_constants() {
+            let section = self.blob.constant_section();
+            section
+                .get(op.constants())
+                .ok_or(bad("constants out of range"))?
+        } else {
+            &[]
+        };
+        let (dst, src) = operands(self.arena, out.range(), ranges);
+        let maps = || -> Result<(Map, Map), Error> {
+            let i = ins[0].as_ref().and_then(map_of);
+            i.zip(map_of(&out)).ok_or(bad("not a feature map"))
+        };
+        let x = ins[0];
+        match (op.kind, out.dtype) {
+            (OpKind::Fill, DType::Int8) => dst.fill(out.zero_point as u8),
+            (OpKind::Fill, DType::F32) => dst.fill(0),
+            (OpKind::Softmax, _) => {
+                let y = f32s_mut(dst)?;
+                match (&src[0], x.map(|t| t.dtype)) {
+                    (Src::Apart(b), Some(DType::Int8)) => {
+                        let t = x.ok_or(bad("no input"))?;
+                        ki::softmax(i8s(b), t.scale, t.zero_point, y);
+                    }
+                    (Src::Apart(b), _) => kf::softmax(y, Some(f32s(b)?)),
+                    _ => kf::softmax(y, None),
+                }
+            }
+            (_, DType::F32) => run_f32(&op, maps, constants, dst, &src, &out)?,
+            (_, DType::Int8) => {
+                let zeros = Zeros {
+                    a: x.map_or(0, |t| t.zero_point),
+                    b: ins[1].map_or(0, |t| t.zero_point),
+                    y: out.zero_point,
+                };
+                run_int8(&op, maps, constants, dst, &src, &out, zeros)?
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An input that may be the output itself (in place): `None` then.
+fn maybe<'x, T>(
+    s: &Src<'x>,
+    cast: impl Fn(&'x [u8]) -> Result<&'x [T], Error>,
+) -> Result<Option<&'x [T]>, Error> {
+    match s {
+        Src::Apart(b) => cast(b).map(Some),
+        _ => Ok(None),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_f32<'x>(
+    op: &OpRecord,
+    maps: impl Fn() -> Result<(Map, Map), Error>,
+    constants: &[u8],
+    dst: &mut [u8],
+    src: &[Src<'x>; 2],
+    out: &TensorRecord,
+) -> Result<(), Error> {
+    let y = f32s_mut(dst)?;
+    match op.kind {
+        OpKind::Conv => {
+            let (i, o) = maps()?;
+            kf::conv(op, i, o, f32s(src[0].apart()?)?, f32s(constants)?, y)
+        }
+        OpKind::Dense => kf::dense(op, f32s(src[0].apart()?)?, f32s(constants)?, y),
+        OpKind::MaxPool => {
+            let (i, o) = maps()?;
+            kf::max_pool(op, i, o, f32s(src[0].apart()?)?, y)
+        }
+        OpKind::AvgPool => {
+            let (i, o) = maps()?;
+            kf::avg_pool(op, i, o, f32s(src[0].apart()?)?, y)
+        }
+        OpKind::GlobalAvgPool => kf::global_avg_pool(maps()?.0, f32s(src[0].apart()?)?, y),
+        OpKind::Add => kf::add(y, maybe(&src[0], f32s)?, maybe(&src[1], f32s)?),
+        OpKind::Affine => {
+            let c = channels_of(out).unwrap_or(1);
+            kf::affine(c, f32s(constants)?, y, maybe(&src[0], f32s)?)
+        }
+        OpKind::Activation => kf::activation(op, y, maybe(&src[0], f32s)?),
+        OpKind::Softmax | OpKind::Fill => {}
+    }
+    Ok(())
+}
+
+/// The int8 constants of a Conv or Dense op with `channels` output channels.
+fn weighted(constants: &[u8], channels: usize) -> Result<Weighted<'_>, Error> {
+    let at = constants
+        .len()
+        .checked_sub(12 * channels)
+        .ok_or(Error::BadOp {
+            op: usize::MAX,
+            what: "constants too short",
+        })?;
+    let (w, rest) = constants.split_at(at);
+    let q = i32s(rest)?;
+    let (bias, rest) = q.split_at(channels);
+    let (multiplier, shift) = rest.split_at(channels);
+    Ok(Weighted {
+        weights: i8s(w),
+        bias,
+        multiplier,
+        shift,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_int8<'x>(
+    op: &OpRecord,
+    maps: impl Fn() -> Result<(Map, Map), Error>,
+    constants: &[u8],
+    dst: &mut [u8],
+    src: &[Src<'x>; 2],
+    out: &TensorRecord,
+    z: Zeros,
+) -> Result<(), Error> {
+    let y = i8s_mut(dst);
+    let in8 = |s: &'x [u8]| Ok::<_, Error>(i8s(s));
+    match op.kind {
+        OpKind::Conv => {
+            let (i, o) = maps()?;
+            let c = weighted(constants, o.channels)?;
+            ki::conv(op, i, o, i8s(src[0].apart()?), &c, z, y)
+        }
+        OpKind::Dense => {
+            let c = weighted(constants, y.len())?;
+            ki::dense(op, i8s(src[0].apart()?), &c, z, y)
+        }
+        OpKind::MaxPool => {
+            let (i, o) = maps()?;
+            ki::max_pool(op, i, o, i8s(src[0].apart()?), z, y)
+        }
+        OpKind::AvgPool => {
+            let (i, o) = maps()?;
+            ki::avg_pool(op, i, o, i8s(src[0].apart()?), z, y)
+        }
+        OpKind::GlobalAvgPool => ki::global_avg_pool(op, maps()?.0, i8s(src[0].apart()?), z, y),
+        OpKind::Add => ki::add(op, z, y, maybe(&src[0], in8)?, maybe(&src[1], in8)?),
+        OpKind::Affine => {
+            let c = channels_of(out).unwrap_or(1);
+            let q = i32s(constants)?;
+            let (multiplier, rest) = q.split_at(c);
+            let (shift, offset) = rest.split_at(c);
+            let a = Affine {
+                multiplier,
+                shift,
+                offset,
+            };
+            ki::affine(op, c, &a, z, y, maybe(&src[0], in8)?)
+        }
+        OpKind::Activation => ki::activation(op, z, y, maybe(&src[0], in8)?),
+        OpKind::Softmax | OpKind::Fill => {}
+    }
+    Ok(())
+}

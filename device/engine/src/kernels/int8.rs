@@ -1,0 +1,194 @@
+//! int8 kernels in the ONNX QDQ / TFLite int8 convention: `real = scale × (q − zero_point)`,
+//! weights symmetric per output channel, int32 accumulation, and fixed-point requantisation
+//! ([`crate::requant`]) to the output's scale, then the fused activation as a clamp of the
+//! int8 result (`act_min..=act_max`).
+
+use super::{Map, map, zip};
+use crate::blob::OpRecord;
+use crate::requant::{div_round, requantize, round_shift, saturate};
+
+/// The constants of an int8 Conv or Dense op: int8 weights (padded to 4 bytes), then per
+/// output channel an int32 bias (at input scale × weight scale), multiplier and shift.
+#[derive(Clone, Copy, Debug)]
+pub struct Weighted<'a> {
+    /// Weights, one filter (or row) per output channel.
+    pub weights: &'a [i8],
+    /// Biases.
+    pub bias: &'a [i32],
+    /// Requantisation multipliers of `input scale × weight scale / output scale`.
+    pub multiplier: &'a [i32],
+    /// Their shifts.
+    pub shift: &'a [i32],
+}
+
+/// The constants of an int8 Affine op: per channel a multiplier, a shift and an offset, with
+/// `y = round(((x − zx) × multiplier + offset) / 2^shift) + zy`.
+#[derive(Clone, Copy, Debug)]
+pub struct Affine<'a> {
+    /// Multipliers of `a × input scale / output scale`.
+    pub multiplier: &'a [i32],
+    /// Shifts.
+    pub shift: &'a [i32],
+    /// `b / output scale × 2^shift`.
+    pub offset: &'a [i32],
+}
+
+/// Zero points of an op's input(s) and output.
+#[derive(Clone, Copy, Debug)]
+pub struct Zeros {
+    /// First input.
+    pub a: i32,
+    /// Second input (Add).
+    pub b: i32,
+    /// Output.
+    pub y: i32,
+}
+
+#[inline]
+fn finish(op: &OpRecord, c: &Weighted, zy: i32) -> impl Fn(usize, i32) -> i8 {
+    move |ch, acc| {
+        let v = requantize(acc.wrapping_add(c.bias[ch]), c.multiplier[ch], c.shift[ch]);
+        saturate(v + zy as i64, op.act_min, op.act_max)
+    }
+}
+
+/// Convolution.
+pub fn conv(
+    op: &OpRecord,
+    input: Map,
+    output: Map,
+    x: &[i8],
+    c: &Weighted,
+    z: Zeros,
+    out: &mut [i8],
+) {
+    let zx = z.a;
+    super::conv(
+        &op.geometry,
+        input,
+        output,
+        x,
+        c.weights,
+        out,
+        |_| 0i32,
+        |a, x, w| a.wrapping_add((x as i32 - zx) * w as i32),
+        finish(op, c, z.y),
+    );
+}
+
+/// Fully connected layer.
+pub fn dense(op: &OpRecord, x: &[i8], c: &Weighted, z: Zeros, out: &mut [i8]) {
+    let zx = z.a;
+    super::dense(
+        x,
+        c.weights,
+        out,
+        |_| 0i32,
+        |a, x, w| a.wrapping_add((x as i32 - zx) * w as i32),
+        finish(op, c, z.y),
+    );
+}
+
+/// `(q − zx)` rescaled to the output: `round((q − zx) × multiplier / 2^shift) + zy`, clamped.
+#[inline]
+fn rescale(op: &OpRecord, z: Zeros, q: i32) -> i8 {
+    saturate(
+        requantize(q - z.a, op.words[0], op.words[1]) + z.y as i64,
+        op.act_min,
+        op.act_max,
+    )
+}
+
+/// Max pooling (the largest int8 value is the largest real one: scales are positive).
+pub fn max_pool(op: &OpRecord, input: Map, output: Map, x: &[i8], z: Zeros, out: &mut [i8]) {
+    super::pool(
+        &op.geometry,
+        input,
+        output,
+        x,
+        out,
+        i8::MIN,
+        i8::max,
+        |m, _| rescale(op, z, m as i32),
+    );
+}
+
+/// `round(sum × multiplier / (count × 2^shift)) + zy` of a window's `sum` of `(q − zx)`.
+#[inline]
+fn mean(op: &OpRecord, z: Zeros, sum: i32, count: usize) -> i8 {
+    let shift = op.words[1].clamp(0, crate::requant::MAX_SHIFT);
+    let v = div_round(sum as i64 * op.words[0] as i64, (count as i64) << shift);
+    saturate(v + z.y as i64, op.act_min, op.act_max)
+}
+
+/// Average pooling.
+pub fn avg_pool(op: &OpRecord, input: Map, output: Map, x: &[i8], z: Zeros, out: &mut [i8]) {
+    let zx = z.a;
+    super::pool(
+        &op.geometry,
+        input,
+        output,
+        x,
+        out,
+        0i32,
+        |a, v| a + (v as i32 - zx),
+        |a, n| mean(op, z, a, n),
+    );
+}
+
+/// The mean of each channel.
+pub fn global_avg_pool(op: &OpRecord, input: Map, x: &[i8], z: Zeros, out: &mut [i8]) {
+    for (c, y) in out.iter_mut().enumerate() {
+        let plane = &x[c * input.plane()..(c + 1) * input.plane()];
+        let sum = plane.iter().map(|&v| v as i32 - z.a).sum::<i32>();
+        *y = mean(op, z, sum, plane.len());
+    }
+}
+
+/// `round(((a − za) × ma + (b − zb) × mb) / 2^shift) + zy` with `words = [ma, mb, shift]`.
+pub fn add(op: &OpRecord, z: Zeros, out: &mut [i8], a: Option<&[i8]>, b: Option<&[i8]>) {
+    let [ma, mb, shift] = op.words.map(i64::from);
+    zip(out, a, b, |x, y| {
+        let sum = (x as i64 - z.a as i64) * ma + (y as i64 - z.b as i64) * mb;
+        saturate(
+            round_shift(sum, shift as i32) + z.y as i64,
+            op.act_min,
+            op.act_max,
+        )
+    });
+}
+
+/// Per-channel affine (a batch norm of its own).
+pub fn affine(
+    op: &OpRecord,
+    channels: usize,
+    c: &Affine,
+    z: Zeros,
+    out: &mut [i8],
+    src: Option<&[i8]>,
+) {
+    let inner = out.len() / channels;
+    map(out, src, |i, q| {
+        let ch = i / inner;
+        let v = (q as i64 - z.a as i64) * c.multiplier[ch] as i64 + c.offset[ch] as i64;
+        saturate(
+            round_shift(v, c.shift[ch]) + z.y as i64,
+            op.act_min,
+            op.act_max,
+        )
+    });
+}
+
+/// A ReLU or ReLU6 of its own: the input rescaled to the output's quantisation and clamped.
+pub fn activation(op: &OpRecord, z: Zeros, out: &mut [i8], src: Option<&[i8]>) {
+    map(out, src, |_, q| rescale(op, z, q as i32));
+}
+
+/// Softmax of int8 logits into f32 probabilities (as a QDQ model computes it: dequantise, then
+/// a float softmax).
+pub fn softmax(x: &[i8], scale: f32, zx: i32, out: &mut [f32]) {
+    for (y, &q) in out.iter_mut().zip(x) {
+        *y = (q as i32 - zx) as f32 * scale;
+    }
+    super::f32::softmax(out, None);
+}

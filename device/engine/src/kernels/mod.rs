@@ -1,0 +1,218 @@
+//! The kernels: loops over feature maps shared by both element types, and the arithmetic of
+//! each type in [`f32`] and [`int8`].
+//!
+//! Feature maps are NCHW with a batch of 1, as in ONNX. The loops take their element
+//! arithmetic as closures, so one loop serves f32 and int8 and the two cannot drift apart.
+//! Shapes are checked when a blob is loaded ([`crate::check`]); the loops index within them.
+
+pub mod f32;
+pub mod int8;
+
+use crate::blob::Geometry;
+
+/// A feature map's channels, height and width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Map {
+    /// Channels.
+    pub channels: usize,
+    /// Height.
+    pub height: usize,
+    /// Width.
+    pub width: usize,
+}
+
+impl Map {
+    /// Elements in one channel.
+    pub fn plane(&self) -> usize {
+        self.height * self.width
+    }
+}
+
+/// The input rows (or columns) a window at output position `o` covers: the first and the
+/// end, clipped to the map, for a kernel of `k` with `stride` and `pad`.
+#[inline]
+fn window(o: usize, k: usize, stride: usize, pad: usize, size: usize) -> (usize, usize, usize) {
+    let start = (o * stride) as isize - pad as isize;
+    let first = start.max(0) as usize;
+    let end = ((start + k as isize).max(0) as usize).min(size);
+    // Offset of `first` inside the kernel.
+    (first, end.max(first), (first as isize - start) as usize)
+}
+
+/// A grouped 2-D convolution: for every output element, `finish(channel, acc)` of the
+/// accumulator started at `init(channel)` and folded with `mac(acc, x, w)` over the window and
+/// the group's input channels. Padding contributes nothing (zero in f32, the zero point in int8).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub fn conv<T: Copy, A: Copy>(
+    g: &Geometry,
+    input: Map,
+    output: Map,
+    x: &[T],
+    w: &[T],
+    out: &mut [T],
+    init: impl Fn(usize) -> A,
+    mac: impl Fn(A, T, T) -> A,
+    finish: impl Fn(usize, A) -> T,
+) {
+    let [kh, kw] = g.kernel.map(usize::from);
+    let [sh, sw] = g.stride.map(usize::from);
+    let [ph, pw] = g.padding.map(usize::from);
+    let groups = usize::from(g.groups);
+    let in_per_group = input.channels / groups;
+    let out_per_group = output.channels / groups;
+    let per_filter = in_per_group * kh * kw;
+    for oc in 0..output.channels {
+        let ic0 = (oc / out_per_group) * in_per_group;
+        let filter = &w[oc * per_filter..(oc + 1) * per_filter];
+        let out_plane = &mut out[oc * output.plane()..(oc + 1) * output.plane()];
+        for oy in 0..output.height {
+            let (y0, y1, ky0) = window(oy, kh, sh, ph, input.height);
+            for ox in 0..output.width {
+                let (x0, x1, kx0) = window(ox, kw, sw, pw, input.width);
+                let mut acc = init(oc);
+                for ic in 0..in_per_group {
+                    let plane = &x[(ic0 + ic) * input.plane()..(ic0 + ic + 1) * input.plane()];
+                    let taps = &filter[ic * kh * kw..(ic + 1) * kh * kw];
+                    for (ky, y) in (ky0..).zip(y0..y1) {
+                        let row = &plane[y * input.width + x0..y * input.width + x1];
+                        let wrow = &taps[ky * kw + kx0..ky * kw + kx0 + row.len()];
+                        for (&xv, &wv) in row.iter().zip(wrow) {
+                            acc = mac(acc, xv, wv);
+                        }
+                    }
+                }
+                out_plane[oy * output.width + ox] = finish(oc, acc);
+            }
+        }
+    }
+}
+
+/// A fully connected layer: `out[o] = finish(o, fold of mac over x and row o of w)`.
+#[inline]
+pub fn dense<T: Copy, A: Copy>(
+    x: &[T],
+    w: &[T],
+    out: &mut [T],
+    init: impl Fn(usize) -> A,
+    mac: impl Fn(A, T, T) -> A,
+    finish: impl Fn(usize, A) -> T,
+) {
+    let features = x.len();
+    for (o, y) in out.iter_mut().enumerate() {
+        let row = &w[o * features..(o + 1) * features];
+        let acc = x
+            .iter()
+            .zip(row)
+            .fold(init(o), |a, (&xv, &wv)| mac(a, xv, wv));
+        *y = finish(o, acc);
+    }
+}
+
+/// A pooling window over each channel: `finish(acc, count)` of `add` folded over the window's
+/// elements inside the map; `count` is the number of them, or the kernel's area when the
+/// geometry counts the padding.
+#[inline]
+pub fn pool<T: Copy, A: Copy>(
+    g: &Geometry,
+    input: Map,
+    output: Map,
+    x: &[T],
+    out: &mut [T],
+    init: A,
+    add: impl Fn(A, T) -> A,
+    finish: impl Fn(A, usize) -> T,
+) {
+    let [kh, kw] = g.kernel.map(usize::from);
+    let [sh, sw] = g.stride.map(usize::from);
+    let [ph, pw] = g.padding.map(usize::from);
+    for c in 0..output.channels {
+        let plane = &x[c * input.plane()..(c + 1) * input.plane()];
+        for oy in 0..output.height {
+            let (y0, y1, _) = window(oy, kh, sh, ph, input.height);
+            for ox in 0..output.width {
+                let (x0, x1, _) = window(ox, kw, sw, pw, input.width);
+                let mut acc = init;
+                for y in y0..y1 {
+                    for &v in &plane[y * input.width + x0..y * input.width + x1] {
+                        acc = add(acc, v);
+                    }
+                }
+                let count = if g.count_include_pad {
+                    kh * kw
+                } else {
+                    (y1 - y0) * (x1 - x0)
+                };
+                out[(c * output.height + oy) * output.width + ox] = finish(acc, count);
+            }
+        }
+    }
+}
+
+/// Applies `f` to every element: `out[i] = f(i, src[i])`, where `src` is `out` itself when it
+/// is `None` (an op running in place).
+#[inline]
+pub fn map<T: Copy>(out: &mut [T], src: Option<&[T]>, f: impl Fn(usize, T) -> T) {
+    match src {
+        None => out.iter_mut().enumerate().for_each(|(i, v)| *v = f(i, *v)),
+        Some(s) => out
+            .iter_mut()
+            .zip(s)
+            .enumerate()
+            .for_each(|(i, (o, &v))| *o = f(i, v)),
+    }
+}
+
+/// `out[i] = f(a[i], b[i])`, where an input that is `None` is `out` itself (in place).
+#[inline]
+pub fn zip<T: Copy>(out: &mut [T], a: Option<&[T]>, b: Option<&[T]>, f: impl Fn(T, T) -> T) {
+    for i in 0..out.len() {
+        let x = a.map_or(out[i], |a| a[i]);
+        let y = b.map_or(out[i], |b| b[i]);
+        out[i] = f(x, y);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_clipped_to_the_map() {
+        // 3-wide kernel, pad 1, stride 1, on 4 columns.
+        assert_eq!(window(0, 3, 1, 1, 4), (0, 2, 1));
+        assert_eq!(window(1, 3, 1, 1, 4), (0, 3, 0));
+        assert_eq!(window(3, 3, 1, 1, 4), (2, 4, 0));
+    }
+
+    #[test]
+    fn a_3x3_convolution_with_padding_sums_its_neighbours() {
+        let g = Geometry {
+            kernel: [3, 3],
+            stride: [1, 1],
+            padding: [1, 1],
+            groups: 1,
+            count_include_pad: false,
+        };
+        let m = Map {
+            channels: 1,
+            height: 3,
+            width: 3,
+        };
+        let x = [1.0f32; 9];
+        let w = [1.0f32; 9];
+        let mut out = [0.0f32; 9];
+        conv(
+            &g,
+            m,
+            m,
+            &x,
+            &w,
+            &mut out,
+            |_| 0.0,
+            |a, x, w| a + x * w,
+            |_, a| a,
+        );
+        assert_eq!(out, [4.0, 6.0, 4.0, 6.0, 9.0, 6.0, 4.0, 6.0, 4.0]);
+    }
+}

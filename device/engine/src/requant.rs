@@ -1,0 +1,110 @@
+//! Fixed-point requantisation: an integer accumulator times a real factor, rounded to an integer.
+//!
+//! A real factor `r` is stored as an int32 `multiplier` and a `shift` with
+//! `r ≈ multiplier / 2^shift` (`|multiplier| < 2^31`, `0 ≤ shift ≤ 62`), and
+//! `requantize(acc) = round(acc × multiplier / 2^shift)` is computed exactly in 64 bits with one
+//! rounding, half up. ONNX's QuantizeLinear rounds half to even: the two differ only when the
+//! exact value lies on a tie, which an int8 result then misses by one step. (TFLite's
+//! `MultiplyByQuantizedMultiplier` rounds twice; one rounding is closer to ONNX's real-number
+//! definition that tract computes in f32.)
+
+/// The largest shift a blob may use.
+pub const MAX_SHIFT: i32 = 62;
+
+/// `round(value / 2^shift)`, ties rounded up. `shift` must be in `0..=MAX_SHIFT` (checked when
+/// a blob is loaded); other values are clamped rather than trusted.
+#[inline]
+pub fn round_shift(value: i64, shift: i32) -> i64 {
+    let shift = shift.clamp(0, MAX_SHIFT) as u32;
+    let half = (1i64 << shift) >> 1;
+    value.wrapping_add(half) >> shift
+}
+
+/// `round(acc × multiplier / 2^shift)`.
+#[inline]
+pub fn requantize(acc: i32, multiplier: i32, shift: i32) -> i64 {
+    round_shift(acc as i64 * multiplier as i64, shift)
+}
+
+/// `v` clamped to `lo..=hi`, as an int8.
+#[inline]
+pub fn saturate(v: i64, lo: i8, hi: i8) -> i8 {
+    v.clamp(lo as i64, hi as i64) as i8
+}
+
+/// `round(n / d)` for `d > 0`, ties rounded up.
+#[inline]
+pub fn div_round(n: i64, d: i64) -> i64 {
+    n.wrapping_add(d / 2).div_euclid(d.max(1))
+}
+
+/// One shift for several real factors, the largest that keeps every multiplier below 2^31, and
+/// the multipliers: `reals[i] ≈ multipliers[i] / 2^shift`. `None` when a factor is not finite
+/// or is 2^31 or more. Factors too small for the largest shift become 0.
+pub fn quantize_multipliers<const N: usize>(reals: [f64; N]) -> Option<([i32; N], i32)> {
+    let largest = reals
+        .iter()
+        .try_fold(0f64, |m, &r| r.is_finite().then(|| m.max(libm::fabs(r))))?;
+    let mut shift = if largest == 0.0 {
+        MAX_SHIFT
+    } else {
+        let (_, exponent) = libm::frexp(largest); // largest = m × 2^exponent, m in [0.5, 1)
+        (31 - exponent).min(MAX_SHIFT)
+    };
+    loop {
+        if shift < 0 {
+            return None;
+        }
+        let scaled = reals.map(|r| libm::round(libm::ldexp(r, shift)));
+        if scaled.iter().all(|s| libm::fabs(*s) < 2_147_483_648.0) {
+            return Some((scaled.map(|s| s as i32), shift));
+        }
+        shift -= 1;
+    }
+}
+
+/// [`quantize_multipliers`] for one factor.
+pub fn quantize_multiplier(real: f64) -> Option<(i32, i32)> {
+    quantize_multipliers([real]).map(|([m], s)| (m, s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipliers_keep_31_bits_of_the_factor() {
+        for r in [0.5, 0.75, 1.0, 0.001234, 3.5, 1e-9, -0.3] {
+            let (m, s) = quantize_multiplier(r).unwrap();
+            let back = m as f64 / (1u64 << s) as f64;
+            assert!(
+                (back - r).abs() <= r.abs() * 1e-9 + 1e-18,
+                "{r} -> {m}/2^{s}"
+            );
+        }
+        assert_eq!(quantize_multiplier(0.0), Some((0, MAX_SHIFT)));
+        assert!(quantize_multiplier(f64::NAN).is_none());
+        assert!(quantize_multiplier(3e9).is_none());
+    }
+
+    #[test]
+    fn requantisation_rounds_once_half_up() {
+        let (m, s) = quantize_multiplier(0.5).unwrap();
+        assert_eq!(requantize(3, m, s), 2); // 1.5 -> 2
+        assert_eq!(requantize(-3, m, s), -1); // -1.5 -> -1
+        assert_eq!(requantize(5, m, s), 3);
+        let (m, s) = quantize_multiplier(1.0 / 3.0).unwrap();
+        assert_eq!(requantize(100, m, s), 33);
+        assert_eq!(requantize(-100, m, s), -33);
+        assert_eq!(div_round(7, 2), 4);
+        assert_eq!(div_round(-7, 2), -3);
+        assert_eq!(div_round(-8, 3), -3);
+    }
+
+    #[test]
+    fn a_shared_shift_fits_the_largest_factor() {
+        let ([a, b], s) = quantize_multipliers([0.25, 3.0]).unwrap();
+        assert_eq!(a as f64 / (1u64 << s) as f64, 0.25);
+        assert_eq!(b as f64 / (1u64 << s) as f64, 3.0);
+    }
+}

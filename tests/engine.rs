@@ -1,0 +1,193 @@
+//! The device engine against tract: blobs compiled from exported ONNX models of every shipped
+//! space run on the host and give tract's numbers; the arena and flash figures the search
+//! promises are the blob's.
+
+use burn::prelude::Device;
+use edgenas::candidate::Candidate;
+use edgenas::compile::{self, HostEngine, from_bytes, to_bytes};
+use edgenas::cost::{flash, memory};
+use edgenas::data::Dataset;
+use edgenas::export::{self, Calibration, ModelInfo, Precision, TractModel};
+use edgenas::network::Network;
+use edgenas::rng::Rng;
+use edgenas::space::{SHIPPED_SPACES, load_space};
+use edgenas::train;
+use edgenas::weights::{LayerWeights, Weights, initial_weights};
+use edgenas_engine::DType;
+
+/// A NB-201 cell whose output node has no edge left: the cell is a zero tensor.
+const NB201_ZERO_CELL: &str = "e0=nor_conv_1x1,e1=none,e2=none,e3=none,e4=avg_pool_3x3,e5=none";
+
+fn info() -> ModelInfo<'static> {
+    ModelInfo {
+        space: "test",
+        genotype: "g",
+        normalisation: None,
+    }
+}
+
+/// Initial weights with batch norm statistics moved off 0 and 1, so that folding and the
+/// standalone affine ops compute something.
+fn weights(net: &Network, seed: u64) -> Weights {
+    let mut w = initial_weights(net, seed);
+    let mut rng = Rng::new(seed + 1);
+    for layer in w.layers.values_mut() {
+        if let LayerWeights::BatchNorm {
+            gamma,
+            beta,
+            running_mean,
+            running_var,
+            ..
+        } = layer
+        {
+            for a in [gamma, beta, running_mean] {
+                a.data
+                    .iter_mut()
+                    .for_each(|v| *v += (rng.unit() - 0.5) as f32);
+            }
+            running_var
+                .data
+                .iter_mut()
+                .for_each(|v| *v = 0.5 + rng.unit() as f32);
+        }
+    }
+    w
+}
+
+/// Random genotypes of every shipped space (three each, and a NB-201 zero cell).
+fn candidates() -> Vec<(String, Candidate)> {
+    let mut out = vec![];
+    for (name, _) in SHIPPED_SPACES {
+        let space = load_space(name).unwrap();
+        let mut rng = Rng::new(2024);
+        let mut genotypes: Vec<_> = (0..3).map(|_| space.sample(&mut rng)).collect();
+        if *name == "nb201" {
+            genotypes.push(space.parse_genotype(NB201_ZERO_CELL).unwrap());
+        }
+        for g in genotypes {
+            out.push((name.to_string(), Candidate::new(&space, g).unwrap()));
+        }
+    }
+    out
+}
+
+fn worst(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn blobs_of_every_shipped_space_match_tract_and_the_promised_figures() {
+    let device = Device::flex();
+    for (space, c) in candidates() {
+        let net = &c.network;
+        let label = format!("{space} {}", c.genotype);
+        let w = weights(net, 5);
+        let data = Dataset::random(net.input_shape(), net.classes, 16, 3);
+        let values = train::activations(net, &w, &data.train, 16, &device).unwrap();
+        let params = export::calibrate(&values, Calibration::MinMax).unwrap();
+        for (dtype, precision) in [
+            (DType::F32, Precision::F32),
+            (DType::Int8, Precision::Int8(params.clone())),
+        ] {
+            let onnx = export::to_bytes(&export::export(net, &w, &info(), &precision).unwrap());
+            let compiled = compile::compile(&onnx, "model.onnx")
+                .unwrap_or_else(|e| panic!("{label} {}: {e}", dtype.name()));
+            // The figures the search checked before training are the blob's.
+            assert_eq!(
+                compiled.arena_bytes,
+                memory::peak_ram_bytes(net, dtype),
+                "{label} {}: arena",
+                dtype.name()
+            );
+            assert_eq!(
+                compiled.blob.len(),
+                flash::model_bytes(net, dtype),
+                "{label} {}: blob size",
+                dtype.name()
+            );
+            let mut host = HostEngine::new(&compiled.blob).unwrap();
+            let tract = TractModel::load(&onnx, "model.onnx").unwrap();
+            for sample in data.test.x.chunks(net.input_shape().elements()).take(2) {
+                let (ours, high_water) = host.run_f32(sample).unwrap();
+                assert_eq!(high_water, compiled.arena_bytes, "{label}: high-water mark");
+                if dtype == DType::F32 {
+                    let d = worst(&ours, &tract.run(sample).unwrap());
+                    assert!(d <= 1e-4, "{label} f32: engine and tract differ by {d}");
+                }
+            }
+            if dtype == DType::Int8 {
+                int8_op_by_op(&label, &onnx, &compiled, &mut host, &data, net);
+            }
+        }
+    }
+}
+
+/// Every op of an int8 blob, run on tract's values of its inputs, gives tract's value of its
+/// output within one quantisation step (a softmax, whose output is f32, within 1e-5).
+fn int8_op_by_op(
+    label: &str,
+    onnx: &[u8],
+    compiled: &compile::Compiled,
+    host: &mut HostEngine,
+    data: &Dataset,
+    net: &Network,
+) {
+    let mut e = host.engine().unwrap();
+    let blob = *e.blob();
+    let observed: Vec<usize> = (0..compiled.tensor_names.len())
+        .filter(|&t| {
+            let produced_by_fill = (0..e.ops()).any(|i| {
+                let op = blob.op(i).unwrap();
+                op.output as usize == t && op.kind == edgenas_engine::blob::OpKind::Fill
+            });
+            !produced_by_fill
+        })
+        .collect();
+    let names: Vec<String> = observed
+        .iter()
+        .map(|&t| compiled.tensor_names[t].clone())
+        .collect();
+    let tract = TractModel::load_observing(onnx, "int8", &names)
+        .unwrap_or_else(|err| panic!("{label}: {err}"));
+    let sample = &data.test.x[..net.input_shape().elements()];
+    let theirs = tract.run_all(sample).unwrap();
+    let value = |t: usize| observed.iter().position(|&o| o == t).map(|k| &theirs[k]);
+    let mut checked = 0;
+    for i in 0..e.ops() {
+        let op = blob.op(i).unwrap();
+        for t in op.input_tensors() {
+            if let Some(v) = value(t) {
+                let bytes = to_bytes(&e.record(t), v);
+                e.tensor_mut(t).copy_from_slice(&bytes);
+            }
+        }
+        e.run_op(i).unwrap();
+        let out = op.output as usize;
+        let Some(expected) = value(out) else {
+            continue;
+        };
+        let record = e.record(out);
+        let ours = from_bytes(&record, e.tensor(out));
+        let d = worst(&ours, expected);
+        let (limit, unit) = match record.dtype {
+            DType::Int8 => (record.scale * 1.0001, record.scale),
+            DType::F32 => (1e-5, 1.0),
+        };
+        assert!(
+            d <= limit,
+            "{label} int8: op {i} ({:?}, tensor {}) differs from tract by {} steps",
+            op.kind,
+            compiled.tensor_names[out],
+            d / unit
+        );
+        checked += 1;
+    }
+    assert!(
+        checked >= e.ops() / 2,
+        "{label}: only {checked} ops compared"
+    );
+}
