@@ -191,3 +191,92 @@ fn int8_op_by_op(
         "{label}: only {checked} ops compared"
     );
 }
+
+/// Runs of the fuzz test: `EDGENAS_FUZZ_RUNS` (default 4,000 per seed blob).
+fn fuzz_runs() -> usize {
+    std::env::var("EDGENAS_FUZZ_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4_000)
+}
+
+/// Loads `bytes` into an aligned copy with an arena of `arena` bytes and, if the engine accepts
+/// it, runs it on zeros. Returns whether it ran.
+fn load_and_run(bytes: &[u8], arena: usize) -> bool {
+    let mut words = vec![0u32; bytes.len().div_ceil(4)];
+    bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+    let blob = &bytemuck::cast_slice::<u32, u8>(&words)[..bytes.len()];
+    let mut arena = vec![0u32; arena.div_ceil(4)];
+    let Ok(mut e) = edgenas_engine::Engine::new(blob, bytemuck::cast_slice_mut(&mut arena)) else {
+        return false;
+    };
+    let input = vec![0u8; e.input().bytes as usize];
+    let mut output = vec![0u8; e.output().bytes as usize];
+    e.run(&input, &mut output).is_ok()
+}
+
+/// Arbitrary and mutated blobs only ever give errors: mutations of real blobs (f32 and int8)
+/// with the checksum repaired, so that they reach validation and the kernels; truncations;
+/// and random bytes behind a valid magic and version. A panic fails the test.
+#[test]
+fn mutated_and_arbitrary_blobs_are_errors_not_panics() {
+    let device = Device::flex();
+    let space = load_space("ds-cnn").unwrap();
+    let c = Candidate::new(&space, space.sample(&mut Rng::new(8))).unwrap();
+    let net = &c.network;
+    let w = weights(net, 1);
+    let data = Dataset::random(net.input_shape(), net.classes, 8, 1);
+    let values = train::activations(net, &w, &data.train, 8, &device).unwrap();
+    let params = export::calibrate(&values, Calibration::MinMax).unwrap();
+    let runs = fuzz_runs();
+    let (mut executions, mut ran) = (0usize, 0usize);
+    for precision in [Precision::F32, Precision::Int8(params)] {
+        let onnx = export::to_bytes(&export::export(net, &w, &info(), &precision).unwrap());
+        let seed = compile::compile(&onnx, "model.onnx").unwrap();
+        let arena = seed.arena_bytes * 2;
+        assert!(load_and_run(&seed.blob, arena), "the seed blob runs");
+        let records = edgenas_engine::blob::Blob::parse(&seed.blob)
+            .unwrap()
+            .header()
+            .constants_offset as usize;
+        let mut rng = Rng::new(99);
+        for run in 0..runs {
+            let mut b = seed.blob.clone();
+            match run % 4 {
+                // A few bytes of the header and the records.
+                0 | 1 => {
+                    for _ in 0..1 + rng.below(4) {
+                        let at = rng.below(records);
+                        b[at] = rng.below(256) as u8;
+                    }
+                }
+                // A byte anywhere, constants included.
+                2 => {
+                    let at = rng.below(b.len());
+                    b[at] ^= 1 << rng.below(8);
+                }
+                // Truncated, with the header's size patched to match.
+                _ => {
+                    let len = 64 + rng.below(b.len() - 64);
+                    b.truncate(len);
+                    b[8..12].copy_from_slice(&(len as u32).to_le_bytes());
+                }
+            }
+            let crc = edgenas_engine::crc32(&b[64..]);
+            b[32..36].copy_from_slice(&crc.to_le_bytes());
+            ran += load_and_run(&b, arena) as usize;
+            executions += 1;
+        }
+        for _ in 0..runs / 4 {
+            let len = rng.below(2048);
+            let mut b: Vec<u8> = (0..len).map(|_| rng.below(256) as u8).collect();
+            if b.len() >= 8 {
+                b[..6].copy_from_slice(b"EDGN\x01\x00");
+            }
+            ran += load_and_run(&b, arena) as usize;
+            executions += 1;
+        }
+    }
+    println!("fuzz: {executions} executions, {ran} of them accepted and run");
+    assert!(ran > 0, "no mutated blob was accepted: the mutations do not reach the kernels");
+}

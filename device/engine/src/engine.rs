@@ -351,3 +351,141 @@ fn run_int8<'x>(
     }
     Ok(())
 }
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    use super::*;
+    use crate::blob::{Activation, BlobError, Geometry, Model, NO_TENSOR, write};
+
+    fn tensor(dtype: DType, dims: [u16; 4], rank: u8, offset: u32) -> TensorRecord {
+        let elements: usize = dims[..rank as usize].iter().map(|&d| d as usize).product();
+        TensorRecord {
+            dtype,
+            rank,
+            dims,
+            scale: if dtype == DType::Int8 { 0.5 } else { 1.0 },
+            zero_point: 0,
+            offset,
+            bytes: (elements * dtype.size()) as u32,
+        }
+    }
+
+    /// `y = relu(2·x − 1)` on a [1, 1, 2, 2] map: a 1×1 f32 convolution.
+    fn tiny() -> Vec<u8> {
+        let mut constants = Vec::new();
+        for v in [2.0f32, -1.0] {
+            constants.extend_from_slice(&v.to_le_bytes());
+        }
+        write(&Model {
+            tensors: vec![
+                tensor(DType::F32, [1, 1, 2, 2], 4, 0),
+                tensor(DType::F32, [1, 1, 2, 2], 4, 16),
+            ],
+            ops: vec![OpRecord {
+                kind: OpKind::Conv,
+                activation: Activation::Relu,
+                act_min: -128,
+                act_max: 127,
+                inputs: [0, NO_TENSOR],
+                output: 1,
+                geometry: Geometry {
+                    kernel: [1, 1],
+                    stride: [1, 1],
+                    padding: [0, 0],
+                    groups: 1,
+                    count_include_pad: false,
+                },
+                words: [0, 8, 0],
+            }],
+            constants,
+            input: 0,
+            output: 1,
+            arena_bytes: 32,
+        })
+    }
+
+    fn floats(v: &[f32]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    /// 4-byte aligned copies of `blob` and an arena of `arena` bytes.
+    fn aligned(blob: &[u8], arena: usize) -> (Vec<u32>, Vec<u32>) {
+        let mut b = vec![0u32; blob.len().div_ceil(4)];
+        bytemuck::cast_slice_mut::<u32, u8>(&mut b)[..blob.len()].copy_from_slice(blob);
+        (b, vec![0u32; arena.div_ceil(4)])
+    }
+
+    #[test]
+    fn a_tiny_model_runs_and_reports_its_arena() {
+        let blob = tiny();
+        let (b, mut a) = aligned(&blob, 64);
+        let b = &bytemuck::cast_slice::<u32, u8>(&b)[..blob.len()];
+        let mut e = Engine::new(b, bytemuck::cast_slice_mut(&mut a)).unwrap();
+        let mut out = [0u8; 16];
+        e.run(&floats(&[0.0, 1.0, 2.0, -3.0]), &mut out).unwrap();
+        assert_eq!(out.to_vec(), floats(&[0.0, 1.0, 3.0, 0.0]));
+        assert_eq!(e.high_water_mark(), 32);
+        assert_eq!(
+            e.run(&[0; 3], &mut out),
+            Err(Error::InputSize {
+                expected: 16,
+                given: 3
+            })
+        );
+    }
+
+    #[test]
+    fn bad_blobs_and_buffers_are_errors() {
+        let blob = tiny();
+        let load = |bytes: &[u8], arena: usize| {
+            let (b, mut a) = aligned(bytes, arena);
+            let b = &bytemuck::cast_slice::<u32, u8>(&b)[..bytes.len()];
+            Engine::new(b, bytemuck::cast_slice_mut(&mut a)).map(|_| ())
+        };
+        assert_eq!(load(&blob[..40], 64), Err(Error::Blob(BlobError::Truncated)));
+        assert_eq!(load(&blob[..blob.len() - 1], 64), Err(Error::Blob(BlobError::Truncated)));
+        let mut bad = blob.clone();
+        bad[0] = b'X';
+        assert_eq!(load(&bad, 64), Err(Error::Blob(BlobError::BadMagic)));
+        let mut bad = blob.clone();
+        bad[4] = 9;
+        assert_eq!(load(&bad, 64), Err(Error::Blob(BlobError::UnsupportedVersion(9))));
+        let mut bad = blob.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        assert_eq!(load(&bad, 64), Err(Error::Blob(BlobError::BadChecksum)));
+        assert_eq!(
+            load(&blob, 27),
+            Err(Error::ArenaTooSmall {
+                needed: 32,
+                given: 28
+            })
+        );
+        // A misaligned arena.
+        let (b, mut a) = aligned(&blob, 64);
+        let b = &bytemuck::cast_slice::<u32, u8>(&b)[..blob.len()];
+        let arena = &mut bytemuck::cast_slice_mut::<u32, u8>(&mut a)[1..];
+        assert_eq!(Engine::new(b, arena).err(), Some(Error::Misaligned));
+    }
+
+    #[test]
+    fn an_output_overlapping_its_input_is_refused() {
+        let mut blob = tiny();
+        // Move the output tensor's offset (bytes 20..24 of its record) onto the input's bytes.
+        let at = crate::format::HEADER_BYTES + crate::format::TENSOR_RECORD_BYTES + 20;
+        blob[at..at + 4].copy_from_slice(&8u32.to_le_bytes());
+        let crc = crate::crc32(&blob[crate::format::HEADER_BYTES..]);
+        blob[32..36].copy_from_slice(&crc.to_le_bytes());
+        let (b, mut a) = aligned(&blob, 64);
+        let b = &bytemuck::cast_slice::<u32, u8>(&b)[..blob.len()];
+        assert_eq!(
+            Engine::new(b, bytemuck::cast_slice_mut(&mut a)).err(),
+            Some(Error::BadOp {
+                op: 0,
+                what: "its output overlaps an input"
+            })
+        );
+    }
+}

@@ -20,7 +20,8 @@ pub struct Args {
     #[arg(long)]
     trial: i64,
     /// Where to write `model.onnx`, `model-int8.onnx`, `model-int8-ops.onnx`, `model.h`,
-    /// `model-int8.h`, `weights.json`, `check.json` and `trial.json` (every figure the study
+    /// `model-int8.h`, `model.blob`, `model-int8.blob`, `model-int8-blob.h` (the device
+    /// models), `weights.json`, `check.json` and `trial.json` (every figure the study
     /// has for the trial). A trial whose weights were not kept is trained again with the
     /// study's training settings.
     #[arg(long)]
@@ -111,7 +112,7 @@ pub fn run(args: Args) -> Result<()> {
         if retrained { ", retrained" } else { "" }
     );
     println!(
-        "wrote     {}: model.onnx, model-int8.onnx, model-int8-ops.onnx, model.h, model-int8.h, weights.json, check.json, trial.json",
+        "wrote     {}: model.onnx, model-int8.onnx, model-int8-ops.onnx, model.h, model-int8.h, model.blob, model-int8.blob, model-int8-blob.h, weights.json, check.json, trial.json",
         args.out.display()
     );
     Ok(())

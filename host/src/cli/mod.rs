@@ -4,6 +4,7 @@ mod bench;
 mod bench_ask;
 mod boards;
 mod calibrate;
+mod compile;
 mod export;
 mod format;
 mod inspect;
@@ -63,6 +64,9 @@ enum Command {
     /// Export one trial of a study: ONNX f32 and int8, C arrays, and a JSON card of its
     /// figures (retrained from its genotype and seed if its weights were not kept).
     Export(export::Args),
+    /// Compile an ONNX model (f32 or int8 QDQ) to a device blob for the no_std engine: ops,
+    /// arena and size, checked against tract on a random input.
+    Compile(compile::Args),
     /// Run a search strategy against a table of pre-measured architectures (NAS-Bench-201
     /// style): the mean best accuracy over seeds after N queries, without training.
     Replay(replay::Args),
@@ -82,6 +86,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Replay(a) => replay::run(a),
         Command::Search(a) => search::run(a),
         Command::Export(a) => export::run(a),
+        Command::Compile(a) => compile::run(a),
         Command::Status(a) => status::run(a),
         Command::Report(a) => report::run(a),
     }

@@ -34,7 +34,8 @@ pub struct Args {
     training: TrainingArgs,
     /// Write the trained model here: `model.onnx`, `model-int8.onnx` (QDQ),
     /// `model-int8-ops.onnx` (QLinearConv operator form), `model.h` and
-    /// `model-int8.h` (C arrays), `weights.json`, `train.json` (the summary) and `check.json`
+    /// `model-int8.h` (C arrays), the device models `model.blob` and `model-int8.blob` (and
+    /// `model-int8-blob.h`), `weights.json`, `train.json` (the summary) and `check.json`
     /// (samples with their expected outputs, for other runtimes).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -173,7 +174,11 @@ pub fn run(args: Args) -> Result<()> {
             a.int8_bytes
         );
         println!(
-            "wrote     {}: model.onnx, model-int8.onnx, model-int8-ops.onnx, model.h, model-int8.h, weights.json, train.json, check.json",
+            "device    f32 blob {} B (arena {} B), int8 blob {} B (arena {} B)",
+            a.f32_blob_bytes, a.f32_arena_bytes, a.int8_blob_bytes, a.int8_arena_bytes
+        );
+        println!(
+            "wrote     {}: model.onnx, model-int8.onnx, model-int8-ops.onnx, model.h, model-int8.h, model.blob, model-int8.blob, model-int8-blob.h, weights.json, train.json, check.json",
             dir.display()
         );
     }

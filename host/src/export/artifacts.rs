@@ -29,6 +29,14 @@ pub struct Artifacts {
     pub int8_bytes: usize,
     /// Bytes of `model-int8-ops.onnx`.
     pub int8_operators_bytes: usize,
+    /// Bytes of `model.blob`, the f32 device model.
+    pub f32_blob_bytes: usize,
+    /// Bytes of `model-int8.blob`, the int8 device model.
+    pub int8_blob_bytes: usize,
+    /// Arena bytes the f32 device model needs.
+    pub f32_arena_bytes: usize,
+    /// Arena bytes the int8 device model needs.
+    pub int8_arena_bytes: usize,
     /// Test accuracy of `model.onnx` run by tract.
     pub f32_test_accuracy: f64,
     /// Test accuracy of `model-int8.onnx` run by tract.
@@ -39,7 +47,9 @@ pub struct Artifacts {
 
 /// Writes `model.onnx`, `model-int8.onnx` (QDQ, calibrated on the training split),
 /// `model-int8-ops.onnx` (the same in the operator form), `model.h`,
-/// `model-int8.h`, and `check.json` (test samples with the outputs edgenas expects: burn's for
+/// `model-int8.h`, the device models compiled from the two ONNX files (`model.blob`,
+/// `model-int8.blob`, and `model-int8-blob.h` with the int8 blob as a C array), and
+/// `check.json` (test samples with the outputs edgenas expects: burn's for
 /// f32, tract's for int8, and the tolerance of each) into `dir`, and measures both models'
 /// test accuracy with tract.
 pub fn write_artifacts(
@@ -93,7 +103,21 @@ pub fn write_artifacts(
             "model-int8-ops.onnx": { "outputs": expected_ops, "tolerance": 2.0 * output_scale + 1e-6 },
         },
     });
+    let compile = |bytes: &[u8], what: &str| {
+        crate::compile::compile(bytes, what).map_err(ExportError::Run)
+    };
+    let (f32_blob, int8_blob) = (
+        compile(&f32_bytes, "model.onnx")?,
+        compile(&int8_bytes, "model-int8.onnx")?,
+    );
     let comment = format!("{} {}", info.space, info.genotype);
+    write(dir, "model.blob", &f32_blob.blob)?;
+    write(dir, "model-int8.blob", &int8_blob.blob)?;
+    write(
+        dir,
+        "model-int8-blob.h",
+        c_header(&int8_blob.blob, "edgenas_blob_int8", &comment).as_bytes(),
+    )?;
     write(dir, "model.onnx", &f32_bytes)?;
     write(dir, "model-int8.onnx", &int8_bytes)?;
     write(dir, "model-int8-ops.onnx", &ops_bytes)?;
@@ -116,6 +140,10 @@ pub fn write_artifacts(
         f32_bytes: f32_bytes.len(),
         int8_bytes: int8_bytes.len(),
         int8_operators_bytes: ops_bytes.len(),
+        f32_blob_bytes: f32_blob.blob.len(),
+        int8_blob_bytes: int8_blob.blob.len(),
+        f32_arena_bytes: f32_blob.arena_bytes,
+        int8_arena_bytes: int8_blob.arena_bytes,
         f32_test_accuracy: f32_tract
             .accuracy(&data.test.x, &data.test.labels)
             .map_err(ExportError::Run)?,
