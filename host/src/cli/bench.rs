@@ -41,6 +41,11 @@ enum Bench {
     /// finished trials (random genotypes, a fifth of them infeasible) are told first, then
     /// `--asks` ask/tell rounds are timed. Prints the median and 90th percentile per ask.
     Ask(super::bench_ask::AskArgs),
+    /// The device engine on the host next to tract, on the same models: random genotypes of
+    /// each space, untrained, int8 QDQ and f32, timed alternately in one run (medians); and
+    /// the engine's MACs per second by kernel kind (convolution, depthwise, pointwise, dense).
+    /// The baseline the Cortex-M figures are read against.
+    Engine(super::bench_engine::EngineArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -63,6 +68,7 @@ pub fn run(args: Args) -> Result<()> {
     match args.bench {
         Bench::Predictor(a) => predictor(a),
         Bench::Ask(a) => super::bench_ask::ask(a),
+        Bench::Engine(a) => super::bench_engine::engine(a),
     }
 }
 

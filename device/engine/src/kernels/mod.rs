@@ -39,9 +39,29 @@ fn window(o: usize, k: usize, stride: usize, pad: usize, size: usize) -> (usize,
     (first, end.max(first), (first as isize - start) as usize)
 }
 
+/// Output columns computed together: their accumulators live on the stack, and each weight is
+/// applied to the whole run of columns (a loop the compiler vectorises).
+const COLUMNS: usize = 64;
+
+/// The output columns `ox` in `first..end` whose input column `ox·stride + kx − pad` lies in
+/// `0..width`.
+#[inline]
+fn columns(first: usize, end: usize, kx: usize, stride: usize, pad: usize, width: usize) -> (usize, usize) {
+    // ox·stride + kx ≥ pad  and  ox·stride + kx − pad ≤ width − 1.
+    let lo = pad.saturating_sub(kx).div_ceil(stride);
+    let hi = if width + pad > kx {
+        (width + pad - kx - 1) / stride + 1
+    } else {
+        0
+    };
+    (first.max(lo), end.min(hi).max(first.max(lo)))
+}
+
 /// A grouped 2-D convolution: for every output element, `finish(channel, acc)` of the
-/// accumulator started at `init(channel)` and folded with `mac(acc, x, w)` over the window and
-/// the group's input channels. Padding contributes nothing (zero in f32, the zero point in int8).
+/// accumulator started at `init(channel)` and folded with `mac(acc, x, w)` over the group's
+/// input channels and the window, in that order. Padding contributes nothing (zero in f32, the
+/// zero point in int8). Output rows are computed [`COLUMNS`] at a time; a pointwise
+/// convolution (1×1, stride 1, no padding) treats each channel as one long row.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub fn conv<T: Copy, A: Copy>(
@@ -58,6 +78,17 @@ pub fn conv<T: Copy, A: Copy>(
     let [kh, kw] = g.kernel.map(usize::from);
     let [sh, sw] = g.stride.map(usize::from);
     let [ph, pw] = g.padding.map(usize::from);
+    let pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
+    let (input, output) = if pointwise {
+        let row = |m: Map| Map {
+            channels: m.channels,
+            height: 1,
+            width: m.plane(),
+        };
+        (row(input), row(output))
+    } else {
+        (input, output)
+    };
     let groups = usize::from(g.groups);
     let in_per_group = input.channels / groups;
     let out_per_group = output.channels / groups;
@@ -68,21 +99,38 @@ pub fn conv<T: Copy, A: Copy>(
         let out_plane = &mut out[oc * output.plane()..(oc + 1) * output.plane()];
         for oy in 0..output.height {
             let (y0, y1, ky0) = window(oy, kh, sh, ph, input.height);
-            for ox in 0..output.width {
-                let (x0, x1, kx0) = window(ox, kw, sw, pw, input.width);
-                let mut acc = init(oc);
+            let out_row = &mut out_plane[oy * output.width..(oy + 1) * output.width];
+            for first in (0..output.width).step_by(COLUMNS) {
+                let end = (first + COLUMNS).min(output.width);
+                let mut acc = [init(oc); COLUMNS];
                 for ic in 0..in_per_group {
                     let plane = &x[(ic0 + ic) * input.plane()..(ic0 + ic + 1) * input.plane()];
                     let taps = &filter[ic * kh * kw..(ic + 1) * kh * kw];
                     for (ky, y) in (ky0..).zip(y0..y1) {
-                        let row = &plane[y * input.width + x0..y * input.width + x1];
-                        let wrow = &taps[ky * kw + kx0..ky * kw + kx0 + row.len()];
-                        for (&xv, &wv) in row.iter().zip(wrow) {
-                            acc = mac(acc, xv, wv);
+                        let row = &plane[y * input.width..(y + 1) * input.width];
+                        for (kx, &wv) in taps[ky * kw..(ky + 1) * kw].iter().enumerate() {
+                            let (lo, hi) = columns(first, end, kx, sw, pw, input.width);
+                            if lo == hi {
+                                continue;
+                            }
+                            let start = lo * sw + kx - pw;
+                            let acc = &mut acc[lo - first..hi - first];
+                            if sw == 1 {
+                                let xs = &row[start..start + (hi - lo)];
+                                for (a, &xv) in acc.iter_mut().zip(xs) {
+                                    *a = mac(*a, xv, wv);
+                                }
+                            } else {
+                                for (a, &xv) in acc.iter_mut().zip(row[start..].iter().step_by(sw)) {
+                                    *a = mac(*a, xv, wv);
+                                }
+                            }
                         }
                     }
                 }
-                out_plane[oy * output.width + ox] = finish(oc, acc);
+                for (o, &a) in out_row[first..end].iter_mut().zip(&acc) {
+                    *o = finish(oc, a);
+                }
             }
         }
     }
