@@ -7,7 +7,8 @@ use edgenas::candidate::Candidate;
 use edgenas::compile::{self, HostEngine, from_bytes, to_bytes};
 use edgenas::cost::{flash, memory};
 use edgenas::data::Dataset;
-use edgenas::export::{self, Calibration, ModelInfo, Precision, TractModel};
+use edgenas::export::{self, Calibration, ModelInfo, Precision, QParams, TractModel};
+use edgenas::measure::micro_models;
 use edgenas::network::Network;
 use edgenas::rng::Rng;
 use edgenas::space::{SHIPPED_SPACES, load_space};
@@ -54,9 +55,14 @@ fn weights(net: &Network, seed: u64) -> Weights {
     w
 }
 
-/// Random genotypes of every shipped space (three each, and a NB-201 zero cell).
-fn candidates() -> Vec<(String, Candidate)> {
-    let mut out = vec![];
+/// Random genotypes of every shipped space (three each, and a NB-201 zero cell), and the
+/// smallest calibration micro-model of each op kind (max pooling, a standalone ReLU, an
+/// addition of a tensor to itself, which no shipped space has).
+fn networks() -> Vec<(String, Network)> {
+    let mut out: Vec<(String, Network)> = micro_models()
+        .into_iter()
+        .filter(|(_, net)| net.input_shape().elements() <= 512)
+        .collect();
     for (name, _) in SHIPPED_SPACES {
         let space = load_space(name).unwrap();
         let mut rng = Rng::new(2024);
@@ -65,7 +71,8 @@ fn candidates() -> Vec<(String, Candidate)> {
             genotypes.push(space.parse_genotype(NB201_ZERO_CELL).unwrap());
         }
         for g in genotypes {
-            out.push((name.to_string(), Candidate::new(&space, g).unwrap()));
+            let c = Candidate::new(&space, g).unwrap();
+            out.push((format!("{name} {}", c.genotype), c.network));
         }
     }
     out
@@ -82,9 +89,11 @@ fn worst(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn blobs_of_every_shipped_space_match_tract_and_the_promised_figures() {
     let device = Device::flex();
-    for (space, c) in candidates() {
-        let net = &c.network;
-        let label = format!("{space} {}", c.genotype);
+    let nets = networks();
+    println!("{} networks, f32 and int8", nets.len());
+    assert!(nets.len() >= 25, "{} networks", nets.len());
+    for (label, net) in &nets {
+        let label = label.as_str();
         let w = weights(net, 5);
         let data = Dataset::random(net.input_shape(), net.classes, 16, 3);
         let values = train::activations(net, &w, &data.train, 16, &device).unwrap();
@@ -120,7 +129,7 @@ fn blobs_of_every_shipped_space_match_tract_and_the_promised_figures() {
                 }
             }
             if dtype == DType::Int8 {
-                int8_op_by_op(&label, &onnx, &compiled, &mut host, &data, net);
+                int8_op_by_op(label, &onnx, &compiled, &mut host, &data, net);
             }
         }
     }
@@ -192,6 +201,18 @@ fn int8_op_by_op(
     );
 }
 
+/// A random DS-CNN candidate (genotype drawn with `seed`), its weights, and int8 parameters
+/// calibrated on random samples.
+fn ds_cnn(seed: u64) -> (Candidate, Weights, Vec<Option<QParams>>) {
+    let space = load_space("ds-cnn").unwrap();
+    let c = Candidate::new(&space, space.sample(&mut Rng::new(seed))).unwrap();
+    let w = weights(&c.network, 1);
+    let data = Dataset::random(c.network.input_shape(), c.network.classes, 8, 1);
+    let values = train::activations(&c.network, &w, &data.train, 8, &Device::flex()).unwrap();
+    let params = export::calibrate(&values, Calibration::MinMax).unwrap();
+    (c, w, params)
+}
+
 /// Runs of the fuzz test: `EDGENAS_FUZZ_RUNS` (default 4,000 per seed blob).
 fn fuzz_runs() -> usize {
     std::env::var("EDGENAS_FUZZ_RUNS")
@@ -220,14 +241,8 @@ fn load_and_run(bytes: &[u8], arena: usize) -> bool {
 /// and random bytes behind a valid magic and version. A panic fails the test.
 #[test]
 fn mutated_and_arbitrary_blobs_are_errors_not_panics() {
-    let device = Device::flex();
-    let space = load_space("ds-cnn").unwrap();
-    let c = Candidate::new(&space, space.sample(&mut Rng::new(8))).unwrap();
+    let (c, w, params) = ds_cnn(8);
     let net = &c.network;
-    let w = weights(net, 1);
-    let data = Dataset::random(net.input_shape(), net.classes, 8, 1);
-    let values = train::activations(net, &w, &data.train, 8, &device).unwrap();
-    let params = export::calibrate(&values, Calibration::MinMax).unwrap();
     let runs = fuzz_runs();
     let (mut executions, mut ran) = (0usize, 0usize);
     for precision in [Precision::F32, Precision::Int8(params)] {
@@ -278,5 +293,26 @@ fn mutated_and_arbitrary_blobs_are_errors_not_panics() {
         }
     }
     println!("fuzz: {executions} executions, {ran} of them accepted and run");
-    assert!(ran > 0, "no mutated blob was accepted: the mutations do not reach the kernels");
+    assert!(
+        ran > 0,
+        "no mutated blob was accepted: the mutations do not reach the kernels"
+    );
+}
+
+#[test]
+fn unsupported_ops_and_non_models_are_errors_that_name_them() {
+    let (c, w, params) = ds_cnn(4);
+    let net = &c.network;
+    let ops_form = export::to_bytes(
+        &export::export(net, &w, &info(), &Precision::Int8Operators(params)).unwrap(),
+    );
+    let err = compile::compile(&ops_form, "ops.onnx").unwrap_err();
+    assert!(
+        err.starts_with(
+            "ops.onnx: node stem.conv (QLinearConv): the op QLinearConv is not supported"
+        ),
+        "{err}"
+    );
+    let err = compile::compile(b"not a model", "x.onnx").unwrap_err();
+    assert!(err.starts_with("x.onnx: not an ONNX model"), "{err}");
 }

@@ -194,6 +194,22 @@ fn a_search_records_every_trial_and_exports_its_front() {
     let exported = 100.0 * e["export"]["f32_test_accuracy"].as_f64().unwrap();
     assert!((exported - finalists[0]["f32_test_accuracy"].as_f64().unwrap()).abs() < 1e-9);
     assert!(again.join("model-int8-ops.onnx").exists());
+    // The device model: its size and its arena, plus the board's runtime, are the flash and
+    // RAM figures the search checked against the board (int8, the default).
+    let blob = std::fs::read(again.join("model-int8.blob")).unwrap();
+    assert_eq!(e["export"]["int8_blob_bytes"], blob.len());
+    let runtime = edgenas::board::load_board("nucleo-f746zg").unwrap().memory;
+    let trial = trials(&study)
+        .into_iter()
+        .find(|t| t.id.to_string() == id)
+        .unwrap();
+    assert_eq!(
+        trial.flash_bytes,
+        Some(blob.len() as u64 + runtime.runtime_flash_bytes)
+    );
+    let arena = e["export"]["int8_arena_bytes"].as_u64().unwrap();
+    assert_eq!(trial.ram_bytes, Some(arena + runtime.runtime_ram_bytes));
+    assert!(again.join("model-int8-blob.h").exists());
 }
 
 #[test]

@@ -104,11 +104,11 @@ fn check_tensor(blob: &Blob, i: usize, arena: usize) -> Result<TensorRecord, Err
     if t.elements() * t.dtype.size() != t.bytes as usize {
         return Err(bad("its size does not match its shape"));
     }
-    if t.offset % 4 != 0 || t.offset as usize + t.bytes as usize > arena {
+    if !t.offset.is_multiple_of(4) || t.offset as usize + t.bytes as usize > arena {
         return Err(bad("it does not lie aligned inside the arena"));
     }
     if t.dtype == DType::Int8
-        && (!(-128..=127).contains(&t.zero_point) || !(t.scale.is_finite() && t.scale > 0.0))
+        && !((-128..=127).contains(&t.zero_point) && t.scale.is_finite() && t.scale > 0.0)
     {
         return Err(bad(
             "int8 quantisation needs a positive scale and a zero point in -128..=127",
@@ -267,7 +267,7 @@ fn check_constants(
 ) -> Result<(), &'static str> {
     let section = blob.constant_section();
     let range = op.constants();
-    if range.start % 4 != 0 || range.end > section.len() {
+    if !range.start.is_multiple_of(4) || range.end > section.len() {
         return Err("its constants lie outside the constant section or are misaligned");
     }
     if range.len() != constant_bytes(op, input, out) {

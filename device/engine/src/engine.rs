@@ -7,6 +7,7 @@ use crate::DType;
 use crate::blob::{Blob, OpKind, OpRecord, TensorRecord};
 use crate::check::{channels_of, check, map_of};
 use crate::error::Error;
+use crate::format::align_up;
 use crate::kernels::int8::{Affine, Weighted, Zeros};
 use crate::kernels::{Map, f32 as kf, int8 as ki};
 
@@ -76,6 +77,11 @@ fn i8s(b: &[u8]) -> &[i8] {
     bytemuck::cast_slice(b)
 }
 
+/// [`i8s`] where a fallible cast is expected.
+fn i8s_ok(b: &[u8]) -> Result<&[i8], Error> {
+    Ok(i8s(b))
+}
+
 fn i8s_mut(b: &mut [u8]) -> &mut [i8] {
     bytemuck::cast_slice_mut(b)
 }
@@ -84,7 +90,9 @@ impl<'b, 'a> Engine<'b, 'a> {
     /// Parses and checks `blob` for `arena`; both must start on a 4-byte boundary, and the
     /// arena must hold at least the blob's planned arena size.
     pub fn new(blob: &'b [u8], arena: &'a mut [u8]) -> Result<Engine<'b, 'a>, Error> {
-        if blob.as_ptr() as usize % 4 != 0 || arena.as_ptr() as usize % 4 != 0 {
+        if !(blob.as_ptr() as usize).is_multiple_of(4)
+            || !(arena.as_ptr() as usize).is_multiple_of(4)
+        {
             return Err(Error::Misaligned);
         }
         let blob = Blob::parse(blob)?;
@@ -140,8 +148,9 @@ impl<'b, 'a> Engine<'b, 'a> {
         &mut self.arena[r]
     }
 
-    /// The highest arena byte (exclusive) that any op has read or written since the engine was
-    /// built: after a run, the arena the model really used.
+    /// The end of the highest tensor any op has read or written since the engine was built,
+    /// rounded up to whole 4-byte words as the planner lays tensors out: after a run, the
+    /// arena the model really used.
     pub fn high_water_mark(&self) -> usize {
         self.high_water
     }
@@ -163,12 +172,12 @@ impl<'b, 'a> Engine<'b, 'a> {
             });
         }
         self.arena[i.range()].copy_from_slice(input);
-        self.high_water = self.high_water.max(i.range().end);
+        self.high_water = self.high_water.max(align_up(i.range().end));
         for op in 0..self.ops() {
             self.run_op(op)?;
         }
         output.copy_from_slice(&self.arena[o.range()]);
-        self.high_water = self.high_water.max(o.range().end);
+        self.high_water = self.high_water.max(align_up(o.range().end));
         Ok(())
     }
 
@@ -190,7 +199,7 @@ impl<'b, 'a> Engine<'b, 'a> {
         }
         let ranges = ins.map(|t| t.map(|t| t.range()));
         for r in ranges.iter().flatten().chain([&out.range()]) {
-            self.high_water = self.high_water.max(r.end);
+            self.high_water = self.high_water.max(align_up(r.end));
         }
         let constants = if op.kind.has_constants() {
             let section = self.blob.constant_section();
@@ -201,36 +210,67 @@ impl<'b, 'a> Engine<'b, 'a> {
             &[]
         };
         let (dst, src) = operands(self.arena, out.range(), ranges);
-        let maps = || -> Result<(Map, Map), Error> {
-            let i = ins[0].as_ref().and_then(map_of);
-            i.zip(map_of(&out)).ok_or(bad("not a feature map"))
+        let call = Call {
+            op,
+            constants,
+            src,
+            input: ins[0],
+            out,
         };
-        let x = ins[0];
         match (op.kind, out.dtype) {
             (OpKind::Fill, DType::Int8) => dst.fill(out.zero_point as u8),
             (OpKind::Fill, DType::F32) => dst.fill(0),
             (OpKind::Softmax, _) => {
                 let y = f32s_mut(dst)?;
-                match (&src[0], x.map(|t| t.dtype)) {
-                    (Src::Apart(b), Some(DType::Int8)) => {
-                        let t = x.ok_or(bad("no input"))?;
-                        ki::softmax(i8s(b), t.scale, t.zero_point, y);
+                match (&call.src[0], call.input) {
+                    (Src::Apart(b), Some(t)) if t.dtype == DType::Int8 => {
+                        ki::softmax(i8s(b), t.scale, t.zero_point, y)
                     }
                     (Src::Apart(b), _) => kf::softmax(y, Some(f32s(b)?)),
                     _ => kf::softmax(y, None),
                 }
             }
-            (_, DType::F32) => run_f32(&op, maps, constants, dst, &src, &out)?,
+            (_, DType::F32) => run_f32(&call, f32s_mut(dst)?)?,
             (_, DType::Int8) => {
                 let zeros = Zeros {
-                    a: x.map_or(0, |t| t.zero_point),
+                    a: call.input.map_or(0, |t| t.zero_point),
                     b: ins[1].map_or(0, |t| t.zero_point),
                     y: out.zero_point,
                 };
-                run_int8(&op, maps, constants, dst, &src, &out, zeros)?
+                run_int8(&call, zeros, i8s_mut(dst))?
             }
         }
         Ok(())
+    }
+}
+
+/// What one op reads: its record, constants, inputs and tensors.
+struct Call<'x> {
+    op: OpRecord,
+    constants: &'x [u8],
+    src: [Src<'x>; 2],
+    input: Option<TensorRecord>,
+    out: TensorRecord,
+}
+
+impl<'x> Call<'x> {
+    /// The input and output feature maps.
+    fn maps(&self) -> Result<(Map, Map), Error> {
+        let i = self.input.as_ref().and_then(map_of);
+        i.zip(map_of(&self.out)).ok_or(Error::BadOp {
+            op: usize::MAX,
+            what: "not a feature map",
+        })
+    }
+
+    /// The first input's bytes, apart from the output.
+    fn x(&self) -> Result<&'x [u8], Error> {
+        self.src[0].apart()
+    }
+
+    /// The channels of the output, for a per-channel op.
+    fn channels(&self) -> usize {
+        channels_of(&self.out).unwrap_or(1)
     }
 }
 
@@ -245,37 +285,26 @@ fn maybe<'x, T>(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_f32<'x>(
-    op: &OpRecord,
-    maps: impl Fn() -> Result<(Map, Map), Error>,
-    constants: &[u8],
-    dst: &mut [u8],
-    src: &[Src<'x>; 2],
-    out: &TensorRecord,
-) -> Result<(), Error> {
-    let y = f32s_mut(dst)?;
+fn run_f32(c: &Call<'_>, y: &mut [f32]) -> Result<(), Error> {
+    let op = &c.op;
     match op.kind {
         OpKind::Conv => {
-            let (i, o) = maps()?;
-            kf::conv(op, i, o, f32s(src[0].apart()?)?, f32s(constants)?, y)
+            let (i, o) = c.maps()?;
+            kf::conv(op, i, o, f32s(c.x()?)?, f32s(c.constants)?, y)
         }
-        OpKind::Dense => kf::dense(op, f32s(src[0].apart()?)?, f32s(constants)?, y),
+        OpKind::Dense => kf::dense(op, f32s(c.x()?)?, f32s(c.constants)?, y),
         OpKind::MaxPool => {
-            let (i, o) = maps()?;
-            kf::max_pool(op, i, o, f32s(src[0].apart()?)?, y)
+            let (i, o) = c.maps()?;
+            kf::max_pool(op, i, o, f32s(c.x()?)?, y)
         }
         OpKind::AvgPool => {
-            let (i, o) = maps()?;
-            kf::avg_pool(op, i, o, f32s(src[0].apart()?)?, y)
+            let (i, o) = c.maps()?;
+            kf::avg_pool(op, i, o, f32s(c.x()?)?, y)
         }
-        OpKind::GlobalAvgPool => kf::global_avg_pool(maps()?.0, f32s(src[0].apart()?)?, y),
-        OpKind::Add => kf::add(y, maybe(&src[0], f32s)?, maybe(&src[1], f32s)?),
-        OpKind::Affine => {
-            let c = channels_of(out).unwrap_or(1);
-            kf::affine(c, f32s(constants)?, y, maybe(&src[0], f32s)?)
-        }
-        OpKind::Activation => kf::activation(op, y, maybe(&src[0], f32s)?),
+        OpKind::GlobalAvgPool => kf::global_avg_pool(c.maps()?.0, f32s(c.x()?)?, y),
+        OpKind::Add => kf::add(y, maybe(&c.src[0], f32s)?, maybe(&c.src[1], f32s)?),
+        OpKind::Affine => kf::affine(c.channels(), f32s(c.constants)?, y, maybe(&c.src[0], f32s)?),
+        OpKind::Activation => kf::activation(op, y, maybe(&c.src[0], f32s)?),
         OpKind::Softmax | OpKind::Fill => {}
     }
     Ok(())
@@ -302,51 +331,47 @@ fn weighted(constants: &[u8], channels: usize) -> Result<Weighted<'_>, Error> {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_int8<'x>(
-    op: &OpRecord,
-    maps: impl Fn() -> Result<(Map, Map), Error>,
-    constants: &[u8],
-    dst: &mut [u8],
-    src: &[Src<'x>; 2],
-    out: &TensorRecord,
-    z: Zeros,
-) -> Result<(), Error> {
-    let y = i8s_mut(dst);
-    let in8 = |s: &'x [u8]| Ok::<_, Error>(i8s(s));
+fn run_int8(c: &Call<'_>, z: Zeros, y: &mut [i8]) -> Result<(), Error> {
+    let op = &c.op;
     match op.kind {
         OpKind::Conv => {
-            let (i, o) = maps()?;
-            let c = weighted(constants, o.channels)?;
-            ki::conv(op, i, o, i8s(src[0].apart()?), &c, z, y)
+            let (i, o) = c.maps()?;
+            let w = weighted(c.constants, o.channels)?;
+            ki::conv(op, i, o, i8s(c.x()?), &w, z, y)
         }
         OpKind::Dense => {
-            let c = weighted(constants, y.len())?;
-            ki::dense(op, i8s(src[0].apart()?), &c, z, y)
+            let w = weighted(c.constants, y.len())?;
+            ki::dense(op, i8s(c.x()?), &w, z, y)
         }
         OpKind::MaxPool => {
-            let (i, o) = maps()?;
-            ki::max_pool(op, i, o, i8s(src[0].apart()?), z, y)
+            let (i, o) = c.maps()?;
+            ki::max_pool(op, i, o, i8s(c.x()?), z, y)
         }
         OpKind::AvgPool => {
-            let (i, o) = maps()?;
-            ki::avg_pool(op, i, o, i8s(src[0].apart()?), z, y)
+            let (i, o) = c.maps()?;
+            ki::avg_pool(op, i, o, i8s(c.x()?), z, y)
         }
-        OpKind::GlobalAvgPool => ki::global_avg_pool(op, maps()?.0, i8s(src[0].apart()?), z, y),
-        OpKind::Add => ki::add(op, z, y, maybe(&src[0], in8)?, maybe(&src[1], in8)?),
+        OpKind::GlobalAvgPool => ki::global_avg_pool(op, c.maps()?.0, i8s(c.x()?), z, y),
+        OpKind::Add => ki::add(
+            op,
+            z,
+            y,
+            maybe(&c.src[0], i8s_ok)?,
+            maybe(&c.src[1], i8s_ok)?,
+        ),
         OpKind::Affine => {
-            let c = channels_of(out).unwrap_or(1);
-            let q = i32s(constants)?;
-            let (multiplier, rest) = q.split_at(c);
-            let (shift, offset) = rest.split_at(c);
+            let channels = c.channels();
+            let q = i32s(c.constants)?;
+            let (multiplier, rest) = q.split_at(channels);
+            let (shift, offset) = rest.split_at(channels);
             let a = Affine {
                 multiplier,
                 shift,
                 offset,
             };
-            ki::affine(op, c, &a, z, y, maybe(&src[0], in8)?)
+            ki::affine(op, channels, &a, z, y, maybe(&c.src[0], i8s_ok)?)
         }
-        OpKind::Activation => ki::activation(op, z, y, maybe(&src[0], in8)?),
+        OpKind::Activation => ki::activation(op, z, y, maybe(&c.src[0], i8s_ok)?),
         OpKind::Softmax | OpKind::Fill => {}
     }
     Ok(())
@@ -445,14 +470,23 @@ mod tests {
             let b = &bytemuck::cast_slice::<u32, u8>(&b)[..bytes.len()];
             Engine::new(b, bytemuck::cast_slice_mut(&mut a)).map(|_| ())
         };
-        assert_eq!(load(&blob[..40], 64), Err(Error::Blob(BlobError::Truncated)));
-        assert_eq!(load(&blob[..blob.len() - 1], 64), Err(Error::Blob(BlobError::Truncated)));
+        assert_eq!(
+            load(&blob[..40], 64),
+            Err(Error::Blob(BlobError::Truncated))
+        );
+        assert_eq!(
+            load(&blob[..blob.len() - 1], 64),
+            Err(Error::Blob(BlobError::Truncated))
+        );
         let mut bad = blob.clone();
         bad[0] = b'X';
         assert_eq!(load(&bad, 64), Err(Error::Blob(BlobError::BadMagic)));
         let mut bad = blob.clone();
         bad[4] = 9;
-        assert_eq!(load(&bad, 64), Err(Error::Blob(BlobError::UnsupportedVersion(9))));
+        assert_eq!(
+            load(&bad, 64),
+            Err(Error::Blob(BlobError::UnsupportedVersion(9)))
+        );
         let mut bad = blob.clone();
         *bad.last_mut().unwrap() ^= 1;
         assert_eq!(load(&bad, 64), Err(Error::Blob(BlobError::BadChecksum)));

@@ -24,7 +24,11 @@ pub struct EngineArgs {
     #[arg(long, default_value_t = 30)]
     runs: usize,
     /// Spaces (shipped names or paths).
-    #[arg(long, value_delimiter = ',', default_value = "ds-cnn,mobilenetv2-tiny,resnet-tiny,nb201")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "ds-cnn,mobilenetv2-tiny,resnet-tiny,nb201"
+    )]
     spaces: Vec<String>,
     /// The seed genotypes are drawn with.
     #[arg(long, default_value_t = 0)]
@@ -93,7 +97,8 @@ fn time_model(onnx: &[u8], runs: usize) -> Result<Timing> {
         tract_run().map_err(anyhow::Error::msg)?;
         let tract_ms = t.elapsed().as_secs_f64() * 1e3;
         let t = Instant::now();
-        e.tensor_mut(blob.header().input as usize).copy_from_slice(&input);
+        e.tensor_mut(blob.header().input as usize)
+            .copy_from_slice(&input);
         let mut op_ms = Vec::with_capacity(ops);
         for i in 0..ops {
             let s = Instant::now();
@@ -169,10 +174,18 @@ pub fn engine(args: EngineArgs) -> Result<()> {
         })
         .collect();
     if args.json {
-        return super::print_json(&json!({ "models": rows, "engine_kernels": per_kind, "runs": args.runs }));
+        return super::print_json(
+            &json!({ "models": rows, "engine_kernels": per_kind, "runs": args.runs }),
+        );
     }
     let mut t = Table::new(&[
-        "space", ">MMACs", ">int8 engine ms", ">tract QDQ ms", ">engine/tract", ">f32 engine ms", ">tract f32 ms",
+        "space",
+        ">MMACs",
+        ">int8 engine ms",
+        ">tract QDQ ms",
+        ">engine/tract",
+        ">f32 engine ms",
+        ">tract f32 ms",
         ">engine/tract",
     ]);
     for r in &rows {
@@ -201,6 +214,9 @@ pub fn engine(args: EngineArgs) -> Result<()> {
         ]);
     }
     print!("{}", k.render());
-    println!("\n(medians of {} alternating runs; tract folds a QDQ model into f32 convolutions)", args.runs);
+    println!(
+        "\n(medians of {} alternating runs; tract folds a QDQ model into f32 convolutions)",
+        args.runs
+    );
     Ok(())
 }

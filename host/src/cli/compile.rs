@@ -40,8 +40,13 @@ pub fn run(args: Args) -> Result<()> {
         .unwrap_or_else(|| args.model.with_extension("blob"));
     write_path(&out, &compiled.blob)?;
     if let Some(h) = &args.header {
-        let name = out.file_stem().map_or("model".into(), |s| s.to_string_lossy());
-        write_path(h, c_header(&compiled.blob, &format!("edgenas_blob_{name}"), &what).as_bytes())?;
+        let name = out
+            .file_stem()
+            .map_or("model".into(), |s| s.to_string_lossy());
+        write_path(
+            h,
+            c_header(&compiled.blob, &format!("edgenas_blob_{name}"), &what).as_bytes(),
+        )?;
     }
     // One random input through the engine and through tract, as a check of the whole chain.
     let mut host = HostEngine::new(&compiled.blob).map_err(anyhow::Error::msg)?;
@@ -57,7 +62,11 @@ pub fn run(args: Args) -> Result<()> {
         .map(|(a, b)| (a - b).abs())
         .fold(0f32, f32::max);
     let blob = Blob::parse(&compiled.blob).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let shape = |t: usize| blob.tensor(t).map(|t| t.shape().to_vec()).unwrap_or_default();
+    let shape = |t: usize| {
+        blob.tensor(t)
+            .map(|t| t.shape().to_vec())
+            .unwrap_or_default()
+    };
     let dtype = |t: usize| blob.tensor(t).map_or("?", |t| t.dtype.name());
     let ops: Vec<_> = (0..blob.header().ops as usize)
         .filter_map(|i| blob.op(i))
@@ -96,7 +105,10 @@ pub fn run(args: Args) -> Result<()> {
         ]);
     }
     print!("{}", table.render());
-    let convs = ops.iter().filter(|o| o["kind"] == format!("{:?}", OpKind::Conv)).count();
+    let convs = ops
+        .iter()
+        .filter(|o| o["kind"] == format!("{:?}", OpKind::Conv))
+        .count();
     println!(
         "blob      {} ({}; {} tensors, {} ops, {convs} convolutions)",
         out.display(),
@@ -104,7 +116,11 @@ pub fn run(args: Args) -> Result<()> {
         blob.header().tensors,
         ops.len()
     );
-    println!("arena     {} (high-water mark of a run: {})", bytes(compiled.arena_bytes as u64), bytes(high_water as u64));
+    println!(
+        "arena     {} (high-water mark of a run: {})",
+        bytes(compiled.arena_bytes as u64),
+        bytes(high_water as u64)
+    );
     println!("check     largest |engine − tract| on a random input: {difference:.3e}");
     Ok(())
 }

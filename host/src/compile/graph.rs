@@ -343,7 +343,7 @@ impl Reader {
         }
     }
 
-    fn input<'n>(n: &'n NodeProto, k: usize) -> Result<&'n str> {
+    fn input(n: &NodeProto, k: usize) -> Result<&str> {
         n.input
             .get(k)
             .filter(|s| !s.is_empty())

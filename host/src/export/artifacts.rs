@@ -103,9 +103,8 @@ pub fn write_artifacts(
             "model-int8-ops.onnx": { "outputs": expected_ops, "tolerance": 2.0 * output_scale + 1e-6 },
         },
     });
-    let compile = |bytes: &[u8], what: &str| {
-        crate::compile::compile(bytes, what).map_err(ExportError::Run)
-    };
+    let compile =
+        |bytes: &[u8], what: &str| crate::compile::compile(bytes, what).map_err(ExportError::Run);
     let (f32_blob, int8_blob) = (
         compile(&f32_bytes, "model.onnx")?,
         compile(&int8_bytes, "model-int8.onnx")?,

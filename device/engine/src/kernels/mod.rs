@@ -46,7 +46,14 @@ const COLUMNS: usize = 64;
 /// The output columns `ox` in `first..end` whose input column `ox·stride + kx − pad` lies in
 /// `0..width`.
 #[inline]
-fn columns(first: usize, end: usize, kx: usize, stride: usize, pad: usize, width: usize) -> (usize, usize) {
+fn columns(
+    first: usize,
+    end: usize,
+    kx: usize,
+    stride: usize,
+    pad: usize,
+    width: usize,
+) -> (usize, usize) {
     // ox·stride + kx ≥ pad  and  ox·stride + kx − pad ≤ width − 1.
     let lo = pad.saturating_sub(kx).div_ceil(stride);
     let hi = if width + pad > kx {
@@ -121,7 +128,8 @@ pub fn conv<T: Copy, A: Copy>(
                                     *a = mac(*a, xv, wv);
                                 }
                             } else {
-                                for (a, &xv) in acc.iter_mut().zip(row[start..].iter().step_by(sw)) {
+                                for (a, &xv) in acc.iter_mut().zip(row[start..].iter().step_by(sw))
+                                {
                                     *a = mac(*a, xv, wv);
                                 }
                             }
@@ -160,6 +168,7 @@ pub fn dense<T: Copy, A: Copy>(
 /// A pooling window over each channel: `finish(acc, count)` of `add` folded over the window's
 /// elements inside the map; `count` is the number of them, or the kernel's area when the
 /// geometry counts the padding.
+#[allow(clippy::too_many_arguments)]
 #[inline]
 pub fn pool<T: Copy, A: Copy>(
     g: &Geometry,
