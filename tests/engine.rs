@@ -213,12 +213,13 @@ fn ds_cnn(seed: u64) -> (Candidate, Weights, Vec<Option<QParams>>) {
     (c, w, params)
 }
 
-/// Runs of the fuzz test: `EDGENAS_FUZZ_RUNS` (default 4,000 per seed blob).
-fn fuzz_runs() -> usize {
-    std::env::var("EDGENAS_FUZZ_RUNS")
+/// A setting of the fuzz test from the environment: `EDGENAS_FUZZ_RUNS` (mutations per seed
+/// blob, default 4,000) and `EDGENAS_FUZZ_SEED` (default 99).
+fn fuzz_setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(4_000)
+        .unwrap_or(default)
 }
 
 /// Loads `bytes` into an aligned copy with an arena of `arena` bytes and, if the engine accepts
@@ -243,7 +244,7 @@ fn load_and_run(bytes: &[u8], arena: usize) -> bool {
 fn mutated_and_arbitrary_blobs_are_errors_not_panics() {
     let (c, w, params) = ds_cnn(8);
     let net = &c.network;
-    let runs = fuzz_runs();
+    let runs = fuzz_setting("EDGENAS_FUZZ_RUNS", 4_000) as usize;
     let (mut executions, mut ran) = (0usize, 0usize);
     for precision in [Precision::F32, Precision::Int8(params)] {
         let onnx = export::to_bytes(&export::export(net, &w, &info(), &precision).unwrap());
@@ -254,7 +255,7 @@ fn mutated_and_arbitrary_blobs_are_errors_not_panics() {
             .unwrap()
             .header()
             .constants_offset as usize;
-        let mut rng = Rng::new(99);
+        let mut rng = Rng::new(fuzz_setting("EDGENAS_FUZZ_SEED", 99));
         for run in 0..runs {
             let mut b = seed.blob.clone();
             match run % 4 {
