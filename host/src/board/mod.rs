@@ -43,7 +43,7 @@ pub struct Memory {
 }
 
 /// How edgenas reaches the board.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Connection {
     /// probe-rs chip name (`STM32F746ZGTx`).
@@ -54,6 +54,9 @@ pub struct Connection {
     pub agent: Option<String>,
     /// QEMU machine of an emulated board (`mps2-an386`).
     pub qemu_machine: Option<String>,
+    /// Emulated boards: core cycles per executed instruction, which turns the exact
+    /// instruction count of the QEMU meter into cycles and latency (default 1).
+    pub cycles_per_instruction: Option<f64>,
 }
 
 /// Cycles per unit of work for one datum type.
@@ -242,6 +245,15 @@ pub fn parse_board(text: &str, file: &str) -> Result<Board, FileError> {
         return Err(fail(
             key,
             format!("a board of kind {:?} needs it", board.kind).to_lowercase(),
+        ));
+    }
+    if let Some(cpi) = c
+        .cycles_per_instruction
+        .filter(|v| !(v.is_finite() && *v > 0.0))
+    {
+        return Err(fail(
+            "connection.cycles_per_instruction",
+            format!("must be a positive number, found {cpi}"),
         ));
     }
     if let Some(cm) = &board.cost_model {

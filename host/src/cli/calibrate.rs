@@ -4,14 +4,15 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use edgenas::board::{Board, BoardKind, load_board};
-use edgenas::measure::{TractMeter, calibrate, micro_models};
+use edgenas::measure::{Meter, QemuMeter, TractMeter, calibrate, micro_models};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Arguments of `edgenas calibrate`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The board: a shipped name or a path to a board file. It needs a measuring meter: today
-    /// `host` (tract); the QEMU and probe-rs boards follow with the firmware.
+    /// The board: a shipped name or a path to a board file. It needs a measuring meter: `host`
+    /// (tract) or an emulated board (`qemu-mps2-an386`, `qemu-mps2-an500`: the firmware in
+    /// QEMU, instructions counted exactly); real boards through probe-rs follow.
     #[arg(long)]
     board: String,
     /// Where to write the board file with the fitted cost model (default:
@@ -28,24 +29,26 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let board = load_board(&args.board)?;
-    if board.kind != BoardKind::Host {
-        bail!(
-            "board {} is a {} board: calibration needs its measuring meter (QEMU or probe-rs), \
-             which comes with the firmware; only `host` can be calibrated today",
+    let meter: Box<dyn Meter> = match board.kind {
+        BoardKind::Host => Box::new(TractMeter::default().on(&board.name)),
+        BoardKind::Emulator => Box::new(QemuMeter::new(&board)?),
+        kind => bail!(
+            "board {} is a {} board: calibration needs its measuring meter (probe-rs for \
+             microcontrollers, the agent for Linux boards), which is not built yet; `host` and \
+             the emulated boards can be calibrated today",
             board.name,
-            format!("{:?}", board.kind).to_lowercase()
-        );
-    }
+            format!("{kind:?}").to_lowercase()
+        ),
+    };
     let models = micro_models();
     let total = models.len() * if args.f32_only { 1 } else { 2 };
     let bar = ProgressBar::new(total as u64).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("a valid template"),
     );
-    let meter = TractMeter::default().on(&board.name);
     let date = today();
     let result = calibrate(
         &board,
-        &meter,
+        meter.as_ref(),
         &models,
         !args.f32_only,
         &date,

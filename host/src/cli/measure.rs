@@ -18,8 +18,9 @@ pub struct Args {
     /// The board: a shipped name (`edgenas boards`) or a path to a board file.
     #[arg(long, default_value = "host")]
     board: String,
-    /// Which meter: `auto` times the host with tract and predicts every other board with the
-    /// simulator until that board's own meter exists.
+    /// Which meter: `auto` times the host with tract, runs an emulated board's model in QEMU
+    /// (when the firmware is built), and predicts every other board with the simulator until
+    /// that board's own meter exists.
     #[arg(long, value_enum, default_value = "auto")]
     meter: MeterChoice,
     /// Time exactly this many runs (after warm-up) instead of running until the median is

@@ -11,6 +11,7 @@
 mod calibrate;
 mod host;
 mod nnls;
+pub mod qemu;
 mod simulator;
 mod stats;
 pub mod work;
@@ -20,6 +21,7 @@ pub use calibrate::{
     fit_quality, micro_models,
 };
 pub use host::TractMeter;
+pub use qemu::QemuMeter;
 pub use simulator::{Simulator, predict_cycles};
 pub use stats::{Latency, spearman};
 
@@ -36,6 +38,8 @@ pub enum Kind {
     Measured,
     /// Computed from a cost model.
     Predicted,
+    /// Counted on an emulated board (instructions in QEMU × cycles per instruction).
+    Emulated,
 }
 
 /// What a meter reports about one model on one board.
@@ -95,11 +99,14 @@ pub enum MeterChoice {
     Tract,
     /// The cost-model simulator.
     Simulator,
+    /// Our firmware on the emulated board in QEMU (boards of kind `emulator`).
+    Qemu,
 }
 
-/// The meter for `board`. `Auto` gives the tract meter for the host and the simulator for
-/// every other board until its own meter exists (QEMU and probe-rs for microcontrollers, the
-/// agent for Linux boards).
+/// The meter for `board`. `Auto` gives the tract meter for the host, the QEMU meter for an
+/// emulated board when the firmware and the plugin are built (else the simulator), and the
+/// simulator for every other board until its own meter exists (probe-rs for
+/// microcontrollers, the agent for Linux boards).
 pub fn meter_for(
     board: &Board,
     choice: MeterChoice,
@@ -115,6 +122,15 @@ pub fn meter_for(
             board.name,
             format!("{kind:?}").to_lowercase()
         ))),
+        (MeterChoice::Qemu, BoardKind::Emulator) => Ok(Box::new(QemuMeter::new(board)?)),
+        (MeterChoice::Qemu, _) => Err(MeasureError::Unreachable(format!(
+            "the QEMU meter runs emulated boards (qemu-mps2-an386, qemu-mps2-an500); {} is not one",
+            board.name
+        ))),
+        (MeterChoice::Auto, BoardKind::Emulator) => match QemuMeter::new(board) {
+            Ok(m) => Ok(Box::new(m)),
+            Err(_) => Ok(Box::new(Simulator::new(board.clone())?)),
+        },
         (MeterChoice::Simulator, _) | (MeterChoice::Auto, _) => {
             Ok(Box::new(Simulator::new(board.clone())?))
         }

@@ -426,6 +426,7 @@ impl Search<'_> {
             let kind = match m.kind {
                 Kind::Measured => "measured",
                 Kind::Predicted => "predicted",
+                Kind::Emulated => "emulated",
             };
             t.latency_kind = Some(format!("{kind} ({})", m.backend));
             if let Some(reason) = limits::latency_violation(&settings.limits, m.latency_ms.median) {

@@ -1,0 +1,224 @@
+//! The firmware on emulated Cortex-M boards: blobs of the shipped spaces run in QEMU give the
+//! host engine's outputs byte for byte, in the planned arena, with exact and repeatable
+//! instruction counts; and the QEMU meter measures ONNX models and serves a search.
+//!
+//! Needs `qemu-system-arm`, the firmware and the plugin (`.ci/run` builds them; see
+//! docs/firmware.md). Without them the tests say that they skipped, except in CI (`CI` set),
+//! where they fail.
+
+use std::process::Command;
+
+use burn::prelude::Device;
+use edgenas::board::load_board;
+use edgenas::candidate::Candidate;
+use edgenas::compile::{self, HostEngine, to_bytes};
+use edgenas::data::Dataset;
+use edgenas::export::{self, Calibration, ModelInfo, Precision};
+use edgenas::measure::{Kind, Meter, QemuMeter};
+use edgenas::rng::Rng;
+use edgenas::space::{SHIPPED_SPACES, load_space};
+use edgenas::train;
+use edgenas::weights::initial_weights;
+use edgenas_engine::blob::Blob;
+
+/// The meter of `board`, or `None` (with a message) when the firmware, the plugin or QEMU is
+/// missing outside CI.
+fn meter(board: &str) -> Option<QemuMeter> {
+    let qemu = Command::new("qemu-system-arm")
+        .arg("--version")
+        .output()
+        .is_ok();
+    match QemuMeter::new(&load_board(board).unwrap()) {
+        Ok(m) if qemu => Some(m),
+        result => {
+            let why = result
+                .err()
+                .map_or("qemu-system-arm is not installed".into(), |e| e.to_string());
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run the QEMU tests: {why}"
+            );
+            eprintln!("skipped: {why}");
+            None
+        }
+    }
+}
+
+fn info() -> ModelInfo<'static> {
+    ModelInfo {
+        space: "test",
+        genotype: "g",
+        normalisation: None,
+    }
+}
+
+#[test]
+fn blobs_of_every_shipped_space_run_on_the_emulated_board_as_on_the_host() {
+    let Some(meter) = meter("qemu-mps2-an386") else {
+        return;
+    };
+    let device = Device::flex();
+    let mut models = 0;
+    for (name, _) in SHIPPED_SPACES {
+        let space = load_space(name).unwrap();
+        let mut rng = Rng::new(11);
+        let c = Candidate::new(&space, space.sample(&mut rng)).unwrap();
+        let net = &c.network;
+        let w = initial_weights(net, 2);
+        let data = Dataset::random(net.input_shape(), net.classes, 8, 5);
+        let values = train::activations(net, &w, &data.train, 8, &device).unwrap();
+        let params = export::calibrate(&values, Calibration::MinMax).unwrap();
+        for precision in [Precision::F32, Precision::Int8(params)] {
+            let onnx = export::to_bytes(&export::export(net, &w, &info(), &precision).unwrap());
+            let compiled = compile::compile(&onnx, "model.onnx").unwrap();
+            let blob = Blob::parse(&compiled.blob).unwrap();
+            let input_record = blob.tensor(blob.header().input as usize).unwrap();
+            let x = &data.test.x[..net.input_shape().elements()];
+            let input = to_bytes(&input_record, x);
+            // The host engine's output bytes.
+            let mut host = HostEngine::new(&compiled.blob).unwrap();
+            let mut e = host.engine().unwrap();
+            let mut expected = vec![0u8; e.output().bytes as usize];
+            e.run(&input, &mut expected).unwrap();
+            // Twice on the board: the same output, the same instruction count every time.
+            let label = format!("{name} {} {:?}", c.genotype, input_record.dtype);
+            let run = meter
+                .run_blob(&compiled.blob, &input, 2)
+                .unwrap_or_else(|e| panic!("{label}: {e}"));
+            assert_eq!(run.output, expected, "{label}: output");
+            assert_eq!(
+                run.checksum,
+                edgenas_engine::crc32(&expected),
+                "{label}: checksum"
+            );
+            assert_eq!(
+                run.high_water as usize, compiled.arena_bytes,
+                "{label}: arena"
+            );
+            assert_eq!(
+                run.instructions[0], run.instructions[1],
+                "{label}: repeatable count"
+            );
+            assert!(
+                run.instructions[0] > 1000,
+                "{label}: {:?}",
+                run.instructions
+            );
+            models += 1;
+        }
+    }
+    assert!(models >= 10, "{models} models");
+}
+
+#[test]
+fn the_qemu_meter_measures_onnx_models_and_bigger_ones_take_longer() {
+    let Some(meter) = meter("qemu-mps2-an500") else {
+        return;
+    };
+    let space = load_space("mlp").unwrap();
+    let small = space
+        .parse_genotype("act=relu,hidden.depth=1,hidden.b1.out=32")
+        .ok();
+    let large = space
+        .parse_genotype(
+            "act=relu,hidden.depth=3,hidden.b1.out=256,hidden.b2.out=256,hidden.b3.out=256",
+        )
+        .ok();
+    let (Some(small), Some(large)) = (small, large) else {
+        panic!("mlp genotypes changed: update this test");
+    };
+    let mut latencies = vec![];
+    for g in [small, large] {
+        let c = Candidate::new(&space, g).unwrap();
+        let onnx = edgenas::measure::export_untrained(&c.network, true, 1).unwrap();
+        let m = meter.measure(&onnx, "model").unwrap();
+        assert_eq!(m.kind, Kind::Emulated);
+        assert_eq!(m.backend, "qemu");
+        let instructions = m.instructions.unwrap() as f64;
+        let board = load_board("qemu-mps2-an500").unwrap();
+        let cpi = board.connection.cycles_per_instruction.unwrap();
+        let expected = instructions * cpi / board.clock_hz as f64 * 1e3;
+        assert!((m.latency_ms.median - expected).abs() < 1e-9 * expected.max(1.0));
+        // At least one instruction per MAC: the count is real work, not a constant.
+        assert!(
+            instructions >= c.costs.macs as f64,
+            "{instructions} for {} MACs",
+            c.costs.macs
+        );
+        latencies.push(m.latency_ms.median);
+    }
+    assert!(latencies[1] > 4.0 * latencies[0], "{latencies:?}");
+}
+
+#[test]
+fn a_bad_blob_is_an_error_from_the_board_not_a_hang() {
+    let Some(meter) = meter("qemu-mps2-an386") else {
+        return;
+    };
+    let space = load_space("mlp").unwrap();
+    let c = Candidate::new(&space, space.sample(&mut Rng::new(1))).unwrap();
+    let onnx = edgenas::measure::export_untrained(&c.network, false, 1).unwrap();
+    let compiled = compile::compile(&onnx, "model.onnx").unwrap();
+    let blob = Blob::parse(&compiled.blob).unwrap();
+    let input_bytes = blob.tensor(blob.header().input as usize).unwrap().bytes as usize;
+    // A wrong-sized input: the engine on the board refuses it.
+    let err = meter
+        .run_blob(&compiled.blob, &vec![0u8; input_bytes + 4], 1)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("the engine on the board failed") && err.contains("error 6"),
+        "{err}"
+    );
+}
+
+#[test]
+fn calibration_on_the_emulated_board_fits_its_cost_model_closely() {
+    let Some(meter) = meter("qemu-mps2-an386") else {
+        return;
+    };
+    let board = load_board("qemu-mps2-an386").unwrap();
+    let models = edgenas::measure::micro_models();
+    let result =
+        edgenas::measure::calibrate(&board, &meter, &models, false, "2026-01-01", &mut |_| {})
+            .unwrap();
+    let fit = result.cost_model.fit.unwrap();
+    // Instruction counts have no noise: the linear cost model explains them closely.
+    assert!(fit.median_error_percent < 10.0, "{fit:?}");
+    assert!(fit.spearman > 0.98, "{fit:?}");
+}
+
+#[test]
+fn a_search_on_the_emulated_board_measures_every_candidate_there() {
+    if meter("qemu-mps2-an386").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let status = Command::new(env!("CARGO_BIN_EXE_edgenas"))
+        .args([
+            "search",
+            "--space",
+            "mlp",
+            "--board",
+            "qemu-mps2-an386",
+            "--data",
+            "digits",
+        ])
+        .args(["--trials", "2", "--epochs", "1", "--json", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let study = edgenas::study::SqliteStudy::open(&out.join("study.db"), false).unwrap();
+    let trials = edgenas::study::Storage::trials(&study).unwrap();
+    let measured: Vec<_> = trials.iter().filter(|t| t.latency_ms.is_some()).collect();
+    assert!(measured.len() >= 2, "{trials:?}");
+    for t in measured {
+        assert_eq!(t.latency_kind.as_deref(), Some("emulated (qemu)"), "{t:?}");
+    }
+}
