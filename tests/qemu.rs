@@ -222,3 +222,49 @@ fn a_search_on_the_emulated_board_measures_every_candidate_there() {
         assert_eq!(t.latency_kind.as_deref(), Some("emulated (qemu)"), "{t:?}");
     }
 }
+
+/// The qemu-system-arm processes whose parent is this test process.
+fn qemu_children() -> Vec<i32> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // "pid (comm) state ppid ...": the fields after the command name.
+            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            stat.contains("(qemu-system-arm)") && after.split_whitespace().nth(1) == Some(&me)
+        })
+        .collect()
+}
+
+#[test]
+fn qemu_killed_mid_run_fails_the_measurement_with_a_reason() {
+    let Some(meter) = meter("qemu-mps2-an386") else {
+        return;
+    };
+    // A big model: several seconds of emulation.
+    let space = load_space("resnet-tiny").unwrap();
+    let g = "stages=3,stem.out=32,s1.depth=3,s1.out=32,s2.depth=3,s2.out=64,s3.depth=3,s3.out=128";
+    let c = Candidate::new(&space, space.parse_genotype(g).unwrap()).unwrap();
+    let onnx = edgenas::measure::export_untrained(&c.network, true, 1).unwrap();
+    let run = std::thread::spawn(move || meter.measure(&onnx, "big"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let killed = loop {
+        if let Some(&pid) = qemu_children().first() {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            // SAFETY: kill(2) on a process id; it touches no memory of ours.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            break pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "QEMU never started");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let err = run.join().unwrap().unwrap_err().to_string();
+    assert!(
+        err.contains("qemu-mps2-an386 (QEMU): QEMU stopped during the run (signal: 9"),
+        "QEMU {killed} killed: {err}"
+    );
+    println!("QEMU {killed} killed: {err}");
+    assert!(qemu_children().is_empty(), "a QEMU process was left behind");
+}

@@ -46,6 +46,11 @@ enum Bench {
     /// the engine's MACs per second by kernel kind (convolution, depthwise, pointwise, dense).
     /// The baseline the Cortex-M figures are read against.
     Engine(super::bench_engine::EngineArgs),
+    /// The engine on an emulated Cortex-M board (QEMU, instructions counted exactly):
+    /// instructions per MAC of the int8 and f32 kernels, and MLPerf Tiny's DS-CNN and
+    /// ResNet-8 rebuilt in our spaces, at the NUCLEO-L4R5ZI's 120 MHz, next to the published
+    /// MLPerf Tiny v1.1 latencies on that board. Needs the firmware (docs/firmware.md).
+    Board(super::bench_board::BoardArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -69,6 +74,7 @@ pub fn run(args: Args) -> Result<()> {
         Bench::Predictor(a) => predictor(a),
         Bench::Ask(a) => super::bench_ask::ask(a),
         Bench::Engine(a) => super::bench_engine::engine(a),
+        Bench::Board(a) => super::bench_board::board(a),
     }
 }
 

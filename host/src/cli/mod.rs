@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_ask;
+mod bench_board;
 mod bench_engine;
 mod boards;
 mod calibrate;

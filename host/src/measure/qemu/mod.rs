@@ -106,6 +106,17 @@ impl Qemu {
         }
     }
 
+    /// How QEMU ended, if it has within a moment (its socket closes before it is reaped).
+    fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + Duration::from_millis(300);
+        loop {
+            match self.child.try_wait().ok().flatten() {
+                None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+                status => return status,
+            }
+        }
+    }
+
     /// Stops QEMU (SIGTERM, then SIGKILL after a second) and returns its log lines.
     fn stop(mut self) -> Vec<String> {
         self.finish();
@@ -321,6 +332,11 @@ impl QemuMeter {
             })
         })();
         drop(gdb);
+        let mut qemu = qemu;
+        let result = result.map_err(|e| match qemu.exited() {
+            Some(status) => format!("QEMU stopped during the run ({status}): {e}"),
+            None => e,
+        });
         let log = qemu.stop();
         let mut run = result.map_err(&fail)?;
         run.instructions = log

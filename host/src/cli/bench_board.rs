@@ -1,0 +1,155 @@
+//! `edgenas bench board`: the engine on an emulated Cortex-M board: instructions per MAC of
+//! each kernel kind, and MLPerf Tiny's reference networks next to published figures.
+
+use anyhow::Result;
+use edgenas::board::{Board, load_board};
+use edgenas::candidate::Candidate;
+use edgenas::measure::{Meter, QemuMeter, export_untrained, micro_models};
+use edgenas::space::load_space;
+use serde_json::{Value, json};
+
+use super::format::Table;
+
+#[derive(Debug, clap::Args)]
+pub struct BoardArgs {
+    /// The emulated board.
+    #[arg(long, default_value = "qemu-mps2-an386")]
+    board: String,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The calibration micro-models whose instructions per MAC are reported (one op each).
+const KERNELS: [&str; 5] = [
+    "conv3x3 16x16x16",
+    "conv3x3 32x32x32",
+    "depthwise3x3 32x16x16",
+    "pointwise 16x16x16",
+    "dense 512->256",
+];
+
+/// MLPerf Tiny v1.1 reference networks rebuilt in our spaces, with the published latencies on
+/// the NUCLEO-L4R5ZI (120 MHz Cortex-M4): ST's submission and the TFLM reference.
+const MLPERF: [(&str, &str, &str, f64, f64); 2] = [
+    (
+        "DS-CNN (KWS)",
+        "ds-cnn",
+        "stem.out=64,ds.depth=4,ds.b1.out=64,ds.b2.out=64,ds.b3.out=64,ds.b4.out=64,\
+         ds.b1.kernel=3,ds.b2.kernel=3,ds.b3.kernel=3,ds.b4.kernel=3",
+        62.87,
+        181.92,
+    ),
+    (
+        "ResNet-8 (IC)",
+        "resnet-tiny",
+        "stages=3,stem.out=16,s1.depth=1,s1.out=16,s2.depth=1,s2.out=32,s3.depth=1,s3.out=64",
+        214.00,
+        704.23,
+    ),
+];
+
+/// The clock of the board MLPerf Tiny's figures were measured on.
+const L4R5ZI_HZ: f64 = 120e6;
+
+fn instructions(meter: &QemuMeter, onnx: &[u8], what: &str) -> Result<u64> {
+    let m = meter.measure(onnx, what)?;
+    m.instructions
+        .ok_or_else(|| anyhow::anyhow!("{what}: the QEMU meter counted no instructions"))
+}
+
+pub fn board(args: BoardArgs) -> Result<()> {
+    let board: Board = load_board(&args.board)?;
+    let meter = QemuMeter::new(&board)?;
+    let cpi = board.connection.cycles_per_instruction.unwrap_or(1.0);
+    let models = micro_models();
+    let mut kernels = Vec::new();
+    for name in KERNELS {
+        let (_, net) = models
+            .iter()
+            .find(|(n, _)| n == name)
+            .ok_or_else(|| anyhow::anyhow!("no calibration model {name}"))?;
+        let macs = edgenas::cost::costs(net).macs;
+        let mut row = json!({ "kernel": name, "macs": macs });
+        for (int8, label) in [(true, "int8"), (false, "f32")] {
+            let n = instructions(&meter, &export_untrained(net, int8, 1)?, name)?;
+            row[label] = json!({ "instructions": n, "per_mac": n as f64 / macs as f64 });
+        }
+        kernels.push(row);
+    }
+    let mut mlperf = Vec::new();
+    for (label, space, genotype, st, tflm) in MLPERF {
+        let space = load_space(space)?;
+        let c = Candidate::new(&space, space.parse_genotype(genotype)?)?;
+        let n = instructions(&meter, &export_untrained(&c.network, true, 1)?, label)?;
+        mlperf.push(json!({
+            "network": label,
+            "genotype": genotype,
+            "macs": c.costs.macs,
+            "instructions": n,
+            "per_mac": n as f64 / c.costs.macs as f64,
+            "emulated_ms_at_120_mhz": n as f64 * cpi / L4R5ZI_HZ * 1e3,
+            "st_ms": st,
+            "tflm_reference_ms": tflm,
+        }));
+    }
+    let out = json!({
+        "board": board.name,
+        "cycles_per_instruction": cpi,
+        "kernels": kernels,
+        "mlperf_tiny": mlperf,
+    });
+    if args.json {
+        return super::print_json(&out);
+    }
+    print_tables(&out);
+    Ok(())
+}
+
+fn print_tables(out: &Value) {
+    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let mut t = Table::new(&[
+        "kernel (one op)",
+        ">MACs",
+        ">int8 instr/MAC",
+        ">f32 instr/MAC",
+    ]);
+    for k in out["kernels"].as_array().into_iter().flatten() {
+        t.row(vec![
+            k["kernel"].as_str().unwrap_or("").into(),
+            k["macs"].to_string(),
+            format!("{:.2}", f(&k["int8"]["per_mac"])),
+            format!("{:.2}", f(&k["f32"]["per_mac"])),
+        ]);
+    }
+    println!(
+        "{} (instructions counted in QEMU, whole model: the op and the run's overhead)",
+        out["board"].as_str().unwrap_or("")
+    );
+    print!("{}", t.render());
+    let mut m = Table::new(&[
+        "MLPerf Tiny (int8)",
+        ">MMACs",
+        ">instr/MAC",
+        ">ours ms @120 MHz",
+        ">ST ms",
+        ">TFLM ref ms",
+    ]);
+    for r in out["mlperf_tiny"].as_array().into_iter().flatten() {
+        m.row(vec![
+            r["network"].as_str().unwrap_or("").into(),
+            format!("{:.2}", f(&r["macs"]) / 1e6),
+            format!("{:.2}", f(&r["per_mac"])),
+            format!("{:.1}", f(&r["emulated_ms_at_120_mhz"])),
+            format!("{:.2}", f(&r["st_ms"])),
+            format!("{:.2}", f(&r["tflm_reference_ms"])),
+        ]);
+    }
+    println!();
+    print!("{}", m.render());
+    println!(
+        "\n(ours: instructions × {} cycles per instruction ÷ 120 MHz, the NUCLEO-L4R5ZI's clock; \
+         published: MLPerf Tiny v1.1 on that board)",
+        out["cycles_per_instruction"]
+    );
+}
