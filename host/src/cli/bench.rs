@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use edgenas::board::{CostFit, load_board};
+use edgenas::board::{BoardKind, CostFit, load_board};
 use edgenas::candidate::Candidate;
 use edgenas::measure::work::analyse;
 use edgenas::measure::{
-    CalibrationPoint, Meter, TractMeter, agreement, calibrate, export_untrained, fit_cost_model,
+    CalibrationPoint, Meter, QemuMeter, TractMeter, agreement, calibrate, export_untrained, fit_cost_model,
     fit_quality, micro_models, predict_cycles,
 };
 use edgenas::network::Network;
@@ -55,6 +55,10 @@ enum Bench {
 
 #[derive(Debug, clap::Args)]
 struct PredictorArgs {
+    /// The board whose meter measures: `host` (tract, timed) or an emulated board
+    /// (`qemu-mps2-an386`: instructions counted exactly, no noise; needs the firmware).
+    #[arg(long, default_value = "host")]
+    board: String,
     /// Candidates per space.
     #[arg(long, default_value_t = 200)]
     per_space: usize,
@@ -90,17 +94,24 @@ struct Measured {
 }
 
 fn predictor(args: PredictorArgs) -> Result<()> {
-    let board = load_board("host")?;
+    let board = load_board(&args.board)?;
     let clock = board.clock_hz as f64;
     let spaces: Vec<String> = if args.spaces.is_empty() {
         SHIPPED_SPACES.iter().map(|(n, _)| n.to_string()).collect()
     } else {
         args.spaces.clone()
     };
-    let meter = TractMeter {
-        min_runs: 10,
-        max_time: Duration::from_millis(800),
-        ..TractMeter::default()
+    let meter: Box<dyn Meter> = match board.kind {
+        BoardKind::Host => Box::new(TractMeter {
+            min_runs: 10,
+            max_time: Duration::from_millis(800),
+            ..TractMeter::default()
+        }),
+        BoardKind::Emulator => Box::new(QemuMeter::new(&board)?),
+        _ => anyhow::bail!(
+            "bench predictor measures `host` or an emulated board; {} has no measuring meter yet",
+            board.name
+        ),
     };
     let micro = micro_models();
     let bar = ProgressBar::new((micro.len() + spaces.len() * args.per_space) as u64).with_style(
@@ -108,7 +119,7 @@ fn predictor(args: PredictorArgs) -> Result<()> {
     );
     bar.set_message("calibration models");
     let date = today();
-    let micro_fit = calibrate(&board, &meter, &micro, false, &date, &mut |_| bar.inc(1))?;
+    let micro_fit = calibrate(&board, meter.as_ref(), &micro, false, &date, &mut |_| bar.inc(1))?;
     let mut measured = Vec::new();
     for name in &spaces {
         let space = load_space(name)?;
@@ -203,6 +214,7 @@ fn predictor(args: PredictorArgs) -> Result<()> {
         .collect();
     let summary = json!({
         "board": board.name,
+        "meter": meter.backend(),
         "candidates": measured.len(),
         "reported": report.len(),
         "rows": rows,
@@ -230,7 +242,8 @@ fn row(coefficients: &str, space: &str, q: &CostFit) -> serde_json::Value {
 
 fn print_table(summary: &serde_json::Value) {
     println!(
-        "simulator vs tract on {}: {} candidates measured, {} (every other one) reported",
+        "simulator vs {} on {}: {} candidates measured, {} (every other one) reported",
+        summary["meter"].as_str().unwrap_or(""),
         summary["board"].as_str().unwrap_or(""),
         summary["candidates"],
         summary["reported"]

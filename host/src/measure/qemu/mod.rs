@@ -48,10 +48,15 @@ const MAGIC: u32 = 0x4D47_4445;
 const READY: u32 = 1;
 const DONE: u32 = 3;
 const RUN: u32 = 1;
-/// Where the host puts blobs, arenas, inputs and outputs (above the firmware's RAM, memory.x).
-const DATA_START: u32 = 0x2010_0000;
-/// The end of the MPS2 boards' 4 MiB of RAM.
-const DATA_END: u32 = 0x2040_0000;
+/// Where the host puts blobs, arenas, inputs and outputs on a machine: mps2-an386's 16 MiB at
+/// 0x21000000, which reset code never touches, or the RAM above the firmware's first MiB
+/// (memory.x) up to the end of the MPS2 boards' 4 MiB.
+fn data_region(machine: &str) -> (u32, u32) {
+    match machine {
+        "mps2-an386" => (0x2100_0000, 0x2200_0000),
+        _ => (0x2010_0000, 0x2040_0000),
+    }
+}
 
 /// What one command on the board gave.
 #[derive(Clone, Debug, PartialEq)]
@@ -261,7 +266,8 @@ impl QemuMeter {
             .header()
             .arena_bytes;
         let align = |a: u64| a.div_ceil(16) * 16;
-        let blob_at = DATA_START as u64;
+        let (data_start, data_end) = data_region(&self.machine);
+        let blob_at = data_start as u64;
         let arena_at = align(blob_at + blob.len() as u64);
         let input_at = align(arena_at + arena_bytes as u64);
         let output_at = align(input_at + input.len() as u64);
@@ -269,12 +275,12 @@ impl QemuMeter {
             .ok()
             .and_then(|b| b.tensor(b.header().output as usize))
             .map_or(0, |t| t.bytes);
-        if output_at + output_len as u64 > DATA_END as u64 {
+        if output_at + output_len as u64 > data_end as u64 {
             return Err(fail(format!(
                 "the model needs {} bytes of RAM for its blob, arena, input and output; the \
                  emulated board has {} above its firmware",
                 output_at + output_len as u64 - blob_at,
-                DATA_END - DATA_START
+                data_end - data_start
             )));
         }
         let (qemu, stream) = self.start(begin, end)?;
