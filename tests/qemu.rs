@@ -112,7 +112,7 @@ fn blobs_of_every_shipped_space_run_on_the_emulated_board_as_on_the_host() {
 
 #[test]
 fn the_qemu_meter_measures_onnx_models_and_bigger_ones_take_longer() {
-    let Some(meter) = meter("qemu-mps2-an500") else {
+    let Some(meter) = meter("qemu-mps2-an386") else {
         return;
     };
     let space = load_space("mlp").unwrap();
@@ -135,7 +135,7 @@ fn the_qemu_meter_measures_onnx_models_and_bigger_ones_take_longer() {
         assert_eq!(m.kind, Kind::Emulated);
         assert_eq!(m.backend, "qemu");
         let instructions = m.instructions.unwrap() as f64;
-        let board = load_board("qemu-mps2-an500").unwrap();
+        let board = load_board("qemu-mps2-an386").unwrap();
         let cpi = board.connection.cycles_per_instruction.unwrap();
         let expected = instructions * cpi / board.clock_hz as f64 * 1e3;
         assert!((m.latency_ms.median - expected).abs() < 1e-9 * expected.max(1.0));
@@ -223,8 +223,9 @@ fn a_search_on_the_emulated_board_measures_every_candidate_there() {
     }
 }
 
-/// The qemu-system-arm processes whose parent is this test process.
-fn qemu_children() -> Vec<i32> {
+/// The qemu-system-arm processes of `machine` whose parent is this test process (the other
+/// tests, running at the same time, use another machine).
+fn qemu_children(machine: &str) -> Vec<i32> {
     let me = std::process::id().to_string();
     std::fs::read_dir("/proc")
         .unwrap()
@@ -233,14 +234,18 @@ fn qemu_children() -> Vec<i32> {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
             // "pid (comm) state ppid ...": the fields after the command name.
             let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-            stat.contains("(qemu-system-arm)") && after.split_whitespace().nth(1) == Some(&me)
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            stat.contains("(qemu-system-arm)")
+                && after.split_whitespace().nth(1) == Some(&me)
+                && String::from_utf8_lossy(&cmdline).contains(machine)
         })
         .collect()
 }
 
 #[test]
 fn qemu_killed_mid_run_fails_the_measurement_with_a_reason() {
-    let Some(meter) = meter("qemu-mps2-an386") else {
+    // The only test on this machine.
+    let Some(meter) = meter("qemu-mps2-an500") else {
         return;
     };
     // A big model: several seconds of emulation.
@@ -251,7 +256,7 @@ fn qemu_killed_mid_run_fails_the_measurement_with_a_reason() {
     let run = std::thread::spawn(move || meter.measure(&onnx, "big"));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let killed = loop {
-        if let Some(&pid) = qemu_children().first() {
+        if let Some(&pid) = qemu_children("mps2-an500").first() {
             std::thread::sleep(std::time::Duration::from_millis(500));
             // SAFETY: kill(2) on a process id; it touches no memory of ours.
             unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -262,9 +267,12 @@ fn qemu_killed_mid_run_fails_the_measurement_with_a_reason() {
     };
     let err = run.join().unwrap().unwrap_err().to_string();
     assert!(
-        err.contains("qemu-mps2-an386 (QEMU): QEMU stopped during the run (signal: 9"),
+        err.contains("qemu-mps2-an500 (QEMU): QEMU stopped during the run (signal: 9"),
         "QEMU {killed} killed: {err}"
     );
     println!("QEMU {killed} killed: {err}");
-    assert!(qemu_children().is_empty(), "a QEMU process was left behind");
+    assert!(
+        qemu_children("mps2-an500").is_empty(),
+        "a QEMU process was left behind"
+    );
 }

@@ -8,8 +8,8 @@ use edgenas::board::{BoardKind, CostFit, load_board};
 use edgenas::candidate::Candidate;
 use edgenas::measure::work::analyse;
 use edgenas::measure::{
-    CalibrationPoint, Meter, QemuMeter, TractMeter, agreement, calibrate, export_untrained, fit_cost_model,
-    fit_quality, micro_models, predict_cycles,
+    CalibrationPoint, Meter, QemuMeter, TractMeter, agreement, calibrate, export_untrained,
+    fit_cost_model, fit_quality, micro_models, predict_cycles,
 };
 use edgenas::network::Network;
 use edgenas::rng::Rng;
@@ -119,7 +119,9 @@ fn predictor(args: PredictorArgs) -> Result<()> {
     );
     bar.set_message("calibration models");
     let date = today();
-    let micro_fit = calibrate(&board, meter.as_ref(), &micro, false, &date, &mut |_| bar.inc(1))?;
+    let micro_fit = calibrate(&board, meter.as_ref(), &micro, false, &date, &mut |_| {
+        bar.inc(1)
+    })?;
     let mut measured = Vec::new();
     for name in &spaces {
         let space = load_space(name)?;
