@@ -5,7 +5,7 @@
 //! and sets `command`; the firmware runs the model `runs` times and calls `edgenas_done`, where
 //! the host has a breakpoint (or polls `status`). It also calls it once at boot, when the
 //! mailbox is ready. The mailbox layout is shared with
-//! `host/src/measure/qemu/mailbox.rs`; see docs/firmware.md.
+//! `host/src/measure/qemu/mod.rs`; see docs/firmware.md.
 #![no_std]
 #![no_main]
 
