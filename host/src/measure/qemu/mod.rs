@@ -261,20 +261,17 @@ impl QemuMeter {
         let [mailbox, done, begin, end] = elf::symbols(&elf, &names).map_err(&fail)?[..] else {
             unreachable!("one address per name")
         };
-        let arena_bytes = edgenas_engine::blob::Blob::parse(blob)
-            .map_err(|e| fail(e.to_string()))?
-            .header()
-            .arena_bytes;
+        let parsed = edgenas_engine::blob::Blob::parse(blob).map_err(|e| fail(e.to_string()))?;
+        let arena_bytes = parsed.header().arena_bytes;
+        let output_len = parsed
+            .tensor(parsed.header().output as usize)
+            .map_or(0, |t| t.bytes);
         let align = |a: u64| a.div_ceil(16) * 16;
         let (data_start, data_end) = data_region(&self.machine);
         let blob_at = data_start as u64;
         let arena_at = align(blob_at + blob.len() as u64);
         let input_at = align(arena_at + arena_bytes as u64);
         let output_at = align(input_at + input.len() as u64);
-        let output_len = edgenas_engine::blob::Blob::parse(blob)
-            .ok()
-            .and_then(|b| b.tensor(b.header().output as usize))
-            .map_or(0, |t| t.bytes);
         if output_at + output_len as u64 > data_end as u64 {
             return Err(fail(format!(
                 "the model needs {} bytes of RAM for its blob, arena, input and output; the \
