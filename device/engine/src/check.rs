@@ -4,11 +4,13 @@
 //! index only within their slices, so a blob from an untrusted file can produce an error but
 //! never a panic or a wrong memory access.
 
+use core::ops::Range;
+
 use crate::DType;
 use crate::blob::{Activation, Blob, NO_TENSOR, OpKind, OpRecord, TensorRecord};
 use crate::error::Error;
 use crate::format::{channel_affine_bytes, weighted_op_bytes};
-use crate::kernels::Map;
+use crate::kernels::{Map, scratch_bytes};
 use crate::requant::MAX_SHIFT;
 
 /// The feature map of a `[1, C, H, W]` tensor.
@@ -62,6 +64,32 @@ pub(crate) fn constant_bytes(op: &OpRecord, input: &TensorRecord, output: &Tenso
     }
 }
 
+/// The arena bytes of an op's scratch ([`crate::kernels::scratch_bytes`]) at the offset in
+/// its third word; empty for an op that needs none.
+pub(crate) fn scratch_range(
+    op: &OpRecord,
+    input: Option<&TensorRecord>,
+    output: &TensorRecord,
+) -> Range<usize> {
+    let bytes = match (op.kind, input) {
+        (OpKind::Conv | OpKind::Dense, Some(i)) => {
+            let channels = match op.kind {
+                OpKind::Conv => map_of(output).map_or(0, |m| m.channels),
+                _ => output.elements(),
+            };
+            let reduction = weight_count(op, i, output) / channels.max(1);
+            let groups = usize::from(op.geometry.groups);
+            scratch_bytes(op.kind, output.dtype, groups, reduction)
+        }
+        _ => 0,
+    };
+    if bytes == 0 {
+        return 0..0;
+    }
+    let start = op.words[2] as u32 as usize;
+    start..start.saturating_add(bytes)
+}
+
 /// Checks every record of `blob` for an arena of `arena_len` bytes.
 pub fn check(blob: &Blob, arena_len: usize) -> Result<(), Error> {
     let header = blob.header();
@@ -84,7 +112,7 @@ pub fn check(blob: &Blob, arena_len: usize) -> Result<(), Error> {
         }
     }
     for i in 0..header.ops as usize {
-        check_op(blob, i).map_err(|what| Error::BadOp { op: i, what })?;
+        check_op(blob, i, needed).map_err(|what| Error::BadOp { op: i, what })?;
     }
     Ok(())
 }
@@ -127,7 +155,7 @@ fn window_out(size: usize, k: u8, stride: u8, pad: u8) -> Option<usize> {
     (k >= 1 && s >= 1 && p < k && size + 2 * p >= k).then(|| (size + 2 * p - k) / s + 1)
 }
 
-fn check_op(blob: &Blob, i: usize) -> Result<(), &'static str> {
+fn check_op(blob: &Blob, i: usize, arena: usize) -> Result<(), &'static str> {
     let op = blob
         .op(i)
         .ok_or("unknown kind or activation, or non-zero reserved bytes")?;
@@ -179,6 +207,20 @@ fn check_op(blob: &Blob, i: usize) -> Result<(), &'static str> {
         }
     }
     check_shapes(&op, ins, &out)?;
+    // Scratch: aligned, inside the arena, apart from the op's tensors.
+    let scratch = scratch_range(&op, ins[0].as_ref(), &out);
+    if !scratch.is_empty() {
+        let apart = |t: &TensorRecord| {
+            let r = t.range();
+            r.is_empty() || r.end <= scratch.start || scratch.end <= r.start
+        };
+        if !scratch.start.is_multiple_of(4)
+            || scratch.end > arena
+            || !ins.iter().flatten().chain([&out]).all(apart)
+        {
+            return Err("its scratch does not lie aligned in the arena apart from its tensors");
+        }
+    }
     if op.kind.has_constants() {
         check_constants(blob, &op, ins[0].as_ref().ok_or("no input")?, &out)?;
     }

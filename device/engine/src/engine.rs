@@ -5,7 +5,7 @@ use core::ops::Range;
 
 use crate::DType;
 use crate::blob::{Blob, OpKind, OpRecord, TensorRecord};
-use crate::check::{channels_of, check, map_of};
+use crate::check::{channels_of, check, map_of, scratch_range};
 use crate::error::Error;
 use crate::format::align_up;
 use crate::kernels::int8::{Affine, Weighted, Zeros};
@@ -42,23 +42,58 @@ impl<'x> Src<'x> {
     }
 }
 
-/// Splits `arena` into the output's bytes (mutable) and each input (shared).
+/// Splits `arena` into the output's bytes and the scratch's (both mutable, apart), and each
+/// input (shared). [`check`] has put the scratch apart from every tensor of the op.
 fn operands<'x>(
     arena: &'x mut [u8],
     out: Range<usize>,
+    scratch: Range<usize>,
     inputs: [Option<Range<usize>>; 2],
-) -> (&'x mut [u8], [Src<'x>; 2]) {
-    let (below, rest) = arena.split_at_mut(out.start);
-    let (output, above) = rest.split_at_mut(out.len());
-    let (below, above): (&'x [u8], &'x [u8]) = (below, above);
+) -> Result<Operands<'x>, Error> {
+    let (lower, upper) = if scratch.end <= out.start {
+        (scratch.clone(), out.clone())
+    } else {
+        (out.clone(), scratch.clone())
+    };
+    let (head, rest) = arena.split_at_mut(lower.start);
+    let (first, rest) = rest.split_at_mut(lower.len());
+    let (middle, rest) =
+        rest.split_at_mut(upper.start.checked_sub(lower.end).ok_or(Error::BadOp {
+            op: usize::MAX,
+            what: "its scratch overlaps its output",
+        })?);
+    let (second, tail) = rest.split_at_mut(upper.len());
+    let (output, scratch_bytes) = if lower == out {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    let shared: [(usize, &'x [u8]); 3] = [(0, head), (lower.end, middle), (upper.end, tail)];
     let src = |r: Option<Range<usize>>| match r {
-        None => Src::Absent,
-        Some(r) if r == out => Src::Output,
-        Some(r) if r.end <= out.start => Src::Apart(&below[r]),
-        Some(r) => Src::Apart(&above[r.start - out.end..r.end - out.end]),
+        None => Ok(Src::Absent),
+        Some(r) if r == out => Ok(Src::Output),
+        Some(r) => shared
+            .iter()
+            .find(|(at, b)| *at <= r.start && r.end <= at + b.len())
+            .map(|(at, b)| Src::Apart(&b[r.start - at..r.end - at]))
+            .ok_or(Error::BadOp {
+                op: usize::MAX,
+                what: "an input overlaps its output or scratch",
+            }),
     };
     let [a, b] = inputs;
-    (output, [src(a), src(b)])
+    Ok(Operands {
+        output,
+        scratch: bytemuck::try_cast_slice_mut(scratch_bytes).map_err(|_| Error::Misaligned)?,
+        src: [src(a)?, src(b)?],
+    })
+}
+
+/// An op's view of the arena.
+struct Operands<'x> {
+    output: &'x mut [u8],
+    scratch: &'x mut [u32],
+    src: [Src<'x>; 2],
 }
 
 fn f32s(b: &[u8]) -> Result<&[f32], Error> {
@@ -198,7 +233,8 @@ impl<'b, 'a> Engine<'b, 'a> {
             ins[k] = Some(self.record(t));
         }
         let ranges = ins.map(|t| t.map(|t| t.range()));
-        for r in ranges.iter().flatten().chain([&out.range()]) {
+        let scratch = scratch_range(&op, ins[0].as_ref(), &out);
+        for r in ranges.iter().flatten().chain([&out.range(), &scratch]) {
             self.high_water = self.high_water.max(align_up(r.end));
         }
         let constants = if op.kind.has_constants() {
@@ -209,11 +245,16 @@ impl<'b, 'a> Engine<'b, 'a> {
         } else {
             &[]
         };
-        let (dst, src) = operands(self.arena, out.range(), ranges);
-        let call = Call {
+        let Operands {
+            output: dst,
+            scratch,
+            src,
+        } = operands(self.arena, out.range(), scratch, ranges)?;
+        let mut call = Call {
             op,
             constants,
             src,
+            scratch,
             input: ins[0],
             out,
         };
@@ -237,7 +278,7 @@ impl<'b, 'a> Engine<'b, 'a> {
                     b: ins[1].map_or(0, |t| t.zero_point),
                     y: out.zero_point,
                 };
-                run_int8(&call, zeros, i8s_mut(dst))?
+                run_int8(&mut call, zeros, i8s_mut(dst))?
             }
         }
         Ok(())
@@ -249,6 +290,8 @@ struct Call<'x> {
     op: OpRecord,
     constants: &'x [u8],
     src: [Src<'x>; 2],
+    /// The op's working memory (empty for most ops).
+    scratch: &'x mut [u32],
     input: Option<TensorRecord>,
     out: TensorRecord,
 }
@@ -331,17 +374,17 @@ fn weighted(constants: &[u8], channels: usize) -> Result<Weighted<'_>, Error> {
     })
 }
 
-fn run_int8(c: &Call<'_>, z: Zeros, y: &mut [i8]) -> Result<(), Error> {
+fn run_int8(c: &mut Call<'_>, z: Zeros, y: &mut [i8]) -> Result<(), Error> {
     let op = &c.op;
     match op.kind {
         OpKind::Conv => {
             let (i, o) = c.maps()?;
             let w = weighted(c.constants, o.channels)?;
-            ki::conv(op, i, o, i8s(c.x()?), &w, z, y)
+            ki::conv(op, i, o, i8s(c.x()?), &w, z, c.scratch, y)
         }
         OpKind::Dense => {
             let w = weighted(c.constants, y.len())?;
-            ki::dense(op, i8s(c.x()?), &w, z, y)
+            ki::dense(op, i8s(c.x()?), &w, z, c.scratch, y)
         }
         OpKind::MaxPool => {
             let (i, o) = c.maps()?;

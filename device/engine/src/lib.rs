@@ -1,6 +1,7 @@
 //! `edgenas-engine`: what runs on a board.
 //!
-//! This crate is `#![no_std]` and has no `unsafe` code. It holds the pieces that the host and
+//! This crate is `#![no_std]`; its only `unsafe` code is the inline assembly of four Cortex-M
+//! DSP instructions (`kernels/dsp.rs`, with the `dsp` feature on Arm). It holds the pieces that the host and
 //! the device must agree on byte for byte:
 //!
 //! * [`blob`]: the device model format: reading a blob without copying it and (with `alloc`)
@@ -15,7 +16,7 @@
 //!   one buffer. The host calls it to compute the peak RAM of a candidate before training and
 //!   to place the tensors of a blob; the engine's high-water mark after a run equals it.
 #![no_std]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 #[cfg(target_endian = "big")]

@@ -23,7 +23,17 @@ pub fn round_shift(value: i64, shift: i32) -> i64 {
 /// `round(acc × multiplier / 2^shift)`.
 #[inline]
 pub fn requantize(acc: i32, multiplier: i32, shift: i32) -> i64 {
-    round_shift(acc as i64 * multiplier as i64, shift)
+    let product = acc as i64 * multiplier as i64;
+    if shift >= 32 {
+        // The usual case (a multiplier of 31 bits for a factor below 1): only the high word
+        // of the rounded product matters, and the last shift is a 32-bit one. The same value
+        // as `round_shift`, in fewer instructions on a 32-bit core.
+        let shift = shift.min(MAX_SHIFT) as u32;
+        let rounded = product.wrapping_add(1 << (shift - 1));
+        ((rounded >> 32) as i32 >> (shift - 32)) as i64
+    } else {
+        round_shift(product, shift)
+    }
 }
 
 /// `v` clamped to `lo..=hi`, as an int8.
@@ -71,6 +81,19 @@ pub fn quantize_multiplier(real: f64) -> Option<(i32, i32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requantize_equals_the_rounded_shift_of_the_product() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let (acc, m, shift) = (x as i32, (x >> 32) as i32, (x >> 40) as i32 % 70 - 3);
+            let want = round_shift(acc as i64 * m as i64, shift);
+            assert_eq!(requantize(acc, m, shift), want, "{acc} {m} {shift}");
+        }
+    }
 
     #[test]
     fn multipliers_keep_31_bits_of_the_factor() {

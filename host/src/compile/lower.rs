@@ -4,6 +4,7 @@
 use edgenas_engine::DType;
 use edgenas_engine::blob::{self, Activation, Model, NO_TENSOR, OpKind, OpRecord, TensorRecord};
 use edgenas_engine::format::align_up;
+use edgenas_engine::kernels;
 use edgenas_engine::planner::{self, Reuse};
 use edgenas_engine::requant::{quantize_multiplier, quantize_multipliers};
 
@@ -41,7 +42,7 @@ pub fn planner_graph(g: &Graph) -> planner::Graph {
                     } else {
                         Reuse::Fresh
                     },
-                    scratch_bytes: 0,
+                    scratch_bytes: scratch_bytes(g, op),
                 },
                 Step::View { input, output } => planner::Step {
                     inputs: vec![*input],
@@ -53,6 +54,23 @@ pub fn planner_graph(g: &Graph) -> planner::Graph {
             .collect(),
         outputs: vec![g.output],
     }
+}
+
+/// The working memory the engine's kernel for `op` needs ([`kernels::scratch_bytes`]).
+fn scratch_bytes(g: &Graph, op: &Op) -> usize {
+    let Some(&input) = op.inputs.first() else {
+        return 0;
+    };
+    let shape = &g.tensors[input].shape;
+    let reduction = match op.kind {
+        OpKind::Conv => {
+            let [kh, kw] = op.geometry.kernel.map(usize::from);
+            shape.get(1).copied().unwrap_or(0) / usize::from(op.geometry.groups.max(1)) * kh * kw
+        }
+        _ => shape.iter().product(),
+    };
+    let dt = dtype(g.tensors[op.output].quant);
+    kernels::scratch_bytes(op.kind, dt, usize::from(op.geometry.groups), reduction)
 }
 
 /// Gives Fill tensors read by int8 ops an int8 quantisation, and views their source's.
@@ -262,9 +280,13 @@ pub fn lower(g: &Graph) -> Result<Model> {
     }
     let mut constants = Vec::new();
     let mut ops = Vec::new();
-    for s in &g.steps {
+    for (s, scratch) in g.steps.iter().zip(&plan.scratch_offsets) {
         if let Step::Op(op) = s {
-            ops.push(op_record(g, op, &mut constants)?);
+            let mut record = op_record(g, op, &mut constants)?;
+            if let Some(offset) = scratch {
+                record.words[2] = *offset as i32;
+            }
+            ops.push(record);
         }
     }
     Ok(Model {

@@ -6,10 +6,12 @@
 //! nothing reads is not on the device: it has no step and no bytes.
 
 use edgenas_engine::DType;
+use edgenas_engine::blob::OpKind;
+use edgenas_engine::kernels;
 use edgenas_engine::planner::{self, Graph, Plan, Step};
 
 use super::deploy::{Deployment, deployment};
-use crate::network::{Layer, Network};
+use crate::network::{Layer, Network, Node, Shape};
 
 /// The planning problem of `net` with elements of `dtype` (a softmax's output is f32 in an
 /// int8 model too: the device gives probabilities as floats).
@@ -36,10 +38,27 @@ pub fn planner_graph(net: &Network, dtype: DType) -> Graph {
                 inputs: node.inputs.clone(),
                 output: id,
                 reuse: node.layer.op().reuse(),
-                scratch_bytes: 0,
+                scratch_bytes: scratch_bytes(net, node, dtype),
             })
             .collect(),
         outputs: vec![net.output],
+    }
+}
+
+/// The working memory the engine's kernel for `node` needs ([`kernels::scratch_bytes`]).
+fn scratch_bytes(net: &Network, node: &Node, dtype: DType) -> usize {
+    let Some(input) = node.inputs.first().map(|&i| net.nodes[i].shape) else {
+        return 0;
+    };
+    match (&node.layer, input) {
+        (Layer::Conv2d(c), Shape::Image { c: channels, .. }) => {
+            let reduction = channels / c.groups.max(1) * c.kernel[0] * c.kernel[1];
+            kernels::scratch_bytes(OpKind::Conv, dtype, c.groups, reduction)
+        }
+        (Layer::Dense(_), shape) => {
+            kernels::scratch_bytes(OpKind::Dense, dtype, 1, shape.elements())
+        }
+        _ => 0,
     }
 }
 

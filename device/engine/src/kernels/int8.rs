@@ -3,7 +3,7 @@
 //! ([`crate::requant`]) to the output's scale, then the fused activation as a clamp of the
 //! int8 result (`act_min..=act_max`).
 
-use super::{Map, map, zip};
+use super::{Map, map, packed, zip};
 use crate::blob::OpRecord;
 use crate::requant::{div_round, requantize, round_shift, saturate};
 
@@ -44,16 +44,38 @@ pub struct Zeros {
     pub y: i32,
 }
 
+/// Requantisation of an accumulator of output channel `ch` (with the channel's bias) to the
+/// output, clamped by the fused activation.
 #[inline]
-fn finish(op: &OpRecord, c: &Weighted, zy: i32) -> impl Fn(usize, i32) -> i8 {
+pub(super) fn finish(op: &OpRecord, c: &Weighted, zy: i32) -> impl Fn(usize, i32) -> i8 {
     move |ch, acc| {
         let v = requantize(acc.wrapping_add(c.bias[ch]), c.multiplier[ch], c.shift[ch]);
         saturate(v + zy as i64, op.act_min, op.act_max)
     }
 }
 
-/// Convolution.
+/// Convolution. With the `dsp` feature, a convolution of one group runs on packed pairs
+/// ([`super::packed`]) in `scratch`; otherwise the portable loop runs and `scratch` is unused.
+#[allow(clippy::too_many_arguments)]
 pub fn conv(
+    op: &OpRecord,
+    input: Map,
+    output: Map,
+    x: &[i8],
+    c: &Weighted,
+    z: Zeros,
+    scratch: &mut [u32],
+    out: &mut [i8],
+) {
+    if cfg!(feature = "dsp") && op.geometry.groups == 1 {
+        packed::conv(op, input, output, x, c, z, scratch, out)
+    } else {
+        conv_portable(op, input, output, x, c, z, out)
+    }
+}
+
+/// Convolution, one output element at a time (any groups).
+pub(super) fn conv_portable(
     op: &OpRecord,
     input: Map,
     output: Map,
@@ -76,8 +98,18 @@ pub fn conv(
     );
 }
 
-/// Fully connected layer.
-pub fn dense(op: &OpRecord, x: &[i8], c: &Weighted, z: Zeros, out: &mut [i8]) {
+/// Fully connected layer: on packed pairs in `scratch` with the `dsp` feature
+/// ([`super::packed`]), else the portable loop.
+pub fn dense(op: &OpRecord, x: &[i8], c: &Weighted, z: Zeros, scratch: &mut [u32], out: &mut [i8]) {
+    if cfg!(feature = "dsp") {
+        packed::dense(op, x, c, z, scratch, out)
+    } else {
+        dense_portable(op, x, c, z, out)
+    }
+}
+
+/// Fully connected layer, one output at a time.
+pub(super) fn dense_portable(op: &OpRecord, x: &[i8], c: &Weighted, z: Zeros, out: &mut [i8]) {
     let zx = z.a;
     super::dense(
         x,

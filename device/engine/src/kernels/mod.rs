@@ -5,10 +5,28 @@
 //! arithmetic as closures, so one loop serves f32 and int8 and the two cannot drift apart.
 //! Shapes are checked when a blob is loaded ([`crate::check`]); the loops index within them.
 
+#[allow(unsafe_code)] // Inline assembly of the DSP instructions: see the module.
+mod dsp;
 pub mod f32;
 pub mod int8;
+mod packed;
 
-use crate::blob::Geometry;
+use crate::DType;
+use crate::blob::{Geometry, OpKind};
+
+/// Bytes of working memory an op needs in the arena while it runs: the int8 convolutions of
+/// one group and the int8 dense layers gather their input into 16-bit columns
+/// ([`packed`]); nothing else needs any. `reduction` is the length of one dot product (input
+/// channels per group × kernel area, or the dense layer's inputs). The figure is the same on
+/// every target, so a blob runs anywhere; the planner places the scratch like a tensor that
+/// lives for one op.
+pub fn scratch_bytes(kind: OpKind, dtype: DType, groups: usize, reduction: usize) -> usize {
+    match (kind, dtype) {
+        (OpKind::Conv, DType::Int8) if groups == 1 => packed::conv_scratch_bytes(reduction),
+        (OpKind::Dense, DType::Int8) => packed::dense_scratch_bytes(reduction),
+        _ => 0,
+    }
+}
 
 /// A feature map's channels, height and width.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,419 @@
+//! int8 convolution (one group) and dense layers on packed 16-bit pairs, the way CMSIS-NN
+//! runs them on a Cortex-M with the DSP extension: [`dsp::smlad`] does two multiply-accumulates
+//! per instruction.
+//!
+//! A convolution gathers the receptive field of two output pixels at a time ("im2col", in the
+//! order of a filter's weights: channel, row, column), subtracts the input's zero point and
+//! unpacks it into 16-bit lanes (padding taps become 0); then two filters at a time are dotted
+//! with the two columns, so that every weight word loaded and unpacked serves two pixels and
+//! every column word serves two filters: per 4 input values, 2 weight loads, 4 unpacks, 4
+//! column loads and 8 `SMLAD`s make 16 MACs. A dense layer is the same with one column, its
+//! input.
+//!
+//! Both need working memory in the arena ([`conv_scratch_bytes`], [`dense_scratch_bytes`]),
+//! which the planner places like a tensor that lives for one op. The results equal the
+//! portable kernels' exactly: the same integer sums, the same requantisation.
+
+use super::Map;
+use super::dsp::{smlad, ssub16, sxtb16, sxtb16_ror8};
+use super::int8::{Weighted, Zeros, finish};
+use crate::blob::{Geometry, OpRecord};
+
+/// Scratch bytes of an int8 convolution whose filters have `reduction` weights: the gathered
+/// bytes of one pixel, then two unpacked columns, each rounded up to 4 values.
+pub fn conv_scratch_bytes(reduction: usize) -> usize {
+    5 * reduction.next_multiple_of(4)
+}
+
+/// Scratch bytes of an int8 dense layer with `features` inputs: one unpacked column.
+pub fn dense_scratch_bytes(features: usize) -> usize {
+    2 * features.next_multiple_of(4)
+}
+
+/// The little-endian word of up to 4 bytes, completed with `fill`.
+#[inline]
+fn word(bytes: &[u8], fill: u8) -> u32 {
+    match <[u8; 4]>::try_from(bytes) {
+        Ok(w) => u32::from_le_bytes(w),
+        Err(_) => (0..4)
+            .rev()
+            .fold(0, |v, i| v << 8 | *bytes.get(i).unwrap_or(&fill) as u32),
+    }
+}
+
+/// `raw` minus `zero` as 16-bit lanes: for every 4 values, a word of values 0 and 2 and a word
+/// of values 1 and 3 (what `SXTB16` and `SXTB16 ROR #8` make of a weight word). A last,
+/// partial group is completed with `zero`, so its extra lanes are 0.
+fn lanes(raw: &[u8], zero: i32) -> impl Iterator<Item = [u32; 2]> + '_ {
+    let z = (zero as u16 as u32) * 0x0001_0001;
+    let unpack = move |v: u32| [ssub16(sxtb16(v), z), ssub16(sxtb16_ror8(v), z)];
+    let (full, rest) = raw.as_chunks::<4>();
+    let last = (!rest.is_empty()).then(|| unpack(word(rest, zero as u8)));
+    full.iter()
+        .map(move |&w| unpack(u32::from_le_bytes(w)))
+        .chain(last)
+}
+
+/// Writes the lanes of `raw` into column `H` (0 or 1) of the interleaved `cols`.
+fn unpack_into<const H: usize>(raw: &[u8], zero: i32, cols: &mut [[u32; 4]]) {
+    for (c, [even, odd]) in cols.iter_mut().zip(lanes(raw, zero)) {
+        c[2 * H] = even;
+        c[2 * H + 1] = odd;
+    }
+}
+
+/// The last, partial weight word of a row (0-filled).
+#[inline]
+fn tail(row: &[u8]) -> [u8; 4] {
+    word(row.as_chunks::<4>().1, 0).to_le_bytes()
+}
+
+/// Adds `w`'s 4 weights times a column's lanes `x` to `acc`.
+#[inline(always)]
+fn mac4(acc: i32, w: [u8; 4], x0: u32, x1: u32) -> i32 {
+    let w = u32::from_le_bytes(w);
+    smlad(sxtb16_ror8(w), x1, smlad(sxtb16(w), x0, acc))
+}
+
+/// Dot products of weight rows `r0` and `r1` (of one length) with the two columns interleaved
+/// in `cols` (per group of 4 values: column 0's lanes, then column 1's):
+/// `[r0·c0, r0·c1, r1·c0, r1·c1]`.
+// Not inlined: the loop then has the registers to itself (inlined into `conv`, it spilled its
+// accumulators to the stack on a Cortex-M4).
+#[inline(never)]
+fn dot2x2(r0: &[u8], r1: &[u8], cols: &[[u32; 4]]) -> [i32; 4] {
+    let (w0, w1) = (r0.as_chunks::<4>().0, r1.as_chunks::<4>().0);
+    let (mut a00, mut a01, mut a10, mut a11) = (0, 0, 0, 0);
+    for ((&w0, &w1), c) in w0.iter().zip(w1).zip(cols) {
+        // Both rows unpacked first, then each column word used twice as it is loaded: 4
+        // accumulators, 4 unpacked weights, 1 column word and the pointers fit in a
+        // Cortex-M4's registers.
+        let (w0, w1) = (u32::from_le_bytes(w0), u32::from_le_bytes(w1));
+        let (e0, o0, e1, o1) = (sxtb16(w0), sxtb16_ror8(w0), sxtb16(w1), sxtb16_ror8(w1));
+        a00 = smlad(e0, c[0], a00);
+        a10 = smlad(e1, c[0], a10);
+        a00 = smlad(o0, c[1], a00);
+        a10 = smlad(o1, c[1], a10);
+        a01 = smlad(e0, c[2], a01);
+        a11 = smlad(e1, c[2], a11);
+        a01 = smlad(o0, c[3], a01);
+        a11 = smlad(o1, c[3], a11);
+    }
+    if let Some(c) = cols.get(w0.len()).filter(|_| !r0.len().is_multiple_of(4)) {
+        let (t0, t1) = (tail(r0), tail(r1));
+        a00 = mac4(a00, t0, c[0], c[1]);
+        a01 = mac4(a01, t0, c[2], c[3]);
+        a10 = mac4(a10, t1, c[0], c[1]);
+        a11 = mac4(a11, t1, c[2], c[3]);
+    }
+    [a00, a01, a10, a11]
+}
+
+/// Dot products of weight rows `r0` and `r1` with one column: `[r0·c, r1·c]`.
+#[inline(never)]
+fn dot2x1(r0: &[u8], r1: &[u8], col: &[[u32; 2]]) -> [i32; 2] {
+    let (w0, w1) = (r0.as_chunks::<4>().0, r1.as_chunks::<4>().0);
+    let (mut a0, mut a1) = (0, 0);
+    for ((&w0, &w1), c) in w0.iter().zip(w1).zip(col) {
+        a0 = mac4(a0, w0, c[0], c[1]);
+        a1 = mac4(a1, w1, c[0], c[1]);
+    }
+    if let Some(c) = col.get(w0.len()).filter(|_| !r0.len().is_multiple_of(4)) {
+        a0 = mac4(a0, tail(r0), c[0], c[1]);
+        a1 = mac4(a1, tail(r1), c[0], c[1]);
+    }
+    [a0, a1]
+}
+
+/// `dst = src` for the short runs of a kernel row, without a call to `memcpy`.
+#[inline]
+fn copy_run(dst: &mut [u8], src: &[u8]) {
+    match (dst, src) {
+        ([d], [s, ..]) => *d = *s,
+        ([d0, d1, d2], [s0, s1, s2, ..]) => (*d0, *d1, *d2) = (*s0, *s1, *s2),
+        (dst, src) => {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = s;
+            }
+        }
+    }
+}
+
+/// The rows of a window `KW` wide, `width` apart in `src`, one after the other into `dst`
+/// (fixed-size copies: a few loads and stores per row, no call).
+#[inline]
+fn copy_window<const KW: usize>(dst: &mut [u8], src: &[u8], width: usize) {
+    for (ky, d) in dst.as_chunks_mut::<KW>().0.iter_mut().enumerate() {
+        if let Some(s) = src.get(ky * width..ky * width + KW) {
+            d.copy_from_slice(s);
+        }
+    }
+}
+
+/// A 3×3 window whose rows are `width` apart in `src`, into the 9 bytes of `dst`.
+#[inline]
+fn copy_3x3(dst: &mut [u8], src: &[u8], width: usize) {
+    if let (Ok(d), Some(s)) = (<&mut [u8; 9]>::try_from(dst), src.get(..2 * width + 3)) {
+        d[0..3].copy_from_slice(&s[..3]);
+        d[3..6].copy_from_slice(&s[width..width + 3]);
+        d[6..9].copy_from_slice(&s[2 * width..2 * width + 3]);
+    }
+}
+
+/// The receptive field of output pixel (`oy`, `ox`) in filter order, into `raw`; taps in the
+/// padding get the input's zero point `zero`.
+#[inline(never)]
+fn gather(g: &Geometry, input: Map, x: &[u8], zero: u8, oy: usize, ox: usize, raw: &mut [u8]) {
+    let [kh, kw] = g.kernel.map(usize::from);
+    let y0 = (oy * usize::from(g.stride[0])) as isize - isize::from(g.padding[0]);
+    let x0 = (ox * usize::from(g.stride[1])) as isize - isize::from(g.padding[1]);
+    let inside = |v: isize, n: usize, k: usize| v >= 0 && v as usize + k <= n;
+    let plane = input.plane();
+    if inside(y0, input.height, kh) && inside(x0, input.width, kw) && kh * kw == 1 {
+        // One tap per channel: a strided gather.
+        let at = y0 as usize * input.width + x0 as usize;
+        for (d, &s) in raw.iter_mut().zip(x[at..].iter().step_by(plane)) {
+            *d = s;
+        }
+        return;
+    }
+    let rows_inside = inside(x0, input.width, kw);
+    if rows_inside && inside(y0, input.height, kh) {
+        // The whole window inside the map: per channel, kh runs of kw bytes.
+        let at = y0 as usize * input.width + x0 as usize;
+        let span = (kh - 1) * input.width + kw;
+        for (dst, c) in raw.chunks_exact_mut(kh * kw).zip(0..input.channels) {
+            let src = &x[c * plane + at..][..span];
+            match kw {
+                3 if kh == 3 => copy_3x3(dst, src, input.width),
+                3 => copy_window::<3>(dst, src, input.width),
+                5 => copy_window::<5>(dst, src, input.width),
+                _ => {
+                    for (d, ky) in dst.chunks_exact_mut(kw).zip(0..kh) {
+                        copy_run(d, &src[ky * input.width..]);
+                    }
+                }
+            }
+        }
+        return;
+    }
+    let mut taps = raw.chunks_exact_mut(kw);
+    for c in 0..input.channels {
+        let channel = &x[c * plane..(c + 1) * plane];
+        for ky in 0..kh {
+            let Some(dst) = taps.next() else { return };
+            let y = y0 + ky as isize;
+            if y < 0 || y as usize >= input.height {
+                dst.fill(zero);
+                continue;
+            }
+            let row = &channel[y as usize * input.width..(y as usize + 1) * input.width];
+            if rows_inside {
+                copy_run(dst, &row[x0 as usize..]);
+            } else {
+                for (kx, d) in dst.iter_mut().enumerate() {
+                    let xi = x0 + kx as isize;
+                    *d = if xi >= 0 && (xi as usize) < input.width {
+                        row[xi as usize]
+                    } else {
+                        zero
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// A convolution with one group, two pixels by two filters at a time (an odd last pixel or
+/// filter is computed as a pair with itself). `scratch` holds [`conv_scratch_bytes`] bytes.
+#[allow(clippy::too_many_arguments)]
+pub fn conv(
+    op: &OpRecord,
+    input: Map,
+    output: Map,
+    x: &[i8],
+    c: &Weighted,
+    z: Zeros,
+    scratch: &mut [u32],
+    out: &mut [i8],
+) {
+    let [kh, kw] = op.geometry.kernel.map(usize::from);
+    let k = input.channels * kh * kw;
+    let groups = k.div_ceil(4);
+    let (raw, cols) = scratch.split_at_mut(groups);
+    let raw = &mut bytemuck::cast_slice_mut::<u32, u8>(raw)[..k];
+    let cols: &mut [[u32; 4]] = bytemuck::cast_slice_mut(&mut cols[..4 * groups]);
+    let x: &[u8] = bytemuck::cast_slice(x);
+    let weights: &[u8] = bytemuck::cast_slice(c.weights);
+    let row = |oc: usize| &weights[oc * k..(oc + 1) * k];
+    let finish = finish(op, c, z.y);
+    let plane = output.plane();
+    let filters = output.channels;
+    for p in (0..plane).step_by(2) {
+        let q = (p + 1).min(plane - 1);
+        gather(
+            &op.geometry,
+            input,
+            x,
+            z.a as u8,
+            p / output.width,
+            p % output.width,
+            raw,
+        );
+        unpack_into::<0>(raw, z.a, cols);
+        gather(
+            &op.geometry,
+            input,
+            x,
+            z.a as u8,
+            q / output.width,
+            q % output.width,
+            raw,
+        );
+        unpack_into::<1>(raw, z.a, cols);
+        for oc in (0..filters).step_by(2) {
+            let od = (oc + 1).min(filters - 1);
+            let [a, b, c, d] = dot2x2(row(oc), row(od), cols);
+            out[oc * plane + p] = finish(oc, a);
+            out[od * plane + p] = finish(od, c);
+            if p + 1 < plane {
+                out[oc * plane + p + 1] = finish(oc, b);
+                out[od * plane + p + 1] = finish(od, d);
+            }
+        }
+    }
+}
+
+/// A dense layer, two rows at a time (an odd last row as a pair with itself). `scratch` holds
+/// [`dense_scratch_bytes`] bytes.
+pub fn dense(op: &OpRecord, x: &[i8], c: &Weighted, z: Zeros, scratch: &mut [u32], out: &mut [i8]) {
+    let k = x.len();
+    let col: &mut [[u32; 2]] = bytemuck::cast_slice_mut(&mut scratch[..2 * k.div_ceil(4)]);
+    for (c, l) in col.iter_mut().zip(lanes(bytemuck::cast_slice(x), z.a)) {
+        *c = l;
+    }
+    let weights: &[u8] = bytemuck::cast_slice(c.weights);
+    let row = |o: usize| &weights[o * k..(o + 1) * k];
+    let finish = finish(op, c, z.y);
+    let rows = out.len();
+    for o in (0..rows).step_by(2) {
+        let od = (o + 1).min(rows - 1);
+        let [a, b] = dot2x1(row(o), row(od), col);
+        out[o] = finish(o, a);
+        out[od] = finish(od, b);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::vec;
+    use std::vec::Vec;
+
+    use super::*;
+    use crate::blob::{Activation, NO_TENSOR, OpKind};
+    use crate::kernels::int8::{conv_portable, dense_portable};
+
+    /// A small deterministic generator (xorshift).
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn bytes(&mut self, n: usize) -> Vec<i8> {
+            (0..n).map(|_| self.next() as i8).collect()
+        }
+        fn words(&mut self, n: usize, range: core::ops::Range<i32>) -> Vec<i32> {
+            let span = (range.end - range.start) as u64;
+            (0..n)
+                .map(|_| range.start + (self.next() % span) as i32)
+                .collect()
+        }
+    }
+
+    fn record(kind: OpKind, kernel: usize, stride: usize, pad: usize) -> OpRecord {
+        OpRecord {
+            kind,
+            activation: Activation::None,
+            act_min: -100,
+            act_max: 120,
+            inputs: [0, NO_TENSOR],
+            output: 1,
+            geometry: Geometry {
+                kernel: [kernel as u8; 2],
+                stride: [stride as u8; 2],
+                padding: [pad as u8; 2],
+                groups: 1,
+                count_include_pad: false,
+            },
+            words: [0; 3],
+        }
+    }
+
+    #[test]
+    fn packed_kernels_equal_the_portable_ones() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut informative = 0;
+        for case in 0..300 {
+            let kernel: usize = [1, 3, 5][rng.below(3)];
+            let stride = 1 + rng.below(2);
+            let pad = rng.below(kernel.div_ceil(2) + 1);
+            let input = Map {
+                channels: 1 + rng.below(9),
+                height: kernel.saturating_sub(2 * pad).max(1) + rng.below(6),
+                width: kernel.saturating_sub(2 * pad).max(1) + rng.below(6),
+            };
+            let size = |n: usize| (n + 2 * pad - kernel) / stride + 1;
+            let output = Map {
+                channels: 1 + rng.below(7),
+                height: size(input.height),
+                width: size(input.width),
+            };
+            let op = record(OpKind::Conv, kernel, stride, pad);
+            let k = input.channels * kernel * kernel;
+            let weights = rng.bytes(output.channels * k);
+            let bias = rng.words(output.channels, -5000..5000);
+            let multiplier = rng.words(output.channels, 1 << 29..i32::MAX);
+            let shift = rng.words(output.channels, 36..40);
+            let c = Weighted {
+                weights: &weights,
+                bias: &bias,
+                multiplier: &multiplier,
+                shift: &shift,
+            };
+            let z = Zeros {
+                a: rng.below(256) as i32 - 128,
+                b: 0,
+                y: rng.below(256) as i32 - 128,
+            };
+            let x = rng.bytes(input.channels * input.plane());
+            let mut want = vec![0i8; output.channels * output.plane()];
+            conv_portable(&op, input, output, &x, &c, z, &mut want);
+            let mut got = vec![0i8; want.len()];
+            let mut scratch = vec![0u32; conv_scratch_bytes(k) / 4];
+            conv(&op, input, output, &x, &c, z, &mut scratch, &mut got);
+            assert_eq!(got, want, "conv case {case}: {op:?} {input:?} {output:?}");
+            informative += want.iter().any(|&v| v > -100 && v < 120) as usize;
+
+            // The same constants as a dense layer over the flattened input.
+            let features = k;
+            let xs = rng.bytes(features);
+            let dense_op = record(OpKind::Dense, 1, 1, 0);
+            let mut want = vec![0i8; output.channels];
+            dense_portable(&dense_op, &xs, &c, z, &mut want);
+            let mut got = vec![0i8; want.len()];
+            let mut scratch = vec![0u32; dense_scratch_bytes(features) / 4];
+            dense(&dense_op, &xs, &c, z, &mut scratch, &mut got);
+            assert_eq!(got, want, "dense case {case}");
+        }
+        // Most cases have outputs inside the clamp: the test would pass on clamps alone.
+        assert!(informative > 200, "{informative} of 300");
+    }
+}
