@@ -424,3 +424,67 @@ fn the_predictor_benchmark_reports_fidelity_per_space() {
         assert!((0.0..=100.0).contains(&share), "{r}");
     }
 }
+
+/// The probe meter as far as it goes without hardware: board-file handling, the firmware
+/// check, and the no-probe message (no debug probe is attached where the tests run).
+#[test]
+fn the_probe_meter_without_a_probe_says_what_is_missing() {
+    if cfg!(not(feature = "probe")) {
+        eprintln!("skipped: built without the `probe` feature");
+        return;
+    }
+    let listed = json(&["boards", "--probes", "--json"]);
+    if listed["probes"].as_array().is_some_and(|p| !p.is_empty()) {
+        eprintln!("skipped: a debug probe is attached to this machine");
+        return;
+    }
+    assert!(ok(&["boards", "--probes"]).contains("No debug probe is attached"));
+    let dir = tempfile::tempdir().unwrap();
+    trained_model(dir.path());
+    let m = dir.path().join("model.onnx");
+    let m = m.to_str().unwrap();
+    let probe = |board: &str, firmware: Option<&Path>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_edgenas"));
+        cmd.args(["measure", m, "--board", board, "--meter", "probe"]);
+        match firmware {
+            Some(f) => cmd.env("EDGENAS_FIRMWARE", f),
+            None => cmd.env("EDGENAS_FIRMWARE", dir.path().join("no-firmware.elf")),
+        };
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let e = probe("nucleo-f746zg", None);
+    assert!(
+        e.contains("EDGENAS_BOARD=nucleo-f746zg device/firmware/build.sh"),
+        "{e}"
+    );
+    let firmware = dir.path().join("firmware.elf");
+    std::fs::write(&firmware, b"\x7fELF").unwrap();
+    let e = probe("nrf52840-dk", Some(&firmware));
+    assert!(e.contains("no debug probe is attached"), "{e}");
+    assert!(e.contains("--meter simulator"), "{e}");
+    let e = probe("qemu-mps2-an386", Some(&firmware));
+    assert!(e.contains("runs real microcontroller boards"), "{e}");
+    // A board without a memory map cannot be measured: the host would not know where to write.
+    let (_, text) = SHIPPED_BOARDS
+        .iter()
+        .find(|(n, _)| *n == "nucleo-f746zg")
+        .unwrap();
+    let no_map = dir.path().join("no-map.toml");
+    std::fs::write(&no_map, text.replace("ram_origin = 0x2000_0000\n", "")).unwrap();
+    let e = probe(no_map.to_str().unwrap(), Some(&firmware));
+    assert!(e.contains("memory.ram_origin"), "{e}");
+    // The firmware's share must leave RAM for the model.
+    let greedy = dir.path().join("greedy.toml");
+    std::fs::write(
+        &greedy,
+        text.replace(
+            "firmware_ram_bytes = 32_768",
+            "firmware_ram_bytes = 400_000",
+        ),
+    )
+    .unwrap();
+    let e = fails(&["boards", greedy.to_str().unwrap()]);
+    assert!(e.contains("memory.firmware_ram_bytes"), "{e}");
+}

@@ -40,6 +40,14 @@ pub struct Memory {
     /// Flash the runtime's own code and data take.
     #[serde(default)]
     pub runtime_flash_bytes: u64,
+    /// Microcontrollers: the address of the first byte of flash (the firmware's `memory.x`).
+    pub flash_origin: Option<u64>,
+    /// Microcontrollers: the address of the first byte of RAM.
+    pub ram_origin: Option<u64>,
+    /// Microcontrollers: the RAM the firmware keeps for itself from `ram_origin` (data, stack,
+    /// mailbox); the host puts the blob, the arena, the input and the output above it when it
+    /// measures a model on the board.
+    pub firmware_ram_bytes: Option<u64>,
 }
 
 /// How edgenas reaches the board.
@@ -182,6 +190,21 @@ const CORES: &[&str] = &[
     "aarch64",
 ];
 
+impl Board {
+    /// The RAM the host may write a model into when it measures on the board: above the
+    /// firmware's share, to the end of RAM (boards with a memory map).
+    pub fn data_region(&self) -> Option<crate::measure::DataRegion> {
+        let m = &self.memory;
+        let origin = m.ram_origin?;
+        let start = origin.checked_add(m.firmware_ram_bytes?)?;
+        let end = origin.checked_add(m.ram_bytes?)?;
+        Some(crate::measure::DataRegion {
+            start: u32::try_from(start).ok()?,
+            end: u32::try_from(end).ok()?,
+        })
+    }
+}
+
 /// Parses and validates the text of a board file. `file` names it in errors.
 pub fn parse_board(text: &str, file: &str) -> Result<Board, FileError> {
     let mut board: Board =
@@ -230,6 +253,14 @@ pub fn parse_board(text: &str, file: &str) -> Result<Board, FileError> {
             }
             _ => {}
         }
+    }
+    if let (Some(fw), Some(ram)) = (m.firmware_ram_bytes, m.ram_bytes)
+        && fw >= ram
+    {
+        return Err(fail(
+            "memory.firmware_ram_bytes",
+            format!("{fw} bytes leave no RAM of the {ram} for the model"),
+        ));
     }
     let c = &board.connection;
     let (key, present) = match board.kind {

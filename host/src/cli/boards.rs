@@ -11,12 +11,19 @@ pub struct Args {
     /// Boards to show: shipped names or paths to `.toml` files. Without any, list the shipped
     /// boards.
     boards: Vec<String>,
+    /// List the debug probes attached to this machine instead (ST-LINK, J-Link, CMSIS-DAP,
+    /// found over USB by probe-rs), each with the chip behind it when probe-rs recognises it.
+    #[arg(long, conflicts_with = "boards")]
+    probes: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if args.probes {
+        return probes(args.json);
+    }
     let names: Vec<String> = if args.boards.is_empty() {
         SHIPPED_BOARDS.iter().map(|(n, _)| n.to_string()).collect()
     } else {
@@ -71,4 +78,40 @@ pub fn run(args: Args) -> Result<()> {
     }
     print!("{}", t.render());
     Ok(())
+}
+
+/// `edgenas boards --probes`.
+#[cfg(feature = "probe")]
+fn probes(json: bool) -> Result<()> {
+    let probes = edgenas::measure::mcu::probe::list_probes(true);
+    if json {
+        return super::print_json(&serde_json::json!({ "probes": probes }));
+    }
+    if probes.is_empty() {
+        println!(
+            "No debug probe is attached (probe-rs looked for ST-LINK, J-Link and CMSIS-DAP \
+             probes over USB; on Linux, check the udev rules in docs/boards.md)."
+        );
+        return Ok(());
+    }
+    let mut t = Table::new(&["probe", "USB id", "serial", "chip"]);
+    for p in probes {
+        t.row(vec![
+            p.identifier,
+            p.usb_id,
+            p.serial.unwrap_or_default(),
+            p.chip.or(p.chip_error).unwrap_or_default(),
+        ]);
+    }
+    print!("{}", t.render());
+    Ok(())
+}
+
+/// Without the `probe` feature, no probes can be listed.
+#[cfg(not(feature = "probe"))]
+fn probes(_json: bool) -> Result<()> {
+    anyhow::bail!(
+        "this edgenas was built without the `probe` feature (probe-rs): build it with default \
+         features to list debug probes"
+    )
 }

@@ -19,8 +19,8 @@ pub struct Args {
     #[arg(long, default_value = "host")]
     board: String,
     /// Which meter: `auto` times the host with tract, runs an emulated board's model in QEMU
-    /// (when the firmware is built), and predicts every other board with the simulator until
-    /// that board's own meter exists.
+    /// and a real microcontroller's through an attached debug probe (when the board's firmware
+    /// is built: docs/boards.md), and predicts every other board with the simulator.
     #[arg(long, value_enum, default_value = "auto")]
     meter: MeterChoice,
     /// Time exactly this many runs (after warm-up) instead of running until the median is

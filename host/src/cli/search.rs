@@ -70,8 +70,9 @@ pub struct Args {
     /// How many members of the Pareto front to export, best accuracy first.
     #[arg(long, default_value_t = 3)]
     finalists: usize,
-    /// How latency is obtained before training: `auto` times the host with tract and predicts
-    /// other boards with the simulator.
+    /// How latency is obtained before training: `auto` times the host with tract, runs an
+    /// emulated board in QEMU and a real one through an attached debug probe (when their
+    /// firmware is built), and predicts every other board with the simulator.
     #[arg(long, value_enum, default_value = "auto")]
     meter: MeterChoice,
     /// What RAM, flash and latency are computed for.

@@ -10,6 +10,7 @@
 
 mod calibrate;
 mod host;
+pub mod mcu;
 mod nnls;
 pub mod qemu;
 mod simulator;
@@ -21,6 +22,7 @@ pub use calibrate::{
     fit_quality, micro_models,
 };
 pub use host::TractMeter;
+pub use mcu::{BoardRun, DataRegion};
 pub use qemu::QemuMeter;
 pub use simulator::{Simulator, predict_cycles};
 pub use stats::{Latency, spearman};
@@ -101,12 +103,15 @@ pub enum MeterChoice {
     Simulator,
     /// Our firmware on the emulated board in QEMU (boards of kind `emulator`).
     Qemu,
+    /// Our firmware on a real board through a debug probe (probe-rs; boards with
+    /// `connection.probe_rs_chip`).
+    Probe,
 }
 
 /// The meter for `board`. `Auto` gives the tract meter for the host, the QEMU meter for an
-/// emulated board when the firmware and the plugin are built (else the simulator), and the
-/// simulator for every other board until its own meter exists (probe-rs for
-/// microcontrollers, the agent for Linux boards).
+/// emulated board when the firmware and the plugin are built, the probe meter for a
+/// microcontroller when a probe is attached and the board's firmware is built, and else the
+/// simulator (Linux boards: until the agent exists).
 pub fn meter_for(
     board: &Board,
     choice: MeterChoice,
@@ -118,7 +123,8 @@ pub fn meter_for(
         }
         (MeterChoice::Tract, kind) => Err(MeasureError::Unreachable(format!(
             "the tract meter times the machine edgenas runs on (board `host`); board {} is a \
-             {} board, which its own meter will reach (not built yet): use --meter simulator",
+             {} board: use its own meter (--meter probe for a microcontroller on a debug probe, \
+             --meter qemu for an emulated one) or --meter simulator",
             board.name,
             format!("{kind:?}").to_lowercase()
         ))),
@@ -131,10 +137,36 @@ pub fn meter_for(
             Ok(m) => Ok(Box::new(m)),
             Err(_) => Ok(Box::new(Simulator::new(board.clone())?)),
         },
+        (MeterChoice::Probe, BoardKind::Mcu) => probe_meter(board),
+        (MeterChoice::Probe, _) => Err(MeasureError::Unreachable(format!(
+            "the probe meter runs real microcontroller boards; {} is not one",
+            board.name
+        ))),
+        (MeterChoice::Auto, BoardKind::Mcu) => match probe_meter(board) {
+            Ok(m) => Ok(m),
+            Err(_) => Ok(Box::new(Simulator::new(board.clone())?)),
+        },
         (MeterChoice::Simulator, _) | (MeterChoice::Auto, _) => {
             Ok(Box::new(Simulator::new(board.clone())?))
         }
     }
+}
+
+/// The probe meter of `board`: our firmware on it through the first attached debug probe.
+#[cfg(feature = "probe")]
+fn probe_meter(board: &Board) -> Result<Box<dyn Meter>, MeasureError> {
+    let firmware = mcu::firmware_path(board);
+    Ok(Box::new(mcu::probe::ProbeMeter::new(board, firmware)?))
+}
+
+/// Without the `probe` feature there is no probe meter.
+#[cfg(not(feature = "probe"))]
+fn probe_meter(board: &Board) -> Result<Box<dyn Meter>, MeasureError> {
+    Err(MeasureError::Unreachable(format!(
+        "board {}: this edgenas was built without the `probe` feature (probe-rs); build it \
+         with default features to measure on a real board",
+        board.name
+    )))
 }
 
 /// Exports `candidate` with initial random weights (seed `seed`) and measures it: latency does

@@ -123,12 +123,6 @@ impl Gdb {
         Ok(())
     }
 
-    /// Reads one little-endian word.
-    pub fn read_u32(&mut self, addr: u32) -> Result<u32, String> {
-        let b = self.read(addr, 4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
     /// Sets a software breakpoint at `addr` (a Thumb address: bit 0 is dropped).
     pub fn breakpoint(&mut self, addr: u32) -> Result<(), String> {
         self.set_breakpoint('Z', addr & !1)?;

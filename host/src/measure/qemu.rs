@@ -10,67 +10,30 @@
 //! Latency = instructions × the board's cycles per instruction ÷ its clock, labelled
 //! *emulated*.
 
-mod elf;
-mod gdb;
-
-pub use gdb::Gdb;
-
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::mcu::{BoardRun, DataRegion, FirmwareSymbols, Gdb, artefact, firmware_path, mailbox};
 use super::{Kind, Latency, MeasureError, Measurement, Meter};
 use crate::board::Board;
 use crate::compile::{self, to_bytes};
 use crate::rng::Rng;
 
-/// Words of the mailbox, and the indices the host uses (device/firmware/src/main.rs).
-mod word {
-    pub const COUNT: usize = 32;
-    pub const MAGIC: usize = 0;
-    pub const STATUS: usize = 1;
-    pub const COMMAND: usize = 2;
-    pub const ERROR: usize = 3;
-    pub const ERROR_DETAIL: usize = 4;
-    pub const BLOB_ADDR: usize = 5;
-    pub const RUNS_DONE: usize = 14;
-    pub const CYCLES: usize = 15;
-    pub const HIGH_WATER: usize = 16;
-    pub const CHECKSUM: usize = 17;
-}
-
-const MAGIC: u32 = 0x4D47_4445;
-const READY: u32 = 1;
-const DONE: u32 = 3;
-const RUN: u32 = 1;
 /// Where the host puts blobs, arenas, inputs and outputs on a machine: mps2-an386's 16 MiB at
 /// 0x21000000, which reset code never touches, or the RAM above the firmware's first MiB
 /// (memory.x) up to the end of the MPS2 boards' 4 MiB.
-fn data_region(machine: &str) -> (u32, u32) {
-    match machine {
+fn data_region(machine: &str) -> DataRegion {
+    let (start, end) = match machine {
         "mps2-an386" => (0x2100_0000, 0x2200_0000),
         _ => (0x2010_0000, 0x2040_0000),
-    }
-}
-
-/// What one command on the board gave.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BoardRun {
-    /// Instructions of each inference, counted by the plugin.
-    pub instructions: Vec<u64>,
-    /// The output tensor's bytes.
-    pub output: Vec<u8>,
-    /// The engine's arena high-water mark on the board.
-    pub high_water: u32,
-    /// DWT cycles of the last inference (0 under QEMU, which does not emulate the counter).
-    pub cycles: u32,
-    /// CRC-32 of the output, computed on the board.
-    pub checksum: u32,
+    };
+    DataRegion { start, end }
 }
 
 /// The QEMU meter of one emulated board.
@@ -83,16 +46,6 @@ pub struct QemuMeter {
     plugin: PathBuf,
     /// The longest one command may take.
     pub timeout: Duration,
-}
-
-/// `EDGENAS_FIRMWARE` / `EDGENAS_QEMU_PLUGIN`, or the files `device/firmware` and
-/// `device/qemu-plugin` build in this repository.
-fn artefact(var: &str, default: &str) -> PathBuf {
-    std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join(default)
-    })
 }
 
 /// A QEMU process, stopped with its process group when dropped.
@@ -160,10 +113,7 @@ impl QemuMeter {
             board: board.clone(),
             machine,
             cycles_per_instruction: board.connection.cycles_per_instruction.unwrap_or(1.0),
-            firmware: artefact(
-                "EDGENAS_FIRMWARE",
-                "device/firmware/target/thumbv7em-none-eabihf/release/edgenas-firmware",
-            ),
+            firmware: firmware_path(board),
             plugin: artefact("EDGENAS_QEMU_PLUGIN", "device/qemu-plugin/libicount.so"),
             timeout: Duration::from_secs(120),
         };
@@ -252,88 +202,13 @@ impl QemuMeter {
             |e: String| MeasureError::Unreachable(format!("{} (QEMU): {e}", self.board.name));
         let elf = std::fs::read(&self.firmware)
             .map_err(|e| fail(format!("cannot read {}: {e}", self.firmware.display())))?;
-        let names = [
-            "EDGENAS_MAILBOX",
-            "edgenas_done",
-            "edgenas_inference_begin",
-            "edgenas_inference_end",
-        ];
-        let [mailbox, done, begin, end] = elf::symbols(&elf, &names).map_err(&fail)?[..] else {
-            unreachable!("one address per name")
-        };
-        let parsed = edgenas_engine::blob::Blob::parse(blob).map_err(|e| fail(e.to_string()))?;
-        let arena_bytes = parsed.header().arena_bytes;
-        let output_len = parsed
-            .tensor(parsed.header().output as usize)
-            .map_or(0, |t| t.bytes);
-        let align = |a: u64| a.div_ceil(16) * 16;
-        let (data_start, data_end) = data_region(&self.machine);
-        let blob_at = data_start as u64;
-        let arena_at = align(blob_at + blob.len() as u64);
-        let input_at = align(arena_at + arena_bytes as u64);
-        let output_at = align(input_at + input.len() as u64);
-        if output_at + output_len as u64 > data_end as u64 {
-            return Err(fail(format!(
-                "the model needs {} bytes of RAM for its blob, arena, input and output; the \
-                 emulated board has {} above its firmware",
-                output_at + output_len as u64 - blob_at,
-                data_end - data_start
-            )));
-        }
-        let (qemu, stream) = self.start(begin, end)?;
+        let symbols = FirmwareSymbols::of(&elf).map_err(&fail)?;
+        let (qemu, stream) = self.start(symbols.begin, symbols.end)?;
         let mut gdb = Gdb::new(stream).map_err(&fail)?;
-        let result = (|| -> Result<BoardRun, String> {
-            gdb.request("?", Duration::from_secs(5))?;
-            gdb.breakpoint(done)?;
-            gdb.resume(Duration::from_secs(10))?;
-            let (magic, status) = (
-                gdb.read_u32(mailbox + 4 * word::MAGIC as u32)?,
-                gdb.read_u32(mailbox + 4 * word::STATUS as u32)?,
-            );
-            if magic != MAGIC || status != READY {
-                return Err(format!(
-                    "the firmware did not come up (magic {magic:#x}, status {status})"
-                ));
-            }
-            gdb.write(blob_at as u32, blob)?;
-            gdb.write(input_at as u32, input)?;
-            let words = [
-                blob_at as u32,
-                blob.len() as u32,
-                arena_at as u32,
-                arena_bytes,
-                input_at as u32,
-                input.len() as u32,
-                output_at as u32,
-                output_len,
-                runs,
-            ];
-            let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-            gdb.write(mailbox + 4 * word::BLOB_ADDR as u32, &bytes)?;
-            gdb.write(mailbox + 4 * word::COMMAND as u32, &RUN.to_le_bytes())?;
-            gdb.resume(self.timeout)?;
-            let m = gdb.read(mailbox, 4 * word::COUNT)?;
-            let w =
-                |i: usize| u32::from_le_bytes([m[4 * i], m[4 * i + 1], m[4 * i + 2], m[4 * i + 3]]);
-            if w(word::STATUS) != DONE {
-                return Err(format!(
-                    "the engine on the board failed: status {}, error {} ({})",
-                    w(word::STATUS),
-                    w(word::ERROR),
-                    w(word::ERROR_DETAIL)
-                ));
-            }
-            if w(word::RUNS_DONE) != runs {
-                return Err(format!("{} of {runs} runs finished", w(word::RUNS_DONE)));
-            }
-            Ok(BoardRun {
-                instructions: vec![],
-                output: gdb.read(output_at as u32, output_len as usize)?,
-                high_water: w(word::HIGH_WATER),
-                cycles: w(word::CYCLES),
-                checksum: w(word::CHECKSUM),
-            })
-        })();
+        let region = data_region(&self.machine);
+        let result = gdb
+            .request("?", Duration::from_secs(5))
+            .and_then(|_| mailbox::run(&mut gdb, symbols, region, blob, input, runs, self.timeout));
         drop(gdb);
         let mut qemu = qemu;
         let result = result.map_err(|e| match qemu.exited() {
