@@ -19,11 +19,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::mcu::{BoardRun, DataRegion, FirmwareSymbols, Gdb, artefact, firmware_path, mailbox};
+use super::mcu::{
+    BoardRun, DataRegion, FirmwareSymbols, Gdb, artefact, compile_with_input, firmware_path,
+    mailbox,
+};
 use super::{Kind, Latency, MeasureError, Measurement, Meter};
 use crate::board::Board;
-use crate::compile::{self, to_bytes};
-use crate::rng::Rng;
 
 /// Where the host puts blobs, arenas, inputs and outputs on a machine: mps2-an386's 16 MiB at
 /// 0x21000000, which reset code never touches, or the RAM above the firmware's first MiB
@@ -239,17 +240,8 @@ impl Meter for QemuMeter {
     }
 
     fn measure(&self, bytes: &[u8], what: &str) -> Result<Measurement, MeasureError> {
-        let compiled = compile::compile(bytes, what).map_err(MeasureError::Model)?;
-        let blob = edgenas_engine::blob::Blob::parse(&compiled.blob)
-            .map_err(|e| MeasureError::Model(e.to_string()))?;
-        let input_record = blob
-            .tensor(blob.header().input as usize)
-            .ok_or_else(|| MeasureError::Model(format!("{what}: the blob has no input")))?;
-        let mut rng = Rng::new(1);
-        let x: Vec<f32> = (0..input_record.elements())
-            .map(|_| (rng.unit() * 2.0 - 1.0) as f32)
-            .collect();
-        let run = self.run_blob(&compiled.blob, &to_bytes(&input_record, &x), 1)?;
+        let (compiled, input) = compile_with_input(bytes, what)?;
+        let run = self.run_blob(&compiled.blob, &input, 1)?;
         let instructions = run.instructions[0];
         let cycles = instructions as f64 * self.cycles_per_instruction;
         let ms = cycles / self.board.clock_hz as f64 * 1e3;

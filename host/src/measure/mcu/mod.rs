@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::board::{Board, BoardKind};
+use crate::compile::{self, Compiled, to_bytes};
+use crate::measure::MeasureError;
+use crate::rng::Rng;
 
 pub use gdb::Gdb;
 pub use mailbox::{BoardRun, DataRegion, FirmwareSymbols};
@@ -40,6 +43,23 @@ pub fn firmware_path(board: &Board) -> PathBuf {
         _ => format!("device/firmware/target/boards/{}/{elf}", board.name),
     };
     artefact("EDGENAS_FIRMWARE", &default)
+}
+
+/// The blob of the ONNX model in `bytes` (`what` names it in errors) and an input for it:
+/// uniform in [−1, 1), seed 1 (a kernel's time does not depend on the values).
+pub fn compile_with_input(bytes: &[u8], what: &str) -> Result<(Compiled, Vec<u8>), MeasureError> {
+    let compiled = compile::compile(bytes, what).map_err(MeasureError::Model)?;
+    let blob = edgenas_engine::blob::Blob::parse(&compiled.blob)
+        .map_err(|e| MeasureError::Model(e.to_string()))?;
+    let input = blob
+        .tensor(blob.header().input as usize)
+        .ok_or_else(|| MeasureError::Model(format!("{what}: the blob has no input")))?;
+    let mut rng = Rng::new(1);
+    let x: Vec<f32> = (0..input.elements())
+        .map(|_| (rng.unit() * 2.0 - 1.0) as f32)
+        .collect();
+    let input = to_bytes(&input, &x);
+    Ok((compiled, input))
 }
 
 /// What the host needs of a connection to a halted Cortex-M core.

@@ -11,11 +11,9 @@ use probe_rs::flashing::{ElfLoader, ElfOptions, download_file};
 use probe_rs::probe::list::Lister;
 use probe_rs::{MemoryInterface, Permissions, Session};
 
-use super::{DataRegion, FirmwareSymbols, Transport, mailbox};
+use super::{DataRegion, FirmwareSymbols, Transport, compile_with_input, mailbox};
 use crate::board::Board;
-use crate::compile::{self, to_bytes};
 use crate::measure::{Kind, Latency, MeasureError, Measurement, Meter};
-use crate::rng::Rng;
 
 /// A debug probe the host sees.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -249,17 +247,8 @@ impl Meter for ProbeMeter {
     }
 
     fn measure(&self, bytes: &[u8], what: &str) -> Result<Measurement, MeasureError> {
-        let compiled = compile::compile(bytes, what).map_err(MeasureError::Model)?;
-        let blob = edgenas_engine::blob::Blob::parse(&compiled.blob)
-            .map_err(|e| MeasureError::Model(e.to_string()))?;
-        let input = blob
-            .tensor(blob.header().input as usize)
-            .ok_or_else(|| MeasureError::Model(format!("{what}: the blob has no input")))?;
-        let mut rng = Rng::new(1);
-        let x: Vec<f32> = (0..input.elements())
-            .map(|_| (rng.unit() * 2.0 - 1.0) as f32)
-            .collect();
-        let run = self.run_blob(&compiled.blob, &to_bytes(&input, &x), 5)?;
+        let (compiled, input) = compile_with_input(bytes, what)?;
+        let run = self.run_blob(&compiled.blob, &input, 5)?;
         let cycles = run.cycles as f64;
         let ms = cycles / self.board.clock_hz as f64 * 1e3;
         Ok(Measurement {
