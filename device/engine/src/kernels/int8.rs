@@ -55,7 +55,8 @@ pub(super) fn finish(op: &OpRecord, c: &Weighted, zy: i32) -> impl Fn(usize, i32
 }
 
 /// Convolution. With the `dsp` feature, a convolution of one group runs on packed pairs
-/// ([`super::packed`]) in `scratch`; otherwise the portable loop runs and `scratch` is unused.
+/// ([`super::packed`]) in `scratch`, and a 3×3 depthwise one of stride 1 on packed pairs of
+/// pixels; otherwise the portable loop runs and `scratch` is unused.
 #[allow(clippy::too_many_arguments)]
 pub fn conv(
     op: &OpRecord,
@@ -69,6 +70,8 @@ pub fn conv(
 ) {
     if cfg!(feature = "dsp") && op.geometry.groups == 1 {
         packed::conv(op, input, output, x, c, z, scratch, out)
+    } else if cfg!(feature = "dsp") && packed::is_depthwise_3x3(op, input, output) {
+        packed::depthwise_3x3(op, input, output, x, c, z, out)
     } else {
         conv_portable(op, input, output, x, c, z, out)
     }
