@@ -130,6 +130,7 @@ fn dot2x1(r0: &[u8], r1: &[u8], col: &[[u32; 2]]) -> [i32; 2] {
 fn copy_run(dst: &mut [u8], src: &[u8]) {
     match (dst, src) {
         ([d], [s, ..]) => *d = *s,
+        ([d0, d1], [s0, s1, ..]) => (*d0, *d1) = (*s0, *s1),
         ([d0, d1, d2], [s0, s1, s2, ..]) => (*d0, *d1, *d2) = (*s0, *s1, *s2),
         (dst, src) => {
             for (d, &s) in dst.iter_mut().zip(src) {
@@ -177,8 +178,7 @@ fn gather(g: &Geometry, input: Map, x: &[u8], zero: u8, oy: usize, ox: usize, ra
         }
         return;
     }
-    let rows_inside = inside(x0, input.width, kw);
-    if rows_inside && inside(y0, input.height, kh) {
+    if inside(x0, input.width, kw) && inside(y0, input.height, kh) {
         // The whole window inside the map: per channel, kh runs of kw bytes.
         let at = y0 as usize * input.width + x0 as usize;
         let span = (kh - 1) * input.width + kw;
@@ -197,29 +197,21 @@ fn gather(g: &Geometry, input: Map, x: &[u8], zero: u8, oy: usize, ox: usize, ra
         }
         return;
     }
-    let mut taps = raw.chunks_exact_mut(kw);
-    for c in 0..input.channels {
+    // The window crosses the border: per channel, the padding value everywhere, then the
+    // rows and columns of the window that lie inside the map.
+    let clip = |start: isize, k: usize, n: usize| {
+        let lo = (-start).clamp(0, k as isize) as usize;
+        let hi = (n as isize - start).clamp(lo as isize, k as isize) as usize;
+        (lo, hi)
+    };
+    let (ky0, ky1) = clip(y0, kh, input.height);
+    let (kx0, kx1) = clip(x0, kw, input.width);
+    for (dst, c) in raw.chunks_exact_mut(kh * kw).zip(0..input.channels) {
+        dst.fill(zero);
         let channel = &x[c * plane..(c + 1) * plane];
-        for ky in 0..kh {
-            let Some(dst) = taps.next() else { return };
-            let y = y0 + ky as isize;
-            if y < 0 || y as usize >= input.height {
-                dst.fill(zero);
-                continue;
-            }
-            let row = &channel[y as usize * input.width..(y as usize + 1) * input.width];
-            if rows_inside {
-                copy_run(dst, &row[x0 as usize..]);
-            } else {
-                for (kx, d) in dst.iter_mut().enumerate() {
-                    let xi = x0 + kx as isize;
-                    *d = if xi >= 0 && (xi as usize) < input.width {
-                        row[xi as usize]
-                    } else {
-                        zero
-                    };
-                }
-            }
+        for ky in ky0..ky1 {
+            let at = (y0 + ky as isize) as usize * input.width + (x0 + kx0 as isize) as usize;
+            copy_run(&mut dst[ky * kw + kx0..ky * kw + kx1], &channel[at..]);
         }
     }
 }
