@@ -369,7 +369,8 @@ fn measure_refuses_bad_models_and_boards_clearly() {
 
     let m = model.to_str().unwrap();
     let e = fails(&["measure", m, "--board", "nucleo-f746zg", "--meter", "tract"]);
-    assert!(e.contains("use --meter simulator"), "{e}");
+    assert!(e.contains("--meter probe"), "{e}");
+    assert!(e.contains("--meter simulator"), "{e}");
     // A board file without a cost model cannot be simulated.
     let (_, text) = SHIPPED_BOARDS
         .iter()
