@@ -412,6 +412,51 @@ mod tests {
         }
     }
 
+    impl Rng {
+        /// Input and output zero points.
+        fn zeros(&mut self) -> Zeros {
+            Zeros {
+                a: self.below(256) as i32 - 128,
+                b: 0,
+                y: self.below(256) as i32 - 128,
+            }
+        }
+    }
+
+    /// Random weights, biases and requantisation constants of `channels` filters of `k`.
+    struct Constants {
+        weights: Vec<i8>,
+        bias: Vec<i32>,
+        multiplier: Vec<i32>,
+        shift: Vec<i32>,
+    }
+
+    impl Constants {
+        fn random(
+            rng: &mut Rng,
+            channels: usize,
+            k: usize,
+            bias: core::ops::Range<i32>,
+            shift: core::ops::Range<i32>,
+        ) -> Constants {
+            Constants {
+                weights: rng.bytes(channels * k),
+                bias: rng.words(channels, bias),
+                multiplier: rng.words(channels, 1 << 29..i32::MAX),
+                shift: rng.words(channels, shift),
+            }
+        }
+
+        fn weighted(&self) -> Weighted<'_> {
+            Weighted {
+                weights: &self.weights,
+                bias: &self.bias,
+                multiplier: &self.multiplier,
+                shift: &self.shift,
+            }
+        }
+    }
+
     fn record(kind: OpKind, kernel: usize, stride: usize, pad: usize) -> OpRecord {
         OpRecord {
             kind,
@@ -452,21 +497,9 @@ mod tests {
             };
             let op = record(OpKind::Conv, kernel, stride, pad);
             let k = input.channels * kernel * kernel;
-            let weights = rng.bytes(output.channels * k);
-            let bias = rng.words(output.channels, -5000..5000);
-            let multiplier = rng.words(output.channels, 1 << 29..i32::MAX);
-            let shift = rng.words(output.channels, 36..40);
-            let c = Weighted {
-                weights: &weights,
-                bias: &bias,
-                multiplier: &multiplier,
-                shift: &shift,
-            };
-            let z = Zeros {
-                a: rng.below(256) as i32 - 128,
-                b: 0,
-                y: rng.below(256) as i32 - 128,
-            };
+            let owned = Constants::random(&mut rng, output.channels, k, -5000..5000, 36..40);
+            let c = owned.weighted();
+            let z = rng.zeros();
             let x = rng.bytes(input.channels * input.plane());
             let mut want = vec![0i8; output.channels * output.plane()];
             conv_portable(&op, input, output, &x, &c, z, &mut want);
@@ -504,21 +537,9 @@ mod tests {
             let mut op = record(OpKind::Conv, 3, 1, pad);
             op.geometry.groups = channels as u16;
             assert!(is_depthwise_3x3(&op, input, output));
-            let weights = rng.bytes(channels * 9);
-            let bias = rng.words(channels, -500..500);
-            let multiplier = rng.words(channels, 1 << 29..i32::MAX);
-            let shift = rng.words(channels, 33..37);
-            let c = Weighted {
-                weights: &weights,
-                bias: &bias,
-                multiplier: &multiplier,
-                shift: &shift,
-            };
-            let z = Zeros {
-                a: rng.below(256) as i32 - 128,
-                b: 0,
-                y: rng.below(256) as i32 - 128,
-            };
+            let owned = Constants::random(&mut rng, channels, 9, -500..500, 33..37);
+            let c = owned.weighted();
+            let z = rng.zeros();
             let x = rng.bytes(channels * input.plane());
             let mut want = vec![0i8; channels * output.plane()];
             conv_portable(&op, input, output, &x, &c, z, &mut want);
