@@ -1,5 +1,6 @@
-//! Measuring latency: the tract host meter, the simulator and its work analysis, latency
-//! before training.
+//! Measuring latency: the tract host meter, the simulator and its work analysis. (That
+//! latency before training does not depend on the weight draw is checked on the emulated
+//! board, whose counts are exact: tests/qemu.rs.)
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -8,8 +9,8 @@ use edgenas::board::load_board;
 use edgenas::candidate::Candidate;
 use edgenas::measure::work::{OpKind, analyse};
 use edgenas::measure::{
-    Kind, MeasureError, Meter, MeterChoice, Simulator, TractMeter, export_untrained,
-    latency_before_training, meter_for, micro_models, predict_cycles,
+    Kind, MeasureError, Meter, MeterChoice, Simulator, TractMeter, export_untrained, meter_for,
+    micro_models, predict_cycles,
 };
 use edgenas::rng::Rng;
 use edgenas::space::load_space;
@@ -99,39 +100,29 @@ fn the_tract_meter_times_real_runs() {
         "ds-cnn",
         "stem.out=64,ds.depth=6,ds.b1.out=64,ds.b2.out=64,ds.b3.out=64,ds.b4.out=64,ds.b5.out=64,ds.b6.out=64,ds.b1.kernel=5,ds.b2.kernel=5,ds.b3.kernel=5,ds.b4.kernel=5,ds.b5.kernel=5,ds.b6.kernel=5",
     );
-    assert!(big.costs.macs > 2 * c.costs.macs);
-    let slow = quick()
-        .measure(&export_untrained(&big.network, false, 0).unwrap(), "big")
-        .unwrap();
-    assert!(slow.latency_ms.median > l.median, "{slow:?} vs {l:?}");
-}
-
-#[test]
-fn latency_does_not_depend_on_the_weights() {
-    // The same network with two weight draws, measured in turn five times each: the fastest
-    // medians (the least disturbed by the rest of the machine) agree within its noise.
-    let _alone = TIMING.lock().unwrap_or_else(|e| e.into_inner());
-    let c = candidate("ds-cnn", DS_CNN);
-    let meter = quick();
-    let (mut a, mut b) = (f64::MAX, f64::MAX);
-    for _ in 0..5 {
-        a = a.min(
-            latency_before_training(&c, &meter, false, 1)
-                .unwrap()
-                .latency_ms
-                .median,
-        );
-        b = b.min(
-            latency_before_training(&c, &meter, false, 2)
-                .unwrap()
-                .latency_ms
-                .median,
-        );
-    }
-    let ratio = a / b;
     assert!(
-        (0.8..=1.25).contains(&ratio),
-        "weights changed latency by {ratio}"
+        big.costs.macs > 8 * c.costs.macs,
+        "{} vs {}",
+        big.costs.macs,
+        c.costs.macs
+    );
+    // Wall-clock time on a shared machine: the fastest of three alternating medians of each,
+    // so that a burst of other work on the machine cannot turn the order round.
+    let big_bytes = export_untrained(&big.network, false, 0).unwrap();
+    let (mut fast, mut slow) = (l.median, f64::MAX);
+    for _ in 0..3 {
+        slow = slow.min(
+            quick()
+                .measure(&big_bytes, "big")
+                .unwrap()
+                .latency_ms
+                .median,
+        );
+        fast = fast.min(quick().measure(&bytes, "ds-cnn").unwrap().latency_ms.median);
+    }
+    assert!(
+        slow > fast,
+        "{slow} ms for the big model, {fast} ms for the small one"
     );
 }
 

@@ -151,6 +151,35 @@ fn the_qemu_meter_measures_onnx_models_and_bigger_ones_take_longer() {
 }
 
 #[test]
+fn latency_before_training_does_not_depend_on_the_weight_draw() {
+    // A search rejects candidates on the latency of untrained weights: the figure must be
+    // the candidate's, not its draw's. Exact instruction counts, so no timing noise: two
+    // draws agree within 1 % (data-dependent branches, such as a ReLU's, may differ).
+    let Some(meter) = meter("qemu-mps2-an386") else {
+        return;
+    };
+    let space = load_space("ds-cnn").unwrap();
+    let g = space
+        .parse_genotype(
+            "stem.out=32,ds.depth=2,ds.b1.out=32,ds.b2.out=32,ds.b1.kernel=3,ds.b2.kernel=3",
+        )
+        .unwrap();
+    let c = Candidate::new(&space, g).unwrap();
+    for int8 in [false, true] {
+        let [a, b] = [1, 2].map(|seed| {
+            edgenas::measure::latency_before_training(&c, &meter, int8, seed)
+                .unwrap()
+                .instructions
+                .unwrap() as f64
+        });
+        assert!(
+            (a / b - 1.0).abs() < 0.01,
+            "int8 {int8}: {a} and {b} instructions for two weight draws"
+        );
+    }
+}
+
+#[test]
 fn a_bad_blob_is_an_error_from_the_board_not_a_hang() {
     let Some(meter) = meter("qemu-mps2-an386") else {
         return;

@@ -79,6 +79,7 @@ fn settings() -> Settings {
         seed: 0,
         strategy: "bayes".into(),
         edgenas_version: "0.1.0".into(),
+        trials: None,
     }
 }
 

@@ -43,6 +43,16 @@ impl Rng {
     }
 }
 
+/// FNV-1a, 64 bits: a stable hash of `bytes` (genotype hashes, workers' random streams).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in bytes {
+        h ^= byte as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,6 +51,10 @@ enum Bench {
     /// ResNet-8 rebuilt in our spaces, at the NUCLEO-L4R5ZI's 120 MHz, next to the published
     /// MLPerf Tiny v1.1 latencies on that board. Needs the firmware (docs/firmware.md).
     Board(super::bench_board::BoardArgs),
+    /// Several `edgenas worker` processes on one study (SQLite, and PostgreSQL with
+    /// `--postgres`): trials per minute for each worker count with a cheap evaluator (MLPs on
+    /// `digits`, simulator latency), and the coordination overhead per trial.
+    Workers(super::bench_workers::WorkersArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -79,6 +83,7 @@ pub fn run(args: Args) -> Result<()> {
         Bench::Ask(a) => super::bench_ask::ask(a),
         Bench::Engine(a) => super::bench_engine::engine(a),
         Bench::Board(a) => super::bench_board::board(a),
+        Bench::Workers(a) => super::bench_workers::workers(a),
     }
 }
 

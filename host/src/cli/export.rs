@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use edgenas::candidate::Candidate;
 use edgenas::search::{ExportPlace, export_trial, load_weights};
-use edgenas::study::{SqliteStudy, Storage, TrialState};
+use edgenas::study::TrialState;
 use edgenas::train::{self, TrainConfig};
 use edgenas::weights::initial_weights;
 use serde_json::json;
@@ -13,9 +13,10 @@ use serde_json::json;
 /// Arguments of `edgenas export`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The study (from `edgenas search`).
+    /// The study (from `edgenas search`): a SQLite file, or a
+    /// `postgres://USER@HOST/DB?study=NAME` URL.
     #[arg(long)]
-    study: PathBuf,
+    study: String,
     /// The trial's number (`edgenas search` prints them; `trial` in its JSON).
     #[arg(long)]
     trial: i64,
@@ -32,18 +33,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let study = SqliteStudy::open(&args.study, false)?;
-    let settings = study.settings()?.ok_or_else(|| {
-        anyhow!(
-            "study {} has no settings: no search ran in it",
-            args.study.display()
-        )
-    })?;
+    let study = edgenas::study::open(&args.study, false)?;
+    let settings = study
+        .settings()?
+        .ok_or_else(|| anyhow!("study {} has no settings: no search ran in it", args.study))?;
     let trial = study
         .trials()?
         .into_iter()
         .find(|t| t.id == args.trial)
-        .ok_or_else(|| anyhow!("study {} has no trial {}", args.study.display(), args.trial))?;
+        .ok_or_else(|| anyhow!("study {} has no trial {}", args.study, args.trial))?;
     if trial.state != TrialState::Complete {
         bail!(
             "trial {} is {}{}: only complete trials have a trained model",

@@ -4,6 +4,7 @@ mod bench;
 mod bench_ask;
 mod bench_board;
 mod bench_engine;
+mod bench_workers;
 mod boards;
 mod calibrate;
 mod compile;
@@ -21,6 +22,7 @@ mod status;
 mod train;
 mod training;
 mod trials_view;
+mod worker;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use edgenas::cost::DType;
@@ -58,6 +60,10 @@ enum Command {
     /// Search a space for networks that fit a board: check limits, measure, train, and
     /// export the Pareto front; every trial is recorded in a study that a rerun resumes.
     Search(search::Args),
+    /// Work on a study that `search` created (shared in PostgreSQL, or a local SQLite
+    /// file): claim the next trial, evaluate it with this machine's board, record it; until
+    /// the study has its trials.
+    Worker(worker::Args),
     /// A one-screen summary of a study: settings, trials by state, the running ones, the best
     /// and the Pareto front (works while a search runs).
     Status(status::Args),
@@ -90,6 +96,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(a) => export::run(a),
         Command::Compile(a) => compile::run(a),
         Command::Status(a) => status::run(a),
+        Command::Worker(a) => worker::run(a),
         Command::Report(a) => report::run(a),
     }
 }

@@ -8,15 +8,16 @@ use anyhow::{Context, Result};
 use edgenas::export::write_path;
 use edgenas::report::study_html;
 use edgenas::search::pareto_front;
-use edgenas::study::{SqliteStudy, Storage, Trial};
+use edgenas::study::Trial;
 use serde_json::json;
 
 /// Arguments of `edgenas report`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The study (from `edgenas search`).
+    /// The study (from `edgenas search`): a SQLite file, or a
+    /// `postgres://USER@HOST/DB?study=NAME` URL.
     #[arg(long)]
-    study: PathBuf,
+    study: String,
     /// `html`: settings, Pareto plots, best-so-far curve, trial table, finalists; `csv`: one
     /// row per trial, with a `front` column; `json`: the settings, every trial and the front.
     #[arg(long, value_enum, default_value = "html")]
@@ -90,14 +91,14 @@ fn csv_row(t: &Trial, on_front: bool) -> Vec<String> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let study = SqliteStudy::open(&args.study, false)?;
+    let study = edgenas::study::open(&args.study, false)?;
     let trials = study.trials()?;
     let front = pareto_front(&trials);
     let bytes = match args.format {
-        Format::Html => study_html(&study)?.into_bytes(),
+        Format::Html => study_html(study.as_ref())?.into_bytes(),
         Format::Json => {
             let value = json!({
-                "study": args.study,
+                "study": study.location(),
                 "settings": study.settings()?,
                 "trials": trials,
                 "front": front,

@@ -14,7 +14,7 @@ use edgenas::report::study_html;
 use edgenas::search::{Event, Search, SearchConfig, Stop, Summary, limits};
 use edgenas::space::load_space;
 use edgenas::strategy::{StrategyName, strategy};
-use edgenas::study::{Limits, Settings, SqliteStudy, Trial, TrialState};
+use edgenas::study::{HEARTBEAT_TIMEOUT_SECONDS, Limits, Settings, Trial, TrialState, worker_name};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::DTypeArg;
@@ -59,10 +59,20 @@ pub struct Args {
     /// Start no new trial after this many seconds.
     #[arg(long, value_name = "SECONDS")]
     time_budget: Option<f64>,
-    /// The study file (SQLite). Rerunning with the same study resumes it. Default:
-    /// `OUT/study.db`.
+    /// The study: a SQLite file, or `postgres://USER@HOST/DB?study=NAME` for a study that
+    /// workers on many machines share (`edgenas worker`). Rerunning with the same study
+    /// resumes it. Default: `OUT/study.db`.
     #[arg(long)]
-    study: Option<PathBuf>,
+    study: Option<String>,
+    /// Processes of this command that work on trials: 1 (this one), or 0 to only create the
+    /// study and record its settings, for `edgenas worker`s to do the work (run `search`
+    /// again afterwards, or `edgenas export`, for the finalists).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=1))]
+    workers: u8,
+    /// Seconds without a heartbeat (workers beat every 2 s) after which a running trial of
+    /// another worker is taken for abandoned and run again.
+    #[arg(long, default_value_t = HEARTBEAT_TIMEOUT_SECONDS, value_name = "SECONDS")]
+    heartbeat_timeout: f64,
     /// Where trial weights (`trials/ID/`), the finalists' artefacts (`finalists/trial-ID/`:
     /// ONNX f32 and int8, C arrays, `trial.json`) and the HTML report (`report.html`) go.
     #[arg(long, default_value = "edgenas-search")]
@@ -96,6 +106,7 @@ pub fn run(args: Args) -> Result<()> {
     if args.time_budget.is_some_and(|t| t.is_nan() || t <= 0.0) {
         bail!("--time-budget must be a positive number of seconds");
     }
+    super::worker::check_heartbeat_timeout(args.heartbeat_timeout)?;
     let space = load_space(&args.space)?;
     let board = load_board(&args.board)?;
     let limits = Limits {
@@ -119,11 +130,12 @@ pub fn run(args: Args) -> Result<()> {
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let study_path = args
+    let study_location = args
         .study
         .clone()
-        .unwrap_or_else(|| args.out.join("study.db"));
-    let study = SqliteStudy::open(&study_path, true)?;
+        .unwrap_or_else(|| args.out.join("study.db").display().to_string());
+    let study = edgenas::study::open(&study_location, true)?;
+    let study_path = study.location();
     let dtype = match args.dtype {
         DTypeArg::Int8 => "int8",
         DTypeArg::F32 => "f32",
@@ -142,34 +154,39 @@ pub fn run(args: Args) -> Result<()> {
             seed: args.seed,
             strategy: format!("{:?}", args.strategy).to_lowercase(),
             edgenas_version: env!("CARGO_PKG_VERSION").into(),
+            trials: Some(args.trials),
         },
         trials: args.trials,
         time_budget_seconds: args.time_budget,
         train,
         out: args.out.clone(),
         finalists: args.finalists,
+        worker: worker_name(None),
+        heartbeat_timeout_seconds: args.heartbeat_timeout,
+        stream: 0,
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::Relaxed) {
-            // A second Ctrl-C: leave now; the running trial is re-queued on resume.
-            std::process::exit(130);
-        }
-        eprintln!(
-            "\nstopping: the trial in flight is marked interrupted (Ctrl-C again to quit now)"
-        );
-    })
-    .context("cannot install the Ctrl-C handler")?;
+    let stop = stop_on_ctrl_c()?;
     let search = Search {
         config: &config,
         space: &space,
         board: &board,
-        storage: &study,
+        storage: study.as_ref(),
         meter: meter.as_deref(),
         device: &device,
         stop: &stop,
     };
+    if args.workers == 0 {
+        search.record_settings()?;
+        if args.json {
+            return super::print_json(&serde_json::json!({
+                "study": study_path,
+                "settings": config.settings,
+            }));
+        }
+        println!("study     {study_path}: settings recorded, no trial run");
+        println!("next      edgenas worker --study '{study_location}' (on each machine)");
+        return Ok(());
+    }
     let mut display = Display::new(args.trials, !args.json);
     let summary = search.run(
         strategy(args.strategy, args.max_latency_ms).as_mut(),
@@ -178,7 +195,7 @@ pub fn run(args: Args) -> Result<()> {
     display.finish();
     let summary = summary?;
     let report = args.out.join("report.html");
-    let html = study_html(&study)?;
+    let html = study_html(study.as_ref())?;
     write_path(&report, html.as_bytes())?;
     if args.json {
         let mut value = serde_json::to_value(&summary)?;
@@ -189,20 +206,34 @@ pub fn run(args: Args) -> Result<()> {
         println!("report    {}", report.display());
     }
     if summary.stop == Stop::Interrupted {
-        eprintln!(
-            "interrupted: rerun the same command to resume study {}",
-            study_path.display()
-        );
+        eprintln!("interrupted: rerun the same command to resume study {study_path}");
         std::process::exit(130);
     }
     Ok(())
 }
 
-fn print_summary(s: &Summary, study: &std::path::Path, out: &std::path::Path) {
+/// A flag that the first Ctrl-C sets (the trial in flight is then marked interrupted); a
+/// second one exits at once (the running trial is re-queued by the next claim).
+pub(super) fn stop_on_ctrl_c() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\nstopping: the trial in flight is marked interrupted (Ctrl-C again to quit now)"
+        );
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    Ok(stop)
+}
+
+fn print_summary(s: &Summary, study: &str, out: &std::path::Path) {
     let stop =
         serde_json::to_value(s.stop).map_or(String::new(), |v| v.as_str().unwrap_or("").into());
     println!("{} (stopped: {stop})", counts_line(&s.trials));
-    println!("study     {}", study.display());
+    println!("study     {study}");
     print_front(&s.trials, &s.front);
     for f in &s.finalists {
         println!(
@@ -216,7 +247,7 @@ fn print_summary(s: &Summary, study: &std::path::Path, out: &std::path::Path) {
 }
 
 /// A progress bar over trials on a terminal, one line per trial otherwise (standard error).
-struct Display {
+pub(super) struct Display {
     bar: Option<ProgressBar>,
     lines: bool,
     started: Instant,
@@ -227,7 +258,7 @@ struct Display {
 }
 
 impl Display {
-    fn new(trials: usize, lines: bool) -> Display {
+    pub(super) fn new(trials: usize, lines: bool) -> Display {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(trials as u64);
             bar.set_style(
@@ -257,7 +288,7 @@ impl Display {
         )
     }
 
-    fn event(&mut self, e: Event) {
+    pub(super) fn event(&mut self, e: Event) {
         match e {
             Event::Started(t) => {
                 if let Some(bar) = &self.bar {
@@ -324,7 +355,7 @@ impl Display {
         }
     }
 
-    fn finish(&self) {
+    pub(super) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

@@ -1,10 +1,8 @@
 //! `edgenas status`: a one-screen summary of a study, usable while a search runs.
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 use edgenas::search::pareto_front;
-use edgenas::study::{SqliteStudy, Storage, TrialState, abandoned, now};
+use edgenas::study::{HEARTBEAT_TIMEOUT_SECONDS, TrialState, abandoned, now};
 use serde_json::json;
 
 use super::trials_view::{counts_line, print_front};
@@ -12,9 +10,10 @@ use super::trials_view::{counts_line, print_front};
 /// Arguments of `edgenas status`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The study (from `edgenas search`).
+    /// The study (from `edgenas search`): a SQLite file, or a
+    /// `postgres://USER@HOST/DB?study=NAME` URL.
     #[arg(long)]
-    study: PathBuf,
+    study: String,
     /// Print JSON: `settings`, `counts` (by state), `best` (the trial with the best
     /// validation accuracy), `front` (trial ids), `running` (trials in progress).
     #[arg(long)]
@@ -22,7 +21,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let study = SqliteStudy::open(&args.study, false)?;
+    let study = edgenas::study::open(&args.study, false)?;
     let settings = study.settings()?;
     let trials = study.trials()?;
     let front = pareto_front(&trials);
@@ -48,7 +47,7 @@ pub fn run(args: Args) -> Result<()> {
             })
             .collect();
         return super::print_json(&json!({
-            "study": args.study,
+            "study": study.location(),
             "settings": settings,
             "counts": counts,
             "best": best,
@@ -56,7 +55,7 @@ pub fn run(args: Args) -> Result<()> {
             "running": running,
         }));
     }
-    println!("study     {}", args.study.display());
+    println!("study     {}", study.location());
     match &settings {
         Some(s) => {
             println!(
@@ -89,8 +88,8 @@ pub fn run(args: Args) -> Result<()> {
         let beat = t
             .heartbeat
             .map_or("never".into(), |h| format!("{:.0} s ago", at - h));
-        let dead = if abandoned(t, at) {
-            ", abandoned: a resumed search reruns it"
+        let dead = if abandoned(t, at, HEARTBEAT_TIMEOUT_SECONDS) {
+            ", abandoned: the next search or worker reruns it"
         } else {
             ""
         };

@@ -38,8 +38,9 @@ enum OptimizerArg {
     Sgd,
 }
 
+/// Where training runs.
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum DeviceArg {
+pub enum DeviceArg {
     /// burn's flex backend on the CPU.
     Cpu,
     /// burn's wgpu backend (build with `--features gpu`).
@@ -85,10 +86,15 @@ impl TrainingArgs {
 
     /// The training device.
     pub fn device(&self) -> Result<burn::prelude::Device> {
-        train::device(match self.device {
+        train::device(self.device.into()).map_err(anyhow::Error::msg)
+    }
+}
+
+impl From<DeviceArg> for DeviceChoice {
+    fn from(d: DeviceArg) -> DeviceChoice {
+        match d {
             DeviceArg::Cpu => DeviceChoice::Cpu,
             DeviceArg::Gpu => DeviceChoice::Gpu,
-        })
-        .map_err(anyhow::Error::msg)
+        }
     }
 }

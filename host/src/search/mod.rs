@@ -6,10 +6,15 @@
 //! latency limit; only then train it, and tell the strategy the validation accuracy. At the
 //! end, the Pareto front of the complete trials is exported (ONNX f32 and int8, C arrays)
 //! and its members' test accuracy measured.
+//!
+//! Trials are taken from the study with [`Storage::claim`], so any number of processes — the
+//! search itself and `edgenas worker`s on other machines — can work on one study: each claim
+//! re-queues a trial whose work did not end, or asks this process's strategy, told every
+//! result in the study so far, for a genotype the study does not hold yet.
 
 pub mod limits;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -27,7 +32,7 @@ use crate::rng::Rng;
 use crate::space::SearchSpace;
 use crate::strategy::pareto::fronts;
 use crate::strategy::{Outcome, Score, Strategy};
-use crate::study::{Settings, Storage, StudyError, Trial, TrialState, abandoned, now, worker_name};
+use crate::study::{Claim, ClaimRequest, Settings, Storage, StudyError, Trial, TrialState, now};
 use crate::train::{Progress, TrainConfig, TrainError, train_until};
 use crate::weights::{Weights, initial_weights};
 
@@ -37,6 +42,8 @@ pub const MAX_CONSECUTIVE_INFEASIBLE: usize = 500;
 /// Proposals of genotypes already in the study, in a row, after which the space is taken to
 /// be exhausted.
 const MAX_CONSECUTIVE_KNOWN: usize = 1000;
+/// Seconds between two heartbeats of a running trial.
+pub const HEARTBEAT_SECONDS: f64 = 2.0;
 
 /// How a search runs (what the study does not fix).
 pub struct SearchConfig {
@@ -52,6 +59,13 @@ pub struct SearchConfig {
     pub out: PathBuf,
     /// How many members of the Pareto front are exported, best accuracy first.
     pub finalists: usize,
+    /// This process's name in the trials it runs ([`crate::study::worker_name`]).
+    pub worker: String,
+    /// Seconds without a heartbeat after which another worker's running trial is taken over.
+    pub heartbeat_timeout_seconds: f64,
+    /// Mixed into the strategy's random stream, so that workers of one study propose
+    /// differently (0 for a search).
+    pub stream: u64,
 }
 
 /// What the search reports while it runs.
@@ -234,114 +248,9 @@ impl Search<'_> {
         strategy: &mut dyn Strategy,
         events: &mut dyn FnMut(Event),
     ) -> Result<Summary, SearchError> {
-        let settings = &self.config.settings;
-        let location = self.storage.location();
-        match self.storage.settings()? {
-            Some(stored) => {
-                let conflicts = stored.conflicts(settings);
-                if !conflicts.is_empty() {
-                    return Err(SearchError::OtherSettings {
-                        study: location,
-                        conflicts,
-                    });
-                }
-            }
-            None => self.storage.set_settings(settings)?,
-        }
-        let mut datasets = Datasets {
-            spec: settings.data.clone(),
-            seed: settings.seed,
-            loaded: HashMap::new(),
-        };
-        // A data set that cannot be read fails the search now, not every trial.
-        let first = Candidate::input_dims(self.space, &self.space.first_genotype())
-            .map_err(|e| SearchError::Input(e.to_string()))?;
-        datasets.get(first).map_err(SearchError::Input)?;
-
-        // Rebuild the strategy from the history; queue the trials whose work did not end.
-        let history = self.storage.trials()?;
-        let mut known: HashSet<String> = HashSet::new();
-        let mut queue: VecDeque<Trial> = VecDeque::new();
-        let at = now();
-        for t in &history {
-            let g = self.space.parse_genotype(&t.genotype).map_err(|e| {
-                SearchError::Input(format!("study {location}: trial {}: {}", t.id, e.message))
-            })?;
-            known.insert(t.genotype.clone());
-            match outcome(t) {
-                Some(o) => strategy.tell(&g, o),
-                None if t.state != TrialState::Running || abandoned(t, at) => {
-                    queue.push_back(t.clone())
-                }
-                None => {} // Another live process is running it.
-            }
-        }
-        let mut trained = history
-            .iter()
-            .filter(|t| matches!(t.state, TrialState::Complete | TrialState::Failed))
-            .count();
-        let mut rng = Rng::new(settings.seed ^ (history.len() as u64).wrapping_mul(0x9E37_79B9));
-        let started = Instant::now();
-        let (mut streak, mut repeats) = (0usize, 0usize);
-        let mut smallest = Smallest::default();
-        let stop = loop {
-            if self.stop.load(Ordering::Relaxed) {
-                break Stop::Interrupted;
-            }
-            if trained >= self.config.trials {
-                break Stop::Trials;
-            }
-            if self
-                .config
-                .time_budget_seconds
-                .is_some_and(|b| started.elapsed().as_secs_f64() >= b)
-            {
-                break Stop::TimeBudget;
-            }
-            let mut trial = match queue.pop_front() {
-                Some(t) => t,
-                None => {
-                    let g = strategy.ask(self.space, &mut rng);
-                    let text = g.to_text();
-                    if known.contains(&text) {
-                        repeats += 1;
-                        if repeats >= MAX_CONSECUTIVE_KNOWN {
-                            break Stop::Exhausted;
-                        }
-                        continue;
-                    }
-                    repeats = 0;
-                    known.insert(text.clone());
-                    let mut t = Trial::pending(text, settings.seed);
-                    t.id = self.storage.insert(&t)?;
-                    t
-                }
-            };
-            self.evaluate(&mut trial, &mut datasets, events)?;
-            smallest.see(&trial);
-            if let Some(o) = outcome(&trial) {
-                let g = self
-                    .space
-                    .parse_genotype(&trial.genotype)
-                    .expect("a genotype of the space");
-                strategy.tell(&g, o);
-            }
-            match trial.state {
-                TrialState::Interrupted => break Stop::Interrupted,
-                TrialState::Infeasible => {
-                    streak += 1;
-                    if streak >= MAX_CONSECUTIVE_INFEASIBLE {
-                        return Err(SearchError::Unreachable {
-                            smallest: smallest.describe(),
-                        });
-                    }
-                }
-                _ => {
-                    streak = 0;
-                    trained += 1;
-                }
-            }
-        };
+        self.record_settings()?;
+        let mut datasets = self.datasets()?;
+        let stop = self.work(strategy, &mut datasets, events)?;
         let trials = self.storage.trials()?;
         let front = pareto_front(&trials);
         let finalists = if stop == Stop::Interrupted {
@@ -357,21 +266,134 @@ impl Search<'_> {
         })
     }
 
-    /// Runs one trial to its end, recording every step in the study.
+    /// Stores the settings in a new study, or checks them against a resumed study's and
+    /// records this run's strategy and number of trials (what its workers read).
+    pub fn record_settings(&self) -> Result<(), SearchError> {
+        let settings = &self.config.settings;
+        if let Some(stored) = self.storage.settings()? {
+            let conflicts = stored.conflicts(settings);
+            if !conflicts.is_empty() {
+                return Err(SearchError::OtherSettings {
+                    study: self.storage.location(),
+                    conflicts,
+                });
+            }
+            if stored == *settings {
+                return Ok(());
+            }
+        }
+        Ok(self.storage.set_settings(settings)?)
+    }
+
+    /// The search's data sets, the first one loaded: a data set that cannot be read fails
+    /// the search now, not every trial.
+    fn datasets(&self) -> Result<Datasets, SearchError> {
+        let settings = &self.config.settings;
+        let mut datasets = Datasets {
+            spec: settings.data.clone(),
+            seed: settings.seed,
+            loaded: HashMap::new(),
+        };
+        let first = Candidate::input_dims(self.space, &self.space.first_genotype())
+            .map_err(|e| SearchError::Input(e.to_string()))?;
+        datasets.get(first).map_err(SearchError::Input)?;
+        Ok(datasets)
+    }
+
+    /// Works on the study without exporting: what an `edgenas worker` does.
+    pub fn work_only(
+        &self,
+        strategy: &mut dyn Strategy,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Stop, SearchError> {
+        let mut datasets = self.datasets()?;
+        self.work(strategy, &mut datasets, events)
+    }
+
+    /// Claims and evaluates trials until the study has its trials trained (waiting while
+    /// other workers run the last ones, in case one dies), the time budget is spent, the
+    /// space is exhausted, or `stop` is set.
+    fn work(
+        &self,
+        strategy: &mut dyn Strategy,
+        datasets: &mut Datasets,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Stop, SearchError> {
+        let settings = &self.config.settings;
+        let history = self.storage.trials()?.len() as u64;
+        let mut proposer = Proposer {
+            space: self.space,
+            strategy,
+            told: HashSet::new(),
+            rng: Rng::new(settings.seed ^ history.wrapping_mul(0x9E37_79B9) ^ self.config.stream),
+        };
+        let request = ClaimRequest {
+            worker: self.config.worker.clone(),
+            trials: self.config.trials,
+            heartbeat_timeout: self.config.heartbeat_timeout_seconds,
+            seed: settings.seed,
+        };
+        let started = Instant::now();
+        let mut streak = 0usize;
+        let mut smallest = Smallest::default();
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return Ok(Stop::Interrupted);
+            }
+            if self
+                .config
+                .time_budget_seconds
+                .is_some_and(|b| started.elapsed().as_secs_f64() >= b)
+            {
+                return Ok(Stop::TimeBudget);
+            }
+            let mut trial = match self
+                .storage
+                .claim(&request, &mut |history| proposer.propose(history))?
+            {
+                Claim::Trial(t) => *t,
+                Claim::Full => return Ok(Stop::Trials),
+                Claim::Exhausted => return Ok(Stop::Exhausted),
+                Claim::Wait => {
+                    // Other workers run the last trials; one of them may die.
+                    std::thread::sleep(Duration::from_millis(500));
+                    continue;
+                }
+            };
+            self.evaluate(&mut trial, datasets, events)?;
+            smallest.see(&trial);
+            match trial.state {
+                TrialState::Interrupted => return Ok(Stop::Interrupted),
+                TrialState::Infeasible => {
+                    streak += 1;
+                    if streak >= MAX_CONSECUTIVE_INFEASIBLE {
+                        return Err(SearchError::Unreachable {
+                            smallest: smallest.describe(),
+                        });
+                    }
+                }
+                _ => streak = 0,
+            }
+        }
+    }
+
+    /// Runs one claimed trial to its end, recording every step in the study, with a
+    /// heartbeat all along.
     fn evaluate(
         &self,
         t: &mut Trial,
         datasets: &mut Datasets,
         events: &mut dyn FnMut(Event),
     ) -> Result<(), SearchError> {
-        t.worker = Some(worker_name());
-        t.started = Some(now());
-        t.heartbeat = t.started;
-        t.state = TrialState::Running;
-        t.reason = None;
-        self.storage.update(t)?;
         events(Event::Started(t));
-        let result = self.work(t, datasets, events);
+        let (storage, id) = (self.storage, t.id);
+        let done = AtomicBool::new(false);
+        let result = std::thread::scope(|scope| {
+            scope.spawn(|| heartbeat(storage, id, &done));
+            let r = self.trial_work(t, datasets, events);
+            done.store(true, Ordering::Relaxed);
+            r
+        });
         t.finished = Some(now());
         match result {
             Ok(state) => t.state = state,
@@ -390,7 +412,7 @@ impl Search<'_> {
     }
 
     /// The work of one trial: checks, measurement, training. Returns the final state.
-    fn work(
+    fn trial_work(
         &self,
         t: &mut Trial,
         datasets: &mut Datasets,
@@ -444,22 +466,15 @@ impl Search<'_> {
             ..self.config.train.clone()
         };
         let initial = initial_weights(&candidate.network, t.seed);
-        let done = AtomicBool::new(false);
-        let id = t.id;
-        let trained = std::thread::scope(|scope| {
-            scope.spawn(|| heartbeat(self.storage, id, &done));
-            let r = train_until(
-                &candidate.network,
-                &initial,
-                dataset,
-                &config,
-                self.device,
-                &mut |p| events(Event::Training(p)),
-                self.stop,
-            );
-            done.store(true, Ordering::Relaxed);
-            r
-        });
+        let trained = train_until(
+            &candidate.network,
+            &initial,
+            dataset,
+            &config,
+            self.device,
+            &mut |p| events(Event::Training(p)),
+            self.stop,
+        );
         let trained = match trained {
             Ok(x) => x,
             Err(TrainError::Interrupted) => return Err(TrialFailure::Interrupted),
@@ -645,12 +660,49 @@ fn failed(e: impl std::fmt::Display) -> TrialFailure {
     TrialFailure::Failed(e.to_string())
 }
 
-/// Beats for trial `id` every two seconds until `done`.
+/// A search's strategy, told every result in the study, proposing genotypes it does not hold.
+struct Proposer<'a, 's> {
+    space: &'a SearchSpace,
+    strategy: &'s mut dyn Strategy,
+    /// The trials whose outcome the strategy was told.
+    told: HashSet<i64>,
+    rng: Rng,
+}
+
+impl Proposer<'_, '_> {
+    /// Tells the strategy the outcomes in `history` it has not heard yet (other workers'
+    /// too), then asks it for a genotype not in `history`.
+    fn propose(&mut self, history: &[Trial]) -> Result<Option<String>, String> {
+        for t in history {
+            if self.told.contains(&t.id) {
+                continue;
+            }
+            if let Some(o) = outcome(t) {
+                let g = self
+                    .space
+                    .parse_genotype(&t.genotype)
+                    .map_err(|e| format!("trial {}: {}", t.id, e.message))?;
+                self.strategy.tell(&g, o);
+                self.told.insert(t.id);
+            }
+        }
+        let known: HashSet<&str> = history.iter().map(|t| t.genotype.as_str()).collect();
+        for _ in 0..MAX_CONSECUTIVE_KNOWN {
+            let text = self.strategy.ask(self.space, &mut self.rng).to_text();
+            if !known.contains(text.as_str()) {
+                return Ok(Some(text));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Beats for trial `id` every [`HEARTBEAT_SECONDS`] until `done`.
 fn heartbeat(storage: &dyn Storage, id: i64, done: &AtomicBool) {
     let mut last = Instant::now();
     while !done.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(100));
-        if last.elapsed() >= Duration::from_secs(2) {
+        if last.elapsed() >= Duration::from_secs_f64(HEARTBEAT_SECONDS) {
             // A missed beat is harmless; the next one follows.
             let _ = storage.beat(id);
             last = Instant::now();

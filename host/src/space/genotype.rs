@@ -45,12 +45,7 @@ impl Genotype {
     /// A stable hash of the canonical text (FNV-1a, 64 bits, 16 hex digits), for
     /// de-duplication.
     pub fn hash(&self) -> String {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in self.to_text().bytes() {
-            h ^= byte as u64;
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        format!("{h:016x}")
+        format!("{:016x}", crate::rng::fnv1a(self.to_text().as_bytes()))
     }
 }
 

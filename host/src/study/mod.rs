@@ -1,11 +1,19 @@
 //! The study: the durable record of a search. Every trial is written before its work starts
 //! and updated at each step, so that a search killed at any moment loses at most the work in
-//! flight and resumes from the record. Storage sits behind the [`Storage`] trait; SQLite
-//! ([`SqliteStudy`]) is the default.
+//! flight and resumes from the record. Storage sits behind the [`Storage`] trait: SQLite
+//! ([`SqliteStudy`], the default) or PostgreSQL ([`PostgresStudy`], many machines sharing one
+//! study). Workers take trials with [`Storage::claim`], which both backends run as one
+//! exclusive transaction around the same decision, [`claim::decide`].
 
+pub mod claim;
+mod postgres;
 mod sqlite;
+mod timed;
 
+pub use claim::{Claim, ClaimRequest, TrialTable};
+pub use postgres::PostgresStudy;
 pub use sqlite::SqliteStudy;
+pub use timed::TimedStorage;
 
 use serde::{Deserialize, Serialize};
 
@@ -183,6 +191,10 @@ pub struct Settings {
     pub strategy: String,
     /// The edgenas version that created the study.
     pub edgenas_version: String,
+    /// Trials to train (complete or failed) in the study: where its workers stop. Set by
+    /// each `search`; absent in studies of older versions.
+    #[serde(default)]
+    pub trials: Option<usize>,
 }
 
 impl Settings {
@@ -205,7 +217,8 @@ impl Settings {
     }
 
     /// What differs between these settings and `other` in what a resumed search must keep
-    /// (everything but the strategy and the version), as `name: stored → given` lines.
+    /// (everything but the strategy, the version and the number of trials), as
+    /// `name: stored → given` lines.
     pub fn conflicts(&self, other: &Settings) -> Vec<String> {
         let mut out = Vec::new();
         let mut check = |name: &str, a: String, b: String| {
@@ -242,6 +255,14 @@ pub enum StudyError {
     /// The file does not exist (and was not to be created).
     #[error("{0} does not exist")]
     Missing(String),
+    /// The study holds what this edgenas cannot use (say, a genotype of another space).
+    #[error("study {path}: {message}")]
+    Rejected {
+        /// The study.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The database failed.
     #[error("study {path}: {message}")]
     Database {
@@ -269,6 +290,27 @@ pub trait Storage: Send + Sync {
     fn update(&self, trial: &Trial) -> Result<(), StudyError>;
     /// Records that the worker of trial `id` is alive.
     fn beat(&self, id: i64) -> Result<(), StudyError>;
+    /// Gives `request.worker` the next trial, as [`claim::decide`] chooses, in a transaction
+    /// that no other worker of the study runs at the same time: two workers never get the
+    /// same trial, and `propose` sees every genotype claimed before it.
+    fn claim(
+        &self,
+        request: &ClaimRequest,
+        propose: &mut claim::Propose,
+    ) -> Result<Claim, StudyError>;
+}
+
+/// Opens the study at `location`: a `postgres://` (or `postgresql://`) URL with a `study=NAME`
+/// parameter, or the path of a SQLite file. `create` creates a missing study.
+pub fn open(location: &str, create: bool) -> Result<Box<dyn Storage>, StudyError> {
+    if PostgresStudy::is_url(location) {
+        Ok(Box::new(PostgresStudy::open(location, create)?))
+    } else {
+        Ok(Box::new(SqliteStudy::open(
+            std::path::Path::new(location),
+            create,
+        )?))
+    }
 }
 
 /// Seconds since the Unix epoch.
@@ -278,38 +320,80 @@ pub fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// This process as a worker name: `host:pid`.
-pub fn worker_name() -> String {
+/// This process as a worker name: `host:pid`, or `NAME@host:pid` when it was given a name.
+/// The `host:pid` part lets a worker of the same machine see that another has died.
+pub fn worker_name(name: Option<&str>) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".into());
-    format!("{host}:{}", std::process::id())
+    let me = format!("{host}:{}", std::process::id());
+    match name {
+        Some(n) => format!("{n}@{me}"),
+        None => me,
+    }
 }
 
-/// Seconds without a heartbeat after which a running trial's worker is taken for dead.
+/// The `(host, pid)` of a worker name made by [`worker_name`].
+fn worker_process(worker: &str) -> Option<(&str, &str)> {
+    worker
+        .rsplit_once('@')
+        .map_or(worker, |(_, p)| p)
+        .rsplit_once(':')
+}
+
+/// Seconds without a heartbeat after which a running trial's worker is taken for dead, by
+/// default. Workers beat every two seconds.
 pub const HEARTBEAT_TIMEOUT_SECONDS: f64 = 60.0;
 
-/// Whether a `running` trial was abandoned: its worker stopped beating, or is a process of
-/// this machine that no longer exists.
-pub fn abandoned(trial: &Trial, now: f64) -> bool {
+/// Whether a `running` trial was abandoned: its worker has not beaten for `timeout` seconds,
+/// or is a process of this machine that no longer exists.
+pub fn abandoned(trial: &Trial, now: f64, timeout: f64) -> bool {
     if trial.state != TrialState::Running {
         return false;
     }
-    if trial
-        .heartbeat
-        .is_none_or(|h| now - h > HEARTBEAT_TIMEOUT_SECONDS)
-    {
+    if trial.heartbeat.is_none_or(|h| now - h > timeout) {
         return true;
     }
-    let me = worker_name();
-    let host = me.rsplit_once(':').map(|(h, _)| h);
-    match trial.worker.as_deref().and_then(|w| w.rsplit_once(':')) {
+    let me = worker_name(None);
+    let host = worker_process(&me).map(|(h, _)| h);
+    match trial.worker.as_deref().and_then(worker_process) {
         Some((h, pid)) if Some(h) == host && std::path::Path::new("/proc/self").exists() => {
             !std::path::Path::new(&format!("/proc/{pid}")).exists()
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn running(worker: &str, heartbeat: f64) -> Trial {
+        let mut t = Trial::pending("g".into(), 0);
+        t.state = TrialState::Running;
+        t.worker = Some(worker.into());
+        t.heartbeat = Some(heartbeat);
+        t
+    }
+
+    #[test]
+    fn a_trial_is_abandoned_when_its_worker_stops_beating_or_its_process_is_gone() {
+        let me = worker_name(Some("w1"));
+        let now = now();
+        assert!(!abandoned(&running(&me, now - 1.0), now, 10.0));
+        assert!(abandoned(&running(&me, now - 11.0), now, 10.0));
+        // Another machine's worker: only its heartbeat tells.
+        assert!(!abandoned(&running("w2@elsewhere:1", now - 9.0), now, 10.0));
+        assert!(abandoned(&running("w2@elsewhere:1", now - 11.0), now, 10.0));
+        // A process of this machine that does not exist (pids stay below 2^22 on Linux).
+        let host = worker_process(&me).unwrap().0;
+        let dead = format!("w3@{host}:4999999");
+        assert!(abandoned(&running(&dead, now), now, 10.0));
+        let mut done = running(&dead, now);
+        done.state = TrialState::Complete;
+        assert!(!abandoned(&done, now, 10.0));
     }
 }

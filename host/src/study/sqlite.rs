@@ -1,10 +1,13 @@
-//! A study in one SQLite file (WAL mode, so a report can read it while a search writes).
+//! A study in one SQLite file (WAL mode, so a report can read it while a search writes;
+//! several local workers share it, each claim an immediate transaction, each writer waiting
+//! up to 30 s for the lock).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::claim::{self, Claim, ClaimRequest, TrialTable};
 use super::{Settings, Storage, StudyError, Trial, TrialState, now};
 
 /// The schema version this edgenas writes.
@@ -102,7 +105,10 @@ impl SqliteStudy {
         }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StudyError> {
+    fn with<T, E: std::fmt::Display>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, E>,
+    ) -> Result<T, StudyError> {
         let connection = self.connection.lock().map_err(|e| self.error(e))?;
         f(&connection).map_err(|e| self.error(e))
     }
@@ -171,66 +177,15 @@ impl Storage for SqliteStudy {
     }
 
     fn trials(&self) -> Result<Vec<Trial>, StudyError> {
-        self.with(|c| {
-            let mut statement = c.prepare(&format!("SELECT {COLUMNS} FROM trials ORDER BY id"))?;
-            let rows = statement.query_map([], read_trial)?;
-            rows.collect()
-        })
+        self.with(read_trials)
     }
 
     fn insert(&self, t: &Trial) -> Result<i64, StudyError> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO trials (genotype, state, seed, created) VALUES (?1, ?2, ?3, ?4)",
-                params![t.genotype, t.state.name(), t.seed as i64, t.created],
-            )?;
-            Ok(c.last_insert_rowid())
-        })
-        .and_then(|id| {
-            let mut stored = t.clone();
-            stored.id = id;
-            self.update(&stored)?;
-            Ok(id)
-        })
+        self.with(|c| insert_trial(c, t))
     }
 
     fn update(&self, t: &Trial) -> Result<(), StudyError> {
-        let signed = |v: Option<u64>| v.map(|v| v as i64);
-        let changed = self.with(|c| {
-            c.execute(
-                "UPDATE trials SET genotype = ?2, state = ?3, seed = ?4, params = ?5, macs = ?6,
-                 ram_bytes = ?7, flash_bytes = ?8, latency_ms = ?9, latency_kind = ?10,
-                 valid_accuracy = ?11, test_accuracy = ?12, train_seconds = ?13, created = ?14,
-                 started = ?15, finished = ?16, artefacts = ?17, reason = ?18, worker = ?19,
-                 heartbeat = ?20 WHERE id = ?1",
-                params![
-                    t.id,
-                    t.genotype,
-                    t.state.name(),
-                    t.seed as i64,
-                    signed(t.params),
-                    signed(t.macs),
-                    signed(t.ram_bytes),
-                    signed(t.flash_bytes),
-                    t.latency_ms,
-                    t.latency_kind,
-                    t.valid_accuracy,
-                    t.test_accuracy,
-                    t.train_seconds,
-                    t.created,
-                    t.started,
-                    t.finished,
-                    t.artefacts,
-                    t.reason,
-                    t.worker,
-                    t.heartbeat,
-                ],
-            )
-        })?;
-        if changed == 0 {
-            return Err(self.error(format!("no trial {}", t.id)));
-        }
-        Ok(())
+        self.with(|c| update_trial(c, t))
     }
 
     fn beat(&self, id: i64) -> Result<(), StudyError> {
@@ -242,6 +197,102 @@ impl Storage for SqliteStudy {
         })?;
         Ok(())
     }
+
+    fn claim(
+        &self,
+        request: &ClaimRequest,
+        propose: &mut claim::Propose,
+    ) -> Result<Claim, StudyError> {
+        let mut connection = self.connection.lock().map_err(|e| self.error(e))?;
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.error(e))?;
+        let mut table = Table {
+            connection: &transaction,
+            study: self,
+        };
+        let claim = claim::decide(&mut table, request, propose, &self.location())?;
+        transaction.commit().map_err(|e| self.error(e))?;
+        Ok(claim)
+    }
+}
+
+/// The trials inside a transaction.
+struct Table<'a> {
+    connection: &'a Connection,
+    study: &'a SqliteStudy,
+}
+
+impl TrialTable for Table<'_> {
+    fn trials(&mut self) -> Result<Vec<Trial>, StudyError> {
+        read_trials(self.connection).map_err(|e| self.study.error(e))
+    }
+
+    fn insert(&mut self, t: &Trial) -> Result<i64, StudyError> {
+        insert_trial(self.connection, t).map_err(|e| self.study.error(e))
+    }
+
+    fn update(&mut self, t: &Trial) -> Result<(), StudyError> {
+        update_trial(self.connection, t).map_err(|e| self.study.error(e))
+    }
+}
+
+fn read_trials(c: &Connection) -> rusqlite::Result<Vec<Trial>> {
+    let mut statement = c.prepare_cached(&format!("SELECT {COLUMNS} FROM trials ORDER BY id"))?;
+    let rows = statement.query_map([], read_trial)?;
+    rows.collect()
+}
+
+fn insert_trial(c: &Connection, t: &Trial) -> Result<i64, String> {
+    c.execute(
+        "INSERT INTO trials (genotype, state, seed, created) VALUES (?1, ?2, ?3, ?4)",
+        params![t.genotype, t.state.name(), t.seed as i64, t.created],
+    )
+    .map_err(|e| e.to_string())?;
+    let mut stored = t.clone();
+    stored.id = c.last_insert_rowid();
+    update_trial(c, &stored)?;
+    Ok(stored.id)
+}
+
+/// Writes every field of trial `t.id`; an error if there is no such trial.
+fn update_trial(c: &Connection, t: &Trial) -> Result<(), String> {
+    let signed = |v: Option<u64>| v.map(|v| v as i64);
+    let changed = c
+        .execute(
+            "UPDATE trials SET genotype = ?2, state = ?3, seed = ?4, params = ?5, macs = ?6,
+         ram_bytes = ?7, flash_bytes = ?8, latency_ms = ?9, latency_kind = ?10,
+         valid_accuracy = ?11, test_accuracy = ?12, train_seconds = ?13, created = ?14,
+         started = ?15, finished = ?16, artefacts = ?17, reason = ?18, worker = ?19,
+         heartbeat = ?20 WHERE id = ?1",
+            params![
+                t.id,
+                t.genotype,
+                t.state.name(),
+                t.seed as i64,
+                signed(t.params),
+                signed(t.macs),
+                signed(t.ram_bytes),
+                signed(t.flash_bytes),
+                t.latency_ms,
+                t.latency_kind,
+                t.valid_accuracy,
+                t.test_accuracy,
+                t.train_seconds,
+                t.created,
+                t.started,
+                t.finished,
+                t.artefacts,
+                t.reason,
+                t.worker,
+                t.heartbeat,
+            ],
+        )
+        .map_err(|e| e.to_string())?;
+    if changed == 0 {
+        return Err(format!("no trial {}", t.id));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,321 @@
+//! Many `edgenas worker` processes on one study, in PostgreSQL and in a SQLite file: every
+//! trial runs exactly once, the study ends with the trials it asked for, a worker killed with
+//! SIGKILL mid-trial loses nothing (its trial is run again by another worker), and a hung
+//! worker's trial is taken over after the heartbeat timeout.
+//!
+//! The PostgreSQL half needs a server: `.ci/run` starts one (`.ci/start-postgres`) and sets
+//! `EDGENAS_TEST_POSTGRES`. Without it that half says that it skipped, except in CI, where it
+//! fails. The evaluator is cheap: MLPs on `digits`, latency from the simulator.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use edgenas::study::{Trial, TrialState};
+use serde_json::Value;
+
+fn edgenas(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_edgenas"));
+    c.args(args);
+    c
+}
+
+fn ok(o: Output) -> Output {
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// The studies to test on: a SQLite file in `dir`, and a PostgreSQL study when a server is
+/// given. Study names are unique to this run.
+fn studies(dir: &Path, test: &str) -> Vec<String> {
+    let mut out = vec![dir.join(format!("{test}.db")).display().to_string()];
+    match std::env::var("EDGENAS_TEST_POSTGRES") {
+        Ok(base) => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos();
+            let sep = if base.contains('?') { '&' } else { '?' };
+            out.push(format!(
+                "{base}{sep}study={test}-{}-{nanos}",
+                std::process::id()
+            ));
+        }
+        Err(_) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run the PostgreSQL tests: EDGENAS_TEST_POSTGRES is not set"
+            );
+            eprintln!("skipped the PostgreSQL half: EDGENAS_TEST_POSTGRES is not set");
+        }
+    }
+    out
+}
+
+/// Creates `study` for `trials` MLP trials of `epochs` epochs, leaving the work to workers.
+fn create(study: &str, out: &Path, trials: usize, epochs: usize) {
+    let (trials, epochs) = (trials.to_string(), epochs.to_string());
+    let o = ok(edgenas(&[
+        "search",
+        "--workers",
+        "0",
+        "--study",
+        study,
+        "--space",
+        "mlp",
+        "--board",
+        "nucleo-f746zg",
+        "--data",
+        "digits",
+        "--meter",
+        "simulator",
+        "--strategy",
+        "random",
+        "--trials",
+        &trials,
+        "--epochs",
+        &epochs,
+        "--patience",
+        "0",
+        "--out",
+    ])
+    .arg(out)
+    .output()
+    .unwrap());
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("no trial run"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+fn worker(study: &str, name: &str, out: &Path) -> Child {
+    edgenas(&[
+        "worker",
+        "--study",
+        study,
+        "--name",
+        name,
+        "--meter",
+        "simulator",
+        "--json",
+        "--heartbeat-timeout",
+        "6",
+        "--out",
+    ])
+    .arg(out.join(name))
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap()
+}
+
+/// The ids of the trials a worker says it ran.
+fn ran(child: Child) -> Vec<i64> {
+    let o = ok(child.wait_with_output().unwrap());
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect()
+}
+
+fn trials(study: &str) -> Vec<Trial> {
+    edgenas::study::open(study, false)
+        .unwrap()
+        .trials()
+        .unwrap()
+}
+
+fn trained(trials: &[Trial]) -> usize {
+    trials
+        .iter()
+        .filter(|t| matches!(t.state, TrialState::Complete | TrialState::Failed))
+        .count()
+}
+
+/// Waits until a trial of `study` is running under worker `name`; returns it.
+fn running_under(study: &str, name: &str) -> Trial {
+    let start = Instant::now();
+    loop {
+        if let Some(t) = trials(study).into_iter().find(|t| {
+            t.state == TrialState::Running
+                && t.worker
+                    .as_deref()
+                    .is_some_and(|w| w.starts_with(&format!("{name}@")))
+        }) {
+            return t;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "{name} never ran a trial"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn four_workers_run_every_trial_of_a_study_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for study in studies(dir.path(), "four") {
+        create(&study, dir.path(), 12, 2);
+        let children: Vec<(String, Child)> = (1..=4)
+            .map(|i| {
+                let name = format!("w{i}");
+                let child = worker(&study, &name, dir.path());
+                (name, child)
+            })
+            .collect();
+        let mut by_worker: HashMap<i64, String> = HashMap::new();
+        for (name, child) in children {
+            for id in ran(child) {
+                let before = by_worker.insert(id, name.clone());
+                assert!(
+                    before.is_none(),
+                    "{study}: trial {id} ran in {before:?} and {name}"
+                );
+            }
+        }
+        let all = trials(&study);
+        assert_eq!(trained(&all), 12, "{study}: {all:#?}");
+        let ids: HashSet<i64> = all.iter().map(|t| t.id).collect();
+        assert_eq!(ids, by_worker.keys().copied().collect(), "{study}");
+        let genotypes: HashSet<&str> = all.iter().map(|t| t.genotype.as_str()).collect();
+        assert_eq!(genotypes.len(), all.len(), "{study}: a genotype twice");
+        for t in &all {
+            assert!(t.state.is_final(), "{study}: {t:?}");
+            let w = t.worker.as_deref().unwrap();
+            assert!(
+                w.starts_with(&format!("{}@", by_worker[&t.id])),
+                "{study}: {t:?}"
+            );
+        }
+        // More than one worker did the work.
+        let names: HashSet<&String> = by_worker.values().collect();
+        assert!(names.len() >= 2, "{study}: only {names:?} worked");
+        // The study reads back through status while (and after) workers write it.
+        let o = ok(edgenas(&["status", "--study", &study, "--json"])
+            .output()
+            .unwrap());
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["counts"]["running"], 0, "{study}");
+    }
+}
+
+#[test]
+fn a_killed_workers_trial_is_run_again_by_another_and_nothing_finished_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    for study in studies(dir.path(), "kill") {
+        // 40 epochs, no early stop: a trial lasts a few seconds, long enough to kill.
+        create(&study, dir.path(), 4, 40);
+        let mut a = worker(&study, "a", dir.path());
+        let victim = running_under(&study, "a");
+        std::thread::sleep(Duration::from_millis(300));
+        a.kill().unwrap(); // SIGKILL
+        a.wait().unwrap();
+        let before: Vec<Trial> = trials(&study)
+            .into_iter()
+            .filter(|t| t.state == TrialState::Complete)
+            .collect();
+        let b = worker(&study, "b", dir.path());
+        let c = worker(&study, "c", dir.path());
+        let mut rerun = ran(b);
+        rerun.extend(ran(c));
+        assert!(
+            rerun.contains(&victim.id),
+            "{study}: trial {} was not rerun",
+            victim.id
+        );
+        let all = trials(&study);
+        assert_eq!(trained(&all), 4, "{study}: {all:#?}");
+        let t = all.iter().find(|t| t.id == victim.id).unwrap();
+        assert_eq!(t.state, TrialState::Complete, "{study}: {t:?}");
+        let w = t.worker.as_deref().unwrap();
+        assert!(w.starts_with("b@") || w.starts_with("c@"), "{study}: {t:?}");
+        for done in &before {
+            let now = all.iter().find(|t| t.id == done.id).unwrap();
+            assert_eq!(now, done, "{study}: a finished trial changed");
+        }
+    }
+}
+
+#[test]
+fn a_hung_workers_trial_is_taken_over_after_the_heartbeat_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    for study in studies(dir.path(), "hung") {
+        create(&study, dir.path(), 2, 40);
+        let mut a = worker(&study, "a", dir.path());
+        let victim = running_under(&study, "a");
+        // Stopped, not dead: its process exists but its heartbeats stop.
+        let pid = a.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-STOP", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let stopped = Instant::now();
+        let b = worker(&study, "b", dir.path());
+        // b takes the trial only once a's heartbeat is older than 6 s.
+        let t = loop {
+            let t = trials(&study)
+                .into_iter()
+                .find(|t| t.id == victim.id)
+                .unwrap();
+            if t.worker.as_deref().is_some_and(|w| w.starts_with("b@")) {
+                break t;
+            }
+            assert!(
+                stopped.elapsed() < Duration::from_secs(120),
+                "never taken over"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let waited = stopped.elapsed().as_secs_f64();
+        assert!(
+            waited > 4.0,
+            "{study}: taken over after {waited:.1} s: {t:?}"
+        );
+        a.kill().unwrap();
+        a.wait().unwrap();
+        assert!(ran(b).contains(&victim.id));
+        let all = trials(&study);
+        assert_eq!(trained(&all), 2, "{study}: {all:#?}");
+    }
+}
+
+#[test]
+fn a_worker_refuses_a_study_it_cannot_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("none.db").display().to_string();
+    let o = edgenas(&["worker", "--study", &missing]).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not exist"));
+    let study = dir.path().join("s.db").display().to_string();
+    create(&study, dir.path(), 2, 1);
+    let o = edgenas(&["worker", "--study", &study, "--board", "nrf52840-dk"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("board `nucleo-f746zg`"), "{err}");
+    let o = edgenas(&["worker", "--study", &study, "--heartbeat-timeout", "1"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--heartbeat-timeout"));
+    let o = edgenas(&["worker", "--study", "postgres://me@127.0.0.1:1/db"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("?study=NAME"));
+}
