@@ -4,10 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use edgenas::candidate::Candidate;
-use edgenas::search::{ExportPlace, export_trial, load_weights};
+use edgenas::search::{ExportPlace, export_trial, trial_weights};
 use edgenas::study::TrialState;
-use edgenas::train::{self, TrainConfig};
-use edgenas::weights::initial_weights;
+use edgenas::train;
 use serde_json::json;
 
 /// Arguments of `edgenas export`.
@@ -58,34 +57,18 @@ pub fn run(args: Args) -> Result<()> {
     let (candidate, dataset) =
         Candidate::for_data(&space, genotype, &settings.data, settings.seed)?;
     let device = train::device(train::DeviceChoice::Cpu).map_err(anyhow::Error::msg)?;
-    let kept = trial
+    if !trial
         .artefacts
         .as_deref()
-        .map(|d| load_weights(Path::new(d)));
-    let (weights, retrained) = match kept {
-        Some(Ok(w)) => (w, false),
-        _ => {
-            eprintln!(
-                "trial {}: weights not kept; training it again from its genotype and seed",
-                trial.id
-            );
-            let config = TrainConfig {
-                epochs: settings.epochs,
-                seed: trial.seed,
-                ..settings.training.clone().unwrap_or_default()
-            };
-            let initial = initial_weights(&candidate.network, trial.seed);
-            let t = train::train(
-                &candidate.network,
-                &initial,
-                &dataset,
-                &config,
-                &device,
-                &mut |_| {},
-            )?;
-            (t.weights, true)
-        }
-    };
+        .is_some_and(|d| Path::new(d).join("weights.json").exists())
+    {
+        eprintln!(
+            "trial {}: weights not kept here; training it again from its genotype and seed",
+            trial.id
+        );
+    }
+    let (weights, retrained) = trial_weights(&trial, &candidate, &dataset, &settings, &device)
+        .map_err(anyhow::Error::msg)?;
     let place = ExportPlace {
         space: &space.name,
         board: &settings.board,

@@ -24,7 +24,7 @@ pub struct Args {
     #[arg(long)]
     study: String,
     /// The board this worker measures on: a shipped name or a board file (say, one that
-    /// names this machine's probe or agent). It must be the study's board: every trial of a
+    /// names this machine's probe). It must be the study's board: every trial of a
     /// study needs that board, and a worker with another refuses to start. Default: the
     /// board file the study was created with.
     #[arg(long)]

@@ -522,19 +522,10 @@ impl Search<'_> {
             let dataset = datasets.get(dims).map_err(input)?;
             let candidate = Candidate::for_dataset(self.space, genotype, dataset)
                 .map_err(|e| input(e.to_string()))?;
-            let weights = match t.artefacts.as_deref().map(|d| load_weights(Path::new(d))) {
-                Some(Ok(w)) => w,
-                _ => {
-                    return Err(input(
-                        "its weights are missing: export it with `edgenas export`".into(),
-                    ));
-                }
-            };
-            let dir = self
-                .config
-                .out
-                .join("finalists")
-                .join(format!("trial-{id}"));
+            // A trial another worker trained keeps its weights on that machine.
+            let (weights, _) =
+                trial_weights(&t, &candidate, dataset, &self.config.settings, self.device)
+                    .map_err(input)?;
             let a = export_trial(
                 &t,
                 &candidate,
@@ -560,6 +551,38 @@ impl Search<'_> {
         }
         Ok(out)
     }
+}
+
+/// The trained weights of complete trial `t`: those kept in its artefact folder, or (when
+/// they are not there: another machine's worker trained it, or they were deleted) trained
+/// again from its genotype and seed with the study's training settings. The flag says
+/// whether it was trained again.
+pub fn trial_weights(
+    t: &Trial,
+    candidate: &Candidate,
+    dataset: &Dataset,
+    settings: &Settings,
+    device: &Device,
+) -> Result<(Weights, bool), String> {
+    if let Some(Ok(w)) = t.artefacts.as_deref().map(|d| load_weights(Path::new(d))) {
+        return Ok((w, false));
+    }
+    let config = TrainConfig {
+        epochs: settings.epochs,
+        seed: t.seed,
+        ..settings.training.clone().unwrap_or_default()
+    };
+    let initial = initial_weights(&candidate.network, t.seed);
+    let trained = crate::train::train(
+        &candidate.network,
+        &initial,
+        dataset,
+        &config,
+        device,
+        &mut |_| {},
+    )
+    .map_err(|e| e.to_string())?;
+    Ok((trained.weights, true))
 }
 
 /// Where a trial is exported, and the names its card records.
