@@ -95,13 +95,13 @@ fn the_tract_meter_times_real_runs() {
     assert!(l.runs >= 10 && l.median > 0.0, "{l:?}");
     assert!(l.p10 <= l.median && l.median <= l.p90, "{l:?}");
     assert_eq!(m.flash_bytes, Some(bytes.len() as u64));
-    // A model with 8× the work takes longer.
+    // A model with 3× the work takes longer.
     let big = candidate(
         "ds-cnn",
         "stem.out=64,ds.depth=6,ds.b1.out=64,ds.b2.out=64,ds.b3.out=64,ds.b4.out=64,ds.b5.out=64,ds.b6.out=64,ds.b1.kernel=5,ds.b2.kernel=5,ds.b3.kernel=5,ds.b4.kernel=5,ds.b5.kernel=5,ds.b6.kernel=5",
     );
     assert!(
-        big.costs.macs > 8 * c.costs.macs,
+        big.costs.macs > 3 * c.costs.macs,
         "{} vs {}",
         big.costs.macs,
         c.costs.macs
