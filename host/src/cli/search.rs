@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use edgenas::board::load_board;
+use edgenas::board::{Board, load_board};
 use edgenas::export::write_path;
-use edgenas::measure::{MeterChoice, TractMeter, meter_for};
+use edgenas::measure::{Meter, MeterChoice, TractMeter, meter_for};
 use edgenas::report::study_html;
 use edgenas::search::{Event, Search, SearchConfig, Stop, Summary, limits};
 use edgenas::space::load_space;
@@ -118,16 +118,12 @@ pub fn run(args: Args) -> Result<()> {
     limits::validate(&limits, &board).map_err(anyhow::Error::msg)?;
     let train = args.training.config(args.epochs, None, args.seed)?;
     let device = args.training.device()?;
-    let meter = match meter_for(&board, args.meter, TractMeter::default()) {
-        Ok(m) => Some(m),
-        Err(e) if args.max_latency_ms.is_some() => {
-            return Err(e).context("--max-latency-ms needs the latency of every candidate");
-        }
-        Err(e) => {
-            eprintln!("note: latency is not measured ({e})");
-            None
-        }
-    };
+    let meter = latency_meter(
+        &board,
+        args.meter,
+        args.max_latency_ms
+            .map(|_| "--max-latency-ms needs the latency of every candidate"),
+    )?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let study_location = args
@@ -210,6 +206,26 @@ pub fn run(args: Args) -> Result<()> {
         std::process::exit(130);
     }
     Ok(())
+}
+
+/// The meter of `board` that measures latency before training. Without one, a latency limit
+/// is an error (`limit` says why latency is needed); without a limit, a note says that latency
+/// is not measured.
+pub(super) fn latency_meter(
+    board: &Board,
+    choice: MeterChoice,
+    limit: Option<&'static str>,
+) -> Result<Option<Box<dyn Meter>>> {
+    match meter_for(board, choice, TractMeter::default()) {
+        Ok(m) => Ok(Some(m)),
+        Err(e) => match limit {
+            Some(why) => Err(e).context(why),
+            None => {
+                eprintln!("note: latency is not measured ({e})");
+                Ok(None)
+            }
+        },
+    }
 }
 
 /// A flag that the first Ctrl-C sets (the trial in flight is then marked interrupted); a

@@ -5,14 +5,14 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::ValueEnum;
 use edgenas::board::load_board;
-use edgenas::measure::{MeterChoice, TractMeter, meter_for};
+use edgenas::measure::MeterChoice;
 use edgenas::rng::fnv1a;
 use edgenas::search::{Event, Search, SearchConfig, Stop};
 use edgenas::strategy::{StrategyName, strategy};
 use edgenas::study::{HEARTBEAT_TIMEOUT_SECONDS, TimedStorage, TrialState, worker_name};
 use serde_json::json;
 
-use super::search::{Display, stop_on_ctrl_c};
+use super::search::{Display, latency_meter, stop_on_ctrl_c};
 use super::training::DeviceArg;
 
 /// Arguments of `edgenas worker`.
@@ -106,16 +106,14 @@ pub fn run(args: Args) -> Result<()> {
             board.name
         );
     }
-    let meter = match meter_for(&board, args.meter, TractMeter::default()) {
-        Ok(m) => Some(m),
-        Err(e) if settings.limits.max_latency_ms.is_some() => {
-            return Err(e).context("the study's latency limit needs the latency of every trial");
-        }
-        Err(e) => {
-            eprintln!("note: latency is not measured ({e})");
-            None
-        }
-    };
+    let meter = latency_meter(
+        &board,
+        args.meter,
+        settings
+            .limits
+            .max_latency_ms
+            .map(|_| "the study's latency limit needs the latency of every trial"),
+    )?;
     let strategy_name = match args.strategy {
         Some(s) => s,
         None => StrategyName::from_str(&settings.strategy, true)
