@@ -9,8 +9,8 @@ use edgenas::board::load_board;
 use edgenas::candidate::Candidate;
 use edgenas::measure::work::{OpKind, analyse};
 use edgenas::measure::{
-    Kind, MeasureError, Meter, MeterChoice, Simulator, TractMeter, export_untrained, meter_for,
-    micro_models, predict_cycles,
+    Kind, MeasureError, Meter, MeterChoice, Simulator, Timer, TractMeter, export_untrained,
+    meter_for, micro_models, predict_cycles,
 };
 use edgenas::rng::Rng;
 use edgenas::space::load_space;
@@ -29,12 +29,17 @@ fn candidate(space: &str, genotype: &str) -> Candidate {
 static TIMING: Mutex<()> = Mutex::new(());
 
 /// A quick meter for tests: fewer runs, less time.
-fn quick() -> TractMeter {
-    TractMeter {
+fn quick_timer() -> Timer {
+    Timer {
         min_runs: 10,
         max_time: Duration::from_millis(300),
-        ..TractMeter::default()
+        ..Timer::default()
     }
+}
+
+/// The tract meter with [`quick_timer`].
+fn quick() -> TractMeter {
+    TractMeter::new("host", quick_timer())
 }
 
 #[test]
@@ -166,18 +171,19 @@ fn meters_are_chosen_by_board_and_refuse_what_they_cannot_reach() {
     let host = load_board("host").unwrap();
     let mcu = load_board("nucleo-f746zg").unwrap();
     assert_eq!(
-        meter_for(&host, MeterChoice::Auto, quick())
+        meter_for(&host, MeterChoice::Auto, quick_timer())
             .unwrap()
             .backend(),
         "tract-host"
     );
     assert_eq!(
-        meter_for(&mcu, MeterChoice::Auto, quick())
+        meter_for(&mcu, MeterChoice::Auto, quick_timer())
             .unwrap()
             .backend(),
         "simulator"
     );
-    let Err(MeasureError::Unreachable(e)) = meter_for(&mcu, MeterChoice::Tract, quick()) else {
+    let Err(MeasureError::Unreachable(e)) = meter_for(&mcu, MeterChoice::Tract, quick_timer())
+    else {
         panic!("tract cannot time a microcontroller")
     };
     assert!(e.contains("nucleo-f746zg"), "{e}");

@@ -60,6 +60,9 @@ pub struct Connection {
     pub gdb: Option<String>,
     /// Address of the edgenas agent on a Linux board (`raspberrypi.local:7878`).
     pub agent: Option<String>,
+    /// A file that holds the agent's shared token (the environment variable
+    /// `EDGENAS_AGENT_TOKEN` wins over it). The token itself never goes in a board file.
+    pub agent_token_file: Option<String>,
     /// QEMU machine of an emulated board (`mps2-an386`).
     pub qemu_machine: Option<String>,
     /// Emulated boards: core cycles per executed instruction, which turns the exact

@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use edgenas::board::{BoardKind, CostFit, load_board};
+use edgenas::board::{CostFit, load_board};
 use edgenas::candidate::Candidate;
 use edgenas::measure::work::analyse;
 use edgenas::measure::{
-    CalibrationPoint, Meter, QemuMeter, TractMeter, agreement, calibrate, export_untrained,
-    fit_cost_model, fit_quality, micro_models, predict_cycles,
+    CalibrationPoint, Timer, agreement, board_meter, calibrate, export_untrained, fit_cost_model,
+    fit_quality, micro_models, predict_cycles,
 };
 use edgenas::network::Network;
 use edgenas::rng::Rng;
@@ -106,18 +106,12 @@ fn predictor(args: PredictorArgs) -> Result<()> {
     } else {
         args.spaces.clone()
     };
-    let meter: Box<dyn Meter> = match board.kind {
-        BoardKind::Host => Box::new(TractMeter {
-            min_runs: 10,
-            max_time: Duration::from_millis(800),
-            ..TractMeter::default()
-        }),
-        BoardKind::Emulator => Box::new(QemuMeter::new(&board)?),
-        _ => anyhow::bail!(
-            "bench predictor measures `host` or an emulated board; {} has no measuring meter yet",
-            board.name
-        ),
+    let timer = Timer {
+        min_runs: 10,
+        max_time: Duration::from_millis(800),
+        ..Timer::default()
     };
+    let meter = board_meter(&board, timer)?;
     let micro = micro_models();
     let bar = ProgressBar::new((micro.len() + spaces.len() * args.per_space) as u64).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("a valid template"),

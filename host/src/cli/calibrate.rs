@@ -2,17 +2,18 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
-use edgenas::board::{Board, BoardKind, load_board};
-use edgenas::measure::{Meter, QemuMeter, TractMeter, calibrate, micro_models};
+use anyhow::{Context, Result};
+use edgenas::board::{Board, load_board};
+use edgenas::measure::{Timer, board_meter, calibrate, micro_models};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Arguments of `edgenas calibrate`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The board: a shipped name or a path to a board file. It needs a measuring meter: `host`
-    /// (tract) or an emulated board (`qemu-mps2-an386`, `qemu-mps2-an500`: the firmware in
-    /// QEMU, instructions counted exactly); real boards through probe-rs follow.
+    /// The board: a shipped name or a path to a board file. It is measured by its own meter:
+    /// `host` by tract, an emulated board (`qemu-mps2-an386`, `qemu-mps2-an500`) by our
+    /// firmware in QEMU (instructions counted exactly), a microcontroller by our firmware
+    /// through a debug probe, a Linux board by `edgenas-agent` on it.
     #[arg(long)]
     board: String,
     /// Where to write the board file with the fitted cost model (default:
@@ -29,17 +30,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let board = load_board(&args.board)?;
-    let meter: Box<dyn Meter> = match board.kind {
-        BoardKind::Host => Box::new(TractMeter::default().on(&board.name)),
-        BoardKind::Emulator => Box::new(QemuMeter::new(&board)?),
-        kind => bail!(
-            "board {} is a {} board: calibration needs its measuring meter (probe-rs for \
-             microcontrollers, the agent for Linux boards), which is not built yet; `host` and \
-             the emulated boards can be calibrated today",
-            board.name,
-            format!("{kind:?}").to_lowercase()
-        ),
-    };
+    let meter = board_meter(&board, Timer::default())?;
     let models = micro_models();
     let total = models.len() * if args.f32_only { 1 } else { 2 };
     let bar = ProgressBar::new(total as u64).with_style(

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use edgenas::board::load_board;
-use edgenas::measure::{Measurement, MeterChoice, TractMeter, meter_for};
+use edgenas::measure::{Measurement, MeterChoice, Timer, meter_for};
 
 use super::format::{bytes, count};
 
@@ -20,7 +20,8 @@ pub struct Args {
     board: String,
     /// Which meter: `auto` times the host with tract, runs an emulated board's model in QEMU
     /// and a real microcontroller's through an attached debug probe (when the board's firmware
-    /// is built: docs/boards.md), and predicts every other board with the simulator.
+    /// is built: docs/boards.md), has a Linux board's `edgenas-agent` time it (when the agent
+    /// answers), and predicts every other board with the simulator.
     #[arg(long, value_enum, default_value = "auto")]
     meter: MeterChoice,
     /// Time exactly this many runs (after warm-up) instead of running until the median is
@@ -28,7 +29,8 @@ pub struct Args {
     #[arg(long)]
     runs: Option<usize>,
     /// Print JSON: `latency_ms` (`median`, `p10`, `p90`, `runs`), `backend`, `kind`
-    /// (`measured` or `predicted`), `cycles`, `flash_bytes`, `warnings`.
+    /// (`measured`, `predicted` or `emulated`), `cycles`, `instructions`, `ram_bytes`,
+    /// `flash_bytes`, `warnings`, and from an agent `board_facts`.
     #[arg(long)]
     json: bool,
 }
@@ -37,12 +39,12 @@ pub fn run(args: Args) -> Result<()> {
     let board = load_board(&args.board)?;
     let what = args.model.display().to_string();
     let bytes = std::fs::read(&args.model).with_context(|| format!("cannot read {what}"))?;
-    let mut tract = TractMeter::default();
+    let mut timer = Timer::default();
     if let Some(n) = args.runs {
         anyhow::ensure!(n > 0, "--runs must be at least 1");
-        (tract.min_runs, tract.max_runs, tract.max_time) = (n, n, Duration::MAX);
+        (timer.min_runs, timer.max_runs, timer.max_time) = (n, n, Duration::MAX);
     }
-    let meter = meter_for(&board, args.meter, tract)?;
+    let meter = meter_for(&board, args.meter, timer)?;
     let m = meter.measure(&bytes, &what)?;
     if args.json {
         return super::print_json(&serde_json::to_value(&m)?);
@@ -66,6 +68,29 @@ fn print_measurement(what: &str, m: &Measurement) {
     }
     if let Some(c) = m.cycles {
         println!("cycles    {}", count(c.round() as u64));
+    }
+    if let Some(r) = m.ram_bytes {
+        let what = if m.board_facts.is_some() {
+            "peak RSS of the agent"
+        } else {
+            "arena high water"
+        };
+        println!("ram       {} ({what})", bytes(r));
+    }
+    if let Some(f) = &m.board_facts {
+        let unknown = || "?".to_string();
+        println!(
+            "agent     on {}: {}, {} cores, {} memory, {}, kernel {}",
+            f.hostname.clone().unwrap_or_else(unknown),
+            f.model
+                .clone()
+                .or_else(|| f.cpu.clone())
+                .unwrap_or_else(unknown),
+            f.cores,
+            f.memory_bytes.map_or_else(unknown, bytes),
+            f.arch,
+            f.kernel.clone().unwrap_or_else(unknown)
+        );
     }
     for w in &m.warnings {
         eprintln!("warning: {w}");

@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use edgenas::board::{Board, load_board};
 use edgenas::export::write_path;
-use edgenas::measure::{Meter, MeterChoice, TractMeter, meter_for};
+use edgenas::measure::{Meter, MeterChoice, Timer, meter_for};
 use edgenas::report::study_html;
 use edgenas::search::{Event, Search, SearchConfig, Stop, Summary, limits};
 use edgenas::space::load_space;
@@ -82,7 +82,8 @@ pub struct Args {
     finalists: usize,
     /// How latency is obtained before training: `auto` times the host with tract, runs an
     /// emulated board in QEMU and a real one through an attached debug probe (when their
-    /// firmware is built), and predicts every other board with the simulator.
+    /// firmware is built), has a Linux board's `edgenas-agent` time it (when it answers), and
+    /// predicts every other board with the simulator.
     #[arg(long, value_enum, default_value = "auto")]
     meter: MeterChoice,
     /// What RAM, flash and latency are computed for.
@@ -216,7 +217,7 @@ pub(super) fn latency_meter(
     choice: MeterChoice,
     limit: Option<&'static str>,
 ) -> Result<Option<Box<dyn Meter>>> {
-    match meter_for(board, choice, TractMeter::default()) {
+    match meter_for(board, choice, Timer::default()) {
         Ok(m) => Ok(Some(m)),
         Err(e) => match limit {
             Some(why) => Err(e).context(why),

@@ -29,12 +29,11 @@ mod header;
 mod proto;
 pub mod quant;
 pub mod reference;
-mod tract;
 
 pub use artifacts::{Artifacts, write, write_artifacts, write_path};
+pub use edgenas_agent::TractModel;
 pub use header::c_header;
 pub use quant::{Calibration, QParams};
-pub use tract::TractModel;
 
 use onnx_protobuf::{GraphProto, Message, ModelProto, NodeProto, OperatorSetIdProto, TensorProto};
 

@@ -3,11 +3,13 @@
 //! A meter takes an ONNX model (ours or a user's) and returns a [`Measurement`]: latency
 //! statistics in milliseconds and, where the backend knows them, cycles, RAM and flash, with
 //! the backend's name and whether the figure is *measured* or *predicted*. This module has
-//! two meters: [`TractMeter`] times the model with tract on the machine edgenas runs on, and
+//! meters: [`TractMeter`] times the model with tract on the machine edgenas runs on,
 //! [`Simulator`] predicts a board's latency from the work of each node (as tract types the
-//! model) and the board file's cost model. The board meters (QEMU, probe-rs, the Linux agent)
-//! implement the same trait.
+//! model) and the board file's cost model, [`QemuMeter`] counts instructions of our firmware on
+//! an emulated Cortex-M, [`AgentMeter`] has `edgenas-agent` time the model on a Linux board,
+//! and `mcu::probe` runs our firmware on a real microcontroller through a debug probe.
 
+mod agent;
 mod calibrate;
 mod host;
 pub mod mcu;
@@ -17,15 +19,17 @@ mod simulator;
 mod stats;
 pub mod work;
 
+pub use agent::{AgentMeter, TOKEN_VARIABLE};
 pub use calibrate::{
     Calibration, CalibrationPoint, agreement, calibrate, export_untrained, fit_cost_model,
     fit_quality, micro_models,
 };
+pub use edgenas_agent::{BoardFacts, Latency, Timer};
 pub use host::TractMeter;
 pub use mcu::{BoardRun, DataRegion};
 pub use qemu::QemuMeter;
 pub use simulator::{Simulator, predict_cycles};
-pub use stats::{Latency, spearman};
+pub use stats::spearman;
 
 use serde::Serialize;
 
@@ -65,6 +69,9 @@ pub struct Measurement {
     pub flash_bytes: Option<u64>,
     /// What the user should know about the figures (fallbacks, estimates).
     pub warnings: Vec<String>,
+    /// The board as the agent on it describes itself (Linux boards only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub board_facts: Option<BoardFacts>,
 }
 
 /// Why a model cannot be measured.
@@ -106,20 +113,23 @@ pub enum MeterChoice {
     /// Our firmware on a real board through a debug probe (probe-rs; boards with
     /// `connection.probe_rs_chip`).
     Probe,
+    /// `edgenas-agent` on a Linux board (boards with `connection.agent`).
+    Agent,
 }
 
-/// The meter for `board`. `Auto` gives the tract meter for the host, the QEMU meter for an
-/// emulated board when the firmware and the plugin are built, the probe meter for a
-/// microcontroller when a probe is attached and the board's firmware is built, and else the
-/// simulator (Linux boards: until the agent exists).
+/// The meter for `board`; the meters that time runs (tract, the agent) time them with
+/// `timer`. `Auto` gives the tract meter for the host, the QEMU meter for an emulated board
+/// when the firmware and the plugin are built, the probe meter for a microcontroller when a
+/// probe is attached and the board's firmware is built, the agent meter for a Linux board whose
+/// agent answers, and else the simulator.
 pub fn meter_for(
     board: &Board,
     choice: MeterChoice,
-    tract: TractMeter,
+    timer: Timer,
 ) -> Result<Box<dyn Meter>, MeasureError> {
     match (choice, board.kind) {
         (MeterChoice::Tract, BoardKind::Host) | (MeterChoice::Auto, BoardKind::Host) => {
-            Ok(Box::new(tract.on(&board.name)))
+            Ok(Box::new(TractMeter::new(&board.name, timer)))
         }
         (MeterChoice::Tract, kind) => Err(MeasureError::Unreachable(format!(
             "the tract meter times the machine edgenas runs on (board `host`); board {} is a \
@@ -146,10 +156,36 @@ pub fn meter_for(
             Ok(m) => Ok(m),
             Err(_) => Ok(Box::new(Simulator::new(board.clone())?)),
         },
+        (MeterChoice::Agent, BoardKind::Linux) => Ok(Box::new(AgentMeter::new(board, timer)?)),
+        (MeterChoice::Agent, _) => Err(MeasureError::Unreachable(format!(
+            "the agent meter runs Linux boards (kind = \"linux\" with connection.agent); {} is \
+             not one",
+            board.name
+        ))),
+        (MeterChoice::Auto, BoardKind::Linux) if board.connection.agent.is_some() => {
+            let agent = AgentMeter::new(board, timer)?;
+            match agent.facts() {
+                Ok(_) => Ok(Box::new(agent)),
+                Err(_) => Ok(Box::new(Simulator::new(board.clone())?)),
+            }
+        }
         (MeterChoice::Simulator, _) | (MeterChoice::Auto, _) => {
             Ok(Box::new(Simulator::new(board.clone())?))
         }
     }
+}
+
+/// The meter that measures on `board` itself, for calibration: tract for the host, QEMU for an
+/// emulated board, the probe for a microcontroller, the agent for a Linux board. Never the
+/// simulator, whose figures come from the cost model being fitted.
+pub fn board_meter(board: &Board, timer: Timer) -> Result<Box<dyn Meter>, MeasureError> {
+    let choice = match board.kind {
+        BoardKind::Host => MeterChoice::Tract,
+        BoardKind::Emulator => MeterChoice::Qemu,
+        BoardKind::Mcu => MeterChoice::Probe,
+        BoardKind::Linux => MeterChoice::Agent,
+    };
+    meter_for(board, choice, timer)
 }
 
 /// The probe meter of `board`: our firmware on it through the first attached debug probe.

@@ -264,6 +264,7 @@ impl Meter for QemuMeter {
                  instruction (board file) ÷ {} Hz",
                 self.cycles_per_instruction, self.board.clock_hz
             )],
+            board_facts: None,
         })
     }
 }

@@ -112,6 +112,7 @@ impl Meter for Simulator {
             ram_bytes: None,
             flash_bytes: Some(bytes.len() as u64),
             warnings,
+            board_facts: None,
         })
     }
 }

@@ -270,6 +270,7 @@ impl Meter for ProbeMeter {
                  firmware runs at the reset clock; see docs/boards.md)",
                 run.cycles, self.board.clock_hz
             )],
+            board_facts: None,
         })
     }
 }

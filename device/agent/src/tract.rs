@@ -1,4 +1,5 @@
-//! Running an ONNX model with tract: the check of every export, and later the host meter.
+//! Running an ONNX model with tract: what the agent times on the board, and on the host the
+//! tract meter and the check of every export.
 
 use std::sync::Arc;
 

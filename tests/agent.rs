@@ -1,0 +1,236 @@
+//! The Linux-board agent seen from the host: `edgenas measure --board` a board file that points
+//! at an agent on loopback measures through it; a wrong token, an oversized model and random
+//! bytes are refused, and the agent still measures afterwards. The agent runs in this process
+//! (the same server as the `edgenas-agent` binary, whose command line tests/agent_cli.rs
+//! checks); `edgenas` is the real binary.
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::thread;
+
+use edgenas::candidate::Candidate;
+use edgenas::measure::export_untrained;
+use edgenas::space::load_space;
+use edgenas_agent::protocol::{MAX_REPLY_BYTES, Reply, read_frame};
+use edgenas_agent::server::{Agent, Limits};
+use serde_json::Value;
+
+const TOKEN: &str = "a-shared-token-of-some-length";
+
+/// Starts an agent on a free loopback port and returns its address.
+fn start_agent(token: Option<&str>, limits: Limits) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let agent = Arc::new(Agent::new(token.map(str::to_string), limits, false));
+    thread::spawn(move || agent.serve(listener));
+    address
+}
+
+/// A copy of the shipped `raspberry-pi-4` board file whose agent is at `address`.
+fn board_file(dir: &Path, name: &str, address: &str, token_file: Option<&Path>) -> PathBuf {
+    let shipped = include_str!("../boards/raspberry-pi-4.toml");
+    let mut text = shipped.replace(
+        "agent = \"raspberrypi.local:7878\"",
+        &format!("agent = \"{address}\""),
+    );
+    assert_ne!(text, shipped, "the shipped board file names its agent");
+    if let Some(f) = token_file {
+        text = text.replace(
+            "[connection]\n",
+            &format!("[connection]\nagent_token_file = \"{}\"\n", f.display()),
+        );
+    }
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A small untrained model file.
+fn model(dir: &Path) -> PathBuf {
+    let space = load_space("ds-cnn").unwrap();
+    let genotype = space
+        .parse_genotype(
+            "stem.out=32,ds.depth=2,ds.b1.out=32,ds.b2.out=32,ds.b1.kernel=3,ds.b2.kernel=3",
+        )
+        .unwrap();
+    let c = Candidate::new(&space, genotype).unwrap();
+    let path = dir.join("m.onnx");
+    std::fs::write(&path, export_untrained(&c.network, false, 0).unwrap()).unwrap();
+    path
+}
+
+fn measure(model: &Path, board: &Path, extra: &[&str], token: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_edgenas"));
+    cmd.arg("measure")
+        .arg(model)
+        .arg("--board")
+        .arg(board)
+        .args(extra)
+        .env_remove("EDGENAS_AGENT_TOKEN");
+    if let Some(t) = token {
+        cmd.env("EDGENAS_AGENT_TOKEN", t);
+    }
+    cmd.output().unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "edgenas measure failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    assert!(!out.status.success(), "edgenas measure should have failed");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn edgenas_measure_times_a_model_through_the_agent() {
+    let dir = tempfile::tempdir().unwrap();
+    let address = start_agent(Some(TOKEN), Limits::default());
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    let board = board_file(dir.path(), "pi", &address, Some(&token_file));
+    let model = model(dir.path());
+    let size = std::fs::metadata(&model).unwrap().len();
+
+    // The default meter picks the agent when it answers; the host's timing settings reach it.
+    let m = json(&measure(&model, &board, &["--runs", "25", "--json"], None));
+    assert_eq!(m["board"], "raspberry-pi-4");
+    assert_eq!(
+        (m["backend"].as_str(), m["kind"].as_str()),
+        (Some("agent"), Some("measured"))
+    );
+    let latency = &m["latency_ms"];
+    assert_eq!(latency["runs"], 25);
+    let (p10, median, p90) = (
+        latency["p10"].as_f64().unwrap(),
+        latency["median"].as_f64().unwrap(),
+        latency["p90"].as_f64().unwrap(),
+    );
+    assert!(
+        0.0 < p10 && p10 <= median && median <= p90 && median < 1000.0,
+        "{latency}"
+    );
+    assert_eq!(m["flash_bytes"], size);
+    // Peak RSS of the agent's process: more than the model, less than this machine's memory.
+    let facts = &m["board_facts"];
+    let ram = m["ram_bytes"]
+        .as_u64()
+        .expect("the agent reports its peak RSS");
+    assert!(
+        ram > size && ram < facts["memory_bytes"].as_u64().unwrap(),
+        "{m}"
+    );
+    assert_eq!(facts["arch"], std::env::consts::ARCH);
+    assert!(facts["cores"].as_u64().unwrap() >= 1);
+    if std::env::consts::ARCH != "aarch64" {
+        let warned = m["warnings"].as_array().unwrap().iter().any(|w| {
+            w.as_str()
+                .is_some_and(|w| w.contains("cortex-a72") && w.contains("that machine's"))
+        });
+        assert!(
+            warned,
+            "no warning that the agent is not on a Cortex-A72: {m}"
+        );
+    }
+
+    // The same from the environment's token, in words, with --meter agent.
+    let out = measure(
+        &model,
+        &board,
+        &["--meter", "agent", "--runs", "5"],
+        Some(TOKEN),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("raspberry-pi-4 (agent, measured)") && text.contains("over 5 runs"),
+        "{text}"
+    );
+    assert!(
+        text.contains(std::env::consts::ARCH) && text.contains("peak RSS"),
+        "{text}"
+    );
+}
+
+#[test]
+fn wrong_tokens_big_models_and_random_bytes_are_refused_and_the_agent_still_measures() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let size = std::fs::metadata(&model).unwrap().len();
+    let address = start_agent(
+        Some(TOKEN),
+        Limits {
+            max_model_bytes: size,
+            ..Limits::default()
+        },
+    );
+    let board = board_file(dir.path(), "pi", &address, None);
+    let agent = ["--meter", "agent", "--runs", "3", "--json"];
+
+    let wrong = stderr(&measure(&model, &board, &agent, Some("not-the-token")));
+    assert!(wrong.contains("refused: wrong or missing token"), "{wrong}");
+    let none = stderr(&measure(&model, &board, &agent, None));
+    assert!(none.contains("refused: wrong or missing token"), "{none}");
+
+    let mut bigger = std::fs::read(&model).unwrap();
+    bigger.push(0);
+    let big_model = dir.path().join("big.onnx");
+    std::fs::write(&big_model, &bigger).unwrap();
+    let big = stderr(&measure(&big_model, &board, &agent, Some(TOKEN)));
+    assert!(big.contains(&format!("at most {size} bytes")), "{big}");
+
+    let mut s = TcpStream::connect(&address).unwrap();
+    s.write_all(&[
+        0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, 0x9a,
+    ])
+    .unwrap();
+    let Reply::Refused { reason } = read_frame(&mut s, MAX_REPLY_BYTES).unwrap() else {
+        panic!("random bytes were not refused")
+    };
+    assert!(reason.contains("not an edgenas agent request"), "{reason}");
+
+    let m = json(&measure(&model, &board, &agent, Some(TOKEN)));
+    assert_eq!(
+        (m["backend"].as_str(), m["latency_ms"]["runs"].as_u64()),
+        (Some("agent"), Some(3))
+    );
+}
+
+#[test]
+fn without_an_agent_auto_predicts_and_agent_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let board = board_file(dir.path(), "pi", &address, None);
+    let model = model(dir.path());
+    let m = json(&measure(&model, &board, &["--json"], None));
+    assert_eq!(
+        (m["backend"].as_str(), m["kind"].as_str()),
+        (Some("simulator"), Some("predicted"))
+    );
+    let e = stderr(&measure(&model, &board, &["--meter", "agent"], None));
+    assert!(
+        e.contains("cannot reach the agent of board raspberry-pi-4") && e.contains(&address),
+        "{e}"
+    );
+    let host = stderr(&measure(
+        &model,
+        Path::new("host"),
+        &["--meter", "agent"],
+        None,
+    ));
+    assert!(host.contains("Linux boards"), "{host}");
+}
