@@ -234,3 +234,38 @@ fn without_an_agent_auto_predicts_and_agent_says_why() {
     ));
     assert!(host.contains("Linux boards"), "{host}");
 }
+
+#[test]
+fn calibrate_fits_a_linux_board_from_its_agent() {
+    let dir = tempfile::tempdir().unwrap();
+    let address = start_agent(None, Limits::default());
+    let board = board_file(dir.path(), "pi", &address, None);
+    let out = dir.path().join("pi-calibrated.toml");
+    let run = Command::new(env!("CARGO_BIN_EXE_edgenas"))
+        .args(["calibrate", "--f32-only", "--json", "--board"])
+        .arg(&board)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let fit = json(&run);
+    assert!(
+        fit["points"].as_array().is_some_and(|p| p.len() >= 40),
+        "{fit}"
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains("source = \"calibrated\"") && text.contains(&address),
+        "{text}"
+    );
+    let shown = Command::new(env!("CARGO_BIN_EXE_edgenas"))
+        .args(["boards", "--json"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let shown = json(&shown);
+    assert!(
+        shown[0]["cost_model"]["fit"]["spearman"].as_f64().unwrap() > 0.5,
+        "{shown}"
+    );
+}

@@ -30,7 +30,13 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let board = load_board(&args.board)?;
-    let meter = board_meter(&board, Timer::default())?;
+    let meter = board_meter(&board, Timer::default()).with_context(|| {
+        format!(
+            "calibrating {} needs its own measuring meter (the simulator's figures would come \
+             from the cost model being fitted)",
+            board.name
+        )
+    })?;
     let models = micro_models();
     let total = models.len() * if args.f32_only { 1 } else { 2 };
     let bar = ProgressBar::new(total as u64).with_style(
