@@ -183,6 +183,9 @@ fn wrong_tokens_big_models_and_random_bytes_are_refused_and_the_agent_still_meas
     assert!(wrong.contains("refused: wrong or missing token"), "{wrong}");
     let none = stderr(&measure(&model, &board, &agent, None));
     assert!(none.contains("refused: wrong or missing token"), "{none}");
+    // The default meter does not hide a refusal behind a prediction.
+    let auto = stderr(&measure(&model, &board, &["--json"], Some("not-the-token")));
+    assert!(auto.contains("refused: wrong or missing token"), "{auto}");
 
     let mut bigger = std::fs::read(&model).unwrap();
     bigger.push(0);

@@ -49,8 +49,7 @@ impl Default for Limits {
     }
 }
 
-/// The agent: its token, its limits, and what it is doing.
-#[derive(Debug)]
+/// The agent: its token, its limits, and what it is doing. (Not `Debug`: it holds the token.)
 pub struct Agent {
     token: Option<String>,
     limits: Limits,

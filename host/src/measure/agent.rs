@@ -23,14 +23,21 @@ pub const TOKEN_VARIABLE: &str = "EDGENAS_AGENT_TOKEN";
 /// How long a connection to the agent may take to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Measures on a Linux board through its agent.
-#[derive(Clone, Debug)]
+/// How long the host waits for a request's answers before the model is sent.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long the host waits for a measurement. The agent ends every measurement at its own
+/// limit (`--max-run-seconds`, 60 s by default); this only keeps a board that vanished from
+/// hanging the host.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// Measures on a Linux board through its agent. (Not `Debug`: it holds the token.)
+#[derive(Clone)]
 pub struct AgentMeter {
     board: Board,
     address: String,
     token: Option<String>,
     timer: Timer,
-    reply_timeout: Duration,
 }
 
 impl AgentMeter {
@@ -61,17 +68,22 @@ impl AgentMeter {
             ),
             (None, None) => None,
         };
-        // The agent stops a measurement at its own limit (60 s by default); this only keeps a
-        // vanished board from hanging the host.
-        let reply_timeout =
-            timer.max_time.min(Duration::from_secs(3600)) + Duration::from_secs(120);
         Ok(AgentMeter {
             board: board.clone(),
             address,
             token,
             timer,
-            reply_timeout,
         })
+    }
+
+    /// Whether the agent answers: false when nothing listens at its address (or the address
+    /// does not resolve); an error when something answers but refuses this host (a wrong
+    /// token) or is not an agent, which falling back to a prediction would hide.
+    pub fn answers(&self) -> Result<bool, MeasureError> {
+        if self.connect().is_err() {
+            return Ok(false);
+        }
+        self.facts().map(|_| true)
     }
 
     /// The board's facts, as its agent tells them: a cheap check that the agent answers and
@@ -93,10 +105,10 @@ impl AgentMeter {
         };
         let mut stream = self.connect()?;
         stream
-            .set_read_timeout(Some(CONNECT_TIMEOUT * 6))
+            .set_read_timeout(Some(REQUEST_TIMEOUT))
             .map_err(lost)?;
         stream
-            .set_write_timeout(Some(CONNECT_TIMEOUT * 6))
+            .set_write_timeout(Some(REQUEST_TIMEOUT))
             .map_err(lost)?;
         let request = Request {
             token: self.token.clone(),
@@ -113,9 +125,7 @@ impl AgentMeter {
             }
             stream.write_all(model).map_err(lost)?;
             stream.flush().map_err(lost)?;
-            stream
-                .set_read_timeout(Some(self.reply_timeout))
-                .map_err(lost)?;
+            stream.set_read_timeout(Some(REPLY_TIMEOUT)).map_err(lost)?;
         }
         self.reply(&mut stream)
     }

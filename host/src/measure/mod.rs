@@ -121,7 +121,8 @@ pub enum MeterChoice {
 /// `timer`. `Auto` gives the tract meter for the host, the QEMU meter for an emulated board
 /// when the firmware and the plugin are built, the probe meter for a microcontroller when a
 /// probe is attached and the board's firmware is built, the agent meter for a Linux board whose
-/// agent answers, and else the simulator.
+/// agent answers, and else the simulator; an agent that answers but refuses (a wrong token) is
+/// an error, not a fallback.
 pub fn meter_for(
     board: &Board,
     choice: MeterChoice,
@@ -164,9 +165,10 @@ pub fn meter_for(
         ))),
         (MeterChoice::Auto, BoardKind::Linux) if board.connection.agent.is_some() => {
             let agent = AgentMeter::new(board, timer)?;
-            match agent.facts() {
-                Ok(_) => Ok(Box::new(agent)),
-                Err(_) => Ok(Box::new(Simulator::new(board.clone())?)),
+            if agent.answers()? {
+                Ok(Box::new(agent))
+            } else {
+                Ok(Box::new(Simulator::new(board.clone())?))
             }
         }
         (MeterChoice::Simulator, _) | (MeterChoice::Auto, _) => {
