@@ -310,6 +310,53 @@ fn a_hung_workers_trial_is_taken_over_after_the_heartbeat_timeout() {
     }
 }
 
+/// Ends every server connection that serves `study` (a PostgreSQL study URL), as an
+/// administrator or a server restart would; returns how many it ended.
+fn end_connections_of(study: &str) -> usize {
+    let name = study
+        .split("study=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let base = std::env::var("EDGENAS_TEST_POSTGRES").unwrap();
+    let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+    admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE application_name = $1 AND pid <> pg_backend_pid()",
+            &[&format!("edgenas {name}")],
+        )
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn a_worker_whose_database_connection_is_ended_reconnects_and_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    for study in studies(dir.path(), "reconnect").into_iter().skip(1) {
+        create(&study, dir.path(), 3, 30);
+        let a = worker(&study, "a", dir.path());
+        let first = running_under(&study, "a");
+        // In the middle of the first trial's training: its heartbeats, then its result, find
+        // the connection gone.
+        assert!(
+            end_connections_of(&study) >= 1,
+            "no connection of {study} to end"
+        );
+        let ids = ran(a);
+        assert_eq!(ids.len(), 3, "{study}: {ids:?}");
+        assert!(ids.contains(&first.id));
+        let all = trials(&study);
+        assert_eq!(trained(&all), 3, "{study}: {all:#?}");
+        assert!(
+            all.iter().all(|t| t.state == TrialState::Complete),
+            "{study}: {all:#?}"
+        );
+    }
+}
+
 #[test]
 fn a_worker_refuses_a_study_it_cannot_serve() {
     let dir = tempfile::tempdir().unwrap();

@@ -59,6 +59,8 @@ pub struct PostgresStudy {
     shown: String,
     /// The study's row in `edgenas_studies`.
     study: i32,
+    /// How to connect again when the connection is lost.
+    config: Config,
     client: Mutex<Client>,
 }
 
@@ -127,7 +129,8 @@ impl PostgresStudy {
             .parse()
             .map_err(|e| db(format!("not a PostgreSQL URL: {e}")))?;
         config.connect_timeout(Duration::from_secs(10));
-        config.application_name("edgenas");
+        // The study in the name: `pg_stat_activity` shows which study a connection serves.
+        config.application_name(&format!("edgenas {}", parsed.name));
         let mut client = config
             .connect(NoTls)
             .map_err(|e| db(format!("cannot connect: {}", describe(&e))))?;
@@ -154,6 +157,7 @@ impl PostgresStudy {
         Ok(PostgresStudy {
             shown: parsed.shown,
             study,
+            config,
             client: Mutex::new(client),
         })
     }
@@ -165,35 +169,66 @@ impl PostgresStudy {
         }
     }
 
-    fn with<T>(
+    /// Runs `op` on the connection. A connection that was lost (the server restarted, an
+    /// administrator ended it, the network dropped) is opened again first, and `op` runs once
+    /// more when the connection was lost during it: every operation here is an idempotent
+    /// update or runs in a transaction, which the lost connection rolled back.
+    fn connected<T>(
         &self,
-        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+        mut op: impl FnMut(&mut Client) -> Result<T, StudyError>,
     ) -> Result<T, StudyError> {
         let mut client = self.client.lock().map_err(|e| self.error(e))?;
-        f(&mut client).map_err(|e| self.error(describe(&e)))
+        if client.is_closed() {
+            self.reconnect(&mut client)?;
+        }
+        match op(&mut client) {
+            Err(_) if client.is_closed() => {
+                self.reconnect(&mut client)?;
+                op(&mut client)
+            }
+            done => done,
+        }
+    }
+
+    fn reconnect(&self, client: &mut Client) -> Result<(), StudyError> {
+        *client = self.config.connect(NoTls).map_err(|e| {
+            self.error(format!(
+                "the connection was lost and cannot be opened again: {}",
+                describe(&e)
+            ))
+        })?;
+        Ok(())
+    }
+
+    fn with<T>(
+        &self,
+        mut f: impl FnMut(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, StudyError> {
+        self.connected(|client| f(client).map_err(|e| self.error(describe(&e))))
     }
 
     /// Runs `f` in a transaction that holds this study's advisory lock.
     fn locked<T>(
         &self,
-        f: impl FnOnce(&mut Table) -> Result<T, StudyError>,
+        mut f: impl FnMut(&mut Table) -> Result<T, StudyError>,
     ) -> Result<T, StudyError> {
-        let mut client = self.client.lock().map_err(|e| self.error(e))?;
-        let pg = |e: postgres::Error| self.error(describe(&e));
-        let mut transaction = client.transaction().map_err(pg)?;
-        transaction
-            .execute(
-                "SELECT pg_advisory_xact_lock($1, $2)",
-                &[&LOCK_NAMESPACE, &self.study],
-            )
-            .map_err(pg)?;
-        let mut table = Table {
-            transaction: &mut transaction,
-            study: self,
-        };
-        let out = f(&mut table)?;
-        transaction.commit().map_err(pg)?;
-        Ok(out)
+        self.connected(|client| {
+            let pg = |e: postgres::Error| self.error(describe(&e));
+            let mut transaction = client.transaction().map_err(pg)?;
+            transaction
+                .execute(
+                    "SELECT pg_advisory_xact_lock($1, $2)",
+                    &[&LOCK_NAMESPACE, &self.study],
+                )
+                .map_err(pg)?;
+            let mut table = Table {
+                transaction: &mut transaction,
+                study: self,
+            };
+            let out = f(&mut table)?;
+            transaction.commit().map_err(pg)?;
+            Ok(out)
+        })
     }
 }
 
@@ -397,8 +432,7 @@ impl Storage for PostgresStudy {
     }
 
     fn trials(&self) -> Result<Vec<Trial>, StudyError> {
-        let mut client = self.client.lock().map_err(|e| self.error(e))?;
-        read_trials(&mut *client, self.study).map_err(|e| self.error(e))
+        self.connected(|client| read_trials(client, self.study).map_err(|e| self.error(e)))
     }
 
     fn insert(&self, t: &Trial) -> Result<i64, StudyError> {
@@ -406,8 +440,7 @@ impl Storage for PostgresStudy {
     }
 
     fn update(&self, t: &Trial) -> Result<(), StudyError> {
-        let mut client = self.client.lock().map_err(|e| self.error(e))?;
-        update_trial(&mut *client, self.study, t).map_err(|e| self.error(e))
+        self.connected(|client| update_trial(client, self.study, t).map_err(|e| self.error(e)))
     }
 
     fn beat(&self, id: i64) -> Result<(), StudyError> {
