@@ -106,18 +106,21 @@ impl Agent {
                     continue;
                 }
             };
+            // The slot is taken here, in the order connections arrive, so that the first
+            // `max_requests` clients get one however the threads are scheduled.
+            let slot = Slot::take(&self.active, self.limits.max_requests);
             let agent = Arc::clone(&self);
-            thread::spawn(move || agent.handle(stream));
+            thread::spawn(move || agent.handle(stream, slot));
         }
         Ok(())
     }
 
-    fn handle(&self, stream: TcpStream) {
+    fn handle(&self, stream: TcpStream, slot: Option<Slot>) {
         let peer = stream
             .peer_addr()
             .map_or_else(|_| "?".to_string(), |a| a.to_string());
         let started = Instant::now();
-        let reply = match Slot::take(&self.active, self.limits.max_requests) {
+        let reply = match slot {
             Some(slot) => self.exchange(&stream, slot),
             None => Err(format!(
                 "busy: this agent already handles {} requests (--max-requests)",
