@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use edgenas_agent::server::{Agent, Limits, check_exposure};
+use edgenas_agent::server::{Agent, Limits, check_exposure, read_token_file};
 
 /// Measures ONNX models for edgenas on this board: the host sends a model over TCP, the agent
 /// times it with tract and answers with latency statistics, the peak memory it took and facts
@@ -64,12 +64,7 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> Result<(), String> {
     let token = match (&args.token_file, args.token) {
-        (Some(path), _) => Some(
-            std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?
-                .trim()
-                .to_string(),
-        ),
+        (Some(path), _) => Some(read_token_file(path)?),
         (None, token) => token,
     };
     check_exposure(&args.listen, token.as_deref())?;

@@ -7,13 +7,14 @@
 
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::facts::{board_facts, peak_rss_bytes, reset_peak_rss, rss_bytes};
+use crate::facts::{BoardFacts, board_facts, peak_rss_bytes, reset_peak_rss, rss_bytes};
 use crate::protocol::{
     AgentMeasurement, FrameError, MAX_REQUEST_BYTES, Op, Reply, Request, read_frame, write_frame,
 };
@@ -54,6 +55,8 @@ pub struct Agent {
     token: Option<String>,
     limits: Limits,
     log: bool,
+    /// The board's facts, read once: they do not change while the agent runs.
+    facts: BoardFacts,
     active: Arc<AtomicUsize>,
     measuring: Arc<Mutex<()>>,
 }
@@ -69,6 +72,15 @@ pub fn check_exposure(addr: &SocketAddr, token: Option<&str>) -> Result<(), Stri
         Some("") => Err("the token is empty".into()),
         _ => Ok(()),
     }
+}
+
+/// The token in `path`: the file's content without surrounding white space (a trailing
+/// newline, say). The agent and the host read token files through this one function, so that
+/// both sides see the same token.
+pub fn read_token_file(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path)
+        .map(|t| t.trim().to_string())
+        .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))
 }
 
 /// Whether `given` is `expected`, in a time that depends only on `expected`'s length.
@@ -88,6 +100,7 @@ impl Agent {
             token,
             limits,
             log,
+            facts: board_facts(),
             active: Arc::new(AtomicUsize::new(0)),
             measuring: Arc::new(Mutex::new(())),
         }
@@ -178,7 +191,7 @@ impl Agent {
         }
         if request.op == Op::Facts {
             return Ok(Reply::Facts {
-                facts: board_facts(),
+                facts: self.facts.clone(),
             });
         }
         let size = request.model_bytes;
@@ -217,7 +230,7 @@ impl Agent {
         });
         match rx.recv_timeout(self.limits.max_run_time) {
             Ok(Ok(measurement)) => Ok(Reply::Measured {
-                facts: board_facts(),
+                facts: self.facts.clone(),
                 measurement,
             }),
             Ok(Err(reason)) => Ok(Reply::Failed { reason }),

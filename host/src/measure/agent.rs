@@ -7,11 +7,13 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::path::Path;
 use std::time::Duration;
 
 use edgenas_agent::protocol::{
     AgentMeasurement, MAX_REPLY_BYTES, Op, Reply, Request, read_frame, write_frame,
 };
+use edgenas_agent::server::read_token_file;
 use edgenas_agent::{BoardFacts, Timer};
 
 use super::{Kind, MeasureError, Measurement, Meter};
@@ -55,17 +57,9 @@ impl AgentMeter {
             &board.connection.agent_token_file,
         ) {
             (Some(t), _) => Some(t.trim().to_string()),
-            (None, Some(file)) => Some(
-                std::fs::read_to_string(file)
-                    .map_err(|e| {
-                        MeasureError::Unreachable(format!(
-                            "board {}: cannot read the agent token file {file}: {e}",
-                            board.name
-                        ))
-                    })?
-                    .trim()
-                    .to_string(),
-            ),
+            (None, Some(file)) => Some(read_token_file(Path::new(file)).map_err(|e| {
+                MeasureError::Unreachable(format!("board {}: agent_token_file: {e}", board.name))
+            })?),
             (None, None) => None,
         };
         Ok(AgentMeter {
