@@ -145,6 +145,19 @@ fn the_qemu_meter_measures_onnx_models_and_bigger_ones_take_longer() {
             "{instructions} for {} MACs",
             c.costs.macs
         );
+        // The op profile: every op of the blob, their MACs the network's, their instructions
+        // all but the copy of the output (a few per output byte).
+        let ops = m.ops.as_ref().expect("an emulated board profiles the ops");
+        assert!(ops.iter().enumerate().all(|(i, p)| p.op == i), "{ops:?}");
+        assert_eq!(ops.iter().map(|p| p.macs).sum::<u64>(), c.costs.macs);
+        let counted: u64 = ops.iter().map(|p| p.instructions).sum();
+        let rest = m.instructions.unwrap() - counted;
+        assert!(rest < 1000, "{rest} instructions outside the ops: {ops:?}");
+        for p in ops.iter().filter(|p| p.kind == "dense") {
+            assert!(p.instructions >= p.macs, "{p:?}");
+            assert_eq!(p.dtype, "int8");
+        }
+        assert!(ops.iter().any(|p| p.kind == "dense"), "{ops:?}");
         latencies.push(m.latency_ms.median);
     }
     assert!(latencies[1] > 4.0 * latencies[0], "{latencies:?}");

@@ -1,13 +1,15 @@
 /*
  * edgenas QEMU TCG plugin: counts the guest instructions executed between two addresses.
  *
- *   qemu-system-arm ... -plugin libicount.so,begin=0xADDR,end=0xADDR -d plugin
+ *   qemu-system-arm ... -plugin libicount.so,begin=0xADDR,end=0xADDR[,op=0xADDR] -d plugin
  *
  * Every executed instruction adds one to a counter (inline, no call). When the instruction at
  * `begin` executes, the count is noted; when the one at `end` executes, the number executed
  * since is printed to QEMU's log as `edgenas-icount N`. The firmware calls a function at each
  * address around one inference, so N is that inference's instruction count, exactly and
- * deterministically.
+ * deterministically. With `op`, the address of a function the firmware calls as each op of
+ * the model finishes, every call also prints `edgenas-icount-op N`: the instructions since the
+ * inference began or the previous op ended, so the host can tell what each op cost.
  *
  * Debian ships no qemu-plugin.h, so the few functions of plugin API version 1 (QEMU 7.2) that
  * this file uses are declared here.
@@ -44,14 +46,27 @@ __attribute__((visibility("default"))) int qemu_plugin_version = 1;
 
 static uint64_t executed;
 static uint64_t started;
+static uint64_t marked;
 static uint64_t begin_addr;
 static uint64_t end_addr;
+static uint64_t op_addr;
 
 static void on_begin(unsigned int vcpu, void *data)
 {
     (void)vcpu;
     (void)data;
     started = executed;
+    marked = executed;
+}
+
+static void on_op(unsigned int vcpu, void *data)
+{
+    char line[64];
+    (void)vcpu;
+    (void)data;
+    snprintf(line, sizeof line, "edgenas-icount-op %" PRIu64 "\n", executed - marked);
+    qemu_plugin_outs(line);
+    marked = executed;
 }
 
 static void on_end(unsigned int vcpu, void *data)
@@ -74,6 +89,9 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         if (pc == begin_addr) {
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_begin, QEMU_PLUGIN_CB_NO_REGS, NULL);
         }
+        if (op_addr != 0 && pc == op_addr) {
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_op, QEMU_PLUGIN_CB_NO_REGS, NULL);
+        }
         if (pc == end_addr) {
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_end, QEMU_PLUGIN_CB_NO_REGS, NULL);
         }
@@ -90,6 +108,8 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
             begin_addr = strtoull(argv[i] + 6, NULL, 0);
         } else if (strncmp(argv[i], "end=", 4) == 0) {
             end_addr = strtoull(argv[i] + 4, NULL, 0);
+        } else if (strncmp(argv[i], "op=", 3) == 0) {
+            op_addr = strtoull(argv[i] + 3, NULL, 0);
         } else {
             fprintf(stderr, "edgenas icount plugin: unknown argument %s\n", argv[i]);
             return -1;

@@ -193,6 +193,17 @@ impl<'b, 'a> Engine<'b, 'a> {
     /// Runs the model: `input` holds the input tensor's bytes (int8, or f32 little-endian),
     /// `output` receives the output tensor's.
     pub fn run(&mut self, input: &[u8], output: &mut [u8]) -> Result<(), Error> {
+        self.run_observed(input, output, |_| {})
+    }
+
+    /// [`Engine::run`], calling `after_op(i)` as each op `i` finishes: the firmware marks op
+    /// boundaries there, so that an emulated board can count each op's instructions.
+    pub fn run_observed(
+        &mut self,
+        input: &[u8],
+        output: &mut [u8],
+        mut after_op: impl FnMut(usize),
+    ) -> Result<(), Error> {
         let (i, o) = (self.input(), self.output());
         if input.len() != i.bytes as usize {
             return Err(Error::InputSize {
@@ -210,6 +221,7 @@ impl<'b, 'a> Engine<'b, 'a> {
         self.high_water = self.high_water.max(align_up(i.range().end));
         for op in 0..self.ops() {
             self.run_op(op)?;
+            after_op(op);
         }
         output.copy_from_slice(&self.arena[o.range()]);
         self.high_water = self.high_water.max(align_up(o.range().end));

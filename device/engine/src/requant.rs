@@ -23,16 +23,48 @@ pub fn round_shift(value: i64, shift: i32) -> i64 {
 /// `round(acc × multiplier / 2^shift)`.
 #[inline]
 pub fn requantize(acc: i32, multiplier: i32, shift: i32) -> i64 {
-    let product = acc as i64 * multiplier as i64;
-    if shift >= 32 {
-        // The usual case (a multiplier of 31 bits for a factor below 1): only the high word
-        // of the rounded product matters, and the last shift is a 32-bit one. The same value
-        // as `round_shift`, in fewer instructions on a 32-bit core.
-        let shift = shift.min(MAX_SHIFT) as u32;
-        let rounded = product.wrapping_add(1 << (shift - 1));
-        ((rounded >> 32) as i32 >> (shift - 32)) as i64
-    } else {
-        round_shift(product, shift)
+    Requantizer::new(multiplier, shift).apply(acc)
+}
+
+/// [`requantize`] by one factor, its constants read once for many accumulators (a kernel
+/// makes one per output channel).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Requantizer {
+    multiplier: i32,
+    /// The shift, clamped to `0..=MAX_SHIFT`.
+    shift: i32,
+}
+
+impl Requantizer {
+    /// The requantisation by `multiplier / 2^shift`.
+    #[inline(always)]
+    pub fn new(multiplier: i32, shift: i32) -> Requantizer {
+        Requantizer {
+            multiplier,
+            shift: shift.clamp(0, MAX_SHIFT),
+        }
+    }
+
+    /// `round(acc × multiplier / 2^shift)`, ties rounded up.
+    #[inline(always)]
+    pub fn apply(&self, acc: i32) -> i64 {
+        match self.narrow(acc) {
+            Some(v) => v as i64,
+            None => round_shift(acc as i64 * self.multiplier as i64, self.shift),
+        }
+    }
+
+    /// [`Requantizer::apply`] in 32 bits, for a shift of 33 or more (`None` for a smaller
+    /// one). That is the usual case, a factor below 1/4 (a conv's input scale × weight scale ÷
+    /// output scale): `round(p / 2^s) = ((p >> (s − 1)) + 1) >> 1`, and for `s − 1 ≥ 32` that
+    /// shift needs only the high word of the product — a multiply, two shifts and an add on a
+    /// 32-bit core. The value fits 30 bits.
+    #[inline(always)]
+    pub fn narrow(&self, acc: i32) -> Option<i32> {
+        (self.shift >= 33).then(|| {
+            let high = ((acc as i64 * self.multiplier as i64) >> 32) as i32;
+            ((high >> (self.shift - 33)) + 1) >> 1
+        })
     }
 }
 

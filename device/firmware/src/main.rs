@@ -85,6 +85,15 @@ pub extern "C" fn edgenas_inference_begin() {
     compiler_fence(Ordering::SeqCst);
 }
 
+/// Marks the end of op `op` of an inference (the QEMU plugin reports the instructions since
+/// the inference began or the last op ended here, so the host can profile the model by op).
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub extern "C" fn edgenas_op_end(op: usize) {
+    compiler_fence(Ordering::SeqCst);
+    core::hint::black_box(op);
+}
+
 /// Marks the end of one inference (the QEMU plugin reports its count here).
 #[unsafe(no_mangle)]
 #[inline(never)]
@@ -124,7 +133,7 @@ fn serve() -> Result<(), Error> {
     for _ in 0..read(W_RUNS).max(1) {
         edgenas_inference_begin();
         let start = DWT::cycle_count();
-        engine.run(input, output)?;
+        engine.run_observed(input, output, |op| edgenas_op_end(op))?;
         cycles = DWT::cycle_count().wrapping_sub(start);
         edgenas_inference_end();
     }

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use edgenas::board::{Board, load_board};
 use edgenas::candidate::Candidate;
-use edgenas::measure::{Meter, QemuMeter, export_untrained, micro_models};
+use edgenas::measure::{Meter, OpProfile, QemuMeter, export_untrained, micro_models};
 use edgenas::space::load_space;
 use serde_json::{Value, json};
 
@@ -52,10 +52,28 @@ const MLPERF: [(&str, &str, &str, f64, f64); 2] = [
 /// The clock of the board MLPerf Tiny's figures were measured on.
 const L4R5ZI_HZ: f64 = 120e6;
 
-fn instructions(meter: &QemuMeter, onnx: &[u8], what: &str) -> Result<u64> {
+/// The instructions of one inference of `onnx`, and of each of its ops.
+fn instructions(meter: &QemuMeter, onnx: &[u8], what: &str) -> Result<(u64, Vec<OpProfile>)> {
     let m = meter.measure(onnx, what)?;
-    m.instructions
-        .ok_or_else(|| anyhow::anyhow!("{what}: the QEMU meter counted no instructions"))
+    let total = m
+        .instructions
+        .ok_or_else(|| anyhow::anyhow!("{what}: the QEMU meter counted no instructions"))?;
+    Ok((total, m.ops.unwrap_or_default()))
+}
+
+/// Instructions and MACs summed by op kind, the kinds in the order they first run.
+fn by_kind(ops: &[OpProfile]) -> Vec<Value> {
+    let mut kinds: Vec<(&str, u64, u64)> = Vec::new();
+    for p in ops {
+        match kinds.iter_mut().find(|(k, ..)| *k == p.kind) {
+            Some((_, n, macs)) => (*n, *macs) = (*n + p.instructions, *macs + p.macs),
+            None => kinds.push((p.kind, p.instructions, p.macs)),
+        }
+    }
+    kinds
+        .into_iter()
+        .map(|(kind, n, macs)| json!({ "kind": kind, "instructions": n, "macs": macs }))
+        .collect()
 }
 
 pub fn board(args: BoardArgs) -> Result<()> {
@@ -72,8 +90,17 @@ pub fn board(args: BoardArgs) -> Result<()> {
         let macs = edgenas::cost::costs(net).macs;
         let mut row = json!({ "kernel": name, "macs": macs });
         for (int8, label) in [(true, "int8"), (false, "f32")] {
-            let n = instructions(&meter, &export_untrained(net, int8, 1)?, name)?;
-            row[label] = json!({ "instructions": n, "per_mac": n as f64 / macs as f64 });
+            let (n, ops) = instructions(&meter, &export_untrained(net, int8, 1)?, name)?;
+            let [op] = &ops[..] else {
+                anyhow::bail!("{name} compiles to {} ops, not one", ops.len());
+            };
+            anyhow::ensure!(op.macs == macs, "{name}: the op has {} MACs", op.macs);
+            row[label] = json!({
+                "instructions": n,
+                "per_mac": n as f64 / macs as f64,
+                "op_instructions": op.instructions,
+                "op_per_mac": op.instructions as f64 / macs as f64,
+            });
         }
         kernels.push(row);
     }
@@ -81,8 +108,9 @@ pub fn board(args: BoardArgs) -> Result<()> {
     for (label, space, genotype, st, tflm) in MLPERF {
         let space = load_space(space)?;
         let c = Candidate::new(&space, space.parse_genotype(genotype)?)?;
-        let n = instructions(&meter, &export_untrained(&c.network, true, 1)?, label)?;
+        let (n, ops) = instructions(&meter, &export_untrained(&c.network, true, 1)?, label)?;
         mlperf.push(json!({
+            "by_kind": by_kind(&ops),
             "network": label,
             "genotype": genotype,
             "macs": c.costs.macs,
@@ -111,19 +139,24 @@ fn print_tables(out: &Value) {
     let mut t = Table::new(&[
         "kernel (one op)",
         ">MACs",
-        ">int8 instr/MAC",
-        ">f32 instr/MAC",
+        ">int8 op",
+        ">int8 model",
+        ">f32 op",
+        ">f32 model",
     ]);
     for k in out["kernels"].as_array().into_iter().flatten() {
         t.row(vec![
             k["kernel"].as_str().unwrap_or("").into(),
             k["macs"].to_string(),
+            format!("{:.2}", f(&k["int8"]["op_per_mac"])),
             format!("{:.2}", f(&k["int8"]["per_mac"])),
+            format!("{:.2}", f(&k["f32"]["op_per_mac"])),
             format!("{:.2}", f(&k["f32"]["per_mac"])),
         ]);
     }
     println!(
-        "{} (instructions counted in QEMU, whole model: the op and the run's overhead)",
+        "{}: instructions per MAC counted in QEMU, of the op alone and of the whole one-op model \
+         (with copying the input in and the output out)",
         out["board"].as_str().unwrap_or("")
     );
     print!("{}", t.render());
@@ -147,6 +180,26 @@ fn print_tables(out: &Value) {
     }
     println!();
     print!("{}", m.render());
+    for r in out["mlperf_tiny"].as_array().into_iter().flatten() {
+        let mut k = Table::new(&["kind", ">MMACs", ">instructions", ">instr/MAC", ">share"]);
+        let total = f(&r["instructions"]);
+        for row in r["by_kind"].as_array().into_iter().flatten() {
+            let (n, macs) = (f(&row["instructions"]), f(&row["macs"]));
+            k.row(vec![
+                row["kind"].as_str().unwrap_or("").into(),
+                format!("{:.2}", macs / 1e6),
+                format!("{n}"),
+                if macs > 0.0 {
+                    format!("{:.2}", n / macs)
+                } else {
+                    "-".into()
+                },
+                format!("{:.1} %", 100.0 * n / total),
+            ]);
+        }
+        println!("\n{} by op kind", r["network"].as_str().unwrap_or(""));
+        print!("{}", k.render());
+    }
     println!(
         "\n(ours: instructions × {} cycles per instruction ÷ 120 MHz, the NUCLEO-L4R5ZI's clock; \
          published: MLPerf Tiny v1.1 on that board)",

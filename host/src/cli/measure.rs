@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use edgenas::board::load_board;
-use edgenas::measure::{Measurement, MeterChoice, Timer, meter_for};
+use edgenas::measure::{Measurement, MeterChoice, OpProfile, Timer, meter_for};
 
-use super::format::{bytes, count};
+use super::format::{Table, bytes, count};
 
 /// Arguments of `edgenas measure`.
 #[derive(Debug, clap::Args)]
@@ -28,9 +28,14 @@ pub struct Args {
     /// stable within 1 % (or 3 s have passed).
     #[arg(long)]
     runs: Option<usize>,
+    /// On an emulated board, also print the instructions of each op: what every layer costs,
+    /// and its instructions per multiply-accumulate.
+    #[arg(long)]
+    ops: bool,
     /// Print JSON: `latency_ms` (`median`, `p10`, `p90`, `runs`), `backend`, `kind`
     /// (`measured`, `predicted` or `emulated`), `cycles`, `instructions`, `ram_bytes`,
-    /// `flash_bytes`, `warnings`, and from an agent `board_facts`.
+    /// `flash_bytes`, `warnings`, from an agent `board_facts`, and from an emulated board `ops`
+    /// (per op: `op`, `kind`, `dtype`, `output`, `macs`, `instructions`).
     #[arg(long)]
     json: bool,
 }
@@ -50,6 +55,15 @@ pub fn run(args: Args) -> Result<()> {
         return super::print_json(&serde_json::to_value(&m)?);
     }
     print_measurement(&what, &m);
+    if args.ops {
+        match &m.ops {
+            Some(ops) => print_ops(ops, m.instructions.unwrap_or(0)),
+            None => eprintln!(
+                "note: --ops: the {} meter counts no instructions per op",
+                m.backend
+            ),
+        }
+    }
     Ok(())
 }
 
@@ -95,4 +109,48 @@ fn print_measurement(what: &str, m: &Measurement) {
     for w in &m.warnings {
         eprintln!("warning: {w}");
     }
+}
+
+/// The per-op table of an emulated run whose inference took `total` instructions.
+fn print_ops(ops: &[OpProfile], total: u64) {
+    let mut t = Table::new(&[
+        ">op",
+        "kind",
+        "type",
+        "output",
+        ">MACs",
+        ">instructions",
+        ">instr/MAC",
+        ">share",
+    ]);
+    let share = |n: u64| format!("{:.1} %", 100.0 * n as f64 / total.max(1) as f64);
+    for p in ops {
+        t.row(vec![
+            p.op.to_string(),
+            p.kind.into(),
+            p.dtype.into(),
+            p.output.clone(),
+            count(p.macs),
+            count(p.instructions),
+            if p.macs > 0 {
+                format!("{:.2}", p.instructions as f64 / p.macs as f64)
+            } else {
+                "-".into()
+            },
+            share(p.instructions),
+        ]);
+    }
+    let rest = total.saturating_sub(ops.iter().map(|p| p.instructions).sum());
+    t.row(vec![
+        String::new(),
+        "(output copy)".into(),
+        String::new(),
+        String::new(),
+        String::new(),
+        count(rest),
+        String::new(),
+        share(rest),
+    ]);
+    println!();
+    print!("{}", t.render());
 }

@@ -185,6 +185,7 @@ impl AgentMeter {
             flash_bytes: Some(size as u64),
             warnings,
             board_facts: Some(facts),
+            ops: None,
         }
     }
 }

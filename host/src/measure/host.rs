@@ -49,6 +49,7 @@ impl Meter for TractMeter {
             flash_bytes: Some(bytes.len() as u64),
             warnings: timed.warnings,
             board_facts: None,
+            ops: None,
         })
     }
 }

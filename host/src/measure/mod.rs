@@ -26,7 +26,7 @@ pub use calibrate::{
 };
 pub use edgenas_agent::{BoardFacts, Latency, Timer};
 pub use host::TractMeter;
-pub use mcu::{BoardRun, DataRegion};
+pub use mcu::{BoardRun, DataRegion, OpProfile};
 pub use qemu::QemuMeter;
 pub use simulator::{Simulator, predict_cycles};
 pub use stats::spearman;
@@ -72,6 +72,9 @@ pub struct Measurement {
     /// The board as the agent on it describes itself (Linux boards only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub board_facts: Option<BoardFacts>,
+    /// Instructions op by op (emulated boards only), in the order the ops run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ops: Option<Vec<OpProfile>>,
 }
 
 /// Why a model cannot be measured.

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use super::mcu::{
     BoardRun, DataRegion, FirmwareSymbols, Gdb, artefact, compile_with_input, firmware_path,
-    mailbox,
+    mailbox, op_profile,
 };
 use super::{Kind, Latency, MeasureError, Measurement, Meter};
 use crate::board::Board;
@@ -132,7 +132,7 @@ impl QemuMeter {
         Ok(meter)
     }
 
-    fn start(&self, begin: u32, end: u32) -> Result<(Qemu, TcpStream), MeasureError> {
+    fn start(&self, symbols: FirmwareSymbols) -> Result<(Qemu, TcpStream), MeasureError> {
         let fail = |e: String| MeasureError::Unreachable(format!("QEMU: {e}"));
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -150,10 +150,11 @@ impl QemuMeter {
             .arg(&self.firmware)
             .arg("-plugin")
             .arg(format!(
-                "{},begin={:#x},end={:#x}",
+                "{},begin={:#x},end={:#x},op={:#x}",
                 self.plugin.display(),
-                begin & !1,
-                end & !1
+                symbols.begin & !1,
+                symbols.end & !1,
+                symbols.op_end & !1
             ))
             .args([
                 "-d",
@@ -204,7 +205,7 @@ impl QemuMeter {
         let elf = std::fs::read(&self.firmware)
             .map_err(|e| fail(format!("cannot read {}: {e}", self.firmware.display())))?;
         let symbols = FirmwareSymbols::of(&elf).map_err(&fail)?;
-        let (qemu, stream) = self.start(symbols.begin, symbols.end)?;
+        let (qemu, stream) = self.start(symbols)?;
         let mut gdb = Gdb::new(stream).map_err(&fail)?;
         let region = data_region(&self.machine);
         let result = gdb
@@ -218,20 +219,40 @@ impl QemuMeter {
         });
         let log = qemu.stop();
         let mut run = result.map_err(&fail)?;
-        run.instructions = log
-            .iter()
-            .filter_map(|l| l.strip_prefix("edgenas-icount "))
-            .filter_map(|n| n.trim().parse().ok())
-            .collect();
-        if run.instructions.len() != runs as usize {
-            return Err(fail(format!(
-                "the instruction counter reported {} of {runs} runs (QEMU said: {})",
-                run.instructions.len(),
-                log.join(" | ")
-            )));
-        }
+        let ops = edgenas_engine::blob::Blob::parse(blob).map_or(0, |b| b.header().ops as usize);
+        (run.instructions, run.op_instructions) = counts(&log, runs as usize, ops)
+            .map_err(|e| fail(format!("{e} (QEMU said: {})", log.join(" | "))))?;
         Ok(run)
     }
+}
+
+/// The plugin's counts in QEMU's `log`: the instructions of each of `runs` inferences, and
+/// those of each of the first inference's `ops` ops.
+fn counts(log: &[String], runs: usize, ops: usize) -> Result<(Vec<u64>, Vec<u64>), String> {
+    let number = |n: &str| n.trim().parse::<u64>().ok();
+    let (mut totals, mut per_op, mut first_ops) = (Vec::new(), Vec::new(), None);
+    for line in log {
+        if let Some(n) = line.strip_prefix("edgenas-icount-op ").and_then(number) {
+            per_op.push(n);
+        } else if let Some(n) = line.strip_prefix("edgenas-icount ").and_then(number) {
+            totals.push(n);
+            first_ops.get_or_insert(std::mem::take(&mut per_op));
+        }
+    }
+    if totals.len() != runs {
+        return Err(format!(
+            "the instruction counter reported {} of {runs} runs",
+            totals.len()
+        ));
+    }
+    let first_ops = first_ops.unwrap_or_default();
+    if first_ops.len() != ops {
+        return Err(format!(
+            "the instruction counter reported {} of the model's {ops} ops",
+            first_ops.len()
+        ));
+    }
+    Ok((totals, first_ops))
 }
 
 impl Meter for QemuMeter {
@@ -265,6 +286,34 @@ impl Meter for QemuMeter {
                 self.cycles_per_instruction, self.board.clock_hz
             )],
             board_facts: None,
+            ops: Some(op_profile(&compiled, &run.op_instructions)),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counts;
+
+    fn log(lines: &[&str]) -> Vec<String> {
+        lines.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn counts_give_each_run_and_the_first_runs_ops() {
+        let log = log(&[
+            "edgenas-icount-op 10",
+            "edgenas-icount-op 20",
+            "edgenas-icount 35",
+            "some other line",
+            "edgenas-icount-op 11",
+            "edgenas-icount-op 21",
+            "edgenas-icount 36",
+        ]);
+        assert_eq!(counts(&log, 2, 2), Ok((vec![35, 36], vec![10, 20])));
+        let missing = counts(&log, 3, 2).unwrap_err();
+        assert!(missing.contains("2 of 3 runs"), "{missing}");
+        let ops = counts(&log, 2, 3).unwrap_err();
+        assert!(ops.contains("2 of the model's 3 ops"), "{ops}");
     }
 }

@@ -113,6 +113,7 @@ impl Meter for Simulator {
             flash_bytes: Some(bytes.len() as u64),
             warnings,
             board_facts: None,
+            ops: None,
         })
     }
 }

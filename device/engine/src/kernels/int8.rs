@@ -5,7 +5,7 @@
 
 use super::{Map, map, packed, zip};
 use crate::blob::OpRecord;
-use crate::requant::{div_round, requantize, round_shift, saturate};
+use crate::requant::{Requantizer, div_round, requantize, round_shift, saturate};
 
 /// The constants of an int8 Conv or Dense op: int8 weights (padded to 4 bytes), then per
 /// output channel an int32 bias (at input scale × weight scale), multiplier and shift.
@@ -44,14 +44,72 @@ pub struct Zeros {
     pub y: i32,
 }
 
+/// What turns an accumulator of one output channel into its int8 output: the channel's bias,
+/// its requantisation, the output's zero point and the fused activation's clamp.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct OutputChannel {
+    bias: i32,
+    requantizer: Requantizer,
+    zero: i32,
+    min: i8,
+    max: i8,
+}
+
+impl OutputChannel {
+    /// The int8 output of accumulator `acc`.
+    #[inline(always)]
+    pub(super) fn finish(&self, acc: i32) -> i8 {
+        let acc = acc.wrapping_add(self.bias);
+        match self.requantizer.narrow(acc) {
+            Some(v) => (v + self.zero).clamp(self.min as i32, self.max as i32) as i8,
+            None => saturate(
+                self.requantizer.apply(acc) + self.zero as i64,
+                self.min,
+                self.max,
+            ),
+        }
+    }
+}
+
+impl OutputChannel {
+    /// Output channel `ch` of `op`.
+    #[inline(always)]
+    fn of(op: &OpRecord, c: &Weighted, zy: i32, ch: usize) -> OutputChannel {
+        OutputChannel::new(op, zy, c.bias[ch], c.multiplier[ch], c.shift[ch])
+    }
+
+    #[inline(always)]
+    fn new(op: &OpRecord, zy: i32, bias: i32, multiplier: i32, shift: i32) -> OutputChannel {
+        OutputChannel {
+            bias,
+            requantizer: Requantizer::new(multiplier, shift),
+            zero: zy,
+            min: op.act_min,
+            max: op.act_max,
+        }
+    }
+}
+
+/// The [`OutputChannel`]s of `op`, in order (its constants read without an index check).
+#[inline]
+pub(super) fn output_channels<'a>(
+    op: &OpRecord,
+    c: &Weighted<'a>,
+    zy: i32,
+) -> impl Iterator<Item = OutputChannel> + Clone + 'a {
+    let op = *op;
+    c.bias
+        .iter()
+        .zip(c.multiplier)
+        .zip(c.shift)
+        .map(move |((&b, &m), &s)| OutputChannel::new(&op, zy, b, m, s))
+}
+
 /// Requantisation of an accumulator of output channel `ch` (with the channel's bias) to the
 /// output, clamped by the fused activation.
 #[inline]
 pub(super) fn finish(op: &OpRecord, c: &Weighted, zy: i32) -> impl Fn(usize, i32) -> i8 {
-    move |ch, acc| {
-        let v = requantize(acc.wrapping_add(c.bias[ch]), c.multiplier[ch], c.shift[ch]);
-        saturate(v + zy as i64, op.act_min, op.act_max)
-    }
+    move |ch, acc| OutputChannel::of(op, c, zy, ch).finish(acc)
 }
 
 /// Convolution. With the `dsp` feature, a convolution of one group runs on packed pairs

@@ -16,13 +16,13 @@
 
 use super::Map;
 use super::dsp::{smlad, ssub16, sxtb16, sxtb16_ror8};
-use super::int8::{Weighted, Zeros, finish};
+use super::int8::{OutputChannel, Weighted, Zeros, output_channels};
 use crate::blob::{Geometry, OpRecord};
 
 /// Scratch bytes of an int8 convolution whose filters have `reduction` weights: the gathered
-/// bytes of one pixel, then two unpacked columns, each rounded up to 4 values.
+/// bytes of two pixels, then their two unpacked columns, each rounded up to 4 values.
 pub fn conv_scratch_bytes(reduction: usize) -> usize {
-    5 * reduction.next_multiple_of(4)
+    6 * reduction.next_multiple_of(4)
 }
 
 /// Scratch bytes of an int8 dense layer with `features` inputs: one unpacked column.
@@ -55,6 +55,8 @@ fn lanes(raw: &[u8], zero: i32) -> impl Iterator<Item = [u32; 2]> + '_ {
 }
 
 /// Writes the lanes of `raw` into column `H` (0 or 1) of the interleaved `cols`.
+// Not inlined: inside `conv` the loop spilled its pointers (18 instructions a word, not 8).
+#[inline(never)]
 fn unpack_into<const H: usize>(raw: &[u8], zero: i32, cols: &mut [[u32; 4]]) {
     for (c, [even, odd]) in cols.iter_mut().zip(lanes(raw, zero)) {
         c[2 * H] = even;
@@ -161,6 +163,39 @@ fn copy_3x3(dst: &mut [u8], src: &[u8], width: usize) {
     }
 }
 
+/// The receptive fields of two neighbouring output pixels of a row under a 3×3 window of stride
+/// 1, both inside the map, into `raw0` and `raw1`: per channel and kernel row, one 4-byte load
+/// `at` the first window's corner gives both pixels' 3 taps.
+#[inline(never)]
+fn gather_3x3_pair(input: Map, x: &[u8], at: usize, raw0: &mut [u8], raw1: &mut [u8]) {
+    let (plane, width) = (input.plane(), input.width);
+    let windows = raw0.chunks_exact_mut(9).zip(raw1.chunks_exact_mut(9));
+    for (c, (d0, d1)) in windows.enumerate() {
+        let src = &x[c * plane + at..];
+        for ky in 0..3 {
+            let w = word(&src[ky * width..ky * width + 4], 0).to_le_bytes();
+            d0[3 * ky..3 * ky + 3].copy_from_slice(&w[..3]);
+            d1[3 * ky..3 * ky + 3].copy_from_slice(&w[1..]);
+        }
+    }
+}
+
+/// Whether output pixels `p` and `p + 1` of `output` are neighbours in a row whose 3×3 windows
+/// of stride 1 lie inside the map: then [`gather_3x3_pair`] gathers both, from the returned
+/// offset of the first window's corner in a channel.
+fn pair_inside(g: &Geometry, input: Map, output: Map, p: usize) -> Option<usize> {
+    let (oy, ox) = (p / output.width, p % output.width);
+    let [py, px] = g.padding.map(usize::from);
+    let fits = g.kernel == [3, 3]
+        && g.stride == [1, 1]
+        && ox + 1 < output.width
+        && oy >= py
+        && oy - py + 3 <= input.height
+        && ox >= px
+        && ox - px + 4 <= input.width;
+    fits.then(|| (oy - py) * input.width + ox - px)
+}
+
 /// The receptive field of output pixel (`oy`, `ox`) in filter order, into `raw`; taps in the
 /// padding get the input's zero point `zero`.
 #[inline(never)]
@@ -232,45 +267,68 @@ pub fn conv(
     let [kh, kw] = op.geometry.kernel.map(usize::from);
     let k = input.channels * kh * kw;
     let groups = k.div_ceil(4);
-    let (raw, cols) = scratch.split_at_mut(groups);
-    let raw = &mut bytemuck::cast_slice_mut::<u32, u8>(raw)[..k];
+    let (raw, cols) = scratch.split_at_mut(2 * groups);
+    let (raw0, raw1) = bytemuck::cast_slice_mut::<u32, u8>(raw).split_at_mut(4 * groups);
+    let (raw0, raw1) = (&mut raw0[..k], &mut raw1[..k]);
     let cols: &mut [[u32; 4]] = bytemuck::cast_slice_mut(&mut cols[..4 * groups]);
     let x: &[u8] = bytemuck::cast_slice(x);
     let weights: &[u8] = bytemuck::cast_slice(c.weights);
-    let row = |oc: usize| &weights[oc * k..(oc + 1) * k];
-    let finish = finish(op, c, z.y);
+    let channels = output_channels(op, c, z.y);
     let plane = output.plane();
-    let filters = output.channels;
+    let filters = &weights[..output.channels * k];
+    let g = &op.geometry;
+    let zero = z.a as u8;
     for p in (0..plane).step_by(2) {
         let q = (p + 1).min(plane - 1);
-        gather(
-            &op.geometry,
-            input,
-            x,
-            z.a as u8,
-            p / output.width,
-            p % output.width,
-            raw,
+        match pair_inside(g, input, output, p) {
+            Some(at) => gather_3x3_pair(input, x, at, raw0, raw1),
+            None => {
+                let w = output.width;
+                gather(g, input, x, zero, p / w, p % w, raw0);
+                gather(g, input, x, zero, q / w, q % w, raw1);
+            }
+        }
+        unpack_into::<0>(raw0, z.a, cols);
+        unpack_into::<1>(raw1, z.a, cols);
+        every_filter(
+            filters,
+            k,
+            cols,
+            channels.clone(),
+            &mut out[p..],
+            plane,
+            p + 1 < plane,
         );
-        unpack_into::<0>(raw, z.a, cols);
-        gather(
-            &op.geometry,
-            input,
-            x,
-            z.a as u8,
-            q / output.width,
-            q % output.width,
-            raw,
-        );
-        unpack_into::<1>(raw, z.a, cols);
-        for oc in (0..filters).step_by(2) {
-            let od = (oc + 1).min(filters - 1);
-            let [a, b, c, d] = dot2x2(row(oc), row(od), cols);
-            out[oc * plane + p] = finish(oc, a);
-            out[od * plane + p] = finish(od, c);
-            if p + 1 < plane {
-                out[oc * plane + p + 1] = finish(oc, b);
-                out[od * plane + p + 1] = finish(od, d);
+    }
+}
+
+/// The outputs of every filter (the rows of `k` bytes of `weights`) at two pixels whose columns are
+/// interleaved in `cols`, two filters at a time (an odd last filter as a pair with itself):
+/// filter `f`'s go to `out[f * plane]` and, when `both`, `out[f * plane + 1]`.
+// Not inlined: the loop then has the registers to itself.
+#[inline(never)]
+fn every_filter(
+    weights: &[u8],
+    k: usize,
+    cols: &[[u32; 4]],
+    mut channels: impl Iterator<Item = OutputChannel>,
+    out: &mut [i8],
+    plane: usize,
+    both: bool,
+) {
+    let mut outs = out.chunks_mut(plane);
+    let mut rows = weights.chunks_exact(k);
+    while let Some(r0) = rows.next() {
+        // An odd last filter is computed as a pair with itself; its second result unused.
+        let r1 = rows.next();
+        let [a, b, c, d] = dot2x2(r0, r1.unwrap_or(r0), cols);
+        let filters = [(a, b), (c, d)].into_iter().take(1 + r1.is_some() as usize);
+        for ((acc, out), chunk) in filters.zip(channels.by_ref()).zip(outs.by_ref()) {
+            if let [first, rest @ ..] = chunk {
+                *first = out.finish(acc.0);
+                if let (true, [second, ..]) = (both, rest) {
+                    *second = out.finish(acc.1);
+                }
             }
         }
     }
@@ -302,16 +360,16 @@ pub fn depthwise_3x3(
     let [ph, pw] = op.geometry.padding.map(isize::from);
     let (h, w) = (input.height as isize, input.width as isize);
     let x: &[u8] = bytemuck::cast_slice(x);
-    let finish = finish(op, c, z.y);
     let pack = |lo: i8, hi: i8| lo as i16 as u16 as u32 | (hi as i16 as u16 as u32) << 16;
     let zz = pack(z.a as i8, z.a as i8);
     let (plane_in, plane_out) = (input.plane(), output.plane());
-    for (ch, (taps, y)) in c
+    let channels = c
         .weights
         .chunks_exact(9)
         .zip(out.chunks_exact_mut(plane_out))
-        .enumerate()
-    {
+        .zip(output_channels(op, c, z.y))
+        .enumerate();
+    for (ch, ((taps, y), finish)) in channels {
         let map = &x[ch * plane_in..(ch + 1) * plane_in];
         // Per kernel row: (w0, w2), (w1, 0) and (0, w1).
         let outer: [u32; 3] = core::array::from_fn(|k| pack(taps[3 * k], taps[3 * k + 2]));
@@ -346,11 +404,11 @@ pub fn depthwise_3x3(
                         a0 = smlad(odd, lo[k], smlad(even, outer[k], a0));
                         a1 = smlad(even, hi[k], smlad(odd, outer[k], a1));
                     }
-                    row[ox] = finish(ch, a0);
-                    row[ox + 1] = finish(ch, a1);
+                    row[ox] = finish.finish(a0);
+                    row[ox + 1] = finish.finish(a1);
                     ox += 2;
                 } else {
-                    row[ox] = finish(ch, one(oy as isize, ox as isize));
+                    row[ox] = finish.finish(one(oy as isize, ox as isize));
                     ox += 1;
                 }
             }
@@ -368,13 +426,16 @@ pub fn dense(op: &OpRecord, x: &[i8], c: &Weighted, z: Zeros, scratch: &mut [u32
     }
     let weights: &[u8] = bytemuck::cast_slice(c.weights);
     let row = |o: usize| &weights[o * k..(o + 1) * k];
-    let finish = finish(op, c, z.y);
+    let mut channels = output_channels(op, c, z.y);
     let rows = out.len();
-    for o in (0..rows).step_by(2) {
+    for (o, pair) in (0..rows).step_by(2).zip(out.chunks_mut(2)) {
         let od = (o + 1).min(rows - 1);
         let [a, b] = dot2x1(row(o), row(od), col);
-        out[o] = finish(o, a);
-        out[od] = finish(od, b);
+        for (y, acc) in pair.iter_mut().zip([a, b]) {
+            if let Some(channel) = channels.next() {
+                *y = channel.finish(acc);
+            }
+        }
     }
 }
 
@@ -497,7 +558,7 @@ mod tests {
             };
             let op = record(OpKind::Conv, kernel, stride, pad);
             let k = input.channels * kernel * kernel;
-            let owned = Constants::random(&mut rng, output.channels, k, -5000..5000, 36..40);
+            let owned = Constants::random(&mut rng, output.channels, k, -5000..5000, 31..41);
             let c = owned.weighted();
             let z = rng.zeros();
             let x = rng.bytes(input.channels * input.plane());

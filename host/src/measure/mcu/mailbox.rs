@@ -36,6 +36,8 @@ pub struct FirmwareSymbols {
     pub begin: u32,
     /// `edgenas_inference_end`: called after each inference.
     pub end: u32,
+    /// `edgenas_op_end`: called as each op of an inference finishes.
+    pub op_end: u32,
 }
 
 impl FirmwareSymbols {
@@ -46,13 +48,15 @@ impl FirmwareSymbols {
             "edgenas_done",
             "edgenas_inference_begin",
             "edgenas_inference_end",
+            "edgenas_op_end",
         ];
         match elf::symbols(bytes, &names)?[..] {
-            [mailbox, done, begin, end] => Ok(FirmwareSymbols {
+            [mailbox, done, begin, end, op_end] => Ok(FirmwareSymbols {
                 mailbox,
                 done,
                 begin,
                 end,
+                op_end,
             }),
             _ => Err("the firmware lacks one of its symbols".into()),
         }
@@ -108,6 +112,9 @@ impl DataRegion {
 pub struct BoardRun {
     /// Instructions of each inference, counted by the QEMU plugin (empty on a real board).
     pub instructions: Vec<u64>,
+    /// Instructions of each op of the first inference, in the blob's op order (empty on a real
+    /// board); what follows the last op (copying the output out) is in `instructions` only.
+    pub op_instructions: Vec<u64>,
     /// The output tensor's bytes.
     pub output: Vec<u8>,
     /// The engine's arena high-water mark on the board.
@@ -182,6 +189,7 @@ pub fn run(
     }
     Ok(BoardRun {
         instructions: vec![],
+        op_instructions: vec![],
         output: link.read(at.output, output_len as usize)?,
         high_water: w(word::HIGH_WATER),
         cycles: w(word::CYCLES),

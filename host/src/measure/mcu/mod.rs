@@ -12,6 +12,7 @@ mod gdb;
 pub mod mailbox;
 #[cfg(feature = "probe")]
 pub mod probe;
+mod profile;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,6 +24,7 @@ use crate::rng::Rng;
 
 pub use gdb::Gdb;
 pub use mailbox::{BoardRun, DataRegion, FirmwareSymbols};
+pub use profile::{OpProfile, op_profile};
 
 /// The file `var` names, or `default` in this repository (what its build scripts make).
 pub fn artefact(var: &str, default: &str) -> PathBuf {

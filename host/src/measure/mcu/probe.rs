@@ -271,6 +271,7 @@ impl Meter for ProbeMeter {
                 run.cycles, self.board.clock_hz
             )],
             board_facts: None,
+            ops: None,
         })
     }
 }
