@@ -54,13 +54,14 @@ fn lanes(raw: &[u8], zero: i32) -> impl Iterator<Item = [u32; 2]> + '_ {
         .chain(last)
 }
 
-/// Writes the lanes of `raw` into column `H` (0 or 1) of the interleaved `cols`.
+/// Writes the lanes of `raw` into column `H` (0 or 1) of the interleaved `cols` (per group of 4
+/// values: the even words of columns 0 and 1, then their odd words).
 // Not inlined: inside `conv` the loop spilled its pointers (18 instructions a word, not 8).
 #[inline(never)]
 fn unpack_into<const H: usize>(raw: &[u8], zero: i32, cols: &mut [[u32; 4]]) {
     for (c, [even, odd]) in cols.iter_mut().zip(lanes(raw, zero)) {
-        c[2 * H] = even;
-        c[2 * H + 1] = odd;
+        c[H] = even;
+        c[2 + H] = odd;
     }
 }
 
@@ -78,7 +79,8 @@ fn mac4(acc: i32, w: [u8; 4], x0: u32, x1: u32) -> i32 {
 }
 
 /// Dot products of weight rows `r0` and `r1` (of one length) with the two columns interleaved
-/// in `cols` (per group of 4 values: column 0's lanes, then column 1's):
+/// in `cols` (per group of 4 values: the two columns' words of values 0 and 2, then their
+/// words of values 1 and 3, so that each pair is one `LDRD`):
 /// `[r0·c0, r0·c1, r1·c0, r1·c1]`.
 // Not inlined: the loop then has the registers to itself (inlined into `conv`, it spilled its
 // accumulators to the stack on a Cortex-M4).
@@ -87,26 +89,27 @@ fn dot2x2(r0: &[u8], r1: &[u8], cols: &[[u32; 4]]) -> [i32; 4] {
     let (w0, w1) = (r0.as_chunks::<4>().0, r1.as_chunks::<4>().0);
     let (mut a00, mut a01, mut a10, mut a11) = (0, 0, 0, 0);
     for ((&w0, &w1), c) in w0.iter().zip(w1).zip(cols) {
-        // Both rows unpacked first, then each column word used twice as it is loaded: 4
-        // accumulators, 4 unpacked weights, 1 column word and the pointers fit in a
-        // Cortex-M4's registers.
+        // Both rows unpacked first, then each pair of column words used twice as it is
+        // loaded: 4 accumulators, 4 unpacked weights, 2 column words and the pointers fit in
+        // a Cortex-M4's registers but for the loop's counter (22 instructions per 16 MACs;
+        // unrolling twice made LLVM spill more, not less).
         let (w0, w1) = (u32::from_le_bytes(w0), u32::from_le_bytes(w1));
         let (e0, o0, e1, o1) = (sxtb16(w0), sxtb16_ror8(w0), sxtb16(w1), sxtb16_ror8(w1));
         a00 = smlad(e0, c[0], a00);
+        a01 = smlad(e0, c[1], a01);
         a10 = smlad(e1, c[0], a10);
-        a00 = smlad(o0, c[1], a00);
-        a10 = smlad(o1, c[1], a10);
-        a01 = smlad(e0, c[2], a01);
-        a11 = smlad(e1, c[2], a11);
+        a11 = smlad(e1, c[1], a11);
+        a00 = smlad(o0, c[2], a00);
         a01 = smlad(o0, c[3], a01);
+        a10 = smlad(o1, c[2], a10);
         a11 = smlad(o1, c[3], a11);
     }
     if let Some(c) = cols.get(w0.len()).filter(|_| !r0.len().is_multiple_of(4)) {
         let (t0, t1) = (tail(r0), tail(r1));
-        a00 = mac4(a00, t0, c[0], c[1]);
-        a01 = mac4(a01, t0, c[2], c[3]);
-        a10 = mac4(a10, t1, c[0], c[1]);
-        a11 = mac4(a11, t1, c[2], c[3]);
+        a00 = mac4(a00, t0, c[0], c[2]);
+        a01 = mac4(a01, t0, c[1], c[3]);
+        a10 = mac4(a10, t1, c[0], c[2]);
+        a11 = mac4(a11, t1, c[1], c[3]);
     }
     [a00, a01, a10, a11]
 }
@@ -196,6 +199,10 @@ fn pair_inside(g: &Geometry, input: Map, output: Map, p: usize) -> Option<usize>
     fits.then(|| (oy - py) * input.width + ox - px)
 }
 
+/// The largest window whose border pixels [`gather`] reads through a table of taps (a DS-CNN
+/// stem's 10×4 fits).
+const BORDER_TAPS: usize = 64;
+
 /// The receptive field of output pixel (`oy`, `ox`) in filter order, into `raw`; taps in the
 /// padding get the input's zero point `zero`.
 #[inline(never)]
@@ -233,7 +240,8 @@ fn gather(g: &Geometry, input: Map, x: &[u8], zero: u8, oy: usize, ox: usize, ra
         return;
     }
     // The window crosses the border: per channel, the padding value everywhere, then the
-    // rows and columns of the window that lie inside the map.
+    // rows and columns of the window that lie inside the map (a table of taps for windows of
+    // up to BORDER_TAPS taps).
     let clip = |start: isize, k: usize, n: usize| {
         let lo = (-start).clamp(0, k as isize) as usize;
         let hi = (n as isize - start).clamp(lo as isize, k as isize) as usize;
@@ -241,6 +249,25 @@ fn gather(g: &Geometry, input: Map, x: &[u8], zero: u8, oy: usize, ox: usize, ra
     };
     let (ky0, ky1) = clip(y0, kh, input.height);
     let (kx0, kx1) = clip(x0, kw, input.width);
+    if kh * kw <= BORDER_TAPS {
+        // Where each tap lies in a channel (out of it for a padding tap), once for all
+        // channels; then a load or the padding value per tap (no `memset` call per channel).
+        let mut table = [u32::MAX; BORDER_TAPS];
+        for ky in ky0..ky1 {
+            let at = (y0 + ky as isize) as usize * input.width;
+            for kx in kx0..kx1 {
+                table[ky * kw + kx] = (at + (x0 + kx as isize) as usize) as u32;
+            }
+        }
+        let table = &table[..kh * kw];
+        for (dst, c) in raw.chunks_exact_mut(kh * kw).zip(0..input.channels) {
+            let channel = &x[c * plane..(c + 1) * plane];
+            for (d, &at) in dst.iter_mut().zip(table) {
+                *d = channel.get(at as usize).copied().unwrap_or(zero);
+            }
+        }
+        return;
+    }
     for (dst, c) in raw.chunks_exact_mut(kh * kw).zip(0..input.channels) {
         dst.fill(zero);
         let channel = &x[c * plane..(c + 1) * plane];
@@ -302,7 +329,8 @@ pub fn conv(
     }
 }
 
-/// The outputs of every filter (the rows of `k` bytes of `weights`) at two pixels whose columns are
+/// The outputs of every filter (the rows of `k` bytes of `weights`, requantised by `channels`
+/// in order) at two pixels whose columns are
 /// interleaved in `cols`, two filters at a time (an odd last filter as a pair with itself):
 /// filter `f`'s go to `out[f * plane]` and, when `both`, `out[f * plane + 1]`.
 // Not inlined: the loop then has the registers to itself.
