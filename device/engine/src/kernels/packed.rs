@@ -41,27 +41,38 @@ fn word(bytes: &[u8], fill: u8) -> u32 {
     }
 }
 
-/// `raw` minus `zero` as 16-bit lanes: for every 4 values, a word of values 0 and 2 and a word
-/// of values 1 and 3 (what `SXTB16` and `SXTB16 ROR #8` make of a weight word). A last,
-/// partial group is completed with `zero`, so its extra lanes are 0.
+/// The zero point `zero` in both 16-bit lanes of a word.
+fn zero_lanes(zero: i32) -> u32 {
+    (zero as u16 as u32) * 0x0001_0001
+}
+
+/// The 4 values of `v` minus the zero point in both lanes of `z`, as a word of values 0 and 2
+/// and a word of values 1 and 3 (what `SXTB16` and `SXTB16 ROR #8` make of a weight word).
+#[inline(always)]
+fn unpack(v: u32, z: u32) -> [u32; 2] {
+    [ssub16(sxtb16(v), z), ssub16(sxtb16_ror8(v), z)]
+}
+
+/// `raw` minus `zero` as 16-bit lanes, 4 values at a time ([`unpack`]). A last, partial group
+/// is completed with `zero`, so its extra lanes are 0.
 fn lanes(raw: &[u8], zero: i32) -> impl Iterator<Item = [u32; 2]> + '_ {
-    let z = (zero as u16 as u32) * 0x0001_0001;
-    let unpack = move |v: u32| [ssub16(sxtb16(v), z), ssub16(sxtb16_ror8(v), z)];
+    let z = zero_lanes(zero);
     let (full, rest) = raw.as_chunks::<4>();
-    let last = (!rest.is_empty()).then(|| unpack(word(rest, zero as u8)));
+    let last = (!rest.is_empty()).then(|| unpack(word(rest, zero as u8), z));
     full.iter()
-        .map(move |&w| unpack(u32::from_le_bytes(w)))
+        .map(move |&w| unpack(u32::from_le_bytes(w), z))
         .chain(last)
 }
 
-/// Writes the lanes of `raw` into column `H` (0 or 1) of the interleaved `cols` (per group of 4
-/// values: the even words of columns 0 and 1, then their odd words).
+/// Writes the lanes of `raw` minus `zero` ([`unpack`]) into column `H` (0 or 1) of the
+/// interleaved `cols` (per group of 4 values: the even words of columns 0 and 1, then their
+/// odd words).
 // Not inlined: inside `conv` the loop spilled its pointers (18 instructions a word, not 8).
 #[inline(never)]
-fn unpack_into<const H: usize>(raw: &[u8], zero: i32, cols: &mut [[u32; 4]]) {
-    for (c, [even, odd]) in cols.iter_mut().zip(lanes(raw, zero)) {
-        c[H] = even;
-        c[2 + H] = odd;
+fn unpack_into<const H: usize>(raw: &[[u8; 4]], zero: i32, cols: &mut [[u32; 4]]) {
+    let z = zero_lanes(zero);
+    for (c, w) in cols.iter_mut().zip(raw) {
+        [c[H], c[2 + H]] = unpack(u32::from_le_bytes(*w), z);
     }
 }
 
@@ -295,8 +306,11 @@ pub fn conv(
     let k = input.channels * kh * kw;
     let groups = k.div_ceil(4);
     let (raw, cols) = scratch.split_at_mut(2 * groups);
+    // The gathered bytes of each pixel in whole words: the bytes past the reduction hold the
+    // zero point, so that they unpack to lanes of 0.
     let (raw0, raw1) = bytemuck::cast_slice_mut::<u32, u8>(raw).split_at_mut(4 * groups);
-    let (raw0, raw1) = (&mut raw0[..k], &mut raw1[..k]);
+    raw0[k..].fill(z.a as u8);
+    raw1[k..].fill(z.a as u8);
     let cols: &mut [[u32; 4]] = bytemuck::cast_slice_mut(&mut cols[..4 * groups]);
     let x: &[u8] = bytemuck::cast_slice(x);
     let weights: &[u8] = bytemuck::cast_slice(c.weights);
@@ -307,16 +321,17 @@ pub fn conv(
     let zero = z.a as u8;
     for p in (0..plane).step_by(2) {
         let q = (p + 1).min(plane - 1);
+        let (in0, in1) = (&mut raw0[..k], &mut raw1[..k]);
         match pair_inside(g, input, output, p) {
-            Some(at) => gather_3x3_pair(input, x, at, raw0, raw1),
+            Some(at) => gather_3x3_pair(input, x, at, in0, in1),
             None => {
                 let w = output.width;
-                gather(g, input, x, zero, p / w, p % w, raw0);
-                gather(g, input, x, zero, q / w, q % w, raw1);
+                gather(g, input, x, zero, p / w, p % w, in0);
+                gather(g, input, x, zero, q / w, q % w, in1);
             }
         }
-        unpack_into::<0>(raw0, z.a, cols);
-        unpack_into::<1>(raw1, z.a, cols);
+        unpack_into::<0>(raw0.as_chunks::<4>().0, z.a, cols);
+        unpack_into::<1>(raw1.as_chunks::<4>().0, z.a, cols);
         every_filter(
             filters,
             k,
