@@ -61,11 +61,16 @@ impl Requantizer {
     /// 32-bit core. The value fits 30 bits.
     #[inline(always)]
     pub fn narrow(&self, acc: i32) -> Option<i32> {
-        (self.shift >= 33).then(|| {
-            let high = ((acc as i64 * self.multiplier as i64) >> 32) as i32;
-            ((high >> (self.shift - 33)) + 1) >> 1
-        })
+        (self.shift >= 33).then(|| requantize_narrow(acc, self.multiplier, self.shift))
     }
+}
+
+/// [`requantize`] for a shift of 33 or more (the caller has checked), in 32 bits: see
+/// [`Requantizer::narrow`].
+#[inline(always)]
+pub fn requantize_narrow(acc: i32, multiplier: i32, shift: i32) -> i32 {
+    let high = ((acc as i64 * multiplier as i64) >> 32) as i32;
+    (high.wrapping_shr(shift.wrapping_sub(33) as u32) + 1) >> 1
 }
 
 /// `v` clamped to `lo..=hi`, as an int8.

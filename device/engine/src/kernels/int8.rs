@@ -5,7 +5,9 @@
 
 use super::{Map, map, packed, zip};
 use crate::blob::OpRecord;
-use crate::requant::{Requantizer, div_round, requantize, round_shift, saturate};
+use crate::requant::{
+    Requantizer, div_round, requantize, requantize_narrow, round_shift, saturate,
+};
 
 /// The constants of an int8 Conv or Dense op: int8 weights (padded to 4 bytes), then per
 /// output channel an int32 bias (at input scale × weight scale), multiplier and shift.
@@ -103,6 +105,40 @@ pub(super) fn output_channels<'a>(
         .zip(c.multiplier)
         .zip(c.shift)
         .map(move |((&b, &m), &s)| OutputChannel::new(&op, zy, b, m, s))
+}
+
+/// The requantisation of an op whose every channel has a shift of 33 or more, all in 32 bits
+/// ([`requantize_narrow`]): what the packed kernels run per output when they can.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct NarrowOutputs<'a> {
+    bias: &'a [i32],
+    multiplier: &'a [i32],
+    shift: &'a [i32],
+    zero: i32,
+    min: i32,
+    max: i32,
+}
+
+impl<'a> NarrowOutputs<'a> {
+    /// `op`'s outputs, or `None` when a channel's shift is below 33.
+    pub(super) fn of(op: &OpRecord, c: &Weighted<'a>, zy: i32) -> Option<NarrowOutputs<'a>> {
+        c.shift.iter().all(|&s| s >= 33).then_some(NarrowOutputs {
+            bias: c.bias,
+            multiplier: c.multiplier,
+            shift: c.shift,
+            zero: zy,
+            min: op.act_min as i32,
+            max: op.act_max as i32,
+        })
+    }
+
+    /// The int8 output of accumulator `acc` of channel `ch`: the same as [`finish`]'s.
+    #[inline(always)]
+    pub(super) fn finish(&self, ch: usize, acc: i32) -> i8 {
+        let acc = acc.wrapping_add(self.bias[ch]);
+        let v = requantize_narrow(acc, self.multiplier[ch], self.shift[ch]);
+        (v + self.zero).clamp(self.min, self.max) as i8
+    }
 }
 
 /// Requantisation of an accumulator of output channel `ch` (with the channel's bias) to the

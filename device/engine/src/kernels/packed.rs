@@ -16,7 +16,7 @@
 
 use super::Map;
 use super::dsp::{smlad, ssub16, sxtb16, sxtb16_ror8};
-use super::int8::{OutputChannel, Weighted, Zeros, output_channels};
+use super::int8::{NarrowOutputs, Weighted, Zeros, finish, output_channels};
 use crate::blob::{Geometry, OpRecord};
 
 /// Scratch bytes of an int8 convolution whose filters have `reduction` weights: the gathered
@@ -314,7 +314,8 @@ pub fn conv(
     let cols: &mut [[u32; 4]] = bytemuck::cast_slice_mut(&mut cols[..4 * groups]);
     let x: &[u8] = bytemuck::cast_slice(x);
     let weights: &[u8] = bytemuck::cast_slice(c.weights);
-    let channels = output_channels(op, c, z.y);
+    let narrow = NarrowOutputs::of(op, c, z.y);
+    let general = finish(op, c, z.y);
     let plane = output.plane();
     let filters = &weights[..output.channels * k];
     let g = &op.geometry;
@@ -332,20 +333,16 @@ pub fn conv(
         }
         unpack_into::<0>(raw0.as_chunks::<4>().0, z.a, cols);
         unpack_into::<1>(raw1.as_chunks::<4>().0, z.a, cols);
-        every_filter(
-            filters,
-            k,
-            cols,
-            channels.clone(),
-            &mut out[p..],
-            plane,
-            p + 1 < plane,
-        );
+        let (out, both) = (&mut out[p..], p + 1 < plane);
+        match &narrow {
+            Some(n) => every_filter(filters, k, cols, &|f, a| n.finish(f, a), out, plane, both),
+            None => every_filter(filters, k, cols, &general, out, plane, both),
+        }
     }
 }
 
-/// The outputs of every filter (the rows of `k` bytes of `weights`, requantised by `channels`
-/// in order) at two pixels whose columns are
+/// The outputs of every filter (the rows of `k` bytes of `weights`; `finish(f, acc)` requantises
+/// filter `f`'s) at two pixels whose columns are
 /// interleaved in `cols`, two filters at a time (an odd last filter as a pair with itself):
 /// filter `f`'s go to `out[f * plane]` and, when `both`, `out[f * plane + 1]`.
 // Not inlined: the loop then has the registers to itself.
@@ -354,25 +351,22 @@ fn every_filter(
     weights: &[u8],
     k: usize,
     cols: &[[u32; 4]],
-    mut channels: impl Iterator<Item = OutputChannel>,
+    finish: &impl Fn(usize, i32) -> i8,
     out: &mut [i8],
     plane: usize,
     both: bool,
 ) {
-    let mut outs = out.chunks_mut(plane);
-    let mut rows = weights.chunks_exact(k);
-    while let Some(r0) = rows.next() {
-        // An odd last filter is computed as a pair with itself; its second result unused.
-        let r1 = rows.next();
-        let [a, b, c, d] = dot2x2(r0, r1.unwrap_or(r0), cols);
-        let filters = [(a, b), (c, d)].into_iter().take(1 + r1.is_some() as usize);
-        for ((acc, out), chunk) in filters.zip(channels.by_ref()).zip(outs.by_ref()) {
-            if let [first, rest @ ..] = chunk {
-                *first = out.finish(acc.0);
-                if let (true, [second, ..]) = (both, rest) {
-                    *second = out.finish(acc.1);
-                }
-            }
+    let filters = weights.len() / k;
+    let row = |f: usize| &weights[f * k..(f + 1) * k];
+    for f in (0..filters).step_by(2) {
+        // An odd last filter is computed as a pair with itself.
+        let g = (f + 1).min(filters - 1);
+        let [a, b, c, d] = dot2x2(row(f), row(g), cols);
+        out[f * plane] = finish(f, a);
+        out[g * plane] = finish(g, c);
+        if both {
+            out[f * plane + 1] = finish(f, b);
+            out[g * plane + 1] = finish(g, d);
         }
     }
 }
