@@ -1,7 +1,8 @@
 //! `edgenas-engine`: what runs on a board.
 //!
-//! This crate is `#![no_std]`; its only `unsafe` code is the inline assembly of four Cortex-M
-//! DSP instructions (`kernels/dsp.rs`, with the `dsp` feature on Arm). It holds the pieces that the host and
+//! This crate is `#![no_std]`; its only `unsafe` code is inline assembly of Cortex-M DSP
+//! instructions (`kernels/dsp.rs`, with the `dsp` feature on Arm): one instruction each on
+//! registers, and the convolution's inner loop, which reads only the slices it is given. It holds the pieces that the host and
 //! the device must agree on byte for byte:
 //!
 //! * [`blob`]: the device model format: reading a blob without copying it and (with `alloc`)

@@ -15,7 +15,7 @@
 //! portable kernels' exactly: the same integer sums, the same requantisation.
 
 use super::Map;
-use super::dsp::{smlad, ssub16, sxtb16, sxtb16_ror8};
+use super::dsp::{dot2x2_groups, mac2x2, smlad, ssub16, sxtb16, sxtb16_ror8};
 use super::int8::{NarrowOutputs, Weighted, Zeros, finish, output_channels};
 use crate::blob::{Geometry, OpRecord};
 
@@ -93,36 +93,16 @@ fn mac4(acc: i32, w: [u8; 4], x0: u32, x1: u32) -> i32 {
 /// in `cols` (per group of 4 values: the two columns' words of values 0 and 2, then their
 /// words of values 1 and 3, so that each pair is one `LDRD`):
 /// `[r0·c0, r0·c1, r1·c0, r1·c1]`.
-// Not inlined: the loop then has the registers to itself (inlined into `conv`, it spilled its
-// accumulators to the stack on a Cortex-M4).
-#[inline(never)]
+#[inline(always)]
 fn dot2x2(r0: &[u8], r1: &[u8], cols: &[[u32; 4]]) -> [i32; 4] {
     let (w0, w1) = (r0.as_chunks::<4>().0, r1.as_chunks::<4>().0);
-    let (mut a00, mut a01, mut a10, mut a11) = (0, 0, 0, 0);
-    for ((&w0, &w1), c) in w0.iter().zip(w1).zip(cols) {
-        // Both rows unpacked first, then each pair of column words used twice as it is
-        // loaded: 4 accumulators, 4 unpacked weights, 2 column words and the pointers fit in
-        // a Cortex-M4's registers but for the loop's counter (22 instructions per 16 MACs;
-        // unrolling twice made LLVM spill more, not less).
-        let (w0, w1) = (u32::from_le_bytes(w0), u32::from_le_bytes(w1));
-        let (e0, o0, e1, o1) = (sxtb16(w0), sxtb16_ror8(w0), sxtb16(w1), sxtb16_ror8(w1));
-        a00 = smlad(e0, c[0], a00);
-        a01 = smlad(e0, c[1], a01);
-        a10 = smlad(e1, c[0], a10);
-        a11 = smlad(e1, c[1], a11);
-        a00 = smlad(o0, c[2], a00);
-        a01 = smlad(o0, c[3], a01);
-        a10 = smlad(o1, c[2], a10);
-        a11 = smlad(o1, c[3], a11);
-    }
+    let mut acc = dot2x2_groups(w0, w1, cols);
     if let Some(c) = cols.get(w0.len()).filter(|_| !r0.len().is_multiple_of(4)) {
-        let (t0, t1) = (tail(r0), tail(r1));
-        a00 = mac4(a00, t0, c[0], c[2]);
-        a01 = mac4(a01, t0, c[1], c[3]);
-        a10 = mac4(a10, t1, c[0], c[2]);
-        a11 = mac4(a11, t1, c[1], c[3]);
+        let (t0, t1) = (u32::from_le_bytes(tail(r0)), u32::from_le_bytes(tail(r1)));
+        mac2x2::<false>(&mut acc, t0, t1, c[0], c[1]);
+        mac2x2::<true>(&mut acc, t0, t1, c[2], c[3]);
     }
-    [a00, a01, a10, a11]
+    acc
 }
 
 /// Dot products of weight rows `r0` and `r1` with one column: `[r0·c, r1·c]`.
@@ -214,6 +194,20 @@ fn pair_inside(g: &Geometry, input: Map, output: Map, p: usize) -> Option<usize>
 /// stem's 10×4 fits).
 const BORDER_TAPS: usize = 64;
 
+/// The receptive field of a pixel whose window crosses the border, through a `table` of where
+/// each tap lies in a channel: a load per tap, or the padding value `zero` for a tap outside
+/// the channel (no `memset` call per channel).
+#[inline(always)]
+fn gather_through(table: &[u32], input: Map, x: &[u8], zero: u8, raw: &mut [u8]) {
+    let plane = input.plane();
+    for (dst, c) in raw.chunks_exact_mut(table.len()).zip(0..input.channels) {
+        let channel = &x[c * plane..(c + 1) * plane];
+        for (d, &at) in dst.iter_mut().zip(table) {
+            *d = channel.get(at as usize).copied().unwrap_or(zero);
+        }
+    }
+}
+
 /// The receptive field of output pixel (`oy`, `ox`) in filter order, into `raw`; taps in the
 /// padding get the input's zero point `zero`.
 #[inline(never)]
@@ -260,24 +254,26 @@ fn gather(g: &Geometry, input: Map, x: &[u8], zero: u8, oy: usize, ox: usize, ra
     };
     let (ky0, ky1) = clip(y0, kh, input.height);
     let (kx0, kx1) = clip(x0, kw, input.width);
-    if kh * kw <= BORDER_TAPS {
-        // Where each tap lies in a channel (out of it for a padding tap), once for all
-        // channels; then a load or the padding value per tap (no `memset` call per channel).
-        let mut table = [u32::MAX; BORDER_TAPS];
+    // Where each tap lies in a channel (out of it for a padding tap), once for all channels.
+    let fill = |table: &mut [u32]| {
         for ky in ky0..ky1 {
             let at = (y0 + ky as isize) as usize * input.width;
             for kx in kx0..kx1 {
                 table[ky * kw + kx] = (at + (x0 + kx as isize) as usize) as u32;
             }
         }
-        let table = &table[..kh * kw];
-        for (dst, c) in raw.chunks_exact_mut(kh * kw).zip(0..input.channels) {
-            let channel = &x[c * plane..(c + 1) * plane];
-            for (d, &at) in dst.iter_mut().zip(table) {
-                *d = channel.get(at as usize).copied().unwrap_or(zero);
-            }
-        }
-        return;
+    };
+    if kh * kw == 9 {
+        // The usual 3×3: a table the compiler knows the length of.
+        let mut table = [u32::MAX; 9];
+        fill(&mut table);
+        return gather_through(&table, input, x, zero, raw);
+    }
+    if kh * kw <= BORDER_TAPS {
+        let mut table = [u32::MAX; BORDER_TAPS];
+        let table = &mut table[..kh * kw];
+        fill(table);
+        return gather_through(table, input, x, zero, raw);
     }
     for (dst, c) in raw.chunks_exact_mut(kh * kw).zip(0..input.channels) {
         dst.fill(zero);
