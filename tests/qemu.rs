@@ -111,6 +111,33 @@ fn blobs_of_every_shipped_space_run_on_the_emulated_board_as_on_the_host() {
 }
 
 #[test]
+fn every_int8_kernel_shape_of_the_calibration_models_runs_on_the_board_as_on_the_host() {
+    // The one-op calibration models (edgenas::measure::micro_models): convolutions of 4 to 96
+    // channels, 3×3, 5×5, 1×1 and depthwise, dense layers, pools; among them reductions of an
+    // odd number of 4-value groups (4 channels × 3×3), which the assembly loop of the packed
+    // convolution leaves to its remainder path. int8, where the board runs its own kernels.
+    let Some(meter) = meter("qemu-mps2-an386") else {
+        return;
+    };
+    let mut checked = 0;
+    for (name, net) in edgenas::measure::micro_models() {
+        let onnx = edgenas::measure::export_untrained(&net, true, 1).unwrap();
+        let (compiled, input) = edgenas::measure::mcu::compile_with_input(&onnx, &name).unwrap();
+        let mut host = HostEngine::new(&compiled.blob).unwrap();
+        let mut e = host.engine().unwrap();
+        let mut expected = vec![0u8; e.output().bytes as usize];
+        e.run(&input, &mut expected).unwrap();
+        let run = meter
+            .run_blob(&compiled.blob, &input, 1)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(run.output, expected, "{name}: output");
+        assert_eq!(run.high_water as usize, compiled.arena_bytes, "{name}: arena");
+        checked += 1;
+    }
+    assert!(checked >= 40, "{checked} models");
+}
+
+#[test]
 fn the_qemu_meter_measures_onnx_models_and_bigger_ones_take_longer() {
     let Some(meter) = meter("qemu-mps2-an386") else {
         return;
