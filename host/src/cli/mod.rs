@@ -51,11 +51,13 @@ enum Command {
     Sample(sample::Args),
     /// Train one candidate on a data set and report its validation and test accuracy.
     Train(train::Args),
-    /// Measure the latency of an ONNX model on a board (tract on the host, or the simulator).
+    /// Measure the latency of an ONNX model on a board: tract on the host, our firmware on an
+    /// emulated or real microcontroller, the agent on a Linux board, or the simulator.
     Measure(measure::Args),
     /// Fit a board's latency cost model to models measured on it.
     Calibrate(calibrate::Args),
-    /// Benchmarks of edgenas itself (the simulator's fidelity).
+    /// Benchmarks of edgenas itself: the simulator's fidelity, the strategies' ask time, the engine,
+    /// the kernels on an emulated board, shared-study workers.
     Bench(bench::Args),
     /// Search a space for networks that fit a board: check limits, measure, train, and
     /// export the Pareto front; every trial is recorded in a study that a rerun resumes.
