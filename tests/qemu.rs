@@ -131,7 +131,10 @@ fn every_int8_kernel_shape_of_the_calibration_models_runs_on_the_board_as_on_the
             .run_blob(&compiled.blob, &input, 1)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(run.output, expected, "{name}: output");
-        assert_eq!(run.high_water as usize, compiled.arena_bytes, "{name}: arena");
+        assert_eq!(
+            run.high_water as usize, compiled.arena_bytes,
+            "{name}: arena"
+        );
         checked += 1;
     }
     assert!(checked >= 40, "{checked} models");
