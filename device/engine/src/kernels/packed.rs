@@ -427,11 +427,11 @@ pub fn depthwise_3x3(
             let mut ox = 0;
             while ox < row.len() {
                 let ix = ox as isize - pw;
-                if rows_inside && ox + 1 < row.len() && ix >= 0 && ix + 4 <= w {
+                if rows_inside && ox + 1 < row.len() {
                     let (mut a0, mut a1) = (0, 0);
                     for k in 0..3 {
-                        let at = (iy as usize + k) * input.width + ix as usize;
-                        let v = word(&map[at..at + 4], 0);
+                        let at = (iy as usize + k) * input.width;
+                        let v = window_word(&map[at..at + input.width], ix, z.a as u8);
                         let even = ssub16(sxtb16(v), zz); // x0, x2
                         let odd = ssub16(sxtb16_ror8(v), zz); // x1, x3
                         a0 = smlad(odd, lo[k], smlad(even, outer[k], a0));
@@ -447,6 +447,19 @@ pub fn depthwise_3x3(
             }
         }
     }
+}
+
+/// The 4 bytes of `row` from column `ix` on as a little-endian word, `fill` for the columns
+/// outside the row (left of 0 or past its end): the zero point there unpacks to 0.
+#[inline(always)]
+fn window_word(row: &[u8], ix: isize, fill: u8) -> u32 {
+    if let Some(w) = usize::try_from(ix).ok().and_then(|i| row.get(i..i + 4)) {
+        return word(w, fill);
+    }
+    (0..4).rev().fold(0, |v, i| {
+        let b = usize::try_from(ix + i).ok().and_then(|i| row.get(i));
+        v << 8 | *b.unwrap_or(&fill) as u32
+    })
 }
 
 /// A dense layer, two rows at a time (an odd last row as a pair with itself). `scratch` holds
