@@ -71,9 +71,7 @@ impl OutputChannel {
             ),
         }
     }
-}
 
-impl OutputChannel {
     /// Output channel `ch` of `op`.
     #[inline(always)]
     fn of(op: &OpRecord, c: &Weighted, zy: i32, ch: usize) -> OutputChannel {

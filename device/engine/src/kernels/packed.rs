@@ -337,10 +337,10 @@ pub fn conv(
     }
 }
 
-/// The outputs of every filter (the rows of `k` bytes of `weights`; `finish(f, acc)` requantises
-/// filter `f`'s) at two pixels whose columns are
-/// interleaved in `cols`, two filters at a time (an odd last filter as a pair with itself):
-/// filter `f`'s go to `out[f * plane]` and, when `both`, `out[f * plane + 1]`.
+/// The outputs of every filter (the rows of `k` bytes of `weights`; `finish(f, acc)`
+/// requantises filter `f`'s) at two pixels whose columns are interleaved in `cols`, two filters
+/// at a time (an odd last filter as a pair with itself): filter `f`'s go to `out[f * plane]`
+/// and, when `both`, `out[f * plane + 1]`.
 // Not inlined: the loop then has the registers to itself.
 #[inline(never)]
 fn every_filter(
@@ -379,8 +379,10 @@ pub fn is_depthwise_3x3(op: &OpRecord, input: Map, output: Map) -> bool {
 
 /// A depthwise 3×3 convolution of stride 1, two output pixels of a row at a time: per kernel
 /// row, one 4-byte load of the input gives both pixels' 3 taps once unpacked (values 0 and 2,
-/// values 1 and 3, minus the zero point), and 4 `SMLAD`s make their 6 MACs. Pixels whose
-/// window leaves the map take a plain loop (their padding taps contribute nothing).
+/// values 1 and 3, minus the zero point), and 4 `SMLAD`s make their 6 MACs. A pair at the
+/// left or right edge loads the zero point for the columns outside the map ([`window_word`]);
+/// a pixel in a row whose window leaves the map at the top or bottom, or an odd last pixel,
+/// takes a plain loop (its padding taps contribute nothing).
 pub fn depthwise_3x3(
     op: &OpRecord,
     input: Map,
