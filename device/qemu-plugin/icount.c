@@ -51,6 +51,14 @@ static uint64_t begin_addr;
 static uint64_t end_addr;
 static uint64_t op_addr;
 
+/* Prints `LABEL N` to QEMU's log. */
+static void report(const char *label, uint64_t n)
+{
+    char line[64];
+    snprintf(line, sizeof line, "%s %" PRIu64 "\n", label, n);
+    qemu_plugin_outs(line);
+}
+
 static void on_begin(unsigned int vcpu, void *data)
 {
     (void)vcpu;
@@ -61,21 +69,17 @@ static void on_begin(unsigned int vcpu, void *data)
 
 static void on_op(unsigned int vcpu, void *data)
 {
-    char line[64];
     (void)vcpu;
     (void)data;
-    snprintf(line, sizeof line, "edgenas-icount-op %" PRIu64 "\n", executed - marked);
-    qemu_plugin_outs(line);
+    report("edgenas-icount-op", executed - marked);
     marked = executed;
 }
 
 static void on_end(unsigned int vcpu, void *data)
 {
-    char line[64];
     (void)vcpu;
     (void)data;
-    snprintf(line, sizeof line, "edgenas-icount %" PRIu64 "\n", executed - started);
-    qemu_plugin_outs(line);
+    report("edgenas-icount", executed - started);
 }
 
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)

@@ -165,46 +165,38 @@ fn dot2x2_pairs(acc: &mut [i32; 4], w0: &[[u8; 4]], w1: &[[u8; 4]], cols: &[[u32
         // are its own copies. Besides registers it writes one 8-byte slot it takes below the
         // stack pointer (for the end pointer) and gives back. SMLAD may set the sticky Q flag
         // and CMP sets the flags, so `preserves_flags` is not claimed.
+        // One group of 4 values of both rows: values 0 and 2 against the columns' even words,
+        // then values 1 and 3 against their odd words (18 instructions).
+        macro_rules! group {
+            () => {
+                concat!(
+                    "ldr {x0}, [{p0}], #4\n",
+                    "ldr {x1}, [{p1}], #4\n",
+                    "ldrd {c0}, {c1}, [{pc}], #8\n",
+                    "sxtb16 {t}, {x0}\n",
+                    "smlad {a00}, {t}, {c0}, {a00}\n",
+                    "smlad {a01}, {t}, {c1}, {a01}\n",
+                    "sxtb16 {t}, {x1}\n",
+                    "smlad {a10}, {t}, {c0}, {a10}\n",
+                    "smlad {a11}, {t}, {c1}, {a11}\n",
+                    "ldrd {c0}, {c1}, [{pc}], #8\n",
+                    "sxtb16 {t}, {x0}, ror #8\n",
+                    "smlad {a00}, {t}, {c0}, {a00}\n",
+                    "smlad {a01}, {t}, {c1}, {a01}\n",
+                    "sxtb16 {t}, {x1}, ror #8\n",
+                    "smlad {a10}, {t}, {c0}, {a10}\n",
+                    "smlad {a11}, {t}, {c1}, {a11}",
+                )
+            };
+        }
         unsafe {
             core::arch::asm!(
                 "sub sp, sp, #8",
                 "str {t}, [sp]",
                 "2:",
-                "ldr {x0}, [{p0}], #4",
-                "ldr {x1}, [{p1}], #4",
-                // Values 0 and 2 of both rows, against the columns' even words.
-                "ldrd {c0}, {c1}, [{pc}], #8",
-                "sxtb16 {t}, {x0}",
-                "smlad {a00}, {t}, {c0}, {a00}",
-                "smlad {a01}, {t}, {c1}, {a01}",
-                "sxtb16 {t}, {x1}",
-                "smlad {a10}, {t}, {c0}, {a10}",
-                "smlad {a11}, {t}, {c1}, {a11}",
-                // Values 1 and 3, against the odd words.
-                "ldrd {c0}, {c1}, [{pc}], #8",
-                "sxtb16 {t}, {x0}, ror #8",
-                "smlad {a00}, {t}, {c0}, {a00}",
-                "smlad {a01}, {t}, {c1}, {a01}",
-                "sxtb16 {t}, {x1}, ror #8",
-                "smlad {a10}, {t}, {c0}, {a10}",
-                "smlad {a11}, {t}, {c1}, {a11}",
-                // The next group, the same way.
-                "ldr {x0}, [{p0}], #4",
-                "ldr {x1}, [{p1}], #4",
-                "ldrd {c0}, {c1}, [{pc}], #8",
-                "sxtb16 {t}, {x0}",
-                "smlad {a00}, {t}, {c0}, {a00}",
-                "smlad {a01}, {t}, {c1}, {a01}",
-                "sxtb16 {t}, {x1}",
-                "smlad {a10}, {t}, {c0}, {a10}",
-                "smlad {a11}, {t}, {c1}, {a11}",
-                "ldrd {c0}, {c1}, [{pc}], #8",
-                "sxtb16 {t}, {x0}, ror #8",
-                "smlad {a00}, {t}, {c0}, {a00}",
-                "smlad {a01}, {t}, {c1}, {a01}",
-                "sxtb16 {t}, {x1}, ror #8",
-                "smlad {a10}, {t}, {c0}, {a10}",
-                "smlad {a11}, {t}, {c1}, {a11}",
+                // Two groups an iteration.
+                group!(),
+                group!(),
                 "ldr {t}, [sp]",
                 "cmp {pc}, {t}",
                 "bne 2b",

@@ -6,8 +6,9 @@
 //! order of a filter's weights: channel, row, column), subtracts the input's zero point and
 //! unpacks it into 16-bit lanes (padding taps become 0); then two filters at a time are dotted
 //! with the two columns, so that every weight word loaded and unpacked serves two pixels and
-//! every column word serves two filters: per 4 input values, 2 weight loads, 4 unpacks, 4
-//! column loads and 8 `SMLAD`s make 16 MACs. A dense layer is the same with one column, its
+//! every column word serves two filters: per 4 input values, 2 weight loads, 4 unpacks, 2
+//! `LDRD`s of column words and 8 `SMLAD`s make 16 MACs (the loop is assembly on a Cortex-M:
+//! [`dsp::dot2x2_groups`]). A dense layer is the same with one column, its
 //! input.
 //!
 //! Both need working memory in the arena ([`conv_scratch_bytes`], [`dense_scratch_bytes`]),
