@@ -235,14 +235,15 @@ fn replay_on_the_shared_nas_bench_201_table() {
         (limited["optimum"].as_f64().unwrap() - 92.145).abs() < 1e-3,
         "{limited}"
     );
-    // The Bayesian strategy: 94.22 at 50 queries and 94.32 at 100 when this was written
-    // (docs/strategies.md); NSGA-II's front covers 98-99 % of the true front's hypervolume.
+    // The Bayesian strategy: 94.24 at 50 queries and 94.33 at 100 when this was written
+    // (docs/strategies.md; 94.20 and 94.31 with one lengthscale for every choice, before the
+    // weights per choice); NSGA-II's front covers 98-99 % of the true front's hypervolume.
     let bayes = run("bayes", &[]);
     let curve = bayes["mean_best_after"].as_array().unwrap();
     let at50 = curve[49].as_f64().unwrap();
     let at100 = bayes["mean_best_accuracy"].as_f64().unwrap();
     assert!(
-        at50 >= 94.15 && at100 >= 94.28,
+        at50 >= 94.2 && at100 >= 94.3,
         "bayes {at50} at 50, {at100} at 100"
     );
     let nsga2 = run("nsga2", &[]);

@@ -39,7 +39,7 @@ enum Bench {
     Predictor(PredictorArgs),
     /// How long each strategy takes to propose a genotype with a long history: `--history`
     /// finished trials (random genotypes, a fifth of them infeasible) are told first, then
-    /// `--asks` ask/tell rounds are timed. Prints the median and 90th percentile per ask.
+    /// `--asks` ask/tell rounds are timed. Prints the median, 90th percentile and maximum per ask.
     Ask(super::bench_ask::AskArgs),
     /// The device engine on the host next to tract, on the same models: random genotypes of
     /// each space, untrained, int8 QDQ and f32, timed alternately in one run (medians); and

@@ -44,11 +44,11 @@ fn outcome_of(text: &str) -> Outcome {
     })
 }
 
-/// The median and 90th percentile of `v` (sorted in place).
-fn median_p90(v: &mut [f64]) -> (f64, f64) {
+/// The median, 90th percentile and maximum of `v` (sorted in place).
+fn median_p90_max(v: &mut [f64]) -> (f64, f64, f64) {
     v.sort_by(f64::total_cmp);
     let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
-    (at(0.5), at(0.9))
+    (at(0.5), at(0.9), at(1.0))
 }
 
 pub fn ask(args: AskArgs) -> Result<()> {
@@ -72,14 +72,15 @@ pub fn ask(args: AskArgs) -> Result<()> {
                 strat.tell(&g, outcome_of(&g.to_text()));
                 tells.push(t.elapsed().as_secs_f64() * 1e3);
             }
-            let (ask_median, ask_p90) = median_p90(&mut asks);
-            let (tell_median, _) = median_p90(&mut tells);
+            let (ask_median, ask_p90, ask_max) = median_p90_max(&mut asks);
+            let (tell_median, _, _) = median_p90_max(&mut tells);
             rows.push(json!({
                 "space": space.name,
                 "strategy": strat.name(),
                 "history": args.history,
                 "ask_median_ms": ask_median,
                 "ask_p90_ms": ask_p90,
+                "ask_max_ms": ask_max,
                 "tell_median_ms": tell_median,
             }));
         }
@@ -93,6 +94,7 @@ pub fn ask(args: AskArgs) -> Result<()> {
         ">history",
         ">ask median ms",
         ">ask p90 ms",
+        ">ask max ms",
         ">tell median ms",
     ]);
     for r in &rows {
@@ -103,6 +105,7 @@ pub fn ask(args: AskArgs) -> Result<()> {
             r["history"].to_string(),
             ms("ask_median_ms"),
             ms("ask_p90_ms"),
+            ms("ask_max_ms"),
             ms("tell_median_ms"),
         ]);
     }

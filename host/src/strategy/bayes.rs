@@ -1,8 +1,9 @@
-//! Bayesian optimisation with a local acquisition: a Gaussian process over genotypes (see
-//! [`super::gp`]) chooses, by expected improvement times the estimated chance of meeting the
-//! limits, which neighbour of the current centre to evaluate next; the centre moves to the
-//! first neighbour that beats it, and when every neighbour of a centre has been tried the
-//! search restarts from the best of a random pool under the same acquisition.
+//! Bayesian optimisation with a local acquisition: a Gaussian process over genotypes with a
+//! kernel weight per choice (see [`super::gp`]) chooses, by expected improvement times the
+//! estimated chance of meeting the limits, which neighbour of the current centre to evaluate
+//! next; the centre moves to the first neighbour that beats it, and when every neighbour of a
+//! centre has been tried the search restarts from the best of a random pool under the same
+//! acquisition.
 //!
 //! This is trust-region Bayesian optimisation for categorical spaces (CASMOPOLITAN, Wan et
 //! al. 2021) with a trust region of one choice: on NAS benchmarks a surrogate proposing
@@ -21,8 +22,9 @@ use crate::space::{Genotype, SearchSpace};
 /// Observations the surrogate is fitted on at most: the best half and the most recent half
 /// of this many (the fit is cubic in it; this keeps `ask` within milliseconds).
 const MAX_FITTED: usize = 100;
-/// The surrogate's hyperparameters are chosen again after this many new observations.
-const REFIT_EVERY: usize = 10;
+/// The surrogate's hyperparameters are searched on the grid again after this many new
+/// observations (between, the per-choice weights climb one step per fit).
+const REGRID_EVERY: usize = 10;
 
 /// The Bayesian strategy.
 #[derive(Clone, Debug)]
@@ -92,15 +94,12 @@ impl Bayes {
         }
         let points: Vec<Encoding> = chosen.iter().map(|&i| self.encoded[i].clone()).collect();
         let values: Vec<f64> = chosen.iter().map(|&i| self.observed[i].1).collect();
-        let refit = self.model.is_none() || n / REFIT_EVERY != self.fitted_at / REFIT_EVERY;
-        let keep = match &self.model {
-            Some(m) if !refit => Some((m.lengthscale, m.noise)),
-            _ => None,
-        };
-        // Kept hyperparameters that no longer fit (not positive definite) are chosen again.
-        self.model = keep
-            .and_then(|h| Gp::fit(points.clone(), &values, Some(h)))
-            .or_else(|| Gp::fit(points, &values, None));
+        let regrid = self.model.is_none() || n / REGRID_EVERY != self.fitted_at / REGRID_EVERY;
+        let previous = self.model.as_ref().map(|m| m.hyper.clone());
+        // Previous hyperparameters that no longer fit (not positive definite) give way to
+        // the grid's.
+        self.model = Gp::fit(points.clone(), &values, previous, regrid)
+            .or_else(|| Gp::fit(points, &values, None, true));
         self.fitted_at = n;
     }
 
