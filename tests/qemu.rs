@@ -320,12 +320,14 @@ fn qemu_killed_mid_run_fails_the_measurement_with_a_reason() {
     let Some(meter) = meter("qemu-mps2-an500") else {
         return;
     };
-    // A big model: several seconds of emulation.
+    // A big model run 40 times: well over the half second before the kill (one run of it
+    // took under half a second on a fast machine, and the kill then came too late).
     let space = load_space("resnet-tiny").unwrap();
     let g = "stages=3,stem.out=32,s1.depth=3,s1.out=32,s2.depth=3,s2.out=64,s3.depth=3,s3.out=128";
     let c = Candidate::new(&space, space.parse_genotype(g).unwrap()).unwrap();
     let onnx = edgenas::measure::export_untrained(&c.network, true, 1).unwrap();
-    let run = std::thread::spawn(move || meter.measure(&onnx, "big"));
+    let (compiled, input) = edgenas::measure::mcu::compile_with_input(&onnx, "big").unwrap();
+    let run = std::thread::spawn(move || meter.run_blob(&compiled.blob, &input, 40));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let killed = loop {
         if let Some(&pid) = qemu_children("mps2-an500").first() {
