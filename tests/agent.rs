@@ -14,8 +14,8 @@ use std::thread;
 use edgenas::candidate::Candidate;
 use edgenas::measure::export_untrained;
 use edgenas::space::load_space;
-use edgenas_agent::protocol::{MAX_REPLY_BYTES, Reply, read_frame};
 use edgenas_agent::server::{Agent, Limits};
+use edgenas_wire::protocol::{MAX_REPLY_BYTES, Reply, read_frame};
 use serde_json::Value;
 
 const TOKEN: &str = "a-shared-token-of-some-length";

@@ -8,8 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use edgenas_agent::Timer;
-use edgenas_agent::protocol::{MAX_REPLY_BYTES, Op, Reply, Request, read_frame, write_frame};
+use edgenas_wire::Timer;
+use edgenas_wire::protocol::{MAX_REPLY_BYTES, Op, Reply, Request, read_frame, write_frame};
 
 /// An agent process on a free loopback port, killed when dropped.
 struct Running {

@@ -1,18 +1,12 @@
 //! The `edgenas` binary, run as a user runs it.
 
+use crate::common::{edgenas, repo_root};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use edgenas::board::SHIPPED_BOARDS;
 use edgenas::space::SHIPPED_SPACES;
 use serde_json::Value;
-
-fn edgenas(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_edgenas"))
-        .args(args)
-        .output()
-        .expect("the edgenas binary runs")
-}
 
 /// Runs a command that must succeed and returns its standard output.
 fn ok(args: &[&str]) -> String {
@@ -296,7 +290,7 @@ fn bad_input_is_a_clear_error_not_a_panic() {
 
 #[test]
 fn every_file_in_search_spaces_and_boards_is_shipped_in_the_binary() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = repo_root();
     let stems = |dir: &str| -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(root.join(dir))
             .unwrap()

@@ -2,7 +2,6 @@
 //! space run on the host and give tract's numbers; the arena and flash figures the search
 //! promises are the blob's.
 
-use burn::prelude::Device;
 use edgenas::candidate::Candidate;
 use edgenas::compile::{self, HostEngine, from_bytes, to_bytes};
 use edgenas::cost::{flash, memory};
@@ -13,6 +12,7 @@ use edgenas::network::Network;
 use edgenas::rng::Rng;
 use edgenas::space::{SHIPPED_SPACES, load_space};
 use edgenas::train;
+use edgenas::train::TrainDevice;
 use edgenas::weights::{LayerWeights, Weights, initial_weights};
 use edgenas_engine::DType;
 
@@ -88,7 +88,7 @@ fn worst(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn blobs_of_every_shipped_space_match_tract_and_the_promised_figures() {
-    let device = Device::flex();
+    let device = TrainDevice::cpu();
     let nets = networks();
     println!("{} networks, f32 and int8", nets.len());
     assert!(nets.len() >= 25, "{} networks", nets.len());
@@ -208,7 +208,7 @@ fn ds_cnn(seed: u64) -> (Candidate, Weights, Vec<Option<QParams>>) {
     let c = Candidate::new(&space, space.sample(&mut Rng::new(seed))).unwrap();
     let w = weights(&c.network, 1);
     let data = Dataset::random(c.network.input_shape(), c.network.classes, 8, 1);
-    let values = train::activations(&c.network, &w, &data.train, 8, &Device::flex()).unwrap();
+    let values = train::activations(&c.network, &w, &data.train, 8, &TrainDevice::cpu()).unwrap();
     let params = export::calibrate(&values, Calibration::MinMax).unwrap();
     (c, w, params)
 }

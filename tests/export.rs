@@ -3,11 +3,13 @@
 use burn::prelude::{Device, Tensor, TensorData};
 use edgenas::candidate::Candidate;
 use edgenas::data::Dataset;
+use edgenas::data::ForData;
 use edgenas::export::reference::Reference;
 use edgenas::export::{self, Calibration, ExportError, ModelInfo, Precision, TractModel};
 use edgenas::network::{Layer, Shape};
 use edgenas::rng::Rng;
 use edgenas::space::{SHIPPED_SPACES, load_space};
+use edgenas::train::TrainDevice;
 use edgenas::train::{self, Batch, GraphModel, TrainConfig};
 use edgenas::weights::initial_weights;
 use onnx_protobuf::{Message, ModelProto};
@@ -53,7 +55,7 @@ fn worst_difference(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn exports_of_every_shipped_space_agree_with_burn_and_with_our_reference_in_tract() {
-    let device = Device::flex();
+    let device = TrainDevice::cpu();
     for (name, _) in SHIPPED_SPACES {
         let space = load_space(name).unwrap();
         let mut rng = Rng::new(77);
@@ -89,7 +91,7 @@ fn exports_of_every_shipped_space_agree_with_burn_and_with_our_reference_in_trac
             let bytes =
                 |p: &Precision| export::to_bytes(&export::export(net, w, &info(), p).unwrap());
             let f32_tract = TractModel::load(&bytes(&Precision::F32), "model.onnx").unwrap();
-            let model = GraphModel::new(net, w, &device).unwrap();
+            let model = GraphModel::new(net, w, device.burn()).unwrap();
             let f32_ref = Reference::new(net, w, None).unwrap();
             let int8_ref = Reference::new(net, w, Some(&params)).unwrap();
             // Every int8 tensor of the model (its `.dq` value), observed in tract.
@@ -104,7 +106,7 @@ fn exports_of_every_shipped_space_agree_with_burn_and_with_our_reference_in_trac
                 .map(|&id| format!("{}.dq", net.nodes[id].name))
                 .collect();
             for sample in data.test.x.chunks(net.input_shape().elements()).take(2) {
-                let ours = burn_output(&model, net.input_shape(), sample, &device);
+                let ours = burn_output(&model, net.input_shape(), sample, device.burn());
                 let d = worst_difference(&ours, &f32_tract.run(sample).unwrap());
                 assert!(d <= 1e-4, "{name} {g}: burn and tract (f32) differ by {d}");
                 let d = worst_difference(&ours, &f32_ref.run(sample).unwrap()[net.output]);
@@ -160,7 +162,7 @@ fn the_operator_form_runs_int8_convolutions() {
     let net = &c.network;
     let data = Dataset::random(net.input_shape(), net.classes, 8, 2);
     let w = initial_weights(net, 1);
-    let values = train::activations(net, &w, &data.train, 8, &Device::flex()).unwrap();
+    let values = train::activations(net, &w, &data.train, 8, &TrainDevice::cpu()).unwrap();
     let params = export::calibrate(&values, Calibration::MinMax).unwrap();
     let model = export::export(net, &w, &info(), &Precision::Int8Operators(params)).unwrap();
     let count = |op: &str| model.graph.node.iter().filter(|n| n.op_type == op).count();
@@ -181,7 +183,7 @@ fn the_operator_form_runs_int8_convolutions() {
 
 #[test]
 fn int8_qdq_models_keep_digits_accuracy_within_1_5_points() {
-    let device = Device::flex();
+    let device = TrainDevice::cpu();
     for (space, genotype) in [
         ("ds-cnn", DS_CNN),
         (

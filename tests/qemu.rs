@@ -8,7 +8,6 @@
 
 use std::process::Command;
 
-use burn::prelude::Device;
 use edgenas::board::load_board;
 use edgenas::candidate::Candidate;
 use edgenas::compile::{self, HostEngine, to_bytes};
@@ -18,6 +17,7 @@ use edgenas::measure::{Kind, Meter, QemuMeter};
 use edgenas::rng::Rng;
 use edgenas::space::{SHIPPED_SPACES, load_space};
 use edgenas::train;
+use edgenas::train::TrainDevice;
 use edgenas::weights::initial_weights;
 use edgenas_engine::blob::Blob;
 
@@ -57,7 +57,7 @@ fn blobs_of_every_shipped_space_run_on_the_emulated_board_as_on_the_host() {
     let Some(meter) = meter("qemu-mps2-an386") else {
         return;
     };
-    let device = Device::flex();
+    let device = TrainDevice::cpu();
     let mut models = 0;
     for (name, _) in SHIPPED_SPACES {
         let space = load_space(name).unwrap();

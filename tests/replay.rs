@@ -1,5 +1,6 @@
 //! `edgenas replay` on a table the test builds, and on the shared NAS-Bench-201 table.
 
+use crate::common::shared;
 use std::path::Path;
 use std::process::Command;
 
@@ -205,15 +206,12 @@ fn replay_refuses_bad_tables_and_arguments() {
 
 #[test]
 fn replay_on_the_shared_nas_bench_201_table() {
-    let table =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/bench/nb201-cifar10-raspi4.csv");
-    if !table.exists() {
-        eprintln!(
-            "skipped: {} is not here (it is only in CI and on the build machines)",
-            table.display()
-        );
+    let Some(table) = shared(
+        "bench/nb201-cifar10-raspi4.csv",
+        "replay_on_the_shared_nas_bench_201_table",
+    ) else {
         return;
-    }
+    };
     let t = table.to_str().unwrap();
     let run = |strategy: &str, extra: &[&str]| replay_run(t, strategy, "100", "30", extra);
     let random = run("random", &[]);

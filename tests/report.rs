@@ -1,17 +1,10 @@
 //! `edgenas report`: HTML, CSV and JSON from studies the tests build (empty, only
 //! infeasible trials, failures, a real search), and bad input.
 
+use crate::common::edgenas;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use edgenas::study::{Limits, Settings, SqliteStudy, Storage, Trial, TrialState};
-
-fn edgenas(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_edgenas"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 /// Checks that `html` is well-formed: every tag closed in order (the report writes no void
 /// elements unclosed), and no stray `<` or `&` in text.
@@ -73,11 +66,11 @@ fn settings() -> Settings {
             max_ram_kb: Some(0.25),
             ..Limits::default()
         },
-        dtype: "int8".into(),
+        dtype: edgenas::cost::DType::Int8,
         epochs: 3,
         training: None,
         seed: 0,
-        strategy: "bayes".into(),
+        strategy: edgenas::strategy::StrategyName::Bayes,
         edgenas_version: "0.1.0".into(),
         trials: None,
     }

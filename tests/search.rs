@@ -1,20 +1,14 @@
 //! `edgenas search` end to end on `digits` with the simulator: the study, the limits, the
 //! finalists' artefacts, resuming after a kill and after Ctrl-C, and bad input.
 
+use crate::common::edgenas;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use edgenas::export::TractModel;
 use edgenas::study::{SqliteStudy, Storage, Trial, TrialState};
 use serde_json::Value;
-
-fn edgenas(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_edgenas"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 /// `edgenas search --data digits --meter simulator --out OUT ARGS --json`, which must succeed.
 fn search(out: &Path, args: &[&str]) -> Value {

@@ -1,5 +1,6 @@
 //! Search spaces, genotypes, the network IR and its static costs, through the library.
 
+use crate::common::shared;
 use edgenas::cost::{self, DType, memory};
 use edgenas::network::{self, Layer};
 use edgenas::rng::Rng;
@@ -168,15 +169,13 @@ fn nb201_genotypes_map_one_to_one_onto_architecture_strings() {
 
 #[test]
 fn nb201_table_architectures_belong_to_the_space() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/bench/nb201-cifar10-raspi4.csv");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!(
-            "SKIPPED: {} is not here (it exists in CI beside the clone)",
-            path.display()
-        );
+    let Some(path) = shared(
+        "bench/nb201-cifar10-raspi4.csv",
+        "nb201_table_architectures_belong_to_the_space",
+    ) else {
         return;
     };
+    let text = std::fs::read_to_string(&path).unwrap();
     let s = load_space("nb201").unwrap();
     let mut rows = 0;
     for line in text.lines().skip(1) {

@@ -2,10 +2,12 @@
 
 use std::process::Command;
 
-use burn::prelude::{Device, Tensor};
+use burn::prelude::Tensor;
 use edgenas::candidate::Candidate;
+use edgenas::data::ForData;
 use edgenas::rng::Rng;
 use edgenas::space::{SHIPPED_SPACES, load_space};
+use edgenas::train::TrainDevice;
 use edgenas::train::{self, Batch, GraphModel, StopReason, TrainConfig, TrainError};
 use edgenas::weights::initial_weights;
 
@@ -17,7 +19,7 @@ fn train_on_digits(space: &str, genotype: &str, config: &TrainConfig) -> (f64, t
     let space = load_space(space).unwrap();
     let g = space.parse_genotype(genotype).unwrap();
     let (c, data) = Candidate::for_data(&space, g, "digits", config.seed).unwrap();
-    let device = Device::flex();
+    let device = TrainDevice::cpu();
     let initial = initial_weights(&c.network, config.seed);
     let trained = train::train(&c.network, &initial, &data, config, &device, &mut |_| {}).unwrap();
     let test = train::evaluate(&c.network, &trained.weights, &data.test, &device).unwrap();
@@ -89,7 +91,7 @@ fn a_loss_that_explodes_fails_with_the_step_named() {
         &initial_weights(&c.network, 0),
         &data,
         &config,
-        &Device::flex(),
+        &TrainDevice::cpu(),
         &mut |_| {},
     )
     .unwrap_err();
@@ -106,7 +108,7 @@ fn a_loss_that_explodes_fails_with_the_step_named() {
 
 #[test]
 fn burn_shapes_match_the_ir_for_every_shipped_space() {
-    let device = Device::flex();
+    let device = TrainDevice::cpu();
     for (name, _) in SHIPPED_SPACES {
         let space = load_space(name).unwrap();
         let mut rng = Rng::new(21);
@@ -114,9 +116,9 @@ fn burn_shapes_match_the_ir_for_every_shipped_space() {
             let g = space.sample(&mut rng);
             let c = Candidate::new(&space, g).unwrap();
             let weights = initial_weights(&c.network, 0);
-            let model = GraphModel::new(&c.network, &weights, &device).unwrap();
+            let model = GraphModel::new(&c.network, &weights, device.burn()).unwrap();
             let dims = c.network.input_shape().dims();
-            let input = Batch::Image(Tensor::zeros([2, dims[0], dims[1], dims[2]], &device));
+            let input = Batch::Image(Tensor::zeros([2, dims[0], dims[1], dims[2]], device.burn()));
             let shapes = model.trace_shapes(input);
             for (node, shape) in c.network.nodes.iter().zip(&shapes) {
                 let mut expected = vec![2];

@@ -7,19 +7,19 @@
 
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::facts::{BoardFacts, board_facts, peak_rss_bytes, reset_peak_rss, rss_bytes};
-use crate::protocol::{
+use edgenas_wire::facts::{BoardFacts, board_facts, peak_rss_bytes, reset_peak_rss, rss_bytes};
+use edgenas_wire::protocol::{
     AgentMeasurement, FrameError, MAX_REQUEST_BYTES, Op, Reply, Request, read_frame, write_frame,
 };
-use crate::timing::Timer;
-use crate::tract::TractModel;
+use edgenas_wire::timing::Timer;
+pub use edgenas_wire::token::read_token_file;
+use edgenas_wire::tract::TractModel;
 
 /// The slowest upload the agent waits for: a model of `n` bytes has the request timeout plus
 /// `n` / this many seconds to arrive.
@@ -72,15 +72,6 @@ pub fn check_exposure(addr: &SocketAddr, token: Option<&str>) -> Result<(), Stri
         Some("") => Err("the token is empty".into()),
         _ => Ok(()),
     }
-}
-
-/// The token in `path`: the file's content without surrounding white space (a trailing
-/// newline, say). The agent and the host read token files through this one function, so that
-/// both sides see the same token.
-pub fn read_token_file(path: &Path) -> Result<String, String> {
-    std::fs::read_to_string(path)
-        .map(|t| t.trim().to_string())
-        .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))
 }
 
 /// Whether `given` is `expected`, in a time that depends only on `expected`'s length.

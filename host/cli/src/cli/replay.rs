@@ -1,0 +1,163 @@
+//! `edgenas replay`: a strategy against a table of pre-measured architectures.
+
+use super::named;
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use edgenas::named::Named;
+use edgenas::space::load_space;
+use edgenas::strategy::StrategyName;
+use edgenas::strategy::replay::{Table, hypervolume_summary, reference_point, replay, summary};
+use serde_json::json;
+
+use super::format::Table as TextTable;
+
+/// Arguments of `edgenas replay`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The table: CSV with `arch`, `accuracy` and `latency_ms` columns, one row per
+    /// architecture of the space (as `../shared/bench/nb201-cifar10-raspi4.csv`).
+    #[arg(long)]
+    table: PathBuf,
+    /// The space the table's architectures belong to (a shipped name or a path).
+    #[arg(long, default_value = "nb201")]
+    space: String,
+    /// The strategy.
+    #[arg(long, value_parser = named::<StrategyName>(), default_value = "evolution")]
+    strategy: StrategyName,
+    /// Queries (evaluated architectures) per run.
+    #[arg(long, default_value_t = 100)]
+    budget: usize,
+    /// Runs, with seeds 0, 1, …
+    #[arg(long, default_value_t = 30)]
+    seeds: u64,
+    /// Only architectures at most this slow count; slower ones are rejected before they would
+    /// be trained and cost no query.
+    #[arg(long)]
+    max_latency_ms: Option<f64>,
+    /// The hypervolume's reference accuracy (percent). Default: the true front's worst
+    /// accuracy, less a tenth of the front's accuracy range.
+    #[arg(long)]
+    reference_accuracy: Option<f64>,
+    /// The hypervolume's reference latency (ms). Default: the true front's worst latency,
+    /// plus a tenth of the front's latency range.
+    #[arg(long)]
+    reference_latency_ms: Option<f64>,
+    /// Print JSON: `mean_best_accuracy`, `std_best_accuracy`, `optimum`, `regret`,
+    /// `mean_hypervolume_share`, `std_hypervolume_share`, `reference_point`, and the mean
+    /// best accuracy after every query.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if args.budget == 0 || args.seeds == 0 {
+        bail!("--budget and --seeds must be at least 1");
+    }
+    if args.max_latency_ms.is_some_and(|l| l.is_nan() || l <= 0.0) {
+        bail!("--max-latency-ms must be above 0");
+    }
+    let space = load_space(&args.space)?;
+    let table = Table::read(&args.table, &space).map_err(anyhow::Error::msg)?;
+    let Some(optimum) = table.optimum(args.max_latency_ms) else {
+        bail!(
+            "no architecture of {} meets --max-latency-ms {}",
+            args.table.display(),
+            args.max_latency_ms.unwrap_or_default()
+        );
+    };
+    let runs = (0..args.seeds)
+        .map(|seed| {
+            replay(
+                &table,
+                &space,
+                args.strategy,
+                args.budget,
+                args.max_latency_ms,
+                seed,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let (mean, std) = summary(&runs, args.budget);
+    let front = table.front(args.max_latency_ms);
+    let mut reference = reference_point(&front);
+    if let Some(a) = args.reference_accuracy {
+        reference[0] = -a;
+    }
+    if let Some(l) = args.reference_latency_ms {
+        reference[1] = l;
+    }
+    if !front
+        .iter()
+        .any(|p| p[0] < reference[0] && p[1] < reference[1])
+    {
+        bail!(
+            "no architecture of the true front is better than the reference point in both objectives"
+        );
+    }
+    let hypervolume = |q| hypervolume_summary(&runs, q, &front, reference);
+    let (hv_mean, hv_std) = hypervolume(args.budget);
+    let curve: Vec<f64> = (1..=args.budget).map(|q| summary(&runs, q).0).collect();
+    let infeasible = runs.iter().map(|r| r.infeasible).sum::<usize>() as f64 / runs.len() as f64;
+    let strategy = args.strategy.name();
+    if args.json {
+        return super::print_json(&json!({
+            "strategy": strategy,
+            "budget": args.budget,
+            "seeds": args.seeds,
+            "max_latency_ms": args.max_latency_ms,
+            "architectures": table.len(),
+            "mean_best_accuracy": mean,
+            "std_best_accuracy": std,
+            "optimum": optimum,
+            "regret": optimum - mean,
+            "mean_infeasible": infeasible,
+            "mean_hypervolume_share": hv_mean,
+            "std_hypervolume_share": hv_std,
+            "true_front_size": front.len(),
+            "reference_point": {"accuracy": -reference[0], "latency_ms": reference[1]},
+            "mean_best_after": curve,
+        }));
+    }
+    let mut t = TextTable::new(&[
+        "strategy",
+        ">queries",
+        ">seeds",
+        ">best accuracy",
+        ">optimum",
+        ">regret",
+        ">hypervolume",
+    ]);
+    for q in [10, 25, 50, 100, 200, 500]
+        .into_iter()
+        .filter(|&q| q < args.budget)
+        .chain([args.budget])
+    {
+        let (m, s) = summary(&runs, q);
+        let (hm, hs) = hypervolume(q);
+        t.row(vec![
+            strategy.to_string(),
+            q.to_string(),
+            args.seeds.to_string(),
+            format!("{m:.3} ± {s:.3}"),
+            format!("{optimum:.3}"),
+            format!("{:.3}", optimum - m),
+            format!("{:.1} ± {:.1} %", 100.0 * hm, 100.0 * hs),
+        ]);
+    }
+    print!("{}", t.render());
+    println!(
+        "hypervolume: of the accuracy/latency front found, as a share of the table's true front \
+         ({} architectures), against the reference point {:.3} % / {:.3} ms",
+        front.len(),
+        -reference[0],
+        reference[1]
+    );
+    if args.max_latency_ms.is_some() {
+        println!(
+            "rejected by the latency limit before training: {infeasible:.1} per run on average"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,377 @@
+//! `edgenas search`: the whole pipeline, recorded in a study.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use edgenas::board::{Board, load_board};
+use edgenas::export::write_path;
+use edgenas::measure::{Meter, MeterChoice, Timer, meter_for};
+use edgenas::report::study_html;
+use edgenas::search::{Event, Search, SearchConfig, Stop, Summary, limits};
+use edgenas::space::load_space;
+use edgenas::strategy::{StrategyName, strategy};
+use edgenas::study::{HEARTBEAT_TIMEOUT_SECONDS, Limits, Settings, Trial, TrialState, worker_name};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::named;
+use super::train_args::TrainingArgs;
+use super::trials_view::{counts_line, print_front};
+use edgenas::cost::DType;
+
+/// Arguments of `edgenas search`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The search space: a shipped name or a path to a `.toml` file.
+    #[arg(long)]
+    space: String,
+    /// The board: a shipped name (`edgenas boards`) or a path to a board file. Its RAM and
+    /// flash are hard limits.
+    #[arg(long, default_value = "host")]
+    board: String,
+    /// The data set: digits, image-folder:PATH, csv:PATH[#COLUMN] or npy:X.npy,Y.npy.
+    #[arg(long, default_value = "digits")]
+    data: String,
+    /// Reject candidates slower than this (measured or predicted before training).
+    #[arg(long, value_name = "MS")]
+    max_latency_ms: Option<f64>,
+    /// Reject candidates whose peak RAM (arena plus the runtime's) exceeds this.
+    #[arg(long, value_name = "KB")]
+    max_ram_kb: Option<f64>,
+    /// Reject candidates whose flash (model plus the runtime's code) exceeds this.
+    #[arg(long, value_name = "KB")]
+    max_flash_kb: Option<f64>,
+    /// Reject candidates with more multiply-accumulates per inference.
+    #[arg(long)]
+    max_macs: Option<u64>,
+    /// The strategy.
+    #[arg(long, value_parser = named::<StrategyName>(), default_value = "bayes")]
+    strategy: StrategyName,
+    /// Trials to train (complete or failed) in the study, counting earlier runs: rerunning a
+    /// finished search with a larger number continues it. Infeasible candidates do not count.
+    #[arg(long, default_value_t = 20)]
+    trials: usize,
+    /// The most epochs per trial.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Start no new trial after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    time_budget: Option<f64>,
+    /// The study: a SQLite file, or `postgres://USER@HOST/DB?study=NAME` for a study that
+    /// workers on many machines share (`edgenas worker`). Rerunning with the same study
+    /// resumes it. Default: `OUT/study.db`.
+    #[arg(long)]
+    study: Option<String>,
+    /// Processes of this command that work on trials: 1 (this one), or 0 to only create the
+    /// study and record its settings, for `edgenas worker`s to do the work (run `search`
+    /// again afterwards, or `edgenas export`, for the finalists).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=1))]
+    workers: u8,
+    /// Seconds without a heartbeat (workers beat every 2 s) after which a running trial of
+    /// another worker is taken for abandoned and run again.
+    #[arg(long, default_value_t = HEARTBEAT_TIMEOUT_SECONDS, value_name = "SECONDS")]
+    heartbeat_timeout: f64,
+    /// Where trial weights (`trials/ID/`), the finalists' artefacts (`finalists/trial-ID/`:
+    /// ONNX f32 and int8, C arrays, `trial.json`) and the HTML report (`report.html`) go.
+    #[arg(long, default_value = "edgenas-search")]
+    out: PathBuf,
+    /// How many members of the Pareto front to export, best accuracy first.
+    #[arg(long, default_value_t = 3)]
+    finalists: usize,
+    /// How latency is obtained before training: `auto` times the host with tract, runs an
+    /// emulated board in QEMU and a real one through an attached debug probe (when their
+    /// firmware is built), has a Linux board's `edgenas-agent` time it (when it answers), and
+    /// predicts every other board with the simulator.
+    #[arg(long, value_parser = named::<MeterChoice>(), default_value = "auto")]
+    meter: MeterChoice,
+    /// What RAM, flash and latency are computed for.
+    #[arg(long, value_parser = named::<DType>(), default_value = "int8")]
+    dtype: DType,
+    /// Seed of the search, the data split and every trial's weights.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[command(flatten)]
+    training: TrainingArgs,
+    /// Print JSON: `stop`, `trials` (every trial of the study), `front` (trial ids),
+    /// `finalists`, `report` (the HTML report's path).
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if args.trials == 0 {
+        bail!("--trials must be at least 1");
+    }
+    if args.time_budget.is_some_and(|t| t.is_nan() || t <= 0.0) {
+        bail!("--time-budget must be a positive number of seconds");
+    }
+    super::worker::check_heartbeat_timeout(args.heartbeat_timeout)?;
+    let space = load_space(&args.space)?;
+    let board = load_board(&args.board)?;
+    let limits = Limits {
+        max_latency_ms: args.max_latency_ms,
+        max_ram_kb: args.max_ram_kb,
+        max_flash_kb: args.max_flash_kb,
+        max_macs: args.max_macs,
+    };
+    limits::validate(&limits, &board).map_err(anyhow::Error::msg)?;
+    let train = args.training.config(args.epochs, None, args.seed)?;
+    let device = args.training.device()?;
+    let meter = latency_meter(
+        &board,
+        args.meter,
+        args.max_latency_ms
+            .map(|_| "--max-latency-ms needs the latency of every candidate"),
+    )?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let study_location = args
+        .study
+        .clone()
+        .unwrap_or_else(|| args.out.join("study.db").display().to_string());
+    let study = edgenas::study::open(&study_location, true)?;
+    let study_path = study.location();
+    let config = SearchConfig {
+        settings: Settings {
+            space: space.name.clone(),
+            space_file: args.space.clone(),
+            board: board.name.clone(),
+            board_file: args.board.clone(),
+            data: args.data.clone(),
+            limits,
+            dtype: args.dtype,
+            epochs: args.epochs,
+            training: Some(train.clone()),
+            seed: args.seed,
+            strategy: args.strategy,
+            edgenas_version: env!("CARGO_PKG_VERSION").into(),
+            trials: Some(args.trials),
+        },
+        trials: args.trials,
+        time_budget_seconds: args.time_budget,
+        train,
+        out: args.out.clone(),
+        finalists: args.finalists,
+        worker: worker_name(None),
+        heartbeat_timeout_seconds: args.heartbeat_timeout,
+        stream: 0,
+    };
+    let stop = stop_on_ctrl_c()?;
+    let search = Search {
+        config: &config,
+        space: &space,
+        board: &board,
+        storage: study.as_ref(),
+        meter: meter.as_deref(),
+        device: &device,
+        stop: &stop,
+    };
+    if args.workers == 0 {
+        search.record_settings()?;
+        if args.json {
+            return super::print_json(&serde_json::json!({
+                "study": study_path,
+                "settings": config.settings,
+            }));
+        }
+        println!("study     {study_path}: settings recorded, no trial run");
+        println!("next      edgenas worker --study '{study_location}' (on each machine)");
+        return Ok(());
+    }
+    let mut display = Display::new(args.trials, !args.json);
+    let summary = search.run(
+        strategy(args.strategy, args.max_latency_ms).as_mut(),
+        &mut |e| display.event(e),
+    );
+    display.finish();
+    let summary = summary?;
+    let report = args.out.join("report.html");
+    let html = study_html(study.as_ref())?;
+    write_path(&report, html.as_bytes())?;
+    if args.json {
+        let mut value = serde_json::to_value(&summary)?;
+        value["report"] = serde_json::json!(report);
+        super::print_json(&value)?;
+    } else {
+        print_summary(&summary, &study_path, &args.out);
+        println!("report    {}", report.display());
+    }
+    if summary.stop == Stop::Interrupted {
+        eprintln!("interrupted: rerun the same command to resume study {study_path}");
+        std::process::exit(130);
+    }
+    Ok(())
+}
+
+/// The meter of `board` that measures latency before training. Without one, a latency limit
+/// is an error (`limit` says why latency is needed); without a limit, a note says that latency
+/// is not measured.
+pub(super) fn latency_meter(
+    board: &Board,
+    choice: MeterChoice,
+    limit: Option<&'static str>,
+) -> Result<Option<Box<dyn Meter>>> {
+    match meter_for(board, choice, Timer::default()) {
+        Ok(m) => Ok(Some(m)),
+        Err(e) => match limit {
+            Some(why) => Err(e).context(why),
+            None => {
+                eprintln!("note: latency is not measured ({e})");
+                Ok(None)
+            }
+        },
+    }
+}
+
+/// A flag that the first Ctrl-C sets (the trial in flight is then marked interrupted); a
+/// second one exits at once (the running trial is re-queued by the next claim).
+pub(super) fn stop_on_ctrl_c() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\nstopping: the trial in flight is marked interrupted (Ctrl-C again to quit now)"
+        );
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    Ok(stop)
+}
+
+fn print_summary(s: &Summary, study: &str, out: &std::path::Path) {
+    let stop =
+        serde_json::to_value(s.stop).map_or(String::new(), |v| v.as_str().unwrap_or("").into());
+    println!("{} (stopped: {stop})", counts_line(&s.trials));
+    println!("study     {study}");
+    print_front(&s.trials, &s.front);
+    for f in &s.finalists {
+        println!(
+            "finalist  trial {}: test {:.2} % (f32 ONNX), {:.2} % (int8 ONNX) in {}",
+            f.trial, f.f32_test_accuracy, f.int8_test_accuracy, f.dir
+        );
+    }
+    if s.finalists.is_empty() && !s.front.is_empty() {
+        println!("finalists none exported (see {})", out.display());
+    }
+}
+
+/// A progress bar over trials on a terminal, one line per trial otherwise (standard error).
+pub(super) struct Display {
+    bar: Option<ProgressBar>,
+    lines: bool,
+    started: Instant,
+    done: u64,
+    infeasible: usize,
+    failed: usize,
+    best: Option<f64>,
+}
+
+impl Display {
+    pub(super) fn new(trials: usize, lines: bool) -> Display {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(trials as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30} trial {pos}/{len} {msg} [{elapsed} < {eta}]",
+                )
+                .expect("a valid template"),
+            );
+            bar
+        });
+        Display {
+            lines: bar.is_none() && lines,
+            bar,
+            started: Instant::now(),
+            done: 0,
+            infeasible: 0,
+            failed: 0,
+            best: None,
+        }
+    }
+
+    fn status(&self) -> String {
+        let best = self.best.map_or("-".into(), |b| format!("{b:.2} %"));
+        format!(
+            "best {best}, {} infeasible, {} failed",
+            self.infeasible, self.failed
+        )
+    }
+
+    pub(super) fn event(&mut self, e: Event) {
+        match e {
+            Event::Started(t) => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!("{} | trial {} starting", self.status(), t.id));
+                }
+            }
+            Event::Training(p) => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!(
+                        "{} | epoch {}/{} loss {:.3}",
+                        self.status(),
+                        p.epoch,
+                        p.epochs,
+                        p.loss
+                    ));
+                }
+            }
+            Event::Finished(t) => self.finished(t),
+            Event::Exporting(t) => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!("exporting finalist trial {}", t.id));
+                } else if self.lines {
+                    eprintln!("exporting finalist trial {}", t.id);
+                }
+            }
+        }
+    }
+
+    fn finished(&mut self, t: &Trial) {
+        match t.state {
+            TrialState::Complete => {
+                self.done += 1;
+                let v = t.valid_accuracy.unwrap_or(0.0);
+                self.best = Some(self.best.map_or(v, |b| b.max(v)));
+            }
+            TrialState::Failed => {
+                self.done += 1;
+                self.failed += 1;
+            }
+            TrialState::Infeasible => self.infeasible += 1,
+            _ => {}
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(self.done);
+            bar.set_message(self.status());
+        } else if self.lines {
+            let detail = match t.state {
+                TrialState::Complete => format!(
+                    "valid {:.2} %, latency {}, RAM {:.1} kB, trained {:.1} s",
+                    t.valid_accuracy.unwrap_or(0.0),
+                    t.latency_ms.map_or("-".into(), |l| format!("{l:.3} ms")),
+                    t.ram_bytes.unwrap_or(0) as f64 / 1024.0,
+                    t.train_seconds.unwrap_or(0.0)
+                ),
+                _ => t.reason.clone().unwrap_or_default(),
+            };
+            eprintln!(
+                "[{:>6.1} s] trial {} {}: {detail} ({})",
+                self.started.elapsed().as_secs_f64(),
+                t.id,
+                t.state.name(),
+                self.status()
+            );
+        }
+    }
+
+    pub(super) fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! `edgenas train`: train one candidate on a data set.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::ValueEnum;
+use edgenas::artifacts::write_artifacts;
+use edgenas::candidate::Candidate;
+use edgenas::data::ForData;
+use edgenas::export::{self, Calibration, ModelInfo};
+use edgenas::train::{self, Progress};
+use edgenas::weights::initial_weights;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use super::pick::CandidateArgs;
+use super::train_args::TrainingArgs;
+
+/// Arguments of `edgenas train`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pick: CandidateArgs,
+    /// The data set: digits, image-folder:PATH, csv:PATH[#COLUMN] or npy:X.npy,Y.npy. The data
+    /// set sets the network's input shape and classes.
+    #[arg(long, default_value = "digits")]
+    data: String,
+    /// The most epochs.
+    #[arg(long, default_value_t = 30)]
+    epochs: usize,
+    /// Stop after this many seconds of training.
+    #[arg(long, value_name = "SECONDS")]
+    time_budget: Option<f64>,
+    #[command(flatten)]
+    training: TrainingArgs,
+    /// Write the trained model here: `model.onnx`, `model-int8.onnx` (QDQ),
+    /// `model-int8-ops.onnx` (QLinearConv operator form), `model.h` and
+    /// `model-int8.h` (C arrays), the device models `model.blob` and `model-int8.blob` (and
+    /// `model-int8-blob.h`), `weights.json`, `train.json` (the summary) and `check.json`
+    /// (samples with their expected outputs, for other runtimes).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// How the int8 model's activation ranges are calibrated on the training split.
+    #[arg(long, value_enum, default_value_t = CalibrationArg::Minmax)]
+    calibration: CalibrationArg,
+    /// The percentile of `--calibration percentile`.
+    #[arg(long, default_value_t = 99.99)]
+    percentile: f64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum CalibrationArg {
+    /// The smallest and largest value seen.
+    Minmax,
+    /// The given percentile, ignoring outliers.
+    Percentile,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if args.time_budget.is_some_and(|t| t.is_nan() || t <= 0.0) {
+        bail!("--time-budget must be a positive number of seconds");
+    }
+    let config = args
+        .training
+        .config(args.epochs, args.time_budget, args.pick.seed)?;
+    let device = args.training.device()?;
+    let (space, genotype) = args.pick.load()?;
+    let (candidate, dataset) = Candidate::for_data(&space, genotype, &args.data, args.pick.seed)?;
+    let initial = initial_weights(&candidate.network, args.pick.seed);
+    let mut display = Display::new(args.epochs);
+    let trained = train::train(
+        &candidate.network,
+        &initial,
+        &dataset,
+        &config,
+        &device,
+        &mut |p| display.update(p),
+    );
+    display.finish();
+    let trained = trained?;
+    let test_accuracy =
+        train::evaluate(&candidate.network, &trained.weights, &dataset.test, &device)?;
+    let r = &trained.report;
+    let artifacts = match &args.out {
+        None => None,
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let text = candidate.genotype.to_text();
+            let info = ModelInfo {
+                space: &space.name,
+                genotype: &text,
+                normalisation: Some(&dataset.normalisation),
+            };
+            let calibration = match args.calibration {
+                CalibrationArg::Minmax => Calibration::MinMax,
+                CalibrationArg::Percentile => Calibration::Percentile {
+                    percentile: args.percentile,
+                },
+            };
+            Some(write_artifacts(
+                dir,
+                &candidate.network,
+                &trained.weights,
+                &dataset,
+                &info,
+                calibration,
+                &device,
+            )?)
+        }
+    };
+    let summary = json!({
+        "space": space.name,
+        "genotype": candidate.genotype.to_json(),
+        "genotype_text": candidate.genotype.to_text(),
+        "hash": candidate.genotype.hash(),
+        "data": {
+            "name": dataset.name, "input": dataset.shape.dims(), "classes": dataset.classes(),
+            "train": dataset.train.len(), "valid": dataset.valid.len(), "test": dataset.test.len(),
+        },
+        "normalisation": dataset.normalisation,
+        "params": candidate.costs.params,
+        "macs": candidate.costs.macs,
+        "config": config,
+        "valid_accuracy": r.valid_accuracy,
+        "test_accuracy": test_accuracy,
+        "train_seconds": r.train_seconds,
+        "samples_per_second": r.samples_per_second,
+        "epochs_run": r.epochs_run,
+        "best_epoch": r.best_epoch,
+        "stopped_by": r.stopped_by,
+        "loss_curve": r.loss_curve,
+        "valid_curve": r.valid_curve,
+        "export": artifacts,
+    });
+    if let Some(dir) = &args.out {
+        export::write(dir, "weights.json", &serde_json::to_vec(&trained.weights)?)?;
+        export::write(dir, "train.json", &serde_json::to_vec_pretty(&summary)?)?;
+    }
+    if args.json {
+        return super::print_json(&summary);
+    }
+    println!("space     {} ({})", space.name, candidate.genotype);
+    println!(
+        "data      {}: {} train / {} valid / {} test, {} per sample, {} classes",
+        dataset.name,
+        dataset.train.len(),
+        dataset.valid.len(),
+        dataset.test.len(),
+        dataset.shape,
+        dataset.classes()
+    );
+    println!(
+        "network   {} params, {} MACs",
+        candidate.costs.params, candidate.costs.macs
+    );
+    println!(
+        "epochs    {} ({:?}), best epoch {}",
+        r.epochs_run, r.stopped_by, r.best_epoch
+    );
+    println!("valid     {:.2} %", 100.0 * r.valid_accuracy);
+    println!("test      {:.2} %", 100.0 * test_accuracy);
+    println!(
+        "time      {:.1} s, {:.0} samples/s",
+        r.train_seconds, r.samples_per_second
+    );
+    if let (Some(dir), Some(a)) = (&args.out, &artifacts) {
+        println!(
+            "onnx      f32 {:.2} % ({} B), int8 {:.2} % ({} B) test accuracy, run by tract",
+            100.0 * a.f32_test_accuracy,
+            a.f32_bytes,
+            100.0 * a.int8_test_accuracy,
+            a.int8_bytes
+        );
+        println!(
+            "device    f32 blob {} B (arena {} B), int8 blob {} B (arena {} B)",
+            a.f32_blob_bytes, a.f32_arena_bytes, a.int8_blob_bytes, a.int8_arena_bytes
+        );
+        println!(
+            "wrote     {}: model.onnx, model-int8.onnx, model-int8-ops.onnx, model.h, model-int8.h, model.blob, model-int8.blob, model-int8-blob.h, weights.json, train.json, check.json",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// A progress bar on a terminal, one line per epoch otherwise (both on standard error).
+struct Display {
+    bar: Option<ProgressBar>,
+    last_epoch: usize,
+}
+
+impl Display {
+    fn new(epochs: usize) -> Display {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(epochs as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30} epoch {pos}/{len} {msg} [{elapsed} < {eta}]",
+                )
+                .expect("a valid template"),
+            );
+            bar
+        });
+        Display { bar, last_epoch: 0 }
+    }
+
+    fn update(&mut self, p: &Progress) {
+        let valid = p
+            .valid_accuracy
+            .map_or(String::new(), |a| format!(", valid {:.1} %", 100.0 * a));
+        if let Some(bar) = &self.bar {
+            bar.set_position((p.epoch - 1) as u64);
+            bar.set_message(format!(
+                "step {}/{}, loss {:.4}{valid}",
+                p.step, p.steps_per_epoch, p.loss
+            ));
+        } else if p.epoch != self.last_epoch && p.epoch > 1 {
+            eprintln!(
+                "epoch {}/{}: loss {:.4}{valid}, {:.1} s",
+                p.epoch - 1,
+                p.epochs,
+                p.loss,
+                p.elapsed_seconds
+            );
+        }
+        self.last_epoch = p.epoch;
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

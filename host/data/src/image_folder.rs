@@ -1,0 +1,93 @@
+//! `image-folder:PATH`: one sub-folder per class of PNG, JPEG or BMP images.
+
+use std::path::Path;
+
+use image::imageops::FilterType;
+
+use super::{DataError, Samples};
+use edgenas_model::network::Shape;
+
+/// Reads `root/CLASS/*.{png,jpg,jpeg,bmp}`; classes are the sorted sub-folder names. Each image
+/// is resized to `(channels, height, width)` (triangle filter) and converted to grey
+/// (1 channel) or RGB (3 channels); values stay 0–255 until normalisation. Hidden files are
+/// skipped; any other file that does not decode as an image is an error.
+pub fn load(
+    root: &str,
+    (channels, height, width): (usize, usize, usize),
+) -> Result<Samples, DataError> {
+    if channels != 1 && channels != 3 {
+        return Err(DataError::new(
+            root,
+            format!("images convert to 1 or 3 channels; the space asks for {channels}"),
+        ));
+    }
+    let mut classes: Vec<String> = std::fs::read_dir(root)
+        .map_err(|e| DataError::new(root, format!("cannot read the folder: {e}")))?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    classes.sort();
+    if classes.is_empty() {
+        return Err(DataError::new(
+            root,
+            "has no class sub-folders (expected one folder per class)",
+        ));
+    }
+    let mut x = Vec::new();
+    let mut labels = Vec::new();
+    for (label, class) in classes.iter().enumerate() {
+        let dir = Path::new(root).join(class);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .map_err(|e| DataError::new(dir.display(), format!("cannot read: {e}")))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.is_file()
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(DataError::new(
+                dir.display(),
+                format!("class `{class}` is empty"),
+            ));
+        }
+        for file in files {
+            let img = image::ImageReader::open(&file)
+                .and_then(|r| r.with_guessed_format())
+                .map_err(|e| DataError::new(file.display(), format!("cannot read: {e}")))?
+                .decode()
+                .map_err(|e| {
+                    DataError::new(
+                        file.display(),
+                        format!("not an image edgenas can read (PNG, JPEG, BMP): {e}"),
+                    )
+                })?;
+            let img = img.resize_exact(width as u32, height as u32, FilterType::Triangle);
+            if channels == 1 {
+                x.extend(img.to_luma8().pixels().map(|p| p.0[0] as f32));
+            } else {
+                let rgb = img.to_rgb8();
+                for c in 0..3 {
+                    x.extend(rgb.pixels().map(|p| p.0[c] as f32));
+                }
+            }
+            labels.push(label as u32);
+        }
+    }
+    Ok(Samples {
+        shape: Shape::Image {
+            c: channels,
+            h: height,
+            w: width,
+        },
+        x,
+        labels,
+        class_names: classes,
+    })
+}

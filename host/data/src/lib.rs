@@ -1,0 +1,216 @@
+//! Data sets: loading, checking, splitting and normalising.
+//!
+//! A data set is named by a spec string (`--data`):
+//!
+//! | spec | what |
+//! |---|---|
+//! | `digits` | the 1,797 8×8 handwritten digits bundled in `smartcore` (10 classes) |
+//! | `image-folder:PATH` | one sub-folder per class of PNG, JPEG or BMP images, converted to the space's input size and channels |
+//! | `csv:PATH` or `csv:PATH#COLUMN` | numeric features and a label column (by name or 0-based index; the last column by default) |
+//! | `npy:X.npy,Y.npy` | NumPy arrays: `X` is N×C×H×W, N×H×W or N×F; `Y` holds N integer labels 0…K−1 |
+//!
+//! Every data set is split into train, validation and test (70/15/15 %) by class, with a seed,
+//! and normalised with statistics from the training split alone. The search looks only at
+//! validation accuracy; test accuracy is for the finalists.
+
+mod candidate;
+mod csv_file;
+mod digits;
+mod image_folder;
+mod normalise;
+mod npy;
+mod split;
+
+pub use candidate::{ForData, ForDataError};
+pub use normalise::Normalisation;
+
+use edgenas_model::network::Shape;
+
+/// A data set that cannot be used: where, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}: {message}")]
+pub struct DataError {
+    /// The spec, file or folder concerned.
+    pub origin: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl DataError {
+    fn new(origin: impl std::fmt::Display, message: impl Into<String>) -> DataError {
+        DataError {
+            origin: origin.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Labelled samples before splitting: `x` holds one sample after another.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Samples {
+    /// The shape of one sample.
+    pub shape: Shape,
+    /// The values, `labels.len() × shape.elements()`.
+    pub x: Vec<f32>,
+    /// The class of each sample, `0 ≤ label < class_names.len()`.
+    pub labels: Vec<u32>,
+    /// The name of each class.
+    pub class_names: Vec<String>,
+}
+
+/// One split of a data set.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Split {
+    /// The values, `labels.len() × sample elements`.
+    pub x: Vec<f32>,
+    /// The class of each sample.
+    pub labels: Vec<u32>,
+}
+
+impl Split {
+    /// The number of samples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether the split has no sample.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+}
+
+/// A loaded, split and normalised data set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    /// The spec it was loaded from.
+    pub name: String,
+    /// The shape of one sample.
+    pub shape: Shape,
+    /// The name of each class.
+    pub class_names: Vec<String>,
+    /// For training.
+    pub train: Split,
+    /// For choosing: early stopping and the search look only at this split.
+    pub valid: Split,
+    /// For reporting the finalists.
+    pub test: Split,
+    /// Per-channel (or per-feature) statistics of the training split, already applied.
+    pub normalisation: Normalisation,
+}
+
+impl Dataset {
+    /// The number of classes.
+    pub fn classes(&self) -> usize {
+        self.class_names.len()
+    }
+
+    /// A data set of uniform random values in −2…2 with `n` training samples of `shape` (and
+    /// four each for validation and test) over `classes` classes, seeded: for tests and
+    /// benchmarks that need inputs and calibration samples, not learnable data.
+    pub fn random(shape: Shape, classes: usize, n: usize, seed: u64) -> Dataset {
+        let mut rng = edgenas_model::rng::Rng::new(seed);
+        let mut split = |n: usize| Split {
+            x: (0..n * shape.elements())
+                .map(|_| (rng.unit() * 4.0 - 2.0) as f32)
+                .collect(),
+            labels: (0..n).map(|i| (i % classes.max(1)) as u32).collect(),
+        };
+        Dataset {
+            name: "random".into(),
+            shape,
+            class_names: (0..classes).map(|c| c.to_string()).collect(),
+            train: split(n),
+            valid: split(4),
+            test: split(4),
+            normalisation: Normalisation {
+                mean: vec![],
+                std: vec![],
+            },
+        }
+    }
+}
+
+/// Loads the data set named by `spec`, splits it with `seed` and normalises it. `input` is the
+/// (channels, height, width) a space asks for; image folders are converted to it, the other
+/// data sets keep their own shape.
+pub fn load(spec: &str, input: (usize, usize, usize), seed: u64) -> Result<Dataset, DataError> {
+    let samples = load_samples(spec, input)?;
+    check(&samples, spec)?;
+    let (mut train, mut valid, mut test) = split::stratified(&samples, seed);
+    let normalisation = Normalisation::fit(&train, samples.shape);
+    for s in [&mut train, &mut valid, &mut test] {
+        normalisation.apply(&mut s.x, samples.shape);
+    }
+    Ok(Dataset {
+        name: spec.to_string(),
+        shape: samples.shape,
+        class_names: samples.class_names,
+        train,
+        valid,
+        test,
+        normalisation,
+    })
+}
+
+fn load_samples(spec: &str, input: (usize, usize, usize)) -> Result<Samples, DataError> {
+    if spec == "digits" {
+        return Ok(digits::load());
+    }
+    if let Some(path) = spec.strip_prefix("image-folder:") {
+        return image_folder::load(path, input);
+    }
+    if let Some(rest) = spec.strip_prefix("csv:") {
+        let (path, column) = match rest.rsplit_once('#') {
+            Some((p, c)) => (p, Some(c)),
+            None => (rest, None),
+        };
+        return csv_file::load(path, column);
+    }
+    if let Some(rest) = spec.strip_prefix("npy:") {
+        let (x, y) = rest
+            .split_once(',')
+            .ok_or_else(|| DataError::new(spec, "expected npy:X.npy,Y.npy"))?;
+        return npy::load(x, y);
+    }
+    Err(DataError::new(
+        spec,
+        "unknown data set; expected digits, image-folder:PATH, csv:PATH[#COLUMN] or npy:X.npy,Y.npy",
+    ))
+}
+
+/// Checks what every loader must guarantee.
+fn check(s: &Samples, spec: &str) -> Result<(), DataError> {
+    let classes = s.class_names.len();
+    if classes < 2 {
+        return Err(DataError::new(
+            spec,
+            format!("needs at least 2 classes, found {classes}"),
+        ));
+    }
+    if s.x.len() != s.labels.len() * s.shape.elements() {
+        return Err(DataError::new(
+            spec,
+            "sample values and labels disagree in number",
+        ));
+    }
+    let mut counts = vec![0usize; classes];
+    for &l in &s.labels {
+        counts[l as usize] += 1;
+    }
+    if let Some(empty) = counts.iter().position(|&c| c == 0) {
+        return Err(DataError::new(
+            spec,
+            format!("class {} ({}) has no samples", empty, s.class_names[empty]),
+        ));
+    }
+    if let Some(i) = s.x.iter().position(|v| !v.is_finite()) {
+        return Err(DataError::new(
+            spec,
+            format!(
+                "sample {} holds a value that is not finite",
+                i / s.shape.elements()
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,274 @@
+//! Measuring latency: one [`Meter`] trait, many backends.
+//!
+//! A meter takes an ONNX model (ours or a user's) and returns a [`Measurement`]: latency
+//! statistics in milliseconds and, where the backend knows them, cycles, RAM and flash, with
+//! the backend's name and whether the figure is *measured* or *predicted*. This module has
+//! meters: [`TractMeter`] times the model with tract on the machine edgenas runs on,
+//! [`Simulator`] predicts a board's latency from the work of each node (as tract types the
+//! model) and the board file's cost model, [`QemuMeter`] counts instructions of our firmware on
+//! an emulated Cortex-M, [`AgentMeter`] has `edgenas-agent` time the model on a Linux board,
+//! and `mcu::probe` runs our firmware on a real microcontroller through a debug probe.
+
+mod agent;
+mod calibrate;
+mod host;
+pub mod mcu;
+mod nnls;
+pub mod qemu;
+mod simulator;
+mod stats;
+pub mod work;
+
+pub use agent::{AgentMeter, TOKEN_VARIABLE};
+pub use calibrate::{
+    Calibration, CalibrationPoint, agreement, calibrate, export_untrained, fit_cost_model,
+    fit_quality, micro_models,
+};
+pub use edgenas_wire::{BoardFacts, Latency, Timer};
+pub use host::TractMeter;
+pub use mcu::{BoardRun, DataRegion, OpProfile};
+pub use qemu::QemuMeter;
+pub use simulator::{Simulator, predict_cycles};
+pub use stats::spearman;
+
+use serde::Serialize;
+
+use edgenas_model::board::{Board, BoardKind};
+use edgenas_model::candidate::Candidate;
+use edgenas_model::named::Named;
+
+/// Whether a figure was measured on the target or predicted by a model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Timed by running the model.
+    Measured,
+    /// Computed from a cost model.
+    Predicted,
+    /// Counted on an emulated board (instructions in QEMU × cycles per instruction).
+    Emulated,
+}
+
+/// What a meter reports about one model on one board.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Measurement {
+    /// The board.
+    pub board: String,
+    /// The backend that produced the figures (`tract-host`, `simulator`).
+    pub backend: String,
+    /// Measured or predicted.
+    pub kind: Kind,
+    /// Latency of one inference.
+    pub latency_ms: Latency,
+    /// Cycles of one inference, where the backend counts or predicts them.
+    pub cycles: Option<f64>,
+    /// Instructions of one inference, where the backend counts them.
+    pub instructions: Option<u64>,
+    /// RAM the runtime used, where the backend knows it.
+    pub ram_bytes: Option<u64>,
+    /// Bytes the model takes in flash (its file).
+    pub flash_bytes: Option<u64>,
+    /// What the user should know about the figures (fallbacks, estimates).
+    pub warnings: Vec<String>,
+    /// The board as the agent on it describes itself (Linux boards only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub board_facts: Option<BoardFacts>,
+    /// Instructions op by op (emulated boards only), in the order the ops run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ops: Option<Vec<OpProfile>>,
+}
+
+/// Why a model cannot be measured.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MeasureError {
+    /// The model file cannot be read, parsed or run.
+    #[error("{0}")]
+    Model(String),
+    /// The board file has no cost model for the simulator.
+    #[error("board {0} has no [cost_model]; the simulator needs one (see docs/boards.md)")]
+    NoCostModel(String),
+    /// The meter cannot reach the board.
+    #[error("{0}")]
+    Unreachable(String),
+    /// A file cannot be written or a model cannot be exported.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// One backend that measures or predicts a model's latency on a board.
+pub trait Meter {
+    /// The backend's name, as in [`Measurement::backend`].
+    fn backend(&self) -> &'static str;
+    /// Measures the model in `bytes`; `what` (a file name) names it in errors.
+    fn measure(&self, bytes: &[u8], what: &str) -> Result<Measurement, MeasureError>;
+}
+
+/// Which meter to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MeterChoice {
+    /// The board's own measuring meter where edgenas has one, else the simulator.
+    Auto,
+    /// tract on this machine (board `host`).
+    Tract,
+    /// The cost-model simulator.
+    Simulator,
+    /// Our firmware on the emulated board in QEMU (boards of kind `emulator`).
+    Qemu,
+    /// Our firmware on a real board through a debug probe (probe-rs; boards with
+    /// `connection.probe_rs_chip`).
+    Probe,
+    /// `edgenas-agent` on a Linux board (boards with `connection.agent`).
+    Agent,
+}
+
+impl Named for MeterChoice {
+    const ALL: &'static [MeterChoice] = &[
+        MeterChoice::Auto,
+        MeterChoice::Tract,
+        MeterChoice::Simulator,
+        MeterChoice::Qemu,
+        MeterChoice::Probe,
+        MeterChoice::Agent,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            MeterChoice::Auto => "auto",
+            MeterChoice::Tract => "tract",
+            MeterChoice::Simulator => "simulator",
+            MeterChoice::Qemu => "qemu",
+            MeterChoice::Probe => "probe",
+            MeterChoice::Agent => "agent",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            MeterChoice::Auto => {
+                "The board's own measuring meter where edgenas has one, else the simulator"
+            }
+            MeterChoice::Tract => "tract on this machine (board `host`)",
+            MeterChoice::Simulator => "The cost-model simulator",
+            MeterChoice::Qemu => {
+                "Our firmware on the emulated board in QEMU (boards of kind `emulator`)"
+            }
+            MeterChoice::Probe => {
+                "Our firmware on a real board through a debug probe (probe-rs; boards with \
+                 `connection.probe_rs_chip`)"
+            }
+            MeterChoice::Agent => {
+                "`edgenas-agent` on a Linux board (boards with `connection.agent`)"
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for MeterChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The meter for `board`; the meters that time runs (tract, the agent) time them with
+/// `timer`. `Auto` gives the tract meter for the host, the QEMU meter for an emulated board
+/// when the firmware and the plugin are built, the probe meter for a microcontroller when a
+/// probe is attached and the board's firmware is built, the agent meter for a Linux board whose
+/// agent answers, and else the simulator; an agent that answers but refuses (a wrong token) is
+/// an error, not a fallback.
+pub fn meter_for(
+    board: &Board,
+    choice: MeterChoice,
+    timer: Timer,
+) -> Result<Box<dyn Meter>, MeasureError> {
+    match (choice, board.kind) {
+        (MeterChoice::Tract, BoardKind::Host) | (MeterChoice::Auto, BoardKind::Host) => {
+            Ok(Box::new(TractMeter::new(&board.name, timer)))
+        }
+        (MeterChoice::Tract, kind) => Err(MeasureError::Unreachable(format!(
+            "the tract meter times the machine edgenas runs on (board `host`); board {} is a \
+             {} board: use its own meter (--meter probe for a microcontroller on a debug probe, \
+             --meter qemu for an emulated one) or --meter simulator",
+            board.name,
+            format!("{kind:?}").to_lowercase()
+        ))),
+        (MeterChoice::Qemu, BoardKind::Emulator) => Ok(Box::new(QemuMeter::new(board)?)),
+        (MeterChoice::Qemu, _) => Err(MeasureError::Unreachable(format!(
+            "the QEMU meter runs emulated boards (qemu-mps2-an386, qemu-mps2-an500); {} is not one",
+            board.name
+        ))),
+        (MeterChoice::Auto, BoardKind::Emulator) => match QemuMeter::new(board) {
+            Ok(m) => Ok(Box::new(m)),
+            Err(_) => Ok(Box::new(Simulator::new(board.clone())?)),
+        },
+        (MeterChoice::Probe, BoardKind::Mcu) => probe_meter(board),
+        (MeterChoice::Probe, _) => Err(MeasureError::Unreachable(format!(
+            "the probe meter runs real microcontroller boards; {} is not one",
+            board.name
+        ))),
+        (MeterChoice::Auto, BoardKind::Mcu) => match probe_meter(board) {
+            Ok(m) => Ok(m),
+            Err(_) => Ok(Box::new(Simulator::new(board.clone())?)),
+        },
+        (MeterChoice::Agent, BoardKind::Linux) => Ok(Box::new(AgentMeter::new(board, timer)?)),
+        (MeterChoice::Agent, _) => Err(MeasureError::Unreachable(format!(
+            "the agent meter runs Linux boards (kind = \"linux\" with connection.agent); {} is \
+             not one",
+            board.name
+        ))),
+        (MeterChoice::Auto, BoardKind::Linux) if board.connection.agent.is_some() => {
+            let agent = AgentMeter::new(board, timer)?;
+            if agent.answers()? {
+                Ok(Box::new(agent))
+            } else {
+                Ok(Box::new(Simulator::new(board.clone())?))
+            }
+        }
+        (MeterChoice::Simulator, _) | (MeterChoice::Auto, _) => {
+            Ok(Box::new(Simulator::new(board.clone())?))
+        }
+    }
+}
+
+/// The meter that measures on `board` itself, for calibration: tract for the host, QEMU for an
+/// emulated board, the probe for a microcontroller, the agent for a Linux board. Never the
+/// simulator, whose figures come from the cost model being fitted.
+pub fn board_meter(board: &Board, timer: Timer) -> Result<Box<dyn Meter>, MeasureError> {
+    let choice = match board.kind {
+        BoardKind::Host => MeterChoice::Tract,
+        BoardKind::Emulator => MeterChoice::Qemu,
+        BoardKind::Mcu => MeterChoice::Probe,
+        BoardKind::Linux => MeterChoice::Agent,
+    };
+    meter_for(board, choice, timer)
+}
+
+/// The probe meter of `board`: our firmware on it through the first attached debug probe.
+#[cfg(feature = "probe")]
+fn probe_meter(board: &Board) -> Result<Box<dyn Meter>, MeasureError> {
+    let firmware = mcu::firmware_path(board);
+    Ok(Box::new(mcu::probe::ProbeMeter::new(board, firmware)?))
+}
+
+/// Without the `probe` feature there is no probe meter.
+#[cfg(not(feature = "probe"))]
+fn probe_meter(board: &Board) -> Result<Box<dyn Meter>, MeasureError> {
+    Err(MeasureError::Unreachable(format!(
+        "board {}: this edgenas was built without the `probe` feature (probe-rs); build it \
+         with default features to measure on a real board",
+        board.name
+    )))
+}
+
+/// Exports `candidate` with initial random weights (seed `seed`) and measures it: latency does
+/// not depend on weight values, so a candidate over the latency limit can be rejected before
+/// it is trained. `int8` exports the QDQ model (with placeholder activation ranges, which
+/// change no op and no shape).
+pub fn latency_before_training(
+    candidate: &Candidate,
+    meter: &dyn Meter,
+    int8: bool,
+    seed: u64,
+) -> Result<Measurement, MeasureError> {
+    let bytes = export_untrained(&candidate.network, int8, seed)?;
+    meter.measure(&bytes, &candidate.genotype.to_string())
+}

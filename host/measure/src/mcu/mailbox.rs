@@ -1,0 +1,231 @@
+//! The firmware's mailbox protocol over any [`Transport`].
+
+use std::time::Duration;
+
+use super::{Transport, elf};
+
+/// Words of the mailbox, and the indices the host uses (device/firmware/src/main.rs).
+mod word {
+    pub const COUNT: usize = 32;
+    pub const MAGIC: usize = 0;
+    pub const STATUS: usize = 1;
+    pub const COMMAND: usize = 2;
+    pub const ERROR: usize = 3;
+    pub const ERROR_DETAIL: usize = 4;
+    pub const BLOB_ADDR: usize = 5;
+    pub const RUNS_DONE: usize = 14;
+    pub const CYCLES: usize = 15;
+    pub const HIGH_WATER: usize = 16;
+    pub const CHECKSUM: usize = 17;
+}
+
+const MAGIC: u32 = 0x4D47_4445;
+const READY: u32 = 1;
+const DONE: u32 = 3;
+const RUN: u32 = 1;
+
+/// The firmware's addresses the host uses, from its ELF symbols.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FirmwareSymbols {
+    /// `EDGENAS_MAILBOX`.
+    pub mailbox: u32,
+    /// `edgenas_done`: the firmware calls it after booting and after every command.
+    pub done: u32,
+    /// `edgenas_inference_begin`: called before each inference (the instruction counter
+    /// starts there).
+    pub begin: u32,
+    /// `edgenas_inference_end`: called after each inference.
+    pub end: u32,
+    /// `edgenas_op_end`: called as each op of an inference finishes.
+    pub op_end: u32,
+}
+
+impl FirmwareSymbols {
+    /// The symbols of the firmware ELF `bytes`.
+    pub fn of(bytes: &[u8]) -> Result<FirmwareSymbols, String> {
+        let names = [
+            "EDGENAS_MAILBOX",
+            "edgenas_done",
+            "edgenas_inference_begin",
+            "edgenas_inference_end",
+            "edgenas_op_end",
+        ];
+        match elf::symbols(bytes, &names)?[..] {
+            [mailbox, done, begin, end, op_end] => Ok(FirmwareSymbols {
+                mailbox,
+                done,
+                begin,
+                end,
+                op_end,
+            }),
+            _ => Err("the firmware lacks one of its symbols".into()),
+        }
+    }
+}
+
+/// The RAM where the host puts the blob, the arena, the input and the output: above what the
+/// firmware keeps for itself (its `memory.x`), to the end of the board's RAM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataRegion {
+    /// First address.
+    pub start: u32,
+    /// One past the last address.
+    pub end: u32,
+}
+
+/// Where each buffer of one command goes.
+#[derive(Debug)]
+struct Layout {
+    blob: u32,
+    arena: u32,
+    input: u32,
+    output: u32,
+}
+
+impl DataRegion {
+    /// The RAM the host may write a model into when it measures on `board`: above the
+    /// firmware's share, to the end of RAM (boards with a memory map).
+    pub fn of(board: &edgenas_model::board::Board) -> Option<DataRegion> {
+        let m = &board.memory;
+        let origin = m.ram_origin?;
+        let start = origin.checked_add(m.firmware_ram_bytes?)?;
+        let end = origin.checked_add(m.ram_bytes?)?;
+        Some(DataRegion {
+            start: u32::try_from(start).ok()?,
+            end: u32::try_from(end).ok()?,
+        })
+    }
+
+    fn layout(&self, blob: usize, arena: u32, input: usize, output: u32) -> Result<Layout, String> {
+        let align = |a: u64| a.div_ceil(16) * 16;
+        let blob_at = self.start as u64;
+        let arena_at = align(blob_at + blob as u64);
+        let input_at = align(arena_at + arena as u64);
+        let output_at = align(input_at + input as u64);
+        let end = output_at + output as u64;
+        if end > self.end as u64 {
+            return Err(format!(
+                "the model needs {} bytes of RAM for its blob, arena, input and output; the board \
+                 has {} above its firmware",
+                end - blob_at,
+                self.end - self.start
+            ));
+        }
+        Ok(Layout {
+            blob: blob_at as u32,
+            arena: arena_at as u32,
+            input: input_at as u32,
+            output: output_at as u32,
+        })
+    }
+}
+
+/// What one command on the board gave.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BoardRun {
+    /// Instructions of each inference, counted by the QEMU plugin (empty on a real board).
+    pub instructions: Vec<u64>,
+    /// Instructions of each op of the first inference, in the blob's op order (empty on a real
+    /// board); what follows the last op (copying the output out) is in `instructions` only.
+    pub op_instructions: Vec<u64>,
+    /// The output tensor's bytes.
+    pub output: Vec<u8>,
+    /// The engine's arena high-water mark on the board.
+    pub high_water: u32,
+    /// DWT cycles of the last inference (0 under QEMU, which does not emulate the counter).
+    pub cycles: u32,
+    /// CRC-32 of the output, computed on the board.
+    pub checksum: u32,
+}
+
+/// Boots the firmware to `edgenas_done` over `link`, runs `blob` `runs` times on `input` in
+/// `region`, and reads the results. `timeout` bounds the runs; booting gets 10 s.
+pub fn run(
+    link: &mut dyn Transport,
+    symbols: FirmwareSymbols,
+    region: DataRegion,
+    blob: &[u8],
+    input: &[u8],
+    runs: u32,
+    timeout: Duration,
+) -> Result<BoardRun, String> {
+    let parsed = edgenas_engine::blob::Blob::parse(blob).map_err(|e| e.to_string())?;
+    let arena_bytes = parsed.header().arena_bytes;
+    let output_len = parsed
+        .tensor(parsed.header().output as usize)
+        .map_or(0, |t| t.bytes);
+    let at = region.layout(blob.len(), arena_bytes, input.len(), output_len)?;
+    let mailbox = |i: usize| symbols.mailbox + 4 * i as u32;
+    link.breakpoint(symbols.done)?;
+    link.resume(Duration::from_secs(10))?;
+    let (magic, status) = (
+        link.read_u32(mailbox(word::MAGIC))?,
+        link.read_u32(mailbox(word::STATUS))?,
+    );
+    if magic != MAGIC || status != READY {
+        return Err(format!(
+            "the firmware did not come up (magic {magic:#x}, status {status})"
+        ));
+    }
+    link.write(at.blob, blob)?;
+    link.write(at.input, input)?;
+    let words = [
+        at.blob,
+        blob.len() as u32,
+        at.arena,
+        arena_bytes,
+        at.input,
+        input.len() as u32,
+        at.output,
+        output_len,
+        runs,
+    ];
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    link.write(mailbox(word::BLOB_ADDR), &bytes)?;
+    link.write(mailbox(word::COMMAND), &RUN.to_le_bytes())?;
+    link.resume(timeout)?;
+    let m = link.read(symbols.mailbox, 4 * word::COUNT)?;
+    let w = |i: usize| {
+        m.get(4 * i..4 * i + 4)
+            .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    if w(word::STATUS) != DONE {
+        return Err(format!(
+            "the engine on the board failed: status {}, error {} ({})",
+            w(word::STATUS),
+            w(word::ERROR),
+            w(word::ERROR_DETAIL)
+        ));
+    }
+    if w(word::RUNS_DONE) != runs {
+        return Err(format!("{} of {runs} runs finished", w(word::RUNS_DONE)));
+    }
+    Ok(BoardRun {
+        instructions: vec![],
+        op_instructions: vec![],
+        output: link.read(at.output, output_len as usize)?,
+        high_water: w(word::HIGH_WATER),
+        cycles: w(word::CYCLES),
+        checksum: w(word::CHECKSUM),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_are_laid_out_aligned_inside_the_region() {
+        let r = DataRegion {
+            start: 0x2001_0000,
+            end: 0x2002_0000,
+        };
+        let at = r.layout(1001, 4000, 30, 40).unwrap();
+        assert_eq!(at.blob, 0x2001_0000);
+        assert_eq!(at.arena, 0x2001_0000 + 1008);
+        assert_eq!(at.input, at.arena + 4000);
+        assert_eq!(at.output, at.input + 32);
+        let too_big = r.layout(60_000, 10_000, 0, 0).unwrap_err();
+        assert!(too_big.contains("70000 bytes"), "{too_big}");
+    }
+}

@@ -1,0 +1,133 @@
+//! Cortex-M boards running our firmware (`device/firmware`): the mailbox protocol, and the
+//! transports that carry it — the gdb remote protocol (QEMU's gdbstub, OpenOCD, J-Link GDB
+//! Server, pyOCD) and, with the `probe` feature, a debug probe through probe-rs.
+//!
+//! One firmware image per board serves every candidate: the host finds the mailbox and the
+//! firmware's entry points by their ELF symbols, lets the firmware boot to `edgenas_done`,
+//! writes the blob, the input and the mailbox into RAM, resumes the core, waits for
+//! `edgenas_done` again and reads the results (device/firmware/src/main.rs, docs/firmware.md).
+
+pub mod elf;
+mod gdb;
+pub mod mailbox;
+#[cfg(feature = "probe")]
+pub mod probe;
+mod profile;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::MeasureError;
+use edgenas_model::board::{Board, BoardKind};
+use edgenas_model::rng::Rng;
+use edgenas_onnx::compile::{self, Compiled, to_bytes};
+
+pub use gdb::Gdb;
+pub use mailbox::{BoardRun, DataRegion, FirmwareSymbols};
+pub use profile::{OpProfile, op_profile};
+
+/// Where an installed edgenas looks for the firmware and the QEMU plugin it did not build:
+/// `EDGENAS_DATA_DIR`, else `$XDG_DATA_HOME/edgenas`, else `~/.local/share/edgenas`.
+pub fn data_dir() -> Option<PathBuf> {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var("EDGENAS_DATA_DIR")
+        .or_else(|| var("XDG_DATA_HOME").map(|d| d.join("edgenas")))
+        .or_else(|| var("HOME").map(|h| h.join(".local/share/edgenas")))
+}
+
+/// A file edgenas runs but does not link: the path the variable `var` names; else `installed`
+/// in the [`data_dir`], when it is there; else `built`, the path in this source tree where its
+/// build script puts it.
+pub fn artefact(var: &str, installed: &str, built: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(var) {
+        return PathBuf::from(path);
+    }
+    let installed = data_dir().map(|d| d.join(installed));
+    match installed {
+        Some(path) if path.exists() => path,
+        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(built),
+    }
+}
+
+/// The firmware ELF for `board`: `EDGENAS_FIRMWARE`; else, installed in the [`data_dir`],
+/// `firmware/emulated.elf` for the emulated boards or `firmware/NAME.elf` for board NAME;
+/// else what `device/firmware/build.sh` builds — the emulated boards share the default build,
+/// a real board has its own (its memory map in `memory.x`):
+/// `EDGENAS_BOARD=NAME device/firmware/build.sh`.
+pub fn firmware_path(board: &Board) -> PathBuf {
+    let elf = "thumbv7em-none-eabihf/release/edgenas-firmware";
+    let (installed, built) = match board.kind {
+        BoardKind::Emulator => (
+            "firmware/emulated.elf".to_string(),
+            format!("device/firmware/target/{elf}"),
+        ),
+        _ => (
+            format!("firmware/{}.elf", board.name),
+            format!("device/firmware/target/boards/{}/{elf}", board.name),
+        ),
+    };
+    artefact("EDGENAS_FIRMWARE", &installed, &built)
+}
+
+/// The blob of the ONNX model in `bytes` (`what` names it in errors) and an input for it:
+/// uniform in [−1, 1), seed 1 (a kernel's time does not depend on the values).
+pub fn compile_with_input(bytes: &[u8], what: &str) -> Result<(Compiled, Vec<u8>), MeasureError> {
+    let compiled = compile::compile(bytes, what).map_err(MeasureError::Model)?;
+    let blob = edgenas_engine::blob::Blob::parse(&compiled.blob)
+        .map_err(|e| MeasureError::Model(e.to_string()))?;
+    let input = blob
+        .tensor(blob.header().input as usize)
+        .ok_or_else(|| MeasureError::Model(format!("{what}: the blob has no input")))?;
+    let mut rng = Rng::new(1);
+    let x: Vec<f32> = (0..input.elements())
+        .map(|_| (rng.unit() * 2.0 - 1.0) as f32)
+        .collect();
+    let input = to_bytes(&input, &x);
+    Ok((compiled, input))
+}
+
+/// What the host needs of a connection to a halted Cortex-M core.
+pub trait Transport {
+    /// Reads `len` bytes at `addr`.
+    fn read(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, String>;
+    /// Writes `bytes` at `addr`.
+    fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<(), String>;
+    /// Stops the core when it reaches `addr` (a Thumb function address).
+    fn breakpoint(&mut self, addr: u32) -> Result<(), String>;
+    /// Runs the core from where it stands (over a breakpoint it is stopped on) until it
+    /// stops again, within `timeout`.
+    fn resume(&mut self, timeout: Duration) -> Result<(), String>;
+
+    /// Reads one little-endian word.
+    fn read_u32(&mut self, addr: u32) -> Result<u32, String> {
+        let b = self.read(addr, 4)?;
+        match b[..] {
+            [a, b, c, d] => Ok(u32::from_le_bytes([a, b, c, d])),
+            _ => Err(format!("read {} bytes of a word at {addr:#x}", b.len())),
+        }
+    }
+}
+
+impl Transport for Gdb {
+    fn read(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, String> {
+        Gdb::read(self, addr, len)
+    }
+
+    fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<(), String> {
+        Gdb::write(self, addr, bytes)
+    }
+
+    fn breakpoint(&mut self, addr: u32) -> Result<(), String> {
+        Gdb::breakpoint(self, addr)
+    }
+
+    fn resume(&mut self, timeout: Duration) -> Result<(), String> {
+        Gdb::resume(self, timeout)
+    }
+}

@@ -1,0 +1,119 @@
+//! The board simulator: a board's latency predicted from the work of each node of the model
+//! (as tract types it) and the board file's cost model.
+
+use super::work::{ModelWork, OpKind, Precision, analyse};
+use super::{Kind, Latency, MeasureError, Measurement, Meter};
+use edgenas_model::board::{Board, CostModel, OpCosts};
+use edgenas_onnx::export::TractModel;
+
+/// Predicts latency on one board from its cost model: for every node, cycles per unit of work
+/// for its op kind and precision times its work, plus a fixed cost per node, divided by the
+/// board's clock. The model is also run once with tract, so that a model that does not run is
+/// caught here.
+#[derive(Clone, Debug)]
+pub struct Simulator {
+    board: Board,
+    cost: CostModel,
+}
+
+impl Simulator {
+    /// A simulator for `board`; fails when the board file has no cost model.
+    pub fn new(board: Board) -> Result<Simulator, MeasureError> {
+        let cost = board
+            .cost_model
+            .clone()
+            .ok_or_else(|| MeasureError::NoCostModel(board.name.clone()))?;
+        Ok(Simulator { board, cost })
+    }
+}
+
+/// Cycles per unit of `kind` in `costs`.
+pub fn per_unit(costs: &OpCosts, kind: OpKind) -> f64 {
+    match kind {
+        OpKind::Conv => costs.conv,
+        OpKind::Depthwise => costs.depthwise,
+        OpKind::Pointwise => costs.pointwise,
+        OpKind::Dense => costs.dense,
+        OpKind::Pool => costs.pool,
+        OpKind::AvgPool => costs.avg_pool.unwrap_or(costs.pool),
+        OpKind::Elementwise => costs.elementwise,
+    }
+}
+
+/// Cycles per output element of `kind` in `costs` (0 where the cost model has none; an
+/// element-wise op's cost per unit is already per output element).
+pub fn per_output(costs: &OpCosts, kind: OpKind) -> f64 {
+    let Some(p) = &costs.per_output else {
+        return 0.0;
+    };
+    match kind {
+        OpKind::Conv => p.conv,
+        OpKind::Depthwise => p.depthwise,
+        OpKind::Pointwise => p.pointwise,
+        OpKind::Dense => p.dense,
+        OpKind::Pool => p.pool,
+        OpKind::AvgPool => p.avg_pool,
+        OpKind::Elementwise => 0.0,
+    }
+}
+
+/// The predicted cycles of one inference.
+pub fn predict_cycles(work: &ModelWork, cost: &CostModel) -> f64 {
+    cost.model_overhead_cycles
+        + work
+            .nodes
+            .iter()
+            .map(|n| {
+                let costs = match n.precision {
+                    Precision::Int8 => &cost.int8,
+                    Precision::F32 => &cost.f32,
+                };
+                cost.node_overhead_cycles
+                    + per_unit(costs, n.kind) * n.work
+                    + per_output(costs, n.kind) * n.outputs
+            })
+            .sum::<f64>()
+}
+
+impl Meter for Simulator {
+    fn backend(&self) -> &'static str {
+        "simulator"
+    }
+
+    fn measure(&self, bytes: &[u8], what: &str) -> Result<Measurement, MeasureError> {
+        let work = analyse(bytes, what).map_err(MeasureError::Model)?;
+        let model = TractModel::load(bytes, what).map_err(MeasureError::Model)?;
+        let zeros = vec![0.0; model.input_shape().iter().product()];
+        model
+            .run(&zeros)
+            .map_err(|e| MeasureError::Model(format!("{what}: tract cannot run it: {e}")))?;
+        let cycles = predict_cycles(&work, &self.cost);
+        let mut warnings = Vec::new();
+        let fallback = work.fallback_ops();
+        if !fallback.is_empty() {
+            warnings.push(format!(
+                "no cost-model kind for {}: priced as elementwise work per output element (a fallback)",
+                fallback.join(", ")
+            ));
+        }
+        if self.cost.source != "calibrated" {
+            warnings.push(format!(
+                "board {}'s cost model is a starting estimate, not calibrated on the board",
+                self.board.name
+            ));
+        }
+        Ok(Measurement {
+            board: self.board.name.clone(),
+            backend: self.backend().into(),
+            kind: Kind::Predicted,
+            latency_ms: Latency::predicted(cycles / self.board.clock_hz as f64 * 1e3),
+            cycles: Some(cycles),
+            instructions: None,
+            ram_bytes: None,
+            flash_bytes: Some(bytes.len() as u64),
+            warnings,
+            board_facts: None,
+            ops: None,
+        })
+    }
+}

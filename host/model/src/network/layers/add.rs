@@ -1,0 +1,27 @@
+//! Element-wise addition (residual connections).
+
+use edgenas_engine::blob::OpKind;
+
+use super::{LayerOp, Lowering, Shape};
+
+/// The sum of two tensors of the same shape.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Add;
+
+impl LayerOp for Add {
+    fn kind(&self) -> &'static str {
+        "add"
+    }
+
+    fn lowering(&self) -> Lowering {
+        Lowering::op(OpKind::Add)
+    }
+
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
+        super::expect_inputs(inputs, 2)?;
+        if inputs[0] != inputs[1] {
+            return Err(format!("cannot add {} and {}", inputs[0], inputs[1]));
+        }
+        Ok(inputs[0])
+    }
+}

@@ -1,0 +1,170 @@
+//! The layer types of the IR, one file each, behind one small trait.
+//!
+//! A layer knows its output shape (or why its inputs cannot connect), its parameter and MAC
+//! counts, and what it is on the device (an engine op, a view, the input), from which the
+//! arena planner's problem follows (`cost::lowering`).
+
+mod activation;
+mod add;
+mod batch_norm;
+mod conv2d;
+mod dense;
+mod flatten;
+mod global_avg_pool;
+mod input;
+mod pool;
+mod softmax;
+mod zero;
+
+pub use activation::{Activation, ActivationKind};
+pub use add::Add;
+pub use batch_norm::BatchNorm;
+pub use conv2d::Conv2d;
+pub use dense::Dense;
+pub use flatten::Flatten;
+pub use global_avg_pool::GlobalAvgPool;
+pub use input::Input;
+pub use pool::{Pool, PoolKind};
+pub use softmax::Softmax;
+pub use zero::Zero;
+
+use edgenas_engine::blob::OpKind;
+
+use super::Shape;
+
+/// What a layer is on the device (see [`crate::cost::lowering`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lowering {
+    /// The model input: a tensor, no op.
+    Input,
+    /// The same bytes with another shape: a tensor that aliases its input, no op.
+    View,
+    /// One engine op.
+    Op {
+        /// The engine's op kind.
+        kind: OpKind,
+        /// Groups of a convolution (1 otherwise).
+        groups: usize,
+        /// The window (height, width) of a convolution or pooling (1×1 otherwise).
+        kernel: [usize; 2],
+    },
+}
+
+impl Lowering {
+    /// An op without groups or window.
+    pub const fn op(kind: OpKind) -> Lowering {
+        Lowering::Op {
+            kind,
+            groups: 1,
+            kernel: [1, 1],
+        }
+    }
+}
+
+/// What every layer type answers.
+pub trait LayerOp {
+    /// Short lower-case name of the layer type (`conv2d`, `relu6`).
+    fn kind(&self) -> &'static str;
+    /// The output shape for these input shapes, or why they do not fit the layer.
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String>;
+    /// Trainable parameters (batch norm running statistics are not parameters).
+    fn params(&self, _inputs: &[Shape]) -> u64 {
+        0
+    }
+    /// Multiply-accumulates of one inference (conv and dense layers only, as the field counts).
+    fn macs(&self, _inputs: &[Shape], _output: &Shape) -> u64 {
+        0
+    }
+    /// What the layer is on the device, when it is not merged into the op before it
+    /// ([`crate::cost::deployment`]): the engine op that computes it, a view, or the input.
+    fn lowering(&self) -> Lowering;
+    /// The attributes in a few characters (`3x3/2 g16`), for layer tables.
+    fn attributes(&self) -> String {
+        String::new()
+    }
+}
+
+/// One layer of the IR. Its JSON form is `{"conv2d": {"out_channels": 16, …}}`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    /// The network input.
+    Input(Input),
+    /// 2-D convolution (groups for depthwise).
+    Conv2d(Conv2d),
+    /// Fully connected layer.
+    Dense(Dense),
+    /// Max or average pooling.
+    Pool(Pool),
+    /// Global average pooling to channels × 1 × 1.
+    GlobalAvgPool(GlobalAvgPool),
+    /// Element-wise sum of two tensors.
+    Add(Add),
+    /// ReLU or ReLU6.
+    Activation(Activation),
+    /// Batch normalisation (inference form: per-channel scale and shift).
+    BatchNorm(BatchNorm),
+    /// Feature map → vector.
+    Flatten(Flatten),
+    /// Softmax over a vector.
+    Softmax(Softmax),
+    /// A tensor of zeros (an NB201 node whose every incoming edge is `none`).
+    Zero(Zero),
+}
+
+impl Layer {
+    /// The layer as its trait object.
+    pub fn op(&self) -> &dyn LayerOp {
+        match self {
+            Layer::Input(l) => l,
+            Layer::Conv2d(l) => l,
+            Layer::Dense(l) => l,
+            Layer::Pool(l) => l,
+            Layer::GlobalAvgPool(l) => l,
+            Layer::Add(l) => l,
+            Layer::Activation(l) => l,
+            Layer::BatchNorm(l) => l,
+            Layer::Flatten(l) => l,
+            Layer::Softmax(l) => l,
+            Layer::Zero(l) => l,
+        }
+    }
+}
+
+/// Checks that a layer has `n` inputs.
+fn expect_inputs(inputs: &[Shape], n: usize) -> Result<(), String> {
+    if inputs.len() == n {
+        Ok(())
+    } else {
+        Err(format!("takes {n} input(s), got {}", inputs.len()))
+    }
+}
+
+/// Checks that a layer's single input is a feature map and returns it.
+fn expect_image(inputs: &[Shape]) -> Result<(usize, usize, usize), String> {
+    expect_inputs(inputs, 1)?;
+    match inputs[0] {
+        Shape::Image { c, h, w } => Ok((c, h, w)),
+        Shape::Vector(n) => Err(format!("needs a feature map, got a vector of {n}")),
+    }
+}
+
+/// Output length of a sliding window: `(input + 2·pad − kernel) / stride + 1`.
+fn window_out(
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    what: &str,
+) -> Result<usize, String> {
+    if stride == 0 {
+        return Err(format!("{what}: stride 0"));
+    }
+    if input + 2 * pad < kernel {
+        return Err(format!(
+            "{what}: kernel {kernel} is larger than the padded input {} ({input} + 2×{pad})",
+            input + 2 * pad
+        ));
+    }
+    Ok((input + 2 * pad - kernel) / stride + 1)
+}

@@ -1,0 +1,155 @@
+//! Writing a trained candidate's deployable files into a directory.
+
+use std::path::Path;
+
+use edgenas_train::TrainDevice;
+use serde::Serialize;
+use serde_json::json;
+
+use edgenas_data::Dataset;
+use edgenas_model::network::Network;
+use edgenas_model::weights::Weights;
+use edgenas_onnx::export::{
+    Calibration, ExportError, ModelInfo, Precision, TractModel, c_header, calibrate, export,
+    to_bytes, write,
+};
+use edgenas_train as train;
+
+/// Samples of the test split saved with their expected outputs in `check.json`.
+const CHECK_SAMPLES: usize = 8;
+/// Training samples that calibrate the int8 model.
+const CALIBRATION_SAMPLES: usize = 256;
+
+/// What [`write_artifacts`] wrote and measured.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Artifacts {
+    /// Bytes of `model.onnx`.
+    pub f32_bytes: usize,
+    /// Bytes of `model-int8.onnx`.
+    pub int8_bytes: usize,
+    /// Bytes of `model-int8-ops.onnx`.
+    pub int8_operators_bytes: usize,
+    /// Bytes of `model.blob`, the f32 device model.
+    pub f32_blob_bytes: usize,
+    /// Bytes of `model-int8.blob`, the int8 device model.
+    pub int8_blob_bytes: usize,
+    /// Arena bytes the f32 device model needs.
+    pub f32_arena_bytes: usize,
+    /// Arena bytes the int8 device model needs.
+    pub int8_arena_bytes: usize,
+    /// Test accuracy of `model.onnx` run by tract.
+    pub f32_test_accuracy: f64,
+    /// Test accuracy of `model-int8.onnx` run by tract.
+    pub int8_test_accuracy: f64,
+    /// The calibration used.
+    pub calibration: Calibration,
+}
+
+/// Writes `model.onnx`, `model-int8.onnx` (QDQ, calibrated on the training split),
+/// `model-int8-ops.onnx` (the same in the operator form), `model.h`,
+/// `model-int8.h`, the device models compiled from the two ONNX files (`model.blob`,
+/// `model-int8.blob`, and `model-int8-blob.h` with the int8 blob as a C array), and
+/// `check.json` (test samples with the outputs edgenas expects: burn's for
+/// f32, tract's for int8, and the tolerance of each) into `dir`, and measures both models'
+/// test accuracy with tract.
+pub fn write_artifacts(
+    dir: &Path,
+    net: &Network,
+    weights: &Weights,
+    data: &Dataset,
+    info: &ModelInfo,
+    calibration: Calibration,
+    device: &TrainDevice,
+) -> Result<Artifacts, ExportError> {
+    let run_err = |e: train::TrainError| ExportError::Weights(e.to_string());
+    let values = train::activations(net, weights, &data.train, CALIBRATION_SAMPLES, device)
+        .map_err(run_err)?;
+    let params = calibrate(&values, calibration)?;
+    let output_scale = params[net.output].map_or(0.0, |p| p.scale);
+    let f32_bytes = to_bytes(&export(net, weights, info, &Precision::F32)?);
+    let int8_bytes = to_bytes(&export(
+        net,
+        weights,
+        info,
+        &Precision::Int8(params.clone()),
+    )?);
+    let ops_bytes = to_bytes(&export(
+        net,
+        weights,
+        info,
+        &Precision::Int8Operators(params),
+    )?);
+    let f32_tract = TractModel::load(&f32_bytes, "model.onnx").map_err(ExportError::Run)?;
+    let int8_tract = TractModel::load(&int8_bytes, "model-int8.onnx").map_err(ExportError::Run)?;
+    let ops_tract =
+        TractModel::load(&ops_bytes, "model-int8-ops.onnx").map_err(ExportError::Run)?;
+    let size = net.input_shape().elements();
+    let samples: Vec<&[f32]> = data.test.x.chunks(size).take(CHECK_SAMPLES).collect();
+    let expected_f32 = train::outputs(net, weights, &samples, device).map_err(run_err)?;
+    let expected = |model: &TractModel| {
+        samples
+            .iter()
+            .map(|s| model.run(s))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ExportError::Run)
+    };
+    let (expected_int8, expected_ops) = (expected(&int8_tract)?, expected(&ops_tract)?);
+    let check = json!({
+        "input_shape": f32_tract.input_shape(),
+        "samples": samples,
+        "models": {
+            "model.onnx": { "outputs": expected_f32, "tolerance": 1e-4 },
+            "model-int8.onnx": { "outputs": expected_int8, "tolerance": 2.0 * output_scale + 1e-6, "qdq": true },
+            "model-int8-ops.onnx": { "outputs": expected_ops, "tolerance": 2.0 * output_scale + 1e-6 },
+        },
+    });
+    let compile = |bytes: &[u8], what: &str| {
+        edgenas_onnx::compile::compile(bytes, what).map_err(ExportError::Run)
+    };
+    let (f32_blob, int8_blob) = (
+        compile(&f32_bytes, "model.onnx")?,
+        compile(&int8_bytes, "model-int8.onnx")?,
+    );
+    let comment = format!("{} {}", info.space, info.genotype);
+    write(dir, "model.blob", &f32_blob.blob)?;
+    write(dir, "model-int8.blob", &int8_blob.blob)?;
+    write(
+        dir,
+        "model-int8-blob.h",
+        c_header(&int8_blob.blob, "edgenas_blob_int8", &comment).as_bytes(),
+    )?;
+    write(dir, "model.onnx", &f32_bytes)?;
+    write(dir, "model-int8.onnx", &int8_bytes)?;
+    write(dir, "model-int8-ops.onnx", &ops_bytes)?;
+    write(
+        dir,
+        "model.h",
+        c_header(&f32_bytes, "edgenas_model", &comment).as_bytes(),
+    )?;
+    write(
+        dir,
+        "model-int8.h",
+        c_header(&int8_bytes, "edgenas_model_int8", &comment).as_bytes(),
+    )?;
+    write(
+        dir,
+        "check.json",
+        &serde_json::to_vec(&check).expect("serialisable"),
+    )?;
+    Ok(Artifacts {
+        f32_bytes: f32_bytes.len(),
+        int8_bytes: int8_bytes.len(),
+        int8_operators_bytes: ops_bytes.len(),
+        f32_blob_bytes: f32_blob.blob.len(),
+        int8_blob_bytes: int8_blob.blob.len(),
+        f32_arena_bytes: f32_blob.arena_bytes,
+        int8_arena_bytes: int8_blob.arena_bytes,
+        f32_test_accuracy: f32_tract
+            .accuracy(&data.test.x, &data.test.labels)
+            .map_err(ExportError::Run)?,
+        int8_test_accuracy: int8_tract
+            .accuracy(&data.test.x, &data.test.labels)
+            .map_err(ExportError::Run)?,
+        calibration,
+    })
+}

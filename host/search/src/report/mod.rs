@@ -1,0 +1,404 @@
+//! The study report: one self-contained HTML file (no network, no external script or font)
+//! with the settings, the Pareto plots, the best-so-far curve, the trial table and the
+//! finalists' layers.
+
+mod svg;
+
+use std::fmt::Write;
+use std::path::Path;
+
+use crate::front::pareto_front;
+use crate::search::exported_accuracies;
+use crate::strategy::pareto::fronts;
+use edgenas_model::candidate::Candidate;
+use edgenas_model::named::Named;
+use edgenas_model::space::SearchSpace;
+use edgenas_study::{Settings, Storage, StudyError, Trial, TrialState};
+
+use svg::{Plot, range};
+
+/// One layer of a finalist.
+#[derive(Clone, Debug)]
+pub struct LayerRow {
+    /// The node's name.
+    pub name: String,
+    /// The op (`conv`, `dense`).
+    pub op: String,
+    /// The output shape.
+    pub shape: String,
+    /// Parameters.
+    pub params: u64,
+    /// Multiply-accumulates.
+    pub macs: u64,
+}
+
+/// The layers of `genotype` in `space` (decoded for the space's own input).
+pub fn layer_rows(space: &SearchSpace, genotype: &str) -> Result<Vec<LayerRow>, String> {
+    let g = space.parse_genotype(genotype).map_err(|e| e.message)?;
+    let c = Candidate::new(space, g).map_err(|e| e.to_string())?;
+    Ok(c.network
+        .nodes
+        .iter()
+        .zip(&c.costs.layers)
+        .map(|(n, l)| LayerRow {
+            name: n.name.clone(),
+            op: n.layer.op().kind().to_string(),
+            shape: n.shape.to_string(),
+            params: l.params,
+            macs: l.macs,
+        })
+        .collect())
+}
+
+/// A finalist: an exported trial.
+#[derive(Clone, Debug)]
+pub struct FinalistView {
+    /// The trial.
+    pub trial: i64,
+    /// int8 ONNX test accuracy, percent, when known.
+    pub int8_test_accuracy: Option<f64>,
+    /// Its layers (empty if the space could not be read).
+    pub layers: Vec<LayerRow>,
+}
+
+/// What a report shows.
+pub struct ReportInput<'a> {
+    /// The study's path.
+    pub study: &'a str,
+    /// Its settings, if a search ran in it.
+    pub settings: Option<&'a Settings>,
+    /// Every trial.
+    pub trials: &'a [Trial],
+    /// The exported trials.
+    pub finalists: &'a [FinalistView],
+}
+
+/// Escapes text for HTML and SVG.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const STYLE: &str = "body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td.g,th.g{text-align:left;font-family:monospace;font-size:12px}th{background:#eee;cursor:pointer}tr.infeasible td,tr.failed td{color:#888}.plots svg{margin:0 12px 12px 0}h2{margin-top:28px}";
+
+/// Sorting the trial table by a column on a click, numbers as numbers; the table reads
+/// the same without it.
+const SCRIPT: &str = "document.querySelectorAll('table.sortable th').forEach(function(th,i){th.addEventListener('click',function(){var t=th.closest('table'),b=t.tBodies[0],r=Array.from(b.rows),up=th.dataset.up!=='1';th.dataset.up=up?'1':'0';r.sort(function(x,y){var a=x.cells[i].textContent,c=y.cells[i].textContent,p=parseFloat(a),q=parseFloat(c);var d=(isNaN(p)||isNaN(q))?a.localeCompare(c):p-q;return up?d:-d});r.forEach(function(e){b.appendChild(e)})})});";
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("–".into(), |v| format!("{v:.digits$}"))
+}
+
+fn kb(v: Option<u64>) -> Option<f64> {
+    v.map(|b| b as f64 / 1024.0)
+}
+
+/// The accuracy-against-cost plot for one cost (`cost` of a trial, in the plot's unit): the
+/// trained trials, the ones that no other beats in both accuracy and this cost highlighted
+/// and connected, the rejected ones as grey marks on the axis, and the limit.
+fn front_plot(
+    title: &str,
+    x_label: &str,
+    trials: &[Trial],
+    cost: impl Fn(&Trial) -> Option<f64>,
+    limit: Option<(f64, String)>,
+) -> String {
+    let complete: Vec<&Trial> = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete && cost(t).is_some())
+        .collect();
+    let rejected: Vec<(f64, String)> = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Infeasible)
+        .filter_map(|t| {
+            let reason = t.reason.as_deref().unwrap_or("");
+            cost(t).map(|c| (c, format!("trial {}: {reason}", t.id)))
+        })
+        .collect();
+    let xs = complete
+        .iter()
+        .filter_map(|t| cost(t))
+        .chain(rejected.iter().map(|r| r.0))
+        .chain(limit.as_ref().map(|l| l.0));
+    let ys = complete.iter().filter_map(|t| t.valid_accuracy);
+    let mut plot = Plot::new(
+        title,
+        x_label,
+        "validation accuracy (%)",
+        range(xs),
+        range(ys),
+    );
+    let point = |t: &&Trial| {
+        let accuracy = t.valid_accuracy.unwrap_or(0.0);
+        let tip = format!("trial {}: {accuracy:.2} % ({})", t.id, t.genotype);
+        (cost(t).unwrap_or(0.0), accuracy, tip)
+    };
+    let pairs: Vec<Vec<f64>> = complete
+        .iter()
+        .map(|t| vec![-t.valid_accuracy.unwrap_or(0.0), cost(t).unwrap_or(0.0)])
+        .collect();
+    let best: Vec<usize> = fronts(&pairs).into_iter().next().unwrap_or_default();
+    let others: Vec<_> = (0..complete.len())
+        .filter(|i| !best.contains(i))
+        .map(|i| point(&complete[i]))
+        .collect();
+    let mut on_front: Vec<_> = best.iter().map(|&i| point(&complete[i])).collect();
+    on_front.sort_by(|a, b| a.0.total_cmp(&b.0));
+    if !rejected.is_empty() {
+        plot.rug("rejected before training", "#bbbbbb", &rejected);
+    }
+    plot.dots("trained", "#5b8def", &others);
+    let line: Vec<(f64, f64)> = on_front.iter().map(|p| (p.0, p.1)).collect();
+    plot.line("", "#e67e22", &line);
+    plot.dots("Pareto front", "#e67e22", &on_front);
+    if let Some((x, label)) = limit {
+        plot.limit(x, &label);
+    }
+    plot.render()
+}
+
+/// The report as one HTML document.
+pub fn html(input: &ReportInput) -> String {
+    let trials = input.trials;
+    let front = pareto_front(trials);
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>edgenas study {}</title><style>{STYLE}</style></head><body>",
+        escape(input.study)
+    );
+    let _ = write!(
+        h,
+        "<h1>edgenas study report</h1><p>Study <code>{}</code>, report by edgenas {}.</p>",
+        escape(input.study),
+        env!("CARGO_PKG_VERSION")
+    );
+    // Settings.
+    h.push_str("<h2>Settings</h2>");
+    match input.settings {
+        None => h.push_str("<p>No search has run in this study.</p>"),
+        Some(s) => {
+            let l = &s.limits;
+            let limit =
+                |v: Option<f64>, unit: &str| v.map_or("none".into(), |v| format!("≤ {v} {unit}"));
+            let rows = [
+                ("space", s.space.clone()),
+                ("board", s.board.clone()),
+                ("data set", s.data.clone()),
+                ("latency limit", limit(l.max_latency_ms, "ms")),
+                ("RAM limit", limit(l.max_ram_kb, "kB")),
+                ("flash limit", limit(l.max_flash_kb, "kB")),
+                (
+                    "MACs limit",
+                    l.max_macs.map_or("none".into(), |m| format!("≤ {m}")),
+                ),
+                ("costs for", s.dtype.name().to_string()),
+                ("epochs per trial", s.epochs.to_string()),
+                ("strategy", s.strategy.name().to_string()),
+                ("seed", s.seed.to_string()),
+                ("created by edgenas", s.edgenas_version.clone()),
+            ];
+            h.push_str("<table>");
+            for (k, v) in rows {
+                let _ = write!(
+                    h,
+                    "<tr><th class=\"g\">{k}</th><td class=\"g\">{}</td></tr>",
+                    escape(&v)
+                );
+            }
+            h.push_str("</table>");
+        }
+    }
+    // Counts.
+    let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
+    let _ = write!(
+        h,
+        "<p>{} trials: {} complete, {} infeasible (rejected before training), {} failed, {} running or pending, {} interrupted. The Pareto front has {} trials.</p>",
+        trials.len(),
+        count(TrialState::Complete),
+        count(TrialState::Infeasible),
+        count(TrialState::Failed),
+        count(TrialState::Running) + count(TrialState::Pending),
+        count(TrialState::Interrupted),
+        front.len()
+    );
+    // Plots.
+    h.push_str("<h2>Pareto front</h2><div class=\"plots\">");
+    let limits = input.settings.map(|s| s.limits).unwrap_or_default();
+    let lat_kind = trials
+        .iter()
+        .find_map(|t| t.latency_kind.clone())
+        .unwrap_or_else(|| "latency".into());
+    h.push_str(&front_plot(
+        "Accuracy against latency",
+        &format!("latency (ms, {lat_kind})"),
+        trials,
+        |t| t.latency_ms,
+        limits.max_latency_ms.map(|l| (l, format!("limit {l} ms"))),
+    ));
+    h.push_str(&front_plot(
+        "Accuracy against peak RAM",
+        "peak RAM (kB)",
+        trials,
+        |t| kb(t.ram_bytes),
+        limits.max_ram_kb.map(|l| (l, format!("limit {l} kB"))),
+    ));
+    h.push_str(&front_plot(
+        "Accuracy against flash",
+        "flash (kB)",
+        trials,
+        |t| kb(t.flash_bytes),
+        limits.max_flash_kb.map(|l| (l, format!("limit {l} kB"))),
+    ));
+    // Best so far.
+    let mut best = f64::NEG_INFINITY;
+    let curve: Vec<(f64, f64)> = trials
+        .iter()
+        .filter_map(|t| {
+            let v = t
+                .valid_accuracy
+                .filter(|_| t.state == TrialState::Complete)?;
+            best = best.max(v);
+            Some((t.id as f64, best))
+        })
+        .collect();
+    let mut plot = Plot::new(
+        "Best validation accuracy so far",
+        "trial",
+        "validation accuracy (%)",
+        range(curve.iter().map(|p| p.0)),
+        range(curve.iter().map(|p| p.1)),
+    );
+    plot.line("best so far", "#27ae60", &curve);
+    h.push_str(&plot.render());
+    h.push_str("</div>");
+    // Trials.
+    h.push_str(
+        "<h2>Trials</h2><p>Click a column to sort.</p><table class=\"sortable\"><thead><tr>",
+    );
+    for c in [
+        "trial",
+        "state",
+        "valid %",
+        "test %",
+        "latency ms",
+        "latency",
+        "RAM kB",
+        "flash kB",
+        "MACs",
+        "train s",
+        "genotype",
+        "reason",
+    ] {
+        let class = if matches!(c, "state" | "latency" | "genotype" | "reason") {
+            " class=\"g\""
+        } else {
+            ""
+        };
+        let _ = write!(h, "<th{class}>{c}</th>");
+    }
+    h.push_str("</tr></thead><tbody>");
+    for t in trials {
+        let _ = write!(
+            h,
+            "<tr class=\"{}\"><td>{}</td><td class=\"g\">{}{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"g\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"g\">{}</td><td class=\"g\">{}</td></tr>",
+            t.state.name(),
+            t.id,
+            t.state.name(),
+            if front.contains(&t.id) {
+                " (front)"
+            } else {
+                ""
+            },
+            opt(t.valid_accuracy, 2),
+            opt(t.test_accuracy, 2),
+            opt(t.latency_ms, 3),
+            escape(t.latency_kind.as_deref().unwrap_or("–")),
+            opt(kb(t.ram_bytes), 1),
+            opt(kb(t.flash_bytes), 1),
+            t.macs.map_or("–".into(), |m| m.to_string()),
+            opt(t.train_seconds, 1),
+            escape(&t.genotype),
+            escape(t.reason.as_deref().unwrap_or(""))
+        );
+    }
+    h.push_str("</tbody></table>");
+    // Finalists.
+    h.push_str("<h2>Finalists</h2>");
+    if input.finalists.is_empty() {
+        h.push_str("<p>No trial was exported.</p>");
+    }
+    for f in input.finalists {
+        let Some(t) = trials.iter().find(|t| t.id == f.trial) else {
+            continue;
+        };
+        let _ = write!(
+            h,
+            "<h3>Trial {}</h3><p><code>{}</code><br/>Validation {} %, test {} % (f32 ONNX), {} % (int8 ONNX); artefacts in <code>{}</code>.</p>",
+            t.id,
+            escape(&t.genotype),
+            opt(t.valid_accuracy, 2),
+            opt(t.test_accuracy, 2),
+            opt(f.int8_test_accuracy, 2),
+            escape(t.artefacts.as_deref().unwrap_or("–"))
+        );
+        if !f.layers.is_empty() {
+            h.push_str("<table><thead><tr><th class=\"g\">layer</th><th class=\"g\">op</th><th class=\"g\">output</th><th>params</th><th>MACs</th></tr></thead><tbody>");
+            for l in &f.layers {
+                let _ = write!(
+                    h,
+                    "<tr><td class=\"g\">{}</td><td class=\"g\">{}</td><td class=\"g\">{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(&l.name),
+                    escape(&l.op),
+                    escape(&l.shape),
+                    l.params,
+                    l.macs
+                );
+            }
+            h.push_str("</tbody></table>");
+        }
+    }
+    let _ = writeln!(h, "<script>{SCRIPT}</script></body></html>");
+    h
+}
+
+/// The exported trials with their int8 accuracy (from their card) and layers (from the
+/// study's space, when it can be read).
+pub fn finalists(trials: &[Trial], settings: Option<&Settings>) -> Vec<FinalistView> {
+    let space = settings.and_then(|s| s.load_space().ok());
+    trials
+        .iter()
+        .filter(|t| t.test_accuracy.is_some())
+        .map(|t| {
+            let int8 = t
+                .artefacts
+                .as_ref()
+                .and_then(|d| exported_accuracies(Path::new(d)))
+                .map(|(_, int8)| int8);
+            FinalistView {
+                trial: t.id,
+                int8_test_accuracy: int8,
+                layers: space
+                    .as_ref()
+                    .and_then(|sp| layer_rows(sp, &t.genotype).ok())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// The HTML report of the study in `storage`.
+pub fn study_html(storage: &dyn Storage) -> Result<String, StudyError> {
+    let settings = storage.settings()?;
+    let trials = storage.trials()?;
+    let finalists = finalists(&trials, settings.as_ref());
+    let study = storage.location();
+    Ok(html(&ReportInput {
+        study: &study,
+        settings: settings.as_ref(),
+        trials: &trials,
+        finalists: &finalists,
+    }))
+}

@@ -1,0 +1,145 @@
+//! A trial's kept weights, and the finalists' deployable files.
+
+use std::path::Path;
+
+use edgenas_data::Dataset;
+use edgenas_model::candidate::Candidate;
+use edgenas_model::weights::{Weights, initial_weights};
+use edgenas_onnx::export::{self, Calibration, ModelInfo};
+use edgenas_study::{Settings, Trial};
+use edgenas_train::{TrainConfig, TrainDevice};
+
+use super::Finalist;
+use crate::artifacts::{Artifacts, write_artifacts};
+
+/// The trained weights of complete trial `t`: those kept in its artefact folder, or (when
+/// they are not there: another machine's worker trained it, or they were deleted) trained
+/// again from its genotype and seed with the study's training settings. The flag says
+/// whether it was trained again.
+pub fn trial_weights(
+    t: &Trial,
+    candidate: &Candidate,
+    dataset: &Dataset,
+    settings: &Settings,
+    device: &TrainDevice,
+) -> Result<(Weights, bool), String> {
+    if let Some(Ok(w)) = t.artefacts.as_deref().map(|d| load_weights(Path::new(d))) {
+        return Ok((w, false));
+    }
+    let config = TrainConfig {
+        epochs: settings.epochs,
+        seed: t.seed,
+        ..settings.training.clone().unwrap_or_default()
+    };
+    let initial = initial_weights(&candidate.network, t.seed);
+    let trained = edgenas_train::train(
+        &candidate.network,
+        &initial,
+        dataset,
+        &config,
+        device,
+        &mut |_| {},
+    )
+    .map_err(|e| e.to_string())?;
+    Ok((trained.weights, true))
+}
+
+/// Where a trial is exported, and the names its card records.
+pub struct ExportPlace<'a> {
+    /// The space's name.
+    pub space: &'a str,
+    /// The board's name.
+    pub board: &'a str,
+    /// The folder (created if needed).
+    pub dir: &'a Path,
+}
+
+/// Exports a trained trial into `place.dir`: the ONNX models and C arrays of
+/// [`write_artifacts`], `weights.json`, and `trial.json` (every figure of the trial, with its
+/// test accuracies filled in).
+pub fn export_trial(
+    trial: &Trial,
+    candidate: &Candidate,
+    weights: &Weights,
+    dataset: &Dataset,
+    place: ExportPlace,
+    device: &TrainDevice,
+) -> Result<Artifacts, String> {
+    let dir = place.dir;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let text = candidate.genotype.to_text();
+    let info = ModelInfo {
+        space: place.space,
+        genotype: &text,
+        normalisation: Some(&dataset.normalisation),
+    };
+    let a = write_artifacts(
+        dir,
+        &candidate.network,
+        weights,
+        dataset,
+        &info,
+        Calibration::MinMax,
+        device,
+    )
+    .map_err(|e| e.to_string())?;
+    save_weights(dir, weights)?;
+    let mut t = trial.clone();
+    t.test_accuracy = Some(100.0 * a.f32_test_accuracy);
+    let card = serde_json::json!({
+        "trial": t,
+        "space": place.space,
+        "board": place.board,
+        "genotype": candidate.genotype.to_json(),
+        "export": a,
+    });
+    export::write(
+        dir,
+        "trial.json",
+        &serde_json::to_vec_pretty(&card).expect("JSON"),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(a)
+}
+
+/// The finalist `t` as an earlier run exported it into `dir`, if it did: its test accuracy is
+/// in the study and `dir` holds its models and card.
+pub(super) fn exported_before(t: &Trial, dir: &Path) -> Option<Finalist> {
+    t.test_accuracy?;
+    if !dir.join("model-int8.onnx").exists() {
+        return None;
+    }
+    let (f32_test_accuracy, int8_test_accuracy) = exported_accuracies(dir)?;
+    Some(Finalist {
+        trial: t.id,
+        f32_test_accuracy,
+        int8_test_accuracy,
+        dir: dir.display().to_string(),
+    })
+}
+
+/// The f32 and int8 ONNX test accuracies (percent) in the card (`trial.json`) that
+/// [`export_trial`] wrote into `dir`, if it is there.
+pub fn exported_accuracies(dir: &Path) -> Option<(f64, f64)> {
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("trial.json")).ok()?).ok()?;
+    let accuracy = |k: &str| card["export"][k].as_f64().map(|a| 100.0 * a);
+    Some((
+        accuracy("f32_test_accuracy")?,
+        accuracy("int8_test_accuracy")?,
+    ))
+}
+
+/// Writes `weights.json` into `dir`.
+pub(super) fn save_weights(dir: &Path, weights: &Weights) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let bytes = serde_json::to_vec(weights).map_err(|e| e.to_string())?;
+    export::write(dir, "weights.json", &bytes).map_err(|e| e.to_string())
+}
+
+/// Reads `weights.json` from `dir`.
+pub fn load_weights(dir: &Path) -> Result<Weights, String> {
+    let path = dir.join("weights.json");
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}

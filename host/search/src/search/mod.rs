@@ -1,0 +1,606 @@
+//! The search: the pipeline of DESIGN.md, trial by trial, recorded in a study.
+//!
+//! For each genotype the strategy proposes: decode it and compute its static costs; reject it
+//! (`infeasible`, with the figures that broke a limit) if RAM, flash or MACs break a limit;
+//! measure or predict its latency with untrained weights and reject it if that breaks the
+//! latency limit; only then train it, and tell the strategy the validation accuracy. At the
+//! end, the Pareto front of the complete trials is exported (ONNX f32 and int8, C arrays)
+//! and its members' test accuracy measured.
+//!
+//! Trials are taken from the study with [`Storage::claim`], so any number of processes — the
+//! search itself and `edgenas worker`s on other machines — can work on one study: each claim
+//! re-queues a trial whose work did not end, or asks this process's strategy, told every
+//! result in the study so far, for a genotype the study does not hold yet.
+
+mod finalists;
+pub mod limits;
+
+pub use finalists::{ExportPlace, export_trial, exported_accuracies, load_weights, trial_weights};
+use finalists::{exported_before, save_weights};
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use edgenas_train::TrainDevice;
+use serde::Serialize;
+
+use crate::front::{pareto_front, score};
+use crate::strategy::{Outcome, Strategy};
+use edgenas_data::ForData;
+use edgenas_data::{self as data, Dataset};
+use edgenas_measure::{Kind, Meter, latency_before_training};
+use edgenas_model::board::Board;
+use edgenas_model::candidate::Candidate;
+use edgenas_model::cost::DType;
+use edgenas_model::rng::Rng;
+use edgenas_model::space::SearchSpace;
+use edgenas_model::weights::initial_weights;
+use edgenas_study::{Claim, ClaimRequest, Settings, Storage, StudyError, Trial, TrialState, now};
+use edgenas_train::{Progress, TrainConfig, TrainError, train_until};
+
+/// Infeasible genotypes in a row after which the search stops: the limits are out of the
+/// space's reach.
+pub const MAX_CONSECUTIVE_INFEASIBLE: usize = 500;
+/// Proposals of genotypes already in the study, in a row, after which the space is taken to
+/// be exhausted.
+const MAX_CONSECUTIVE_KNOWN: usize = 1000;
+/// Seconds between two heartbeats of a running trial.
+pub const HEARTBEAT_SECONDS: f64 = 2.0;
+
+/// How a search runs (what the study does not fix).
+pub struct SearchConfig {
+    /// The study's settings.
+    pub settings: Settings,
+    /// Trials to train (complete or failed), counting those of earlier runs of the study.
+    pub trials: usize,
+    /// Stop starting trials after this many seconds.
+    pub time_budget_seconds: Option<f64>,
+    /// How each trial trains (epochs and seed are taken from the settings).
+    pub train: TrainConfig,
+    /// Where trial weights and finalists' artefacts go.
+    pub out: PathBuf,
+    /// How many members of the Pareto front are exported, best accuracy first.
+    pub finalists: usize,
+    /// This process's name in the trials it runs ([`edgenas_study::worker_name`]).
+    pub worker: String,
+    /// Seconds without a heartbeat after which another worker's running trial is taken over.
+    pub heartbeat_timeout_seconds: f64,
+    /// Mixed into the strategy's random stream, so that workers of one study propose
+    /// differently (0 for a search).
+    pub stream: u64,
+}
+
+/// What the search reports while it runs.
+pub enum Event<'a> {
+    /// A trial's work starts.
+    Started(&'a Trial),
+    /// Training of the running trial moved on.
+    Training(&'a Progress),
+    /// A trial ended (complete, infeasible, failed or interrupted).
+    Finished(&'a Trial),
+    /// A finalist is being exported.
+    Exporting(&'a Trial),
+}
+
+/// Why the search stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stop {
+    /// The requested number of trials is trained.
+    Trials,
+    /// The time budget ran out.
+    TimeBudget,
+    /// Ctrl-C: the trial in flight is marked interrupted.
+    Interrupted,
+    /// The strategy proposes nothing new: the space is exhausted.
+    Exhausted,
+}
+
+/// A finalist: a member of the Pareto front, exported.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finalist {
+    /// The trial.
+    pub trial: i64,
+    /// Test accuracy of `model.onnx` run by tract, percent.
+    pub f32_test_accuracy: f64,
+    /// Test accuracy of `model-int8.onnx` run by tract, percent.
+    pub int8_test_accuracy: f64,
+    /// The folder of its artefacts.
+    pub dir: String,
+}
+
+/// The end of a search.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// Why it stopped.
+    pub stop: Stop,
+    /// Every trial of the study.
+    pub trials: Vec<Trial>,
+    /// The ids of the Pareto front of complete trials (validation accuracy against latency,
+    /// RAM and flash), best accuracy first.
+    pub front: Vec<i64>,
+    /// The exported members of the front.
+    pub finalists: Vec<Finalist>,
+}
+
+/// Why a search cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// The study failed.
+    #[error(transparent)]
+    Study(#[from] StudyError),
+    /// The study was made for other settings.
+    #[error("study {study} was created with other settings:\n  {}", conflicts.join("\n  "))]
+    OtherSettings {
+        /// The study.
+        study: String,
+        /// What differs.
+        conflicts: Vec<String>,
+    },
+    /// The limits are out of the space's reach.
+    #[error(
+        "{MAX_CONSECUTIVE_INFEASIBLE} candidates in a row broke the limits; the smallest seen: {smallest}. Loosen a limit (the study keeps every trial)"
+    )]
+    Unreachable {
+        /// The smallest RAM, flash and latency seen.
+        smallest: String,
+    },
+    /// Bad input (data set, space, files).
+    #[error("{0}")]
+    Input(String),
+}
+
+/// The smallest static costs and latency seen, for the message when the limits are out of
+/// reach.
+#[derive(Default)]
+struct Smallest {
+    ram: Option<u64>,
+    flash: Option<u64>,
+    latency: Option<f64>,
+}
+
+impl Smallest {
+    fn see(&mut self, t: &Trial) {
+        let min_u = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.ram = min_u(self.ram, t.ram_bytes);
+        self.flash = min_u(self.flash, t.flash_bytes);
+        self.latency = match (self.latency, t.latency_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+
+    fn describe(&self) -> String {
+        let kb = |b: Option<u64>| b.map_or("?".into(), |b| format!("{:.1} kB", b as f64 / 1024.0));
+        let ms = self
+            .latency
+            .map_or("not measured".into(), |l| format!("{l:.3} ms"));
+        format!(
+            "RAM {}, flash {}, latency {ms}",
+            kb(self.ram),
+            kb(self.flash)
+        )
+    }
+}
+
+/// What a trial tells its strategy.
+fn outcome(t: &Trial) -> Option<Outcome> {
+    match t.state {
+        TrialState::Complete => Some(Outcome::Feasible(score(t))),
+        // A failure is not retried: the strategy learns to avoid it like a broken limit.
+        TrialState::Infeasible | TrialState::Failed => Some(Outcome::Infeasible),
+        _ => None,
+    }
+}
+
+/// The data sets of a search, by input dimensions (a space may give genotypes different
+/// inputs: an image folder is converted for each).
+struct Datasets {
+    spec: String,
+    seed: u64,
+    loaded: HashMap<(usize, usize, usize), Dataset>,
+}
+
+impl Datasets {
+    fn get(&mut self, dims: (usize, usize, usize)) -> Result<&Dataset, String> {
+        if !self.loaded.contains_key(&dims) {
+            let d = data::load(&self.spec, dims, self.seed).map_err(|e| e.to_string())?;
+            self.loaded.insert(dims, d);
+        }
+        Ok(&self.loaded[&dims])
+    }
+}
+
+/// Everything one search needs.
+pub struct Search<'a> {
+    /// How it runs.
+    pub config: &'a SearchConfig,
+    /// The space.
+    pub space: &'a SearchSpace,
+    /// The board.
+    pub board: &'a Board,
+    /// The study.
+    pub storage: &'a dyn Storage,
+    /// Latency before training (absent: latency is neither measured nor limited).
+    pub meter: Option<&'a dyn Meter>,
+    /// Where training runs.
+    pub device: &'a TrainDevice,
+    /// Set by Ctrl-C.
+    pub stop: &'a AtomicBool,
+}
+
+impl Search<'_> {
+    /// Runs the search, resuming the study, until the trials are trained, the time budget is
+    /// spent, the space is exhausted, or `stop` is set; then exports the finalists.
+    pub fn run(
+        &self,
+        strategy: &mut dyn Strategy,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Summary, SearchError> {
+        self.record_settings()?;
+        let mut datasets = self.datasets()?;
+        let stop = self.work(strategy, &mut datasets, events)?;
+        let trials = self.storage.trials()?;
+        let front = pareto_front(&trials);
+        let finalists = if stop == Stop::Interrupted {
+            Vec::new()
+        } else {
+            self.export_finalists(&front, &mut datasets, events)?
+        };
+        Ok(Summary {
+            stop,
+            trials: self.storage.trials()?,
+            front,
+            finalists,
+        })
+    }
+
+    /// Stores the settings in a new study, or checks them against a resumed study's and
+    /// records this run's strategy and number of trials (what its workers read).
+    pub fn record_settings(&self) -> Result<(), SearchError> {
+        let settings = &self.config.settings;
+        if let Some(stored) = self.storage.settings()? {
+            let conflicts = stored.conflicts(settings);
+            if !conflicts.is_empty() {
+                return Err(SearchError::OtherSettings {
+                    study: self.storage.location(),
+                    conflicts,
+                });
+            }
+            if stored == *settings {
+                return Ok(());
+            }
+        }
+        Ok(self.storage.set_settings(settings)?)
+    }
+
+    /// The search's data sets, the first one loaded: a data set that cannot be read fails
+    /// the search now, not every trial.
+    fn datasets(&self) -> Result<Datasets, SearchError> {
+        let settings = &self.config.settings;
+        let mut datasets = Datasets {
+            spec: settings.data.clone(),
+            seed: settings.seed,
+            loaded: HashMap::new(),
+        };
+        let first = Candidate::input_dims(self.space, &self.space.first_genotype())
+            .map_err(|e| SearchError::Input(e.to_string()))?;
+        datasets.get(first).map_err(SearchError::Input)?;
+        Ok(datasets)
+    }
+
+    /// Works on the study without exporting: what an `edgenas worker` does.
+    pub fn work_only(
+        &self,
+        strategy: &mut dyn Strategy,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Stop, SearchError> {
+        let mut datasets = self.datasets()?;
+        self.work(strategy, &mut datasets, events)
+    }
+
+    /// Claims and evaluates trials until the study has its trials trained (waiting while
+    /// other workers run the last ones, in case one dies), the time budget is spent, the
+    /// space is exhausted, or `stop` is set.
+    fn work(
+        &self,
+        strategy: &mut dyn Strategy,
+        datasets: &mut Datasets,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Stop, SearchError> {
+        let settings = &self.config.settings;
+        let history = self.storage.trials()?.len() as u64;
+        let mut proposer = Proposer {
+            space: self.space,
+            strategy,
+            told: HashSet::new(),
+            rng: Rng::new(settings.seed ^ history.wrapping_mul(0x9E37_79B9) ^ self.config.stream),
+        };
+        let request = ClaimRequest {
+            worker: self.config.worker.clone(),
+            trials: self.config.trials,
+            heartbeat_timeout: self.config.heartbeat_timeout_seconds,
+            seed: settings.seed,
+        };
+        let started = Instant::now();
+        let mut streak = 0usize;
+        let mut smallest = Smallest::default();
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return Ok(Stop::Interrupted);
+            }
+            if self
+                .config
+                .time_budget_seconds
+                .is_some_and(|b| started.elapsed().as_secs_f64() >= b)
+            {
+                return Ok(Stop::TimeBudget);
+            }
+            let mut trial = match self
+                .storage
+                .claim(&request, &mut |history| proposer.propose(history))?
+            {
+                Claim::Trial(t) => *t,
+                Claim::Full => return Ok(Stop::Trials),
+                Claim::Exhausted => return Ok(Stop::Exhausted),
+                Claim::Wait => {
+                    // Other workers run the last trials; one of them may die.
+                    std::thread::sleep(Duration::from_millis(500));
+                    continue;
+                }
+            };
+            self.evaluate(&mut trial, datasets, events)?;
+            smallest.see(&trial);
+            match trial.state {
+                TrialState::Interrupted => return Ok(Stop::Interrupted),
+                TrialState::Infeasible => {
+                    streak += 1;
+                    if streak >= MAX_CONSECUTIVE_INFEASIBLE {
+                        return Err(SearchError::Unreachable {
+                            smallest: smallest.describe(),
+                        });
+                    }
+                }
+                _ => streak = 0,
+            }
+        }
+    }
+
+    /// Runs one claimed trial to its end, recording every step in the study, with a
+    /// heartbeat all along.
+    fn evaluate(
+        &self,
+        t: &mut Trial,
+        datasets: &mut Datasets,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<(), SearchError> {
+        events(Event::Started(t));
+        let (storage, id) = (self.storage, t.id);
+        let done = AtomicBool::new(false);
+        let result = std::thread::scope(|scope| {
+            scope.spawn(|| heartbeat(storage, id, &done));
+            let r = self.trial_work(t, datasets, events);
+            done.store(true, Ordering::Relaxed);
+            r
+        });
+        t.finished = Some(now());
+        match result {
+            Ok(state) => t.state = state,
+            Err(TrialFailure::Interrupted) => {
+                t.state = TrialState::Interrupted;
+                t.reason = Some("interrupted by Ctrl-C; the search resumes it".into());
+            }
+            Err(TrialFailure::Failed(reason)) => {
+                t.state = TrialState::Failed;
+                t.reason = Some(reason);
+            }
+        }
+        self.storage.update(t)?;
+        events(Event::Finished(t));
+        Ok(())
+    }
+
+    /// The work of one trial: checks, measurement, training. Returns the final state.
+    fn trial_work(
+        &self,
+        t: &mut Trial,
+        datasets: &mut Datasets,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<TrialState, TrialFailure> {
+        let settings = &self.config.settings;
+        let genotype = self
+            .space
+            .parse_genotype(&t.genotype)
+            .map_err(|e| TrialFailure::Failed(e.message))?;
+        let dims = Candidate::input_dims(self.space, &genotype).map_err(failed)?;
+        let dataset = datasets.get(dims).map_err(TrialFailure::Failed)?;
+        let candidate = Candidate::for_dataset(self.space, genotype, dataset).map_err(failed)?;
+        let dtype = settings.dtype;
+        let fit = candidate.fit(self.board, dtype);
+        t.params = Some(candidate.costs.params);
+        t.macs = Some(candidate.costs.macs);
+        t.ram_bytes = Some(fit.ram_needed_bytes);
+        t.flash_bytes = Some(fit.flash_needed_bytes);
+        let broken = limits::static_violations(&settings.limits, &fit, candidate.costs.macs);
+        if !broken.is_empty() {
+            t.reason = Some(broken.join("; "));
+            return Ok(TrialState::Infeasible);
+        }
+        if let Some(meter) = self.meter {
+            let m = latency_before_training(&candidate, meter, dtype == DType::Int8, t.seed)
+                .map_err(failed)?;
+            t.latency_ms = Some(m.latency_ms.median);
+            let kind = match m.kind {
+                Kind::Measured => "measured",
+                Kind::Predicted => "predicted",
+                Kind::Emulated => "emulated",
+            };
+            t.latency_kind = Some(format!("{kind} ({})", m.backend));
+            if let Some(reason) = limits::latency_violation(&settings.limits, m.latency_ms.median) {
+                t.reason = Some(reason);
+                return Ok(TrialState::Infeasible);
+            }
+        }
+        self.storage.update(t).map_err(failed)?;
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(TrialFailure::Interrupted);
+        }
+        let config = TrainConfig {
+            epochs: settings.epochs,
+            seed: t.seed,
+            ..self.config.train.clone()
+        };
+        let initial = initial_weights(&candidate.network, t.seed);
+        let trained = train_until(
+            &candidate.network,
+            &initial,
+            dataset,
+            &config,
+            self.device,
+            &mut |p| events(Event::Training(p)),
+            self.stop,
+        );
+        let trained = match trained {
+            Ok(x) => x,
+            Err(TrainError::Interrupted) => return Err(TrialFailure::Interrupted),
+            Err(e) => return Err(TrialFailure::Failed(e.to_string())),
+        };
+        t.valid_accuracy = Some(100.0 * trained.report.valid_accuracy);
+        t.train_seconds = Some(trained.report.train_seconds);
+        let dir = self.config.out.join("trials").join(t.id.to_string());
+        save_weights(&dir, &trained.weights).map_err(TrialFailure::Failed)?;
+        t.artefacts = Some(dir.display().to_string());
+        Ok(TrialState::Complete)
+    }
+
+    /// Exports the first `finalists` members of `front` and records their test accuracy.
+    fn export_finalists(
+        &self,
+        front: &[i64],
+        datasets: &mut Datasets,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Vec<Finalist>, SearchError> {
+        let trials = self.storage.trials()?;
+        let mut out = Vec::new();
+        for id in front.iter().take(self.config.finalists) {
+            let Some(mut t) = trials.iter().find(|t| t.id == *id).cloned() else {
+                continue;
+            };
+            let dir = self
+                .config
+                .out
+                .join("finalists")
+                .join(format!("trial-{id}"));
+            if let Some(done) = exported_before(&t, &dir) {
+                // A resumed search: this finalist's files are there already.
+                out.push(done);
+                continue;
+            }
+            events(Event::Exporting(&t));
+            let input = |e: String| SearchError::Input(format!("finalist trial {id}: {e}"));
+            let genotype = self
+                .space
+                .parse_genotype(&t.genotype)
+                .map_err(|e| input(e.message))?;
+            let dims =
+                Candidate::input_dims(self.space, &genotype).map_err(|e| input(e.to_string()))?;
+            let dataset = datasets.get(dims).map_err(input)?;
+            let candidate = Candidate::for_dataset(self.space, genotype, dataset)
+                .map_err(|e| input(e.to_string()))?;
+            // A trial another worker trained keeps its weights on that machine.
+            let (weights, _) =
+                trial_weights(&t, &candidate, dataset, &self.config.settings, self.device)
+                    .map_err(input)?;
+            let a = export_trial(
+                &t,
+                &candidate,
+                &weights,
+                dataset,
+                ExportPlace {
+                    space: &self.space.name,
+                    board: &self.board.name,
+                    dir: &dir,
+                },
+                self.device,
+            )
+            .map_err(input)?;
+            t.test_accuracy = Some(100.0 * a.f32_test_accuracy);
+            t.artefacts = Some(dir.display().to_string());
+            self.storage.update(&t)?;
+            out.push(Finalist {
+                trial: *id,
+                f32_test_accuracy: 100.0 * a.f32_test_accuracy,
+                int8_test_accuracy: 100.0 * a.int8_test_accuracy,
+                dir: dir.display().to_string(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// How one trial's work ended early.
+enum TrialFailure {
+    /// Ctrl-C.
+    Interrupted,
+    /// Failed, with the reason.
+    Failed(String),
+}
+
+fn failed(e: impl std::fmt::Display) -> TrialFailure {
+    TrialFailure::Failed(e.to_string())
+}
+
+/// A search's strategy, told every result in the study, proposing genotypes it does not hold.
+struct Proposer<'a, 's> {
+    space: &'a SearchSpace,
+    strategy: &'s mut dyn Strategy,
+    /// The trials whose outcome the strategy was told.
+    told: HashSet<i64>,
+    rng: Rng,
+}
+
+impl Proposer<'_, '_> {
+    /// Tells the strategy the outcomes in `history` it has not heard yet (other workers'
+    /// too), then asks it for a genotype not in `history`.
+    fn propose(&mut self, history: &[Trial]) -> Result<Option<String>, String> {
+        for t in history {
+            if self.told.contains(&t.id) {
+                continue;
+            }
+            if let Some(o) = outcome(t) {
+                let g = self
+                    .space
+                    .parse_genotype(&t.genotype)
+                    .map_err(|e| format!("trial {}: {}", t.id, e.message))?;
+                self.strategy.tell(&g, o);
+                self.told.insert(t.id);
+            }
+        }
+        let known: HashSet<&str> = history.iter().map(|t| t.genotype.as_str()).collect();
+        for _ in 0..MAX_CONSECUTIVE_KNOWN {
+            let text = self.strategy.ask(self.space, &mut self.rng).to_text();
+            if !known.contains(text.as_str()) {
+                return Ok(Some(text));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Beats for trial `id` every [`HEARTBEAT_SECONDS`] until `done`.
+fn heartbeat(storage: &dyn Storage, id: i64, done: &AtomicBool) {
+    let mut last = Instant::now();
+    while !done.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+        if last.elapsed() >= Duration::from_secs_f64(HEARTBEAT_SECONDS) {
+            // A missed beat is harmless; the next one follows.
+            let _ = storage.beat(id);
+            last = Instant::now();
+        }
+    }
+}

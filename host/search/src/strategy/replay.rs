@@ -1,0 +1,252 @@
+//! Replaying a strategy against a table of pre-measured architectures instead of training:
+//! the standard way search strategies are compared (NAS-Bench-201, HW-NAS-Bench).
+//!
+//! The table is CSV with the columns `arch` (a genotype in any form the space parses: the
+//! canonical text, or an NB-201 cell string), `accuracy` and `latency_ms`; other columns
+//! (`index`, `e0`…`e5`) are ignored. A query is one evaluation (a training, in a real
+//! search); a genotype over the latency limit is rejected before it would be trained and is
+//! not a query; a genotype asked again is answered from what is known and is not a query.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::pareto::hypervolume_2d;
+use super::{Outcome, Score, StrategyName, strategy};
+use edgenas_model::rng::Rng;
+use edgenas_model::space::SearchSpace;
+
+/// One measured architecture.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Entry {
+    /// Its accuracy (percent).
+    pub accuracy: f64,
+    /// Its latency in milliseconds.
+    pub latency_ms: f64,
+}
+
+/// A table of measured architectures, by canonical genotype text.
+#[derive(Clone, Debug)]
+pub struct Table {
+    entries: HashMap<String, Entry>,
+}
+
+impl Table {
+    /// Reads a table for `space`. Fails, naming the file and line, on a missing column, a
+    /// number that does not parse, or an architecture that is not a genotype of the space.
+    pub fn read(path: &Path, space: &SearchSpace) -> Result<Table, String> {
+        let file = path.display();
+        let mut reader =
+            csv::Reader::from_path(path).map_err(|e| format!("cannot read {file}: {e}"))?;
+        let headers = reader
+            .headers()
+            .map_err(|e| format!("{file}: {e}"))?
+            .clone();
+        let column = |name: &str| {
+            headers.iter().position(|h| h == name).ok_or_else(|| {
+                format!("{file}: no column `{name}` (need arch, accuracy, latency_ms)")
+            })
+        };
+        let (arch, acc, lat) = (column("arch")?, column("accuracy")?, column("latency_ms")?);
+        let mut entries = HashMap::new();
+        for (i, record) in reader.records().enumerate() {
+            let line = i + 2;
+            let record = record.map_err(|e| format!("{file}:{line}: {e}"))?;
+            let number = |k: usize, what: &str| {
+                record
+                    .get(k)
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| format!("{file}:{line}: `{what}` is not a number"))
+            };
+            let text = record.get(arch).unwrap_or("");
+            let g = space.parse_genotype(text).map_err(|e| {
+                format!(
+                    "{file}:{line}: `{text}` is not a genotype of space {}: {}",
+                    space.name, e.message
+                )
+            })?;
+            entries.insert(
+                g.to_text(),
+                Entry {
+                    accuracy: number(acc, "accuracy")?,
+                    latency_ms: number(lat, "latency_ms")?,
+                },
+            );
+        }
+        if entries.is_empty() {
+            return Err(format!("{file}: the table has no rows"));
+        }
+        Ok(Table { entries })
+    }
+
+    /// The number of architectures.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the table is empty (never, once read).
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The Pareto front of accuracy against latency within the latency limit, as
+    /// (−accuracy, latency) pairs, both minimised.
+    pub fn front(&self, max_latency_ms: Option<f64>) -> Vec<[f64; 2]> {
+        let points: Vec<Vec<f64>> = self
+            .entries
+            .values()
+            .filter(|e| max_latency_ms.is_none_or(|l| e.latency_ms <= l))
+            .map(|e| vec![-e.accuracy, e.latency_ms])
+            .collect();
+        match super::pareto::fronts(&points).first() {
+            Some(front) => front
+                .iter()
+                .map(|&i| [points[i][0], points[i][1]])
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The best accuracy of an architecture within the latency limit, if any is.
+    pub fn optimum(&self, max_latency_ms: Option<f64>) -> Option<f64> {
+        self.entries
+            .values()
+            .filter(|e| max_latency_ms.is_none_or(|l| e.latency_ms <= l))
+            .map(|e| e.accuracy)
+            .max_by(f64::total_cmp)
+    }
+}
+
+/// One seed's run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Run {
+    /// The seed.
+    pub seed: u64,
+    /// The best accuracy within the limit after each query.
+    pub best_after: Vec<f64>,
+    /// Genotypes rejected by the latency limit.
+    pub infeasible: usize,
+    /// Each query's (−accuracy, latency): both minimised.
+    #[serde(skip)]
+    pub evaluated: Vec<[f64; 2]>,
+}
+
+/// Architectures over the limit in a row after which a replay stops: the space cannot meet
+/// the limit often enough.
+pub const MAX_CONSECUTIVE_INFEASIBLE: usize = 500;
+
+/// Runs `name` from scratch against `table` for `budget` queries with `seed`.
+pub fn replay(
+    table: &Table,
+    space: &SearchSpace,
+    name: StrategyName,
+    budget: usize,
+    max_latency_ms: Option<f64>,
+    seed: u64,
+) -> Result<Run, String> {
+    let mut s = strategy(name, max_latency_ms);
+    let mut rng = Rng::new(seed);
+    let mut run = Run {
+        seed,
+        best_after: Vec::with_capacity(budget),
+        infeasible: 0,
+        evaluated: Vec::with_capacity(budget),
+    };
+    let mut known: HashSet<String> = HashSet::new();
+    let (mut best, mut streak, mut asks) = (f64::NEG_INFINITY, 0, 0usize);
+    while run.best_after.len() < budget {
+        asks += 1;
+        if asks > budget.saturating_mul(1000).max(100_000) {
+            return Err(format!(
+                "{} asked {asks} times and found only {} new feasible architectures of the {budget} \
+                 wanted: it keeps proposing ones already evaluated, or too few are under the limit",
+                s.name(),
+                run.best_after.len()
+            ));
+        }
+        let g = s.ask(space, &mut rng);
+        let key = g.to_text();
+        if known.contains(&key) {
+            // Already evaluated: no query, and nothing new to tell.
+            continue;
+        }
+        let entry = table
+            .entries
+            .get(&key)
+            .ok_or_else(|| format!("the table has no row for `{key}`"))?;
+        let outcome = if max_latency_ms.is_some_and(|l| entry.latency_ms > l) {
+            run.infeasible += 1;
+            streak += 1;
+            if streak >= MAX_CONSECUTIVE_INFEASIBLE {
+                return Err(format!(
+                    "{streak} architectures in a row break --max-latency-ms {}: loosen the limit",
+                    max_latency_ms.unwrap_or_default()
+                ));
+            }
+            Outcome::Infeasible
+        } else {
+            streak = 0;
+            best = best.max(entry.accuracy);
+            run.best_after.push(best);
+            run.evaluated.push([-entry.accuracy, entry.latency_ms]);
+            Outcome::Feasible(Score {
+                objective: entry.accuracy,
+                latency_ms: entry.latency_ms,
+                ram_bytes: 0.0,
+                flash_bytes: 0.0,
+            })
+        };
+        known.insert(key);
+        s.tell(&g, outcome);
+    }
+    Ok(run)
+}
+
+/// Mean and standard deviation (sample) of the best accuracy after `queries` over runs.
+pub fn summary(runs: &[Run], queries: usize) -> (f64, f64) {
+    let best: Vec<f64> = runs.iter().map(|r| r.best_after[queries - 1]).collect();
+    mean_std(&best)
+}
+
+/// The hypervolume's reference point for a true front: its nadir (worst accuracy, worst
+/// latency on the front) moved out by a tenth of the front's range in each objective, so that
+/// the front's extreme points count too.
+pub fn reference_point(front: &[[f64; 2]]) -> [f64; 2] {
+    let mut reference = [0.0; 2];
+    for (m, r) in reference.iter_mut().enumerate() {
+        let lo = front.iter().map(|p| p[m]).fold(f64::INFINITY, f64::min);
+        let hi = front.iter().map(|p| p[m]).fold(f64::NEG_INFINITY, f64::max);
+        *r = hi + 0.1 * (hi - lo).max(f64::EPSILON);
+    }
+    reference
+}
+
+/// Mean and standard deviation over runs of the hypervolume of the architectures found in the
+/// first `queries` queries, as a share of the true front's (both against `reference`).
+pub fn hypervolume_summary(
+    runs: &[Run],
+    queries: usize,
+    front: &[[f64; 2]],
+    reference: [f64; 2],
+) -> (f64, f64) {
+    let whole = hypervolume_2d(front, reference);
+    let shares: Vec<f64> = runs
+        .iter()
+        .map(|r| hypervolume_2d(&r.evaluated[..queries.min(r.evaluated.len())], reference) / whole)
+        .collect();
+    mean_std(&shares)
+}
+
+/// Mean and sample standard deviation.
+fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = if values.len() > 1 {
+        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (mean, var.sqrt())
+}

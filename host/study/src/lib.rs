@@ -1,0 +1,409 @@
+//! The study: the durable record of a search. Every trial is written before its work starts
+//! and updated at each step, so that a search killed at any moment loses at most the work in
+//! flight and resumes from the record. Storage sits behind the [`Storage`] trait: SQLite
+//! ([`SqliteStudy`], the default) or PostgreSQL ([`PostgresStudy`], many machines sharing one
+//! study). Workers take trials with [`Storage::claim`], which both backends run as one
+//! exclusive transaction around the same decision, [`claim::decide`].
+
+pub mod claim;
+mod columns;
+#[cfg(test)]
+mod conformance;
+mod postgres;
+mod sqlite;
+mod timed;
+
+pub use claim::{Claim, ClaimRequest, TrialTable};
+pub use postgres::PostgresStudy;
+pub use sqlite::SqliteStudy;
+pub use timed::TimedStorage;
+
+use serde::{Deserialize, Serialize};
+
+use edgenas_model::cost::DType;
+use edgenas_model::named::StrategyName;
+use edgenas_model::space::{SearchSpace, load_space};
+use edgenas_model::training::TrainConfig;
+
+/// Where a trial stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrialState {
+    /// Recorded, work not started.
+    Pending,
+    /// Being measured or trained by the worker named in the trial.
+    Running,
+    /// Trained and validated.
+    Complete,
+    /// Broke a hard limit; never trained.
+    Infeasible,
+    /// Its evaluation failed (the reason says why); not retried.
+    Failed,
+    /// Stopped by Ctrl-C; run again when the search resumes.
+    Interrupted,
+}
+
+impl TrialState {
+    /// The state's name as stored.
+    pub fn name(self) -> &'static str {
+        match self {
+            TrialState::Pending => "pending",
+            TrialState::Running => "running",
+            TrialState::Complete => "complete",
+            TrialState::Infeasible => "infeasible",
+            TrialState::Failed => "failed",
+            TrialState::Interrupted => "interrupted",
+        }
+    }
+
+    /// Every state, in the order a trial may pass through them.
+    pub const ALL: [TrialState; 6] = [
+        TrialState::Pending,
+        TrialState::Running,
+        TrialState::Complete,
+        TrialState::Infeasible,
+        TrialState::Failed,
+        TrialState::Interrupted,
+    ];
+
+    /// The state of a stored name.
+    pub fn from_name(name: &str) -> Option<TrialState> {
+        TrialState::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Whether the trial's work is over (it is never evaluated again).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            TrialState::Complete | TrialState::Infeasible | TrialState::Failed
+        )
+    }
+}
+
+/// One trial of a study.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trial {
+    /// The trial's number in the study, from 1 (0 before it is stored).
+    pub id: i64,
+    /// The genotype's canonical text.
+    pub genotype: String,
+    /// Where it stands.
+    pub state: TrialState,
+    /// The seed of its weights, split and sample order.
+    pub seed: u64,
+    /// Trainable parameters.
+    pub params: Option<u64>,
+    /// Multiply-accumulates per inference.
+    pub macs: Option<u64>,
+    /// Peak RAM on the board (arena plus the runtime's own), bytes.
+    pub ram_bytes: Option<u64>,
+    /// Flash on the board (model plus the runtime's code), bytes.
+    pub flash_bytes: Option<u64>,
+    /// Latency, milliseconds (median), measured or predicted before training.
+    pub latency_ms: Option<f64>,
+    /// How the latency was obtained: `measured` or `predicted`, and by what.
+    pub latency_kind: Option<String>,
+    /// Validation accuracy, percent.
+    pub valid_accuracy: Option<f64>,
+    /// Test accuracy, percent (finalists only).
+    pub test_accuracy: Option<f64>,
+    /// Seconds of training.
+    pub train_seconds: Option<f64>,
+    /// Unix time the trial was recorded.
+    pub created: f64,
+    /// Unix time its work started.
+    pub started: Option<f64>,
+    /// Unix time its work ended.
+    pub finished: Option<f64>,
+    /// The folder of its artefacts (weights; exported models for finalists).
+    pub artefacts: Option<String>,
+    /// Why it is infeasible, failed or interrupted.
+    pub reason: Option<String>,
+    /// The worker running it (`host:pid`).
+    pub worker: Option<String>,
+    /// Unix time of the worker's last sign of life.
+    pub heartbeat: Option<f64>,
+}
+
+impl Trial {
+    /// A pending trial of `genotype`.
+    pub fn pending(genotype: String, seed: u64) -> Trial {
+        Trial {
+            id: 0,
+            genotype,
+            state: TrialState::Pending,
+            seed,
+            params: None,
+            macs: None,
+            ram_bytes: None,
+            flash_bytes: None,
+            latency_ms: None,
+            latency_kind: None,
+            valid_accuracy: None,
+            test_accuracy: None,
+            train_seconds: None,
+            created: now(),
+            started: None,
+            finished: None,
+            artefacts: None,
+            reason: None,
+            worker: None,
+            heartbeat: None,
+        }
+    }
+}
+
+/// The hard limits of a search (absent: no limit beyond the board's memory).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Latency, milliseconds.
+    pub max_latency_ms: Option<f64>,
+    /// Peak RAM, kilobytes (1024 bytes).
+    pub max_ram_kb: Option<f64>,
+    /// Flash, kilobytes (1024 bytes).
+    pub max_flash_kb: Option<f64>,
+    /// Multiply-accumulates per inference.
+    pub max_macs: Option<u64>,
+}
+
+/// What a study searches: fixed when it is created; a resumed search must agree.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// The space's name.
+    pub space: String,
+    /// The space as given (a shipped name or a file's path): how `export` finds it again.
+    #[serde(default)]
+    pub space_file: String,
+    /// The board's name.
+    pub board: String,
+    /// The board as given (a shipped name or a file's path).
+    #[serde(default)]
+    pub board_file: String,
+    /// The data set as given (`digits`, `csv:PATH`).
+    pub data: String,
+    /// The hard limits.
+    pub limits: Limits,
+    /// What RAM, flash and latency are computed for (stored as `int8` or `f32`).
+    #[serde(with = "edgenas_model::named::dtype_by_name")]
+    pub dtype: DType,
+    /// Epochs per training.
+    pub epochs: usize,
+    /// How every trial trains (absent in studies of older versions).
+    #[serde(default)]
+    pub training: Option<TrainConfig>,
+    /// The search's seed.
+    pub seed: u64,
+    /// The strategy (may change between runs).
+    pub strategy: StrategyName,
+    /// The edgenas version that created the study.
+    pub edgenas_version: String,
+    /// Trials to train (complete or failed) in the study: where its workers stop. Set by
+    /// each `search`; absent in studies of older versions.
+    #[serde(default)]
+    pub trials: Option<usize>,
+}
+
+impl Settings {
+    /// The study's space, read again from the shipped name or file it was given as. An error
+    /// if it cannot be read, or if that file now holds another space.
+    pub fn load_space(&self) -> Result<SearchSpace, String> {
+        let file = if self.space_file.is_empty() {
+            &self.space
+        } else {
+            &self.space_file
+        };
+        let space = load_space(file).map_err(|e| e.to_string())?;
+        if space.name != self.space {
+            return Err(format!(
+                "{file} is now space `{}`, the study searched `{}`",
+                space.name, self.space
+            ));
+        }
+        Ok(space)
+    }
+
+    /// What differs between these settings and `other` in what a resumed search must keep
+    /// (everything but the strategy, the version and the number of trials), as
+    /// `name: stored → given` lines.
+    pub fn conflicts(&self, other: &Settings) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut check = |name: &str, a: String, b: String| {
+            if a != b {
+                out.push(format!("{name}: {a} in the study, {b} given"));
+            }
+        };
+        check("space", self.space.clone(), other.space.clone());
+        check("board", self.board.clone(), other.board.clone());
+        check("data", self.data.clone(), other.data.clone());
+        check(
+            "limits",
+            format!("{:?}", self.limits),
+            format!("{:?}", other.limits),
+        );
+        check(
+            "dtype",
+            self.dtype.name().to_string(),
+            other.dtype.name().to_string(),
+        );
+        check("epochs", self.epochs.to_string(), other.epochs.to_string());
+        check(
+            "training",
+            serde_json::to_string(&self.training).unwrap_or_default(),
+            serde_json::to_string(&other.training).unwrap_or_default(),
+        );
+        check("seed", self.seed.to_string(), other.seed.to_string());
+        out
+    }
+}
+
+/// Why a study cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StudyError {
+    /// The file exists and is not an edgenas study.
+    #[error("{0} is not an edgenas study")]
+    NotAStudy(String),
+    /// The file does not exist (and was not to be created).
+    #[error("{0} does not exist")]
+    Missing(String),
+    /// The study holds what this edgenas cannot use (say, a genotype of another space).
+    #[error("study {path}: {message}")]
+    Rejected {
+        /// The study.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The database failed.
+    #[error("study {path}: {message}")]
+    Database {
+        /// The study.
+        path: String,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// Where a study lives. Implementations are shared between the search and its heartbeat
+/// thread, so they synchronise themselves.
+pub trait Storage: Send + Sync {
+    /// Where the study is (a path or a URL), for messages.
+    fn location(&self) -> String;
+    /// The study's settings, once set.
+    fn settings(&self) -> Result<Option<Settings>, StudyError>;
+    /// Sets the settings (when the study is created, or to record a new strategy).
+    fn set_settings(&self, settings: &Settings) -> Result<(), StudyError>;
+    /// Every trial, by id.
+    fn trials(&self) -> Result<Vec<Trial>, StudyError>;
+    /// Stores a new trial and returns its id. Fails if its genotype is in the study already.
+    fn insert(&self, trial: &Trial) -> Result<i64, StudyError>;
+    /// Writes every field of a stored trial.
+    fn update(&self, trial: &Trial) -> Result<(), StudyError>;
+    /// Records that the worker of trial `id` is alive.
+    fn beat(&self, id: i64) -> Result<(), StudyError>;
+    /// Gives `request.worker` the next trial, as [`claim::decide`] chooses, in a transaction
+    /// that no other worker of the study runs at the same time: two workers never get the
+    /// same trial, and `propose` sees every genotype claimed before it.
+    fn claim(
+        &self,
+        request: &ClaimRequest,
+        propose: &mut claim::Propose,
+    ) -> Result<Claim, StudyError>;
+}
+
+/// Opens the study at `location`: a `postgres://` (or `postgresql://`) URL with a `study=NAME`
+/// parameter, or the path of a SQLite file. `create` creates a missing study.
+pub fn open(location: &str, create: bool) -> Result<Box<dyn Storage>, StudyError> {
+    if PostgresStudy::is_url(location) {
+        Ok(Box::new(PostgresStudy::open(location, create)?))
+    } else {
+        Ok(Box::new(SqliteStudy::open(
+            std::path::Path::new(location),
+            create,
+        )?))
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// This process as a worker name: `host:pid`, or `NAME@host:pid` when it was given a name.
+/// The `host:pid` part lets a worker of the same machine see that another has died.
+pub fn worker_name(name: Option<&str>) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    let me = format!("{host}:{}", std::process::id());
+    match name {
+        Some(n) => format!("{n}@{me}"),
+        None => me,
+    }
+}
+
+/// The `(host, pid)` of a worker name made by [`worker_name`].
+fn worker_process(worker: &str) -> Option<(&str, &str)> {
+    worker
+        .rsplit_once('@')
+        .map_or(worker, |(_, p)| p)
+        .rsplit_once(':')
+}
+
+/// Seconds without a heartbeat after which a running trial's worker is taken for dead, by
+/// default. Workers beat every two seconds.
+pub const HEARTBEAT_TIMEOUT_SECONDS: f64 = 60.0;
+
+/// Whether a `running` trial was abandoned: its worker has not beaten for `timeout` seconds,
+/// or is a process of this machine that no longer exists.
+pub fn abandoned(trial: &Trial, now: f64, timeout: f64) -> bool {
+    if trial.state != TrialState::Running {
+        return false;
+    }
+    if trial.heartbeat.is_none_or(|h| now - h > timeout) {
+        return true;
+    }
+    let me = worker_name(None);
+    let host = worker_process(&me).map(|(h, _)| h);
+    match trial.worker.as_deref().and_then(worker_process) {
+        Some((h, pid)) if Some(h) == host && std::path::Path::new("/proc/self").exists() => {
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn running(worker: &str, heartbeat: f64) -> Trial {
+        let mut t = Trial::pending("g".into(), 0);
+        t.state = TrialState::Running;
+        t.worker = Some(worker.into());
+        t.heartbeat = Some(heartbeat);
+        t
+    }
+
+    #[test]
+    fn a_trial_is_abandoned_when_its_worker_stops_beating_or_its_process_is_gone() {
+        let me = worker_name(Some("w1"));
+        let now = now();
+        assert!(!abandoned(&running(&me, now - 1.0), now, 10.0));
+        assert!(abandoned(&running(&me, now - 11.0), now, 10.0));
+        // Another machine's worker: only its heartbeat tells.
+        assert!(!abandoned(&running("w2@elsewhere:1", now - 9.0), now, 10.0));
+        assert!(abandoned(&running("w2@elsewhere:1", now - 11.0), now, 10.0));
+        // A process of this machine that does not exist (pids stay below 2^22 on Linux).
+        let host = worker_process(&me).unwrap().0;
+        let dead = format!("w3@{host}:4999999");
+        assert!(abandoned(&running(&dead, now), now, 10.0));
+        let mut done = running(&dead, now);
+        done.state = TrialState::Complete;
+        assert!(!abandoned(&done, now, 10.0));
+    }
+}

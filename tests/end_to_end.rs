@@ -1,0 +1,18 @@
+//! The end-to-end tests of edgenas, in one test binary (each links burn, tract and the rest
+//! once, not thirteen times): a module per subject, sharing [`common`].
+
+mod common;
+
+mod agent;
+mod cli;
+mod data;
+mod engine;
+mod export;
+mod measure;
+mod qemu;
+mod replay;
+mod report;
+mod search;
+mod spaces;
+mod train;
+mod workers;
