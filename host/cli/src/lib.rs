@@ -14,6 +14,6 @@ pub use edgenas_model::{
     board, candidate, cost, error, named, network, rng, shipped, space, training, weights,
 };
 pub use edgenas_onnx::{compile, export};
-pub use edgenas_search::{artifacts, front, report, search, strategy};
+pub use edgenas_search::{artifacts, front, plan, report, search, strategy};
 pub use edgenas_study as study;
 pub use edgenas_train as train;

@@ -5,6 +5,7 @@
 
 pub mod artifacts;
 pub mod front;
+pub mod plan;
 pub mod report;
 pub mod search;
 pub mod strategy;

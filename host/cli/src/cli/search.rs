@@ -7,11 +7,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use edgenas::board::{Board, load_board};
+use edgenas::board::load_board;
+use edgenas::cost::DType;
 use edgenas::export::write_path;
-use edgenas::measure::{Meter, MeterChoice, Timer, meter_for};
+use edgenas::measure::MeterChoice;
+use edgenas::plan::{Plan, PlanOptions};
 use edgenas::report::study_html;
-use edgenas::search::{Event, Search, SearchConfig, Stop, Summary, limits};
+use edgenas::search::{Event, Search, SearchConfig, Stop, Summary};
 use edgenas::space::load_space;
 use edgenas::strategy::{StrategyName, strategy};
 use edgenas::study::{HEARTBEAT_TIMEOUT_SECONDS, Limits, Settings, Trial, TrialState, worker_name};
@@ -20,7 +22,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::named;
 use super::train_args::TrainingArgs;
 use super::trials_view::{counts_line, print_front};
-use edgenas::cost::DType;
 
 /// Arguments of `edgenas search`.
 #[derive(Debug, clap::Args)]
@@ -109,50 +110,52 @@ pub fn run(args: Args) -> Result<()> {
         bail!("--time-budget must be a positive number of seconds");
     }
     super::worker::check_heartbeat_timeout(args.heartbeat_timeout)?;
-    let space = load_space(&args.space)?;
-    let board = load_board(&args.board)?;
-    let limits = Limits {
-        max_latency_ms: args.max_latency_ms,
-        max_ram_kb: args.max_ram_kb,
-        max_flash_kb: args.max_flash_kb,
-        max_macs: args.max_macs,
-    };
-    limits::validate(&limits, &board).map_err(anyhow::Error::msg)?;
+    let space_name = load_space(&args.space)?.name;
+    let board_name = load_board(&args.board)?.name;
     let train = args.training.config(args.epochs, None, args.seed)?;
     let device = args.training.device()?;
-    let meter = latency_meter(
-        &board,
-        args.meter,
-        args.max_latency_ms
-            .map(|_| "--max-latency-ms needs the latency of every candidate"),
-    )?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let study_location = args
         .study
         .clone()
         .unwrap_or_else(|| args.out.join("study.db").display().to_string());
+    let settings = Settings {
+        space: space_name,
+        space_file: args.space.clone(),
+        board: board_name,
+        board_file: args.board.clone(),
+        data: args.data.clone(),
+        limits: Limits {
+            max_latency_ms: args.max_latency_ms,
+            max_ram_kb: args.max_ram_kb,
+            max_flash_kb: args.max_flash_kb,
+            max_macs: args.max_macs,
+        },
+        dtype: args.dtype,
+        epochs: args.epochs,
+        training: Some(train),
+        seed: args.seed,
+        strategy: args.strategy,
+        edgenas_version: env!("CARGO_PKG_VERSION").into(),
+        trials: Some(args.trials),
+    };
+    let options = PlanOptions {
+        board_file: None,
+        meter: args.meter,
+        strategy: None,
+    };
+    let plan = Plan::resolve(settings, &study_location, options)?;
+    if let Some(note) = &plan.note {
+        eprintln!("note: {note}");
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let study = edgenas::study::open(&study_location, true)?;
     let study_path = study.location();
     let config = SearchConfig {
-        settings: Settings {
-            space: space.name.clone(),
-            space_file: args.space.clone(),
-            board: board.name.clone(),
-            board_file: args.board.clone(),
-            data: args.data.clone(),
-            limits,
-            dtype: args.dtype,
-            epochs: args.epochs,
-            training: Some(train.clone()),
-            seed: args.seed,
-            strategy: args.strategy,
-            edgenas_version: env!("CARGO_PKG_VERSION").into(),
-            trials: Some(args.trials),
-        },
-        trials: args.trials,
+        settings: plan.settings.clone(),
+        trials: plan.trials,
         time_budget_seconds: args.time_budget,
-        train,
+        train: plan.train.clone(),
         out: args.out.clone(),
         finalists: args.finalists,
         worker: worker_name(None),
@@ -162,10 +165,10 @@ pub fn run(args: Args) -> Result<()> {
     let stop = stop_on_ctrl_c()?;
     let search = Search {
         config: &config,
-        space: &space,
-        board: &board,
+        space: &plan.space,
+        board: &plan.board,
         storage: study.as_ref(),
-        meter: meter.as_deref(),
+        meter: plan.meter.as_deref(),
         device: &device,
         stop: &stop,
     };
@@ -183,7 +186,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let mut display = Display::new(args.trials, !args.json);
     let summary = search.run(
-        strategy(args.strategy, args.max_latency_ms).as_mut(),
+        strategy(plan.strategy, args.max_latency_ms).as_mut(),
         &mut |e| display.event(e),
     );
     display.finish();
@@ -204,26 +207,6 @@ pub fn run(args: Args) -> Result<()> {
         std::process::exit(130);
     }
     Ok(())
-}
-
-/// The meter of `board` that measures latency before training. Without one, a latency limit
-/// is an error (`limit` says why latency is needed); without a limit, a note says that latency
-/// is not measured.
-pub(super) fn latency_meter(
-    board: &Board,
-    choice: MeterChoice,
-    limit: Option<&'static str>,
-) -> Result<Option<Box<dyn Meter>>> {
-    match meter_for(board, choice, Timer::default()) {
-        Ok(m) => Ok(Some(m)),
-        Err(e) => match limit {
-            Some(why) => Err(e).context(why),
-            None => {
-                eprintln!("note: latency is not measured ({e})");
-                Ok(None)
-            }
-        },
-    }
 }
 
 /// A flag that the first Ctrl-C sets (the trial in flight is then marked interrupted); a

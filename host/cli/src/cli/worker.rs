@@ -1,18 +1,18 @@
 //! `edgenas worker`: one more process working on a study, on this machine or another.
 
-use super::named;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
-use edgenas::board::load_board;
 use edgenas::measure::MeterChoice;
+use edgenas::plan::{Plan, PlanOptions};
 use edgenas::rng::fnv1a;
 use edgenas::search::{Event, Search, SearchConfig, Stop};
 use edgenas::strategy::{StrategyName, strategy};
 use edgenas::study::{HEARTBEAT_TIMEOUT_SECONDS, TimedStorage, TrialState, worker_name};
 use serde_json::json;
 
-use super::search::{Display, latency_meter, stop_on_ctrl_c};
+use super::named;
+use super::search::{Display, stop_on_ctrl_c};
 use super::train_args::DeviceArg;
 
 /// Arguments of `edgenas worker`.
@@ -84,47 +84,26 @@ pub fn run(args: Args) -> Result<()> {
             "study {location} has no settings: create it with `edgenas search --study … --workers 0` and the search's options"
         )
     })?;
-    let trials = settings.trials.ok_or_else(|| {
-        anyhow!("study {location} does not say how many trials it wants: run `edgenas search --study … --workers 0 --trials N` on it")
-    })?;
-    let train = settings.training.clone().ok_or_else(|| {
-        anyhow!("study {location} was made by an older edgenas and has no training settings")
-    })?;
-    let space = settings.load_space().map_err(anyhow::Error::msg)?;
-    let board_file = args.board.clone().unwrap_or_else(|| {
-        if settings.board_file.is_empty() {
-            settings.board.clone()
-        } else {
-            settings.board_file.clone()
-        }
-    });
-    let board = load_board(&board_file)?;
-    if board.name != settings.board {
-        bail!(
-            "study {location} measures its trials on board `{}`; this worker's board is `{}`",
-            settings.board,
-            board.name
-        );
+    let options = PlanOptions {
+        board_file: args.board.as_deref(),
+        meter: args.meter,
+        strategy: args.strategy,
+    };
+    let plan = Plan::resolve(settings, &location, options)?;
+    if let Some(note) = &plan.note {
+        eprintln!("note: {note}");
     }
-    let meter = latency_meter(
-        &board,
-        args.meter,
-        settings
-            .limits
-            .max_latency_ms
-            .map(|_| "the study's latency limit needs the latency of every trial"),
-    )?;
-    let strategy_name = args.strategy.unwrap_or(settings.strategy);
     let device = edgenas::train::device(args.device.into()).map_err(anyhow::Error::msg)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let worker = worker_name(args.name.as_deref());
-    let latency_target = settings.limits.max_latency_ms;
+    let latency_target = plan.settings.limits.max_latency_ms;
+    let trials = plan.trials;
     let config = SearchConfig {
-        settings,
+        settings: plan.settings.clone(),
         trials,
         time_budget_seconds: args.time_budget,
-        train,
+        train: plan.train.clone(),
         out: args.out.clone(),
         finalists: 0,
         stream: fnv1a(worker.as_bytes()),
@@ -135,17 +114,17 @@ pub fn run(args: Args) -> Result<()> {
     let stop = stop_on_ctrl_c()?;
     let search = Search {
         config: &config,
-        space: &space,
-        board: &board,
+        space: &plan.space,
+        board: &plan.board,
         storage: &timed,
-        meter: meter.as_deref(),
+        meter: plan.meter.as_deref(),
         device: &device,
         stop: &stop,
     };
     let started = std::time::Instant::now();
     let mut display = Display::new(trials, true);
     let mut ran: Vec<(i64, TrialState)> = Vec::new();
-    let result = search.work_only(strategy(strategy_name, latency_target).as_mut(), &mut |e| {
+    let result = search.work_only(strategy(plan.strategy, latency_target).as_mut(), &mut |e| {
         if let Event::Finished(t) = &e {
             ran.push((t.id, t.state));
         }
