@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use edgenas::board::load_board;
 use edgenas::candidate::Candidate;
-use edgenas::measure::work::{OpKind, analyse};
+use edgenas::measure::work::{CostKind, analyse};
 use edgenas::measure::{
     Kind, MeasureError, Meter, MeterChoice, Simulator, Timer, TractMeter, export_untrained,
     meter_for, micro_models, predict_cycles,
@@ -62,7 +62,10 @@ fn the_work_tract_sees_has_the_macs_of_our_ir() {
                     .filter(|n| {
                         matches!(
                             n.kind,
-                            OpKind::Conv | OpKind::Depthwise | OpKind::Pointwise | OpKind::Dense
+                            CostKind::Conv
+                                | CostKind::Depthwise
+                                | CostKind::Pointwise
+                                | CostKind::Dense
                         )
                     })
                     .map(|n| n.work)
@@ -86,7 +89,7 @@ fn micro_models_cover_every_op_kind() {
         let work = analyse(&export_untrained(&net, false, 0).unwrap(), &name).unwrap();
         kinds.extend(work.nodes.iter().map(|n| n.kind));
     }
-    assert_eq!(kinds.len(), OpKind::ALL.len(), "{kinds:?}");
+    assert_eq!(kinds.len(), CostKind::ALL.len(), "{kinds:?}");
 }
 
 #[test]

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::nnls::nnls;
 use super::simulator::predict_cycles;
-use super::work::{ModelWork, OpKind, Precision, analyse};
+use super::work::{CostKind, CostPrecision, ModelWork, analyse};
 use super::{MeasureError, Meter, spearman};
 use edgenas_model::board::{Board, CostFit, CostModel, OpCosts, OutputCosts};
 use edgenas_model::network::layers::{
@@ -34,7 +34,7 @@ pub struct CalibrationPoint {
 
 /// A fitted cost model with the models it was fitted on.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Calibration {
+pub struct CostCalibration {
     /// The fitted cost model.
     pub cost_model: CostModel,
     /// The models, measured.
@@ -43,7 +43,7 @@ pub struct Calibration {
 
 /// Columns per precision: work of each kind, then output elements of each kind but the
 /// element-wise one (whose work is its output).
-const PER_PRECISION: usize = 2 * OpKind::ALL.len() - 1;
+const PER_PRECISION: usize = 2 * CostKind::ALL.len() - 1;
 
 /// The features of a model: for f32 then int8, work per kind and output elements per kind;
 /// then the number of nodes, then 1 (the fixed cost of an inference).
@@ -51,16 +51,16 @@ fn features(work: &ModelWork) -> Vec<f64> {
     let mut f = vec![0.0; 2 * PER_PRECISION + 2];
     for n in &work.nodes {
         let base = match n.precision {
-            Precision::F32 => 0,
-            Precision::Int8 => PER_PRECISION,
+            CostPrecision::F32 => 0,
+            CostPrecision::Int8 => PER_PRECISION,
         };
-        let k = OpKind::ALL
+        let k = CostKind::ALL
             .iter()
             .position(|&k| k == n.kind)
             .expect("listed");
         f[base + k] += n.work;
-        if n.kind != OpKind::Elementwise {
-            f[base + OpKind::ALL.len() + k] += n.outputs;
+        if n.kind != CostKind::Elementwise {
+            f[base + CostKind::ALL.len() + k] += n.outputs;
         }
     }
     f[2 * PER_PRECISION] = work.nodes.len() as f64;
@@ -84,7 +84,7 @@ pub fn fit_cost_model(points: &[CalibrationPoint], prior: &CostModel, date: &str
     let pick = |costs: &OpCosts, base: usize| {
         let at = |k: usize, old: f64| x[base + k].unwrap_or(old);
         let old = costs.per_output.clone().unwrap_or_default();
-        let out = |k: usize, old: f64| x[base + OpKind::ALL.len() + k].unwrap_or(old);
+        let out = |k: usize, old: f64| x[base + CostKind::ALL.len() + k].unwrap_or(old);
         OpCosts {
             conv: at(0, costs.conv),
             depthwise: at(1, costs.depthwise),
@@ -154,7 +154,7 @@ pub fn calibrate(
     int8: bool,
     date: &str,
     progress: &mut dyn FnMut(&str),
-) -> Result<Calibration, MeasureError> {
+) -> Result<CostCalibration, MeasureError> {
     let prior = board
         .cost_model
         .clone()
@@ -174,7 +174,7 @@ pub fn calibrate(
             progress(&label);
         }
     }
-    Ok(Calibration {
+    Ok(CostCalibration {
         cost_model: fit_cost_model(&points, &prior, date),
         points,
     })

@@ -21,7 +21,7 @@ pub mod work;
 
 pub use agent::{AgentMeter, TOKEN_VARIABLE};
 pub use calibrate::{
-    Calibration, CalibrationPoint, agreement, calibrate, export_untrained, fit_cost_model,
+    CalibrationPoint, CostCalibration, agreement, calibrate, export_untrained, fit_cost_model,
     fit_quality, micro_models,
 };
 pub use edgenas_wire::{BoardFacts, Latency, Timer};

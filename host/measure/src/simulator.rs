@@ -1,7 +1,7 @@
 //! The board simulator: a board's latency predicted from the work of each node of the model
 //! (as tract types it) and the board file's cost model.
 
-use super::work::{ModelWork, OpKind, Precision, analyse};
+use super::work::{CostKind, CostPrecision, ModelWork, analyse};
 use super::{Kind, Latency, MeasureError, Measurement, Meter};
 use edgenas_model::board::{Board, CostModel, OpCosts};
 use edgenas_onnx::export::TractModel;
@@ -28,32 +28,32 @@ impl Simulator {
 }
 
 /// Cycles per unit of `kind` in `costs`.
-pub fn per_unit(costs: &OpCosts, kind: OpKind) -> f64 {
+pub fn per_unit(costs: &OpCosts, kind: CostKind) -> f64 {
     match kind {
-        OpKind::Conv => costs.conv,
-        OpKind::Depthwise => costs.depthwise,
-        OpKind::Pointwise => costs.pointwise,
-        OpKind::Dense => costs.dense,
-        OpKind::Pool => costs.pool,
-        OpKind::AvgPool => costs.avg_pool.unwrap_or(costs.pool),
-        OpKind::Elementwise => costs.elementwise,
+        CostKind::Conv => costs.conv,
+        CostKind::Depthwise => costs.depthwise,
+        CostKind::Pointwise => costs.pointwise,
+        CostKind::Dense => costs.dense,
+        CostKind::Pool => costs.pool,
+        CostKind::AvgPool => costs.avg_pool.unwrap_or(costs.pool),
+        CostKind::Elementwise => costs.elementwise,
     }
 }
 
 /// Cycles per output element of `kind` in `costs` (0 where the cost model has none; an
 /// element-wise op's cost per unit is already per output element).
-pub fn per_output(costs: &OpCosts, kind: OpKind) -> f64 {
+pub fn per_output(costs: &OpCosts, kind: CostKind) -> f64 {
     let Some(p) = &costs.per_output else {
         return 0.0;
     };
     match kind {
-        OpKind::Conv => p.conv,
-        OpKind::Depthwise => p.depthwise,
-        OpKind::Pointwise => p.pointwise,
-        OpKind::Dense => p.dense,
-        OpKind::Pool => p.pool,
-        OpKind::AvgPool => p.avg_pool,
-        OpKind::Elementwise => 0.0,
+        CostKind::Conv => p.conv,
+        CostKind::Depthwise => p.depthwise,
+        CostKind::Pointwise => p.pointwise,
+        CostKind::Dense => p.dense,
+        CostKind::Pool => p.pool,
+        CostKind::AvgPool => p.avg_pool,
+        CostKind::Elementwise => 0.0,
     }
 }
 
@@ -65,8 +65,8 @@ pub fn predict_cycles(work: &ModelWork, cost: &CostModel) -> f64 {
             .iter()
             .map(|n| {
                 let costs = match n.precision {
-                    Precision::Int8 => &cost.int8,
-                    Precision::F32 => &cost.f32,
+                    CostPrecision::Int8 => &cost.int8,
+                    CostPrecision::F32 => &cost.f32,
                 };
                 cost.node_overhead_cycles
                     + per_unit(costs, n.kind) * n.work

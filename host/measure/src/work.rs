@@ -12,7 +12,7 @@ use tract_onnx::tract_core::ops::einsum::EinSum;
 /// The op kinds of the cost model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
-pub enum OpKind {
+pub enum CostKind {
     /// A convolution with a spatial kernel (MACs).
     Conv,
     /// A depthwise convolution (MACs).
@@ -29,23 +29,23 @@ pub enum OpKind {
     Elementwise,
 }
 
-impl OpKind {
+impl CostKind {
     /// Every kind, in the order of the cost model's fields.
-    pub const ALL: [OpKind; 7] = [
-        OpKind::Conv,
-        OpKind::Depthwise,
-        OpKind::Pointwise,
-        OpKind::Dense,
-        OpKind::Pool,
-        OpKind::AvgPool,
-        OpKind::Elementwise,
+    pub const ALL: [CostKind; 7] = [
+        CostKind::Conv,
+        CostKind::Depthwise,
+        CostKind::Pointwise,
+        CostKind::Dense,
+        CostKind::Pool,
+        CostKind::AvgPool,
+        CostKind::Elementwise,
     ];
 }
 
 /// The precision a node computes in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
-pub enum Precision {
+pub enum CostPrecision {
     /// 8-bit integers (operator-form ops, or every op of a QDQ model).
     Int8,
     /// 32-bit floats.
@@ -60,9 +60,9 @@ pub struct NodeWork {
     /// tract's op name.
     pub op: String,
     /// The cost model's kind.
-    pub kind: OpKind,
+    pub kind: CostKind,
     /// The precision.
-    pub precision: Precision,
+    pub precision: CostPrecision,
     /// MACs or elements, by kind.
     pub work: f64,
     /// Elements of its output.
@@ -165,11 +165,11 @@ pub fn analyse(bytes: &[u8], what: &str) -> Result<ModelWork, String> {
             let area: usize = conv.pool_spec.kernel_shape.iter().product();
             let per_output = conv.pool_spec.input_channels / conv.group.max(1) * area;
             let kind = if conv.group > 1 && per_output == area {
-                OpKind::Depthwise
+                CostKind::Depthwise
             } else if area == 1 {
-                OpKind::Pointwise
+                CostKind::Pointwise
             } else {
-                OpKind::Conv
+                CostKind::Conv
             };
             (kind, (out * per_output) as f64, false)
         } else if let Some(einsum) = node.op_as::<EinSum>() {
@@ -179,32 +179,32 @@ pub fn analyse(bytes: &[u8], what: &str) -> Result<ModelWork, String> {
             // A 1×1 convolution becomes a product over a feature map (rank ≥ 3 out).
             let rank = node.outputs[0].fact.rank();
             let kind = if rank >= 3 {
-                OpKind::Pointwise
+                CostKind::Pointwise
             } else {
-                OpKind::Dense
+                CostKind::Dense
             };
             (kind, macs.unwrap_or(out as f64), macs.is_none())
         } else if let Some(p) = node.op_as::<MaxPool>() {
             let area: usize = p.pool_spec.kernel_shape.iter().product();
-            (OpKind::Pool, (out * area) as f64, false)
+            (CostKind::Pool, (out * area) as f64, false)
         } else if let Some(p) = node.op_as::<SumPool>() {
             let area: usize = p.pool_spec.kernel_shape.iter().product();
-            (OpKind::AvgPool, (out * area) as f64, false)
+            (CostKind::AvgPool, (out * area) as f64, false)
         } else if op.starts_with("Reduce") {
             let read: usize = input(0).map(|s| s.iter().product()).unwrap_or(out);
-            (OpKind::Pool, read as f64, false)
+            (CostKind::Pool, read as f64, false)
         } else {
             let known = ELEMENTWISE_OPS.iter().any(|k| op.contains(k));
-            (OpKind::Elementwise, out as f64, !known)
+            (CostKind::Elementwise, out as f64, !known)
         };
         nodes.push(NodeWork {
             name: node.name.clone(),
             op,
             kind,
             precision: if int8 {
-                Precision::Int8
+                CostPrecision::Int8
             } else {
-                Precision::F32
+                CostPrecision::F32
             },
             work,
             outputs: out as f64,

@@ -7,10 +7,10 @@ use anyhow::{Result, bail};
 use edgenas::named::Named;
 use edgenas::space::load_space;
 use edgenas::strategy::StrategyName;
-use edgenas::strategy::replay::{Table, hypervolume_summary, reference_point, replay, summary};
+use edgenas::strategy::replay::{ArchTable, hypervolume_summary, reference_point, replay, summary};
 use serde_json::json;
 
-use super::format::Table as TextTable;
+use super::format::Table;
 
 /// Arguments of `edgenas replay`.
 #[derive(Debug, clap::Args)]
@@ -58,7 +58,7 @@ pub fn run(args: Args) -> Result<()> {
         bail!("--max-latency-ms must be above 0");
     }
     let space = load_space(&args.space)?;
-    let table = Table::read(&args.table, &space).map_err(anyhow::Error::msg)?;
+    let table = ArchTable::read(&args.table, &space).map_err(anyhow::Error::msg)?;
     let Some(optimum) = table.optimum(args.max_latency_ms) else {
         bail!(
             "no architecture of {} meets --max-latency-ms {}",
@@ -120,7 +120,7 @@ pub fn run(args: Args) -> Result<()> {
             "mean_best_after": curve,
         }));
     }
-    let mut t = TextTable::new(&[
+    let mut t = Table::new(&[
         "strategy",
         ">queries",
         ">seeds",

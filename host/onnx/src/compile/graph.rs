@@ -38,17 +38,17 @@ pub struct Tensor {
 
 /// The weights of a Conv or Dense op, as the model stores them.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Weights {
+pub enum OpWeights {
     /// f32 weights and biases.
     F32 {
-        /// Weights, one filter or row per output channel.
+        /// OpWeights, one filter or row per output channel.
         weights: Vec<f32>,
         /// One bias per output channel.
         bias: Vec<f32>,
     },
     /// int8 weights with a scale per output channel, int32 biases with their scales.
     Int8 {
-        /// Weights.
+        /// OpWeights.
         weights: Vec<i8>,
         /// Scale of each output channel's weights.
         scales: Vec<f32>,
@@ -75,7 +75,7 @@ pub struct Op {
     /// Window and groups.
     pub geometry: Geometry,
     /// Conv and Dense weights.
-    pub weights: Option<Weights>,
+    pub weights: Option<OpWeights>,
     /// Affine: per-channel scale and shift.
     pub affine: Option<(Vec<f32>, Vec<f32>)>,
 }
@@ -616,7 +616,7 @@ impl Reader {
     }
 
     /// The weights and bias of a Conv or Gemm: f32, or int8 behind DequantizeLinear.
-    fn weights(&self, n: &NodeProto, channels: usize) -> Result<Weights> {
+    fn weights(&self, n: &NodeProto, channels: usize) -> Result<OpWeights> {
         let w = self.value(Self::input(n, 1)?)?.clone();
         let b = match n.input.get(2).filter(|s| !s.is_empty()) {
             Some(b) => Some(self.value(b)?.clone()),
@@ -633,7 +633,7 @@ impl Reader {
                 if bias.len() != channels {
                     return Err(format!("has {} biases for {channels} outputs", bias.len()));
                 }
-                Ok(Weights::F32 { weights, bias })
+                Ok(OpWeights::F32 { weights, bias })
             }
             (Value::Quantized { q, scale, zero }, b) => {
                 let Data::I8(weights) = q.data else {
@@ -671,7 +671,7 @@ impl Reader {
                         );
                     }
                 };
-                Ok(Weights::Int8 {
+                Ok(OpWeights::Int8 {
                     weights,
                     scales,
                     bias,
@@ -736,12 +736,12 @@ impl Reader {
         let mut weights = self.weights(n, outputs)?;
         if !trans_b {
             match &mut weights {
-                Weights::F32 { weights, .. } => {
+                OpWeights::F32 { weights, .. } => {
                     *weights = (0..outputs * features)
                         .map(|k| weights[(k % features) * outputs + k / features])
                         .collect();
                 }
-                Weights::Int8 { .. } => {
+                OpWeights::Int8 { .. } => {
                     return Err("int8 Gemm weights must be stored transposed (transB 1)".into());
                 }
             }

@@ -8,7 +8,7 @@ use edgenas_engine::planner;
 use edgenas_engine::requant::{quantize_multiplier, quantize_multipliers};
 use edgenas_model::cost::lowering::{DeviceGraph, DeviceOp, DeviceStep, DeviceTensor};
 
-use super::graph::{Graph, Op, Quant, Step, Weights};
+use super::graph::{Graph, Op, OpWeights, Quant, Step};
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -144,7 +144,7 @@ fn op_record(g: &Graph, op: &Op, constants: &mut Vec<u8>) -> Result<OpRecord> {
             let ratio = qx.scale as f64 / qy.scale as f64;
             match op.kind {
                 OpKind::Conv | OpKind::Dense => {
-                    let Some(Weights::Int8 {
+                    let Some(OpWeights::Int8 {
                         weights,
                         scales,
                         bias,
@@ -201,7 +201,7 @@ fn op_record(g: &Graph, op: &Op, constants: &mut Vec<u8>) -> Result<OpRecord> {
         }
         (None, _) => match op.kind {
             OpKind::Conv | OpKind::Dense => {
-                let Some(Weights::F32 { weights, bias }) = &op.weights else {
+                let Some(OpWeights::F32 { weights, bias }) = &op.weights else {
                     return Err(fail("an f32 op needs f32 weights".into()));
                 };
                 push_f32s(constants, weights);

@@ -28,14 +28,14 @@ pub struct Entry {
 
 /// A table of measured architectures, by canonical genotype text.
 #[derive(Clone, Debug)]
-pub struct Table {
+pub struct ArchTable {
     entries: HashMap<String, Entry>,
 }
 
-impl Table {
+impl ArchTable {
     /// Reads a table for `space`. Fails, naming the file and line, on a missing column, a
     /// number that does not parse, or an architecture that is not a genotype of the space.
-    pub fn read(path: &Path, space: &SearchSpace) -> Result<Table, String> {
+    pub fn read(path: &Path, space: &SearchSpace) -> Result<ArchTable, String> {
         let file = path.display();
         let mut reader =
             csv::Reader::from_path(path).map_err(|e| format!("cannot read {file}: {e}"))?;
@@ -78,7 +78,7 @@ impl Table {
         if entries.is_empty() {
             return Err(format!("{file}: the table has no rows"));
         }
-        Ok(Table { entries })
+        Ok(ArchTable { entries })
     }
 
     /// The number of architectures.
@@ -139,7 +139,7 @@ pub const MAX_CONSECUTIVE_INFEASIBLE: usize = 500;
 
 /// Runs `name` from scratch against `table` for `budget` queries with `seed`.
 pub fn replay(
-    table: &Table,
+    table: &ArchTable,
     space: &SearchSpace,
     name: StrategyName,
     budget: usize,
