@@ -483,3 +483,27 @@ fn the_probe_meter_without_a_probe_says_what_is_missing() {
     let e = fails(&["boards", greedy.to_str().unwrap()]);
     assert!(e.contains("memory.firmware_ram_bytes"), "{e}");
 }
+
+#[test]
+fn a_time_budget_must_be_positive_in_every_command_that_takes_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let study = dir.path().join("study.db");
+    let study = study.to_str().unwrap();
+    for command in [
+        vec!["train", "--space", "mlp", "--random"],
+        vec![
+            "search", "--space", "mlp", "--board", "host", "--study", study,
+        ],
+        vec!["worker", "--study", study],
+    ] {
+        for budget in ["--time-budget=0", "--time-budget=NaN", "--time-budget=-5"] {
+            let mut args = command.clone();
+            args.push(budget);
+            let e = fails(&args);
+            assert!(
+                e.contains("--time-budget must be a positive number"),
+                "{args:?}: {e}"
+            );
+        }
+    }
+}

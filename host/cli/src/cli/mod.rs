@@ -115,6 +115,15 @@ fn named<T: Named + Send + Sync>() -> impl clap::builder::TypedValueParser<Value
     .try_map(|name: String| T::from_name(&name).ok_or("not one of the possible values"))
 }
 
+/// `--time-budget`, where given, must be a positive number of seconds (`search`, `worker`
+/// and `train` take it).
+fn check_time_budget(seconds: Option<f64>) -> anyhow::Result<()> {
+    if seconds.is_some_and(|t| t.is_nan() || t <= 0.0) {
+        anyhow::bail!("--time-budget must be a positive number of seconds");
+    }
+    Ok(())
+}
+
 /// Prints a JSON value, pretty, to standard output.
 fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);

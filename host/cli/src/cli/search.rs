@@ -106,9 +106,7 @@ pub fn run(args: Args) -> Result<()> {
     if args.trials == 0 {
         bail!("--trials must be at least 1");
     }
-    if args.time_budget.is_some_and(|t| t.is_nan() || t <= 0.0) {
-        bail!("--time-budget must be a positive number of seconds");
-    }
+    super::check_time_budget(args.time_budget)?;
     super::worker::check_heartbeat_timeout(args.heartbeat_timeout)?;
     let space_name = load_space(&args.space)?.name;
     let board_name = load_board(&args.board)?.name;

@@ -61,9 +61,7 @@ enum CalibrationArg {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if args.time_budget.is_some_and(|t| t.is_nan() || t <= 0.0) {
-        bail!("--time-budget must be a positive number of seconds");
-    }
+    super::check_time_budget(args.time_budget)?;
     let config = args
         .training
         .config(args.epochs, args.time_budget, args.pick.seed)?;

@@ -74,9 +74,7 @@ pub fn check_heartbeat_timeout(seconds: f64) -> Result<()> {
 
 pub fn run(args: Args) -> Result<()> {
     check_heartbeat_timeout(args.heartbeat_timeout)?;
-    if args.time_budget.is_some_and(|t| t.is_nan() || t <= 0.0) {
-        bail!("--time-budget must be a positive number of seconds");
-    }
+    super::check_time_budget(args.time_budget)?;
     let study = edgenas::study::open(&args.study, false)?;
     let location = study.location();
     let settings = study.settings()?.ok_or_else(|| {
