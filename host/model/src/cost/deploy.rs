@@ -8,7 +8,10 @@
 //! at all: the ONNX model has it as an unused constant. Every other node is an op of its own. These are the rules the ONNX exporter and the device
 //! compiler follow.
 
-use crate::network::{Layer, Network};
+use edgenas_engine::blob::OpKind;
+
+use crate::network::Network;
+use crate::network::layers::{Fold, Lowering};
 
 /// How one IR node appears in the device model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,28 +28,41 @@ pub enum Deployment {
     Unused,
 }
 
-/// The deployment of every node of `net`, in node order.
+/// The deployment of every node of `net`, in node order: what each layer says it is on the
+/// device ([`LayerOp::lowering`]), merged into its producer where it folds ([`LayerOp::fold`])
+/// and is that producer's only reader.
+///
+/// [`LayerOp::lowering`]: crate::network::layers::LayerOp::lowering
+/// [`LayerOp::fold`]: crate::network::layers::LayerOp::fold
 pub fn deployment(net: &Network) -> Vec<Deployment> {
+    let weighted = |id: usize| {
+        matches!(
+            net.nodes[id].layer.op().lowering(),
+            Lowering::Op {
+                kind: OpKind::Conv | OpKind::Dense,
+                ..
+            }
+        )
+    };
     let mut out: Vec<Deployment> = Vec::with_capacity(net.nodes.len());
     for (id, node) in net.nodes.iter().enumerate() {
-        // Whether this node is the sole reader of a weighted op, or of a node merged into one
-        // (when `after_merged`).
-        let merges = |out: &[Deployment], after_merged: bool| {
+        let op = node.layer.op();
+        // Whether this node is its producer's only reader, the producer being weighted (or,
+        // for an output fold, merged into a weighted op).
+        let merges = |fold: Fold| {
             let Some(&src) = node.inputs.first() else {
                 return false;
             };
-            let weighted = matches!(net.nodes[src].layer, Layer::Conv2d(_) | Layer::Dense(_));
-            let merged_into_weighted = after_merged && out[src] == Deployment::Merged;
-            net.consumers(src) == [id] && (weighted || merged_into_weighted)
+            let into = weighted(src) || (fold == Fold::Output && out[src] == Deployment::Merged);
+            net.consumers(src) == [id] && into
         };
-        let d = match &node.layer {
-            Layer::Input(_) => Deployment::Input,
-            Layer::Flatten(_) => Deployment::Reshape,
-            Layer::Zero(_) if net.consumers(id).is_empty() && id != net.output => {
-                Deployment::Unused
-            }
-            Layer::BatchNorm(_) if merges(&out, false) => Deployment::Merged,
-            Layer::Activation(_) if merges(&out, true) => Deployment::Merged,
+        let d = match op.lowering() {
+            Lowering::Input => Deployment::Input,
+            Lowering::View => Deployment::Reshape,
+            Lowering::Op {
+                kind: OpKind::Fill, ..
+            } if net.consumers(id).is_empty() && id != net.output => Deployment::Unused,
+            _ if op.fold().is_some_and(merges) => Deployment::Merged,
             _ => Deployment::Op,
         };
         out.push(d);

@@ -1,14 +1,17 @@
 //! Seeded initial weights, drawn with our own generator so that a seed gives the same network
 //! on every backend and machine, whatever else runs in the process.
 
-use super::{Array, LayerWeights, Weights};
+use super::{Array, Weights};
 use crate::network::{Layer, Network};
 use crate::rng::Rng;
 
-/// He (Kaiming) uniform initialisation for convolutions and hidden dense layers,
+/// Each layer's initial weights ([`LayerOp::initial_weights`]), drawn in node order from one
+/// generator: He (Kaiming) uniform for convolutions and hidden dense layers,
 /// `U(−√(6/fan_in), √(6/fan_in))`; the last dense layer (the logits) draws from
 /// `U(−1/√fan_in, 1/√fan_in)`, as PyTorch's default does, so that training starts near a uniform
 /// prediction. Biases start at 0; batch norms at γ = 1, β = 0, mean 0, variance 1.
+///
+/// [`LayerOp::initial_weights`]: crate::network::layers::LayerOp::initial_weights
 pub fn initial_weights(network: &Network, seed: u64) -> Weights {
     let mut rng = Rng::new(seed);
     let last_dense = network
@@ -26,41 +29,15 @@ pub fn initial_weights(network: &Network, seed: u64) -> Weights {
         }
     };
     for (id, node) in network.nodes.iter().enumerate() {
-        let in_shape = node.inputs.first().map(|&i| network.nodes[i].shape);
-        let layer = match &node.layer {
-            Layer::Conv2d(c) => {
-                let per_group = in_shape.map_or(0, |s| s.channels()) / c.groups;
-                let fan_in = per_group * c.kernel[0] * c.kernel[1];
-                LayerWeights::Conv2d {
-                    weight: draw(
-                        &[c.out_channels, per_group, c.kernel[0], c.kernel[1]],
-                        fan_in,
-                        6.0,
-                    ),
-                    bias: c.bias.then(|| Array::full(&[c.out_channels], 0.0)),
-                }
-            }
-            Layer::Dense(d) => {
-                let fan_in = in_shape.map_or(0, |s| s.elements());
-                let gain = if Some(id) == last_dense { 1.0 } else { 6.0 };
-                LayerWeights::Dense {
-                    weight: draw(&[d.out_features, fan_in], fan_in, gain),
-                    bias: d.bias.then(|| Array::full(&[d.out_features], 0.0)),
-                }
-            }
-            Layer::BatchNorm(b) => {
-                let c = node.shape.channels();
-                LayerWeights::BatchNorm {
-                    gamma: Array::full(&[c], 1.0),
-                    beta: Array::full(&[c], 0.0),
-                    running_mean: Array::full(&[c], 0.0),
-                    running_var: Array::full(&[c], 1.0),
-                    epsilon: b.epsilon,
-                }
-            }
-            _ => continue,
-        };
-        weights.layers.insert(node.name.clone(), layer);
+        let inputs = network.input_shapes(id);
+        let logits = Some(id) == last_dense;
+        if let Some(layer) =
+            node.layer
+                .op()
+                .initial_weights(&inputs, &node.shape, logits, &mut draw)
+        {
+            weights.layers.insert(node.name.clone(), layer);
+        }
     }
     weights
 }

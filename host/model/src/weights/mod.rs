@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use init::initial_weights;
 
-use crate::network::{Layer, Network};
+use crate::network::Network;
 
 /// A dense array of `f32` with its shape.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -168,24 +168,9 @@ impl Weights {
 /// The shapes of the arrays node `id` needs, in the order of [`LayerWeights::arrays`].
 fn expected_shapes(network: &Network, id: usize) -> Option<Vec<Vec<usize>>> {
     let node = &network.nodes[id];
-    let in_shape = node.inputs.first().map(|&i| network.nodes[i].shape);
-    match &node.layer {
-        Layer::Conv2d(c) => {
-            let per_group = in_shape?.channels() / c.groups;
-            let mut v = vec![vec![c.out_channels, per_group, c.kernel[0], c.kernel[1]]];
-            if c.bias {
-                v.push(vec![c.out_channels]);
-            }
-            Some(v)
-        }
-        Layer::Dense(d) => {
-            let mut v = vec![vec![d.out_features, in_shape?.elements()]];
-            if d.bias {
-                v.push(vec![d.out_features]);
-            }
-            Some(v)
-        }
-        Layer::BatchNorm(_) => Some(vec![vec![node.shape.channels()]; 4]),
-        _ => None,
-    }
+    let shapes = node
+        .layer
+        .op()
+        .weight_shapes(&network.input_shapes(id), &node.shape);
+    (!shapes.is_empty()).then_some(shapes)
 }

@@ -2,7 +2,7 @@
 
 use edgenas_engine::blob::OpKind;
 
-use super::{LayerOp, Lowering, Shape};
+use super::{Fold, LayerOp, Lowering, Shape};
 
 /// Which activation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -48,5 +48,9 @@ impl LayerOp for Activation {
     fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
         super::expect_inputs(inputs, 1)?;
         Ok(inputs[0])
+    }
+
+    fn fold(&self) -> Option<Fold> {
+        Some(Fold::Output)
     }
 }

@@ -1,8 +1,11 @@
 //! 2-D convolution.
 
+use edgenas_engine::DType;
 use edgenas_engine::blob::OpKind;
+use edgenas_engine::format;
 
 use super::{LayerOp, Lowering, Shape, expect_image, window_out};
+use crate::weights::{Array, LayerWeights};
 
 /// A 2-D convolution with symmetric zero padding; `groups == in_channels` is depthwise.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -37,6 +40,12 @@ impl Conv2d {
             groups,
             bias: false,
         }
+    }
+
+    /// The weight array's shape: output channels, input channels per group, kernel.
+    fn weight_shape(&self, in_channels: usize) -> Vec<usize> {
+        let per_group = in_channels / self.groups.max(1);
+        vec![self.out_channels, per_group, self.kernel[0], self.kernel[1]]
     }
 
     fn weights(&self, in_channels: usize) -> u64 {
@@ -92,6 +101,35 @@ impl LayerOp for Conv2d {
             return 0;
         };
         self.weights(inputs[0].channels()) * (h * w) as u64
+    }
+
+    fn weight_shapes(&self, inputs: &[Shape], _output: &Shape) -> Vec<Vec<usize>> {
+        let mut v = vec![self.weight_shape(inputs[0].channels())];
+        if self.bias {
+            v.push(vec![self.out_channels]);
+        }
+        v
+    }
+
+    /// He (Kaiming) uniform: gain 6 over the fan-in; the bias starts at 0.
+    fn initial_weights(
+        &self,
+        inputs: &[Shape],
+        _output: &Shape,
+        _logits: bool,
+        draw: &mut dyn FnMut(&[usize], usize, f64) -> Array,
+    ) -> Option<LayerWeights> {
+        let shape = self.weight_shape(inputs[0].channels());
+        let fan_in = shape[1] * shape[2] * shape[3];
+        Some(LayerWeights::Conv2d {
+            weight: draw(&shape, fan_in, 6.0),
+            bias: self.bias.then(|| Array::full(&[self.out_channels], 0.0)),
+        })
+    }
+
+    fn constant_bytes(&self, dtype: DType, inputs: &[Shape], _output: &Shape) -> usize {
+        let weights = self.weights(inputs[0].channels()) as usize;
+        format::weighted_op_bytes(dtype, weights, self.out_channels)
     }
 
     fn attributes(&self) -> String {

@@ -28,7 +28,10 @@ pub use pool::{Pool, PoolKind};
 pub use softmax::Softmax;
 pub use zero::Zero;
 
+use edgenas_engine::DType;
 use edgenas_engine::blob::OpKind;
+
+use crate::weights::{Array, LayerWeights};
 
 use super::Shape;
 
@@ -61,6 +64,16 @@ impl Lowering {
     }
 }
 
+/// How a layer merges into the op that produces its input, when it is that op's only reader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fold {
+    /// Into a weighted op's weights and bias (a batch norm after a convolution or dense layer;
+    /// only one).
+    Weights,
+    /// Into the output of a weighted op, or of a node already merged into one (an activation).
+    Output,
+}
+
 /// What every layer type answers.
 pub trait LayerOp {
     /// Short lower-case name of the layer type (`conv2d`, `relu6`).
@@ -78,6 +91,33 @@ pub trait LayerOp {
     /// What the layer is on the device, when it is not merged into the op before it
     /// ([`crate::cost::deployment`]): the engine op that computes it, a view, or the input.
     fn lowering(&self) -> Lowering;
+    /// The shapes of the arrays the layer's weights hold, in the order of
+    /// [`LayerWeights::arrays`] (none for a layer without weights).
+    fn weight_shapes(&self, _inputs: &[Shape], _output: &Shape) -> Vec<Vec<usize>> {
+        Vec::new()
+    }
+    /// The layer's initial weights, their random arrays drawn by `draw(shape, fan_in, gain)`
+    /// (uniform over ±√(gain / fan_in)); `logits` says that it is the network's last dense
+    /// layer. `None` for a layer without weights.
+    fn initial_weights(
+        &self,
+        _inputs: &[Shape],
+        _output: &Shape,
+        _logits: bool,
+        _draw: &mut dyn FnMut(&[usize], usize, f64) -> Array,
+    ) -> Option<LayerWeights> {
+        None
+    }
+    /// Bytes of the constants the layer's engine op carries in a device model of `dtype`
+    /// (weights, biases, per-channel parameters), by the format's rules.
+    fn constant_bytes(&self, _dtype: DType, _inputs: &[Shape], _output: &Shape) -> usize {
+        0
+    }
+    /// How the layer merges into the op before it on a device, if it can
+    /// ([`crate::cost::deployment`] applies it).
+    fn fold(&self) -> Option<Fold> {
+        None
+    }
     /// The attributes in a few characters (`3x3/2 g16`), for layer tables.
     fn attributes(&self) -> String {
         String::new()
