@@ -2,6 +2,7 @@
 //! space run on the host and give tract's numbers; the arena and flash figures the search
 //! promises are the blob's.
 
+use crate::common::spaces;
 use edgenas::candidate::Candidate;
 use edgenas::compile::{self, HostEngine, from_bytes, to_bytes};
 use edgenas::cost::{flash, memory};
@@ -10,7 +11,7 @@ use edgenas::export::{self, Calibration, ModelInfo, Precision, QParams, TractMod
 use edgenas::measure::micro_models;
 use edgenas::network::Network;
 use edgenas::rng::Rng;
-use edgenas::space::{SHIPPED_SPACES, load_space};
+use edgenas::space::load_space;
 use edgenas::train;
 use edgenas::train::TrainDevice;
 use edgenas::weights::{LayerWeights, Weights, initial_weights};
@@ -55,7 +56,8 @@ fn weights(net: &Network, seed: u64) -> Weights {
     w
 }
 
-/// Random genotypes of every shipped space (three each, and a NB-201 zero cell), and the
+/// Random genotypes of every shipped space and of the hard-swish test space (three each, and a
+/// NB-201 zero cell), and the
 /// smallest calibration micro-model of each op kind (max pooling, a standalone ReLU, an
 /// addition of a tensor to itself, which no shipped space has).
 fn networks() -> Vec<(String, Network)> {
@@ -63,11 +65,11 @@ fn networks() -> Vec<(String, Network)> {
         .into_iter()
         .filter(|(_, net)| net.input_shape().elements() <= 512)
         .collect();
-    for (name, _) in SHIPPED_SPACES {
-        let space = load_space(name).unwrap();
+    for space in spaces() {
+        let name = space.name.as_str();
         let mut rng = Rng::new(2024);
         let mut genotypes: Vec<_> = (0..3).map(|_| space.sample(&mut rng)).collect();
-        if *name == "nb201" {
+        if name == "nb201" {
             genotypes.push(space.parse_genotype(NB201_ZERO_CELL).unwrap());
         }
         for g in genotypes {

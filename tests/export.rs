@@ -1,5 +1,6 @@
 //! ONNX export: f32 and int8 models that tract loads and that agree with burn.
 
+use crate::common::spaces;
 use burn::prelude::{Device, Tensor, TensorData};
 use edgenas::candidate::Candidate;
 use edgenas::data::Dataset;
@@ -8,7 +9,7 @@ use edgenas::export::reference::Reference;
 use edgenas::export::{self, Calibration, ExportError, ModelInfo, Precision, TractModel};
 use edgenas::network::{Layer, Shape};
 use edgenas::rng::Rng;
-use edgenas::space::{SHIPPED_SPACES, load_space};
+use edgenas::space::load_space;
 use edgenas::train::TrainDevice;
 use edgenas::train::{self, Batch, GraphModel, TrainConfig};
 use edgenas::weights::initial_weights;
@@ -56,11 +57,11 @@ fn worst_difference(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn exports_of_every_shipped_space_agree_with_burn_and_with_our_reference_in_tract() {
     let device = TrainDevice::cpu();
-    for (name, _) in SHIPPED_SPACES {
-        let space = load_space(name).unwrap();
+    for space in spaces() {
+        let name = space.name.as_str();
         let mut rng = Rng::new(77);
         let mut genotypes: Vec<_> = (0..2).map(|_| space.sample(&mut rng)).collect();
-        if *name == "nb201" {
+        if name == "nb201" {
             // A convolution and its batch norm end the last cell, before the final batch norm.
             genotypes.push(space.parse_genotype(NB201_CONV_LAST).unwrap());
         }

@@ -8,6 +8,7 @@
 
 use std::process::Command;
 
+use crate::common::spaces;
 use edgenas::board::load_board;
 use edgenas::candidate::Candidate;
 use edgenas::compile::{self, HostEngine, to_bytes};
@@ -15,7 +16,7 @@ use edgenas::data::Dataset;
 use edgenas::export::{self, Calibration, ModelInfo, Precision};
 use edgenas::measure::{Kind, Meter, QemuMeter};
 use edgenas::rng::Rng;
-use edgenas::space::{SHIPPED_SPACES, load_space};
+use edgenas::space::load_space;
 use edgenas::train;
 use edgenas::train::TrainDevice;
 use edgenas::weights::initial_weights;
@@ -59,8 +60,8 @@ fn blobs_of_every_shipped_space_run_on_the_emulated_board_as_on_the_host() {
     };
     let device = TrainDevice::cpu();
     let mut models = 0;
-    for (name, _) in SHIPPED_SPACES {
-        let space = load_space(name).unwrap();
+    for space in spaces() {
+        let name = space.name.as_str();
         let mut rng = Rng::new(11);
         let c = Candidate::new(&space, space.sample(&mut rng)).unwrap();
         let net = &c.network;

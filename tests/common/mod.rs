@@ -29,3 +29,45 @@ pub fn shared(relative: &str, test: &str) -> Option<PathBuf> {
         None
     }
 }
+
+/// A MobileNetV3-style space with hard-swish activations, an op no shipped space uses yet:
+/// the export, engine and emulated-board checks run it with the shipped spaces.
+pub const HARD_SWISH_SPACE: &str = r#"
+name = "hard-swish"
+description = "test: hard-swish after a stem and in an inverted residual"
+
+[input]
+channels = 3
+height = 12
+width = 12
+classes = 4
+
+[[blocks]]
+name = "stem"
+type = "conv"
+out = { values = [8, 16] }
+stride = 2
+act = "hard_swish"
+
+[[blocks]]
+name = "ir"
+type = "inverted_residual"
+out = { values = [8, 16] }
+expansion = { values = [2, 3] }
+kernel = 3
+act = "hard_swish"
+
+[[blocks]]
+name = "head"
+type = "classifier"
+"#;
+
+/// Every shipped space, then [`HARD_SWISH_SPACE`].
+pub fn spaces() -> Vec<edgenas::space::SearchSpace> {
+    let mut spaces: Vec<_> = edgenas::space::SHIPPED_SPACES
+        .iter()
+        .map(|(name, _)| edgenas::space::load_space(name).unwrap())
+        .collect();
+    spaces.push(edgenas::space::parse_space(HARD_SWISH_SPACE, "hard-swish.toml").unwrap());
+    spaces
+}

@@ -128,13 +128,21 @@ pub enum Activation {
     Relu = 1,
     /// `min(max(x, 0), 6)`.
     Relu6 = 2,
+    /// Hard-swish, `x · min(max(x + 3, 0), 6) / 6` (MobileNetV3): only as an `Activation` op of
+    /// its own, never fused (an int8 clamp cannot express it).
+    HardSwish = 3,
 }
 
 impl Activation {
     fn from_code(code: u8) -> Option<Activation> {
-        [Activation::None, Activation::Relu, Activation::Relu6]
-            .get(code as usize)
-            .copied()
+        [
+            Activation::None,
+            Activation::Relu,
+            Activation::Relu6,
+            Activation::HardSwish,
+        ]
+        .get(code as usize)
+        .copied()
     }
 }
 

@@ -191,6 +191,7 @@ fn check_op(blob: &Blob, i: usize, arena: usize) -> Result<(), &'static str> {
     let fused = matches!(op.kind, OpKind::Conv | OpKind::Dense | OpKind::Activation);
     if (op.activation != Activation::None && !fused)
         || (op.kind == OpKind::Activation && op.activation == Activation::None)
+        || (op.kind != OpKind::Activation && op.activation == Activation::HardSwish)
     {
         return Err("an activation where the op has none, or none where it must");
     }
@@ -228,6 +229,8 @@ fn check_op(blob: &Blob, i: usize, arena: usize) -> Result<(), &'static str> {
         op.kind,
         OpKind::MaxPool | OpKind::AvgPool | OpKind::GlobalAvgPool | OpKind::Activation
     );
+    // An int8 hard-swish goes through floats with its tensors' scales: no requantisation.
+    let requantises = requantises && op.activation != Activation::HardSwish;
     if int8 && requantises && !shift_ok(op.words[1]) {
         return Err("requantisation shift out of range");
     }

@@ -4,7 +4,7 @@
 use core::ops::Range;
 
 use crate::DType;
-use crate::blob::{Blob, OpKind, OpRecord, TensorRecord};
+use crate::blob::{Activation, Blob, OpKind, OpRecord, TensorRecord};
 use crate::check::{channels_of, check, map_of, scratch_range};
 use crate::error::Error;
 use crate::format::align_up;
@@ -425,6 +425,10 @@ fn run_int8(c: &mut Call<'_>, z: Zeros, y: &mut [i8]) -> Result<(), Error> {
                 offset,
             };
             ki::affine(op, channels, &a, z, y, maybe(&c.src[0], i8s_ok)?)
+        }
+        OpKind::Activation if op.activation == Activation::HardSwish => {
+            let scale = c.input.map_or(1.0, |t| t.scale);
+            ki::hard_swish(scale, c.out.scale, z, y, maybe(&c.src[0], i8s_ok)?)
         }
         OpKind::Activation => ki::activation(op, z, y, maybe(&c.src[0], i8s_ok)?),
         OpKind::Softmax | OpKind::Fill => {}

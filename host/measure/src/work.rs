@@ -113,6 +113,8 @@ const ELEMENTWISE_OPS: &[&str] = &[
     "Cast",
     "Exp",
     "Relu",
+    "HardSwish",
+    "LookupTable",
     "Scale",
     "Round",
     "RoundHalfToEven",

@@ -6,7 +6,7 @@ use burn::nn::{
     BatchNorm as BurnBatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d,
 };
 use burn::prelude::*;
-use burn::tensor::activation::{relu, softmax};
+use burn::tensor::activation::{hard_swish, relu, softmax};
 use burn::tensor::module::{adaptive_avg_pool2d, avg_pool2d, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
 
@@ -27,6 +27,7 @@ enum Op {
     Add,
     Relu,
     Relu6,
+    HardSwish,
     Flatten,
     Softmax,
     Zero(Shape),
@@ -178,6 +179,7 @@ impl GraphModel {
                 (Layer::Activation(a), _) => match a.kind {
                     ActivationKind::Relu => Op::Relu,
                     ActivationKind::Relu6 => Op::Relu6,
+                    ActivationKind::HardSwish => Op::HardSwish,
                 },
                 (Layer::Flatten(_), _) => Op::Flatten,
                 (Layer::Softmax(_), _) => {
@@ -279,6 +281,7 @@ impl GraphModel {
                     |t| t.clamp(0.0, 6.0),
                     |t| t.clamp(0.0, 6.0),
                 ),
+                Op::HardSwish => map(get(&values, 0), hard_swish, hard_swish),
                 Op::Flatten => Batch::Flat(flat(get(&values, 0))),
                 Op::Softmax => Batch::Flat(softmax(flat(get(&values, 0)), 1)),
                 Op::Zero(shape) => {

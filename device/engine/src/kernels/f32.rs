@@ -11,6 +11,7 @@ pub fn activate(act: Activation, v: f32) -> f32 {
         Activation::None => v,
         Activation::Relu => v.max(0.0),
         Activation::Relu6 => v.clamp(0.0, 6.0),
+        Activation::HardSwish => hard_swish(v),
     }
 }
 
@@ -94,7 +95,12 @@ pub fn affine(channels: usize, consts: &[f32], out: &mut [f32], src: Option<&[f3
     });
 }
 
-/// A ReLU or ReLU6 of its own.
+/// Hard-swish: `x · min(max(x + 3, 0), 6) / 6`.
+pub fn hard_swish(v: f32) -> f32 {
+    v * (v + 3.0).clamp(0.0, 6.0) / 6.0
+}
+
+/// A ReLU, ReLU6 or hard-swish of its own.
 pub fn activation(op: &OpRecord, out: &mut [f32], src: Option<&[f32]>) {
     map(out, src, |_, v| activate(op.activation, v));
 }

@@ -311,6 +311,18 @@ pub fn activation(op: &OpRecord, z: Zeros, out: &mut [i8], src: Option<&[i8]>) {
     map(out, src, |_, q| rescale(op, z, q as i32));
 }
 
+/// Hard-swish of int8 values, as a QDQ model computes it: each value dequantised with the
+/// input's `scale` and zero point, hard-swish in f32, quantised to the output's `out_scale`
+/// and zero point (rounding half to even) and saturated. The same f32 operations in the same
+/// order on every target, so a board gives the host's bytes.
+pub fn hard_swish(scale: f32, out_scale: f32, z: Zeros, out: &mut [i8], src: Option<&[i8]>) {
+    map(out, src, |_, q| {
+        let x = (q as i32 - z.a) as f32 * scale;
+        let y = libm::rintf(super::f32::hard_swish(x) / out_scale) as i64;
+        saturate(y + z.y as i64, -128, 127)
+    });
+}
+
 /// Softmax of int8 logits into f32 probabilities (as a QDQ model computes it: dequantise, then
 /// a float softmax).
 pub fn softmax(x: &[i8], scale: f32, zx: i32, out: &mut [f32]) {
@@ -318,4 +330,25 @@ pub fn softmax(x: &[i8], scale: f32, zx: i32, out: &mut [f32]) {
         *y = (q as i32 - zx) as f32 * scale;
     }
     super::f32::softmax(out, None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hard_swish_dequantises_computes_and_quantises_half_to_even() {
+        // Input scale 0.1 (zero 0), output scale 0.05 (zero -10).
+        let z = Zeros { a: 0, b: 0, y: -10 };
+        let x = [30i8, -40, -15, 127];
+        let mut y = [0i8; 4];
+        hard_swish(0.1, 0.05, z, &mut y, Some(&x));
+        // 3.0 → 3.0 → 60 − 10; −4.0 → 0 → −10; −1.5 → −0.375 → −7.5, to even −8, − 10;
+        // 12.7 → 12.7 → 254 − 10, saturated at 127.
+        assert_eq!(y, [50, -10, -18, 127]);
+        // In place gives the same.
+        let mut inplace = x;
+        hard_swish(0.1, 0.05, z, &mut inplace, None);
+        assert_eq!(inplace, y);
+    }
 }

@@ -424,6 +424,14 @@ impl Reader {
                     self.bind(out, y);
                 }
             }
+            "HardSwish" => {
+                // Never fused: an int8 op's clamp cannot express it.
+                let t = self.tensor(Self::input(n, 0)?)?;
+                let y = self.new_tensor(out, self.shape(t).to_vec());
+                self.push_op(OpKind::Activation, &name, vec![t], y)
+                    .activation = Activation::HardSwish;
+                self.bind(out, y);
+            }
             "BatchNormalization" => {
                 let t = self.tensor(Self::input(n, 0)?)?;
                 let channels = *self.shape(t).get(1).ok_or("needs a [1, C, …] input")?;

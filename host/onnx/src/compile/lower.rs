@@ -94,6 +94,7 @@ fn clamp(activation: Activation, q: Quant) -> (i8, i8) {
         Activation::None => (-128, 127),
         Activation::Relu => (at(0.0), 127),
         Activation::Relu6 => (at(0.0), at(6.0)),
+        Activation::HardSwish => (-128, 127),
     }
 }
 
@@ -184,6 +185,8 @@ fn op_record(g: &Graph, op: &Op, constants: &mut Vec<u8>) -> Result<OpRecord> {
                     push_i32s(constants, words.iter().map(|w| w.1));
                     push_i32s(constants, words.iter().map(|w| w.0[1]));
                 }
+                // The int8 hard-swish computes through floats with its tensors' scales.
+                OpKind::Activation if op.activation == Activation::HardSwish => {}
                 OpKind::MaxPool | OpKind::AvgPool | OpKind::GlobalAvgPool | OpKind::Activation => {
                     let (m, s) = multiplier(ratio, "requantisation").map_err(fail)?;
                     record.words = [m, s, 0];

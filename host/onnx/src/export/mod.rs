@@ -49,6 +49,18 @@ use proto::{
 
 /// The ONNX opset the exporter writes.
 pub const OPSET: i64 = 13;
+/// The opset of a model with a hard-swish (`HardSwish` came in opset 14); the exporter writes
+/// it only then, so that other models stay as they were.
+pub const HARD_SWISH_OPSET: i64 = 14;
+
+/// The opset `net` needs.
+fn opset(net: &Network) -> i64 {
+    let hard_swish = net
+        .nodes
+        .iter()
+        .any(|n| matches!(&n.layer, Layer::Activation(a) if a.kind == ActivationKind::HardSwish));
+    if hard_swish { HARD_SWISH_OPSET } else { OPSET }
+}
 
 /// What the model's metadata records.
 #[derive(Clone, Debug)]
@@ -241,6 +253,10 @@ pub fn export(
                     e.nodes
                         .push(node("Clip", &raw, &[&input(0), &lo, &hi], &[&raw], vec![]));
                 }
+                ActivationKind::HardSwish => {
+                    e.nodes
+                        .push(node("HardSwish", &raw, &[&input(0)], &[&raw], vec![]))
+                }
             },
             Layer::Pool(p) => {
                 let mut attrs = vec![
@@ -349,7 +365,7 @@ pub fn export(
         ir_version: 8,
         opset_import: vec![OperatorSetIdProto {
             domain: String::new(),
-            version: OPSET,
+            version: opset(net),
             ..Default::default()
         }],
         producer_name: "edgenas".into(),

@@ -128,6 +128,7 @@ impl<'a> Reference<'a> {
                 .map(|&x| match a.kind {
                     ActivationKind::Relu => x.max(0.0),
                     ActivationKind::Relu6 => x.clamp(0.0, 6.0),
+                    ActivationKind::HardSwish => x * (x + 3.0).clamp(0.0, 6.0) / 6.0,
                 })
                 .collect(),
             Layer::Pool(p) => pool(&arg(0), in_shape(), n.shape, p),

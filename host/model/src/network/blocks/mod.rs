@@ -201,7 +201,7 @@ impl BlockArgs {
 }
 
 /// The activation words every block accepts.
-pub const ACTIVATIONS: &[&str] = &["relu", "relu6", "none"];
+pub const ACTIVATIONS: &[&str] = &["relu", "relu6", "hard_swish", "none"];
 
 /// `out`: output channels, required, scaled by the width multiplier.
 const fn out(doc: &'static str) -> ParamDef {

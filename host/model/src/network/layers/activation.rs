@@ -1,4 +1,4 @@
-//! ReLU and ReLU6.
+//! ReLU, ReLU6 and hard-swish.
 
 use edgenas_engine::blob::OpKind;
 
@@ -12,14 +12,17 @@ pub enum ActivationKind {
     Relu,
     /// `min(max(x, 0), 6)`.
     Relu6,
+    /// `x · min(max(x + 3, 0), 6) / 6` (MobileNetV3's hard-swish).
+    HardSwish,
 }
 
 impl ActivationKind {
-    /// Parses `relu`, `relu6` or `none` (which is no activation).
+    /// Parses `relu`, `relu6`, `hard_swish` or `none` (which is no activation).
     pub fn parse(name: &str) -> Option<Option<ActivationKind>> {
         match name {
             "relu" => Some(Some(ActivationKind::Relu)),
             "relu6" => Some(Some(ActivationKind::Relu6)),
+            "hard_swish" => Some(Some(ActivationKind::HardSwish)),
             "none" => Some(None),
             _ => None,
         }
@@ -29,7 +32,7 @@ impl ActivationKind {
 /// An element-wise activation.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Activation {
-    /// ReLU or ReLU6.
+    /// Which one.
     pub kind: ActivationKind,
 }
 
@@ -38,6 +41,7 @@ impl LayerOp for Activation {
         match self.kind {
             ActivationKind::Relu => "relu",
             ActivationKind::Relu6 => "relu6",
+            ActivationKind::HardSwish => "hard_swish",
         }
     }
 
@@ -50,7 +54,8 @@ impl LayerOp for Activation {
         Ok(inputs[0])
     }
 
+    /// ReLU and ReLU6 fuse into the op before them (an int8 clamp); hard-swish does not.
     fn fold(&self) -> Option<Fold> {
-        Some(Fold::Output)
+        (self.kind != ActivationKind::HardSwish).then_some(Fold::Output)
     }
 }
