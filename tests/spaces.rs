@@ -363,7 +363,7 @@ fn malformed_space_files_get_messages_that_name_file_line_and_key() {
         "{base}[[blocks]]\nname = \"a\"\ntype = \"conv\"\nout = 4\nact = \"gelu\"\n"
     ));
     assert!(
-        e.contains("`a.act`: expected one of relu, relu6, none, found a string (gelu)"),
+        e.contains("`a.act`: expected one of relu, relu6, hard_swish, none, found a string (gelu)"),
         "{e}"
     );
     // a missing required parameter

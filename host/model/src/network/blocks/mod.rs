@@ -200,9 +200,6 @@ impl BlockArgs {
     }
 }
 
-/// The activation words every block accepts.
-pub const ACTIVATIONS: &[&str] = &["relu", "relu6", "hard_swish", "none"];
-
 /// `out`: output channels, required, scaled by the width multiplier.
 const fn out(doc: &'static str) -> ParamDef {
     ParamDef {
@@ -237,7 +234,7 @@ const fn stride(doc: &'static str) -> ParamDef {
 const fn act(default: &'static str, doc: &'static str) -> ParamDef {
     ParamDef {
         name: "act",
-        kind: ParamKind::Word(ACTIVATIONS),
+        kind: ParamKind::Word(ActivationKind::NAMES),
         default: Some(default),
         doc,
     }

@@ -17,6 +17,9 @@ pub enum ActivationKind {
 }
 
 impl ActivationKind {
+    /// The words a space file may give an activation parameter.
+    pub const NAMES: &[&str] = &["relu", "relu6", "hard_swish", "none"];
+
     /// Parses `relu`, `relu6`, `hard_swish` or `none` (which is no activation).
     pub fn parse(name: &str) -> Option<Option<ActivationKind>> {
         match name {
