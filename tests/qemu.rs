@@ -351,3 +351,51 @@ fn qemu_killed_mid_run_fails_the_measurement_with_a_reason() {
         "a QEMU process was left behind"
     );
 }
+
+#[test]
+fn an_installed_binary_finds_the_firmware_in_its_data_directory() {
+    if meter("qemu-mps2-an386").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let space = load_space("mlp").unwrap();
+    let c = Candidate::new(&space, space.sample(&mut Rng::new(3))).unwrap();
+    let model = dir.path().join("model.onnx");
+    std::fs::write(
+        &model,
+        edgenas::measure::export_untrained(&c.network, true, 1).unwrap(),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("firmware")).unwrap();
+    let firmware = data.join("firmware/emulated.elf");
+    let measure = || {
+        Command::new(env!("CARGO_BIN_EXE_edgenas"))
+            .args([
+                "measure",
+                model.to_str().unwrap(),
+                "--board",
+                "qemu-mps2-an386",
+            ])
+            .args(["--meter", "qemu"])
+            .env("EDGENAS_DATA_DIR", &data)
+            .env_remove("EDGENAS_FIRMWARE")
+            .output()
+            .unwrap()
+    };
+    // A file there is the one used, before the build tree's: a broken one is refused.
+    std::fs::write(&firmware, b"not firmware").unwrap();
+    let out = measure();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("not a 32-bit little-endian ELF"), "{err}");
+    // The real firmware there measures.
+    let built = edgenas::measure::mcu::firmware_path(&load_board("qemu-mps2-an386").unwrap());
+    std::fs::copy(built, &firmware).unwrap();
+    let out = measure();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
