@@ -24,7 +24,8 @@ pub fn check(storage: &dyn Storage) {
     claims_follow_the_rule(storage);
 }
 
-fn settings() -> Settings {
+/// Settings with every field set, limits at their edges.
+pub(crate) fn settings() -> Settings {
     Settings {
         space: "mlp".into(),
         space_file: "search-spaces/mlp.toml".into(),

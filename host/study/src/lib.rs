@@ -224,7 +224,7 @@ impl Settings {
 
     /// What differs between these settings and `other` in what a resumed search must keep
     /// (everything but the strategy, the version and the number of trials), as
-    /// `name: stored → given` lines.
+    /// `name: stored in the study, given given` lines, each limit by its flag.
     pub fn conflicts(&self, other: &Settings) -> Vec<String> {
         let mut out = Vec::new();
         let mut check = |name: &str, a: String, b: String| {
@@ -235,10 +235,23 @@ impl Settings {
         check("space", self.space.clone(), other.space.clone());
         check("board", self.board.clone(), other.board.clone());
         check("data", self.data.clone(), other.data.clone());
+        let shown = |v: Option<String>| v.unwrap_or_else(|| "none".into());
+        let (a, b) = (&self.limits, &other.limits);
+        for (name, x, y) in [
+            ("--max-latency-ms", a.max_latency_ms, b.max_latency_ms),
+            ("--max-ram-kb", a.max_ram_kb, b.max_ram_kb),
+            ("--max-flash-kb", a.max_flash_kb, b.max_flash_kb),
+        ] {
+            check(
+                name,
+                shown(x.map(|v| v.to_string())),
+                shown(y.map(|v| v.to_string())),
+            );
+        }
         check(
-            "limits",
-            format!("{:?}", self.limits),
-            format!("{:?}", other.limits),
+            "--max-macs",
+            shown(a.max_macs.map(|v| v.to_string())),
+            shown(b.max_macs.map(|v| v.to_string())),
         );
         check(
             "dtype",
@@ -405,5 +418,22 @@ mod tests {
         let mut done = running(&dead, now);
         done.state = TrialState::Complete;
         assert!(!abandoned(&done, now, 10.0));
+    }
+
+    #[test]
+    fn conflicting_settings_are_named_by_their_flags_in_words() {
+        let stored = conformance::settings();
+        let mut given = stored.clone();
+        given.limits.max_latency_ms = Some(2.0);
+        given.limits.max_ram_kb = Some(32.0);
+        given.strategy = StrategyName::Bayes;
+        assert_eq!(
+            stored.conflicts(&given),
+            [
+                "--max-latency-ms: 1.5 in the study, 2 given",
+                "--max-ram-kb: none in the study, 32 given",
+            ],
+            "the strategy may change between runs"
+        );
     }
 }
