@@ -4,6 +4,7 @@
 mod common;
 
 mod agent;
+mod audio;
 mod cli;
 mod data;
 mod engine;

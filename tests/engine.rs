@@ -21,11 +21,7 @@ use edgenas_engine::DType;
 const NB201_ZERO_CELL: &str = "e0=nor_conv_1x1,e1=none,e2=none,e3=none,e4=avg_pool_3x3,e5=none";
 
 fn info() -> ModelInfo<'static> {
-    ModelInfo {
-        space: "test",
-        genotype: "g",
-        normalisation: None,
-    }
+    ModelInfo::bare("test", "g")
 }
 
 /// Initial weights with batch norm statistics moved off 0 and 1, so that folding and the

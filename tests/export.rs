@@ -22,11 +22,7 @@ const NB201_CONV_LAST: &str =
     "e0=none,e1=avg_pool_3x3,e2=none,e3=none,e4=skip_connect,e5=nor_conv_3x3";
 
 fn info() -> ModelInfo<'static> {
-    ModelInfo {
-        space: "test",
-        genotype: "g",
-        normalisation: None,
-    }
+    ModelInfo::bare("test", "g")
 }
 
 fn burn_output(model: &GraphModel, shape: Shape, x: &[f32], device: &Device) -> Vec<f32> {
@@ -243,11 +239,7 @@ fn models_carry_names_shapes_and_metadata() {
     let (c, data) = Candidate::for_data(&space, space.first_genotype(), "digits", 0).unwrap();
     let weights = initial_weights(&c.network, 0);
     let text = c.genotype.to_text();
-    let info = ModelInfo {
-        space: "mlp",
-        genotype: &text,
-        normalisation: Some(&data.normalisation),
-    };
+    let info = ModelInfo::for_dataset("mlp", &text, &data);
     let bytes =
         export::to_bytes(&export::export(&c.network, &weights, &info, &Precision::F32).unwrap());
     let model = ModelProto::parse_from_bytes(&bytes).unwrap();

@@ -46,11 +46,7 @@ fn meter(board: &str) -> Option<QemuMeter> {
 }
 
 fn info() -> ModelInfo<'static> {
-    ModelInfo {
-        space: "test",
-        genotype: "g",
-        normalisation: None,
-    }
+    ModelInfo::bare("test", "g")
 }
 
 #[test]

@@ -11,7 +11,8 @@
 pub use edgenas_data as data;
 pub use edgenas_measure as measure;
 pub use edgenas_model::{
-    board, candidate, cost, error, named, network, rng, shipped, space, training, weights,
+    board, candidate, cost, error, front_end, named, network, rng, shipped, space, training,
+    weights,
 };
 pub use edgenas_onnx::{compile, export};
 pub use edgenas_search::{artifacts, front, plan, report, search, strategy};

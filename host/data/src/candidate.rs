@@ -43,8 +43,8 @@ impl ForData for Candidate {
         spec: &str,
         seed: u64,
     ) -> Result<(Candidate, Dataset), ForDataError> {
-        let dims = Candidate::input_dims(space, &genotype).map_err(CandidateError::from)?;
-        let dataset = crate::load(spec, dims, seed)?;
+        let format = Candidate::input_format(space, &genotype).map_err(CandidateError::from)?;
+        let dataset = crate::load(spec, format, seed)?;
         let candidate = Candidate::for_dataset(space, genotype, &dataset)?;
         Ok((candidate, dataset))
     }

@@ -8,11 +8,14 @@
 //! | `image-folder:PATH` | one sub-folder per class of PNG, JPEG or BMP images, converted to the space's input size and channels |
 //! | `csv:PATH` or `csv:PATH#COLUMN` | numeric features and a label column (by name or 0-based index; the last column by default) |
 //! | `npy:X.npy,Y.npy` | NumPy arrays: `X` is N×C×H×W, N×H×W or N×F; `Y` holds N integer labels 0…K−1 |
+//! | `audio-folder:PATH[#split-by=speaker\|none,augment=N]` | one sub-folder per class of mono 16-bit WAV clips, turned into features by the space's `[front_end]` ([`audio`]) |
 //!
-//! Every data set is split into train, validation and test (70/15/15 %) by class, with a seed,
-//! and normalised with statistics from the training split alone. The search looks only at
+//! Every data set is split into train, validation and test (70/15/15 %) by class, with a seed
+//! (an audio folder by speaker, or by its Speech Commands lists), and normalised with
+//! statistics from the training split alone. The search looks only at
 //! validation accuracy; test accuracy is for the finalists.
 
+pub mod audio;
 mod candidate;
 mod csv_file;
 mod digits;
@@ -22,8 +25,10 @@ mod npy;
 mod split;
 
 pub use candidate::{ForData, ForDataError};
-pub use normalise::Normalisation;
+pub use normalise::{Normalisation, Per};
 
+use edgenas_model::candidate::InputFormat;
+use edgenas_model::front_end::FrontEnd;
 use edgenas_model::network::Shape;
 
 /// A data set that cannot be used: where, and why.
@@ -96,6 +101,10 @@ pub struct Dataset {
     pub test: Split,
     /// Per-channel (or per-feature) statistics of the training split, already applied.
     pub normalisation: Normalisation,
+    /// The front end that computed the samples from audio clips.
+    pub front_end: Option<FrontEnd>,
+    /// How the samples were split, in words.
+    pub split: String,
 }
 
 impl Dataset {
@@ -125,19 +134,28 @@ impl Dataset {
             normalisation: Normalisation {
                 mean: vec![],
                 std: vec![],
+                per: Per::Channel,
             },
+            front_end: None,
+            split: "random".into(),
         }
     }
 }
 
-/// Loads the data set named by `spec`, splits it with `seed` and normalises it. `input` is the
-/// (channels, height, width) a space asks for; image folders are converted to it, the other
-/// data sets keep their own shape.
-pub fn load(spec: &str, input: (usize, usize, usize), seed: u64) -> Result<Dataset, DataError> {
-    let samples = load_samples(spec, input)?;
+/// Loads the data set named by `spec`, splits it with `seed` and normalises it. `format` is
+/// what a space asks for: image folders are converted to its (channels, height, width), audio
+/// folders turned into features by its front end; the other data sets keep their own shape.
+pub fn load(spec: &str, format: impl Into<InputFormat>, seed: u64) -> Result<Dataset, DataError> {
+    let format = format.into();
+    let (samples, parts, split) = read(spec, &format, seed, Purpose::Train)?;
     check(&samples, spec)?;
-    let (mut train, mut valid, mut test) = split::stratified(&samples, seed);
-    let normalisation = Normalisation::fit(&train, samples.shape);
+    let (mut train, mut valid, mut test) = split::gather(&samples, &parts);
+    // A front end's features differ in scale from one coefficient to the next.
+    let per = match format.front_end {
+        Some(_) => Per::Column,
+        None => Per::Channel,
+    };
+    let normalisation = Normalisation::fit_per(&train, samples.shape, per);
     for s in [&mut train, &mut valid, &mut test] {
         normalisation.apply(&mut s.x, samples.shape);
     }
@@ -149,7 +167,68 @@ pub fn load(spec: &str, input: (usize, usize, usize), seed: u64) -> Result<Datas
         valid,
         test,
         normalisation,
+        front_end: format.front_end,
+        split,
     })
+}
+
+/// Every sample of the data set `spec` in `format`, unsplit and not normalised (audio clips
+/// not augmented): for scoring a trained model on other data.
+pub fn load_all(spec: &str, format: impl Into<InputFormat>) -> Result<Samples, DataError> {
+    let (samples, _, _) = read(spec, &format.into(), 0, Purpose::Evaluate)?;
+    check(&samples, spec)?;
+    Ok(samples)
+}
+
+/// What a data set is read for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// Split and (audio) augmented.
+    Train,
+    /// Every sample as it is.
+    Evaluate,
+}
+
+/// The samples of `spec`, the split of each and how it was split.
+fn read(
+    spec: &str,
+    format: &InputFormat,
+    seed: u64,
+    purpose: Purpose,
+) -> Result<(Samples, Vec<split::Part>, String), DataError> {
+    if let Some(rest) = spec.strip_prefix("audio-folder:") {
+        let Some(front_end) = &format.front_end else {
+            return Err(DataError::new(
+                spec,
+                "an audio folder needs a space with a [front_end] that turns clips into \
+                 features (the shipped `kws`, say)",
+            ));
+        };
+        let (root, options) = match rest.rsplit_once('#') {
+            Some((root, options)) => (root, options),
+            None => (rest, ""),
+        };
+        let mut options =
+            audio::AudioOptions::parse(options).map_err(|m| DataError::new(spec, m))?;
+        if purpose == Purpose::Evaluate {
+            options = audio::AudioOptions {
+                split_by: audio::SplitBy::None,
+                augment: 0,
+            };
+        }
+        let a = audio::load(root, front_end, options, seed)?;
+        return Ok((a.samples, a.parts, a.split));
+    }
+    if format.front_end.is_some() {
+        return Err(DataError::new(
+            spec,
+            "the space computes its input from audio clips with its [front_end]; give \
+             --data audio-folder:PATH",
+        ));
+    }
+    let samples = load_samples(spec, format.dims)?;
+    let parts = split::stratified_parts(&samples.labels, samples.class_names.len(), seed);
+    Ok((samples, parts, "by class, 70/15/15 %".to_string()))
 }
 
 fn load_samples(spec: &str, input: (usize, usize, usize)) -> Result<Samples, DataError> {
@@ -174,7 +253,8 @@ fn load_samples(spec: &str, input: (usize, usize, usize)) -> Result<Samples, Dat
     }
     Err(DataError::new(
         spec,
-        "unknown data set; expected digits, image-folder:PATH, csv:PATH[#COLUMN] or npy:X.npy,Y.npy",
+        "unknown data set; expected digits, image-folder:PATH, csv:PATH[#COLUMN], npy:X.npy,Y.npy \
+         or audio-folder:PATH",
     ))
 }
 

@@ -184,11 +184,7 @@ pub fn calibrate(
 /// placeholder activation ranges (latency does not depend on values).
 pub fn export_untrained(net: &Network, int8: bool, seed: u64) -> Result<Vec<u8>, MeasureError> {
     let weights = initial_weights(net, seed);
-    let info = ModelInfo {
-        space: "calibration",
-        genotype: "",
-        normalisation: None,
-    };
+    let info = ModelInfo::bare("calibration", "");
     let precision = if int8 {
         let p = QParams {
             scale: 1.0 / 64.0,

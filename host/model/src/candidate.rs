@@ -2,6 +2,7 @@
 
 use crate::board::Board;
 use crate::cost::{self, Costs, DType, Fit};
+use crate::front_end::FrontEnd;
 use crate::network::{self, DecodeError, Network, Shape};
 use crate::space::{Genotype, SearchSpace};
 
@@ -15,6 +16,26 @@ pub enum CandidateError {
     /// layer that does not fit.
     #[error("{0}")]
     Input(String),
+}
+
+/// What a genotype asks of a data set (see [`Candidate::input_format`]); genotypes that ask
+/// the same share a loaded data set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct InputFormat {
+    /// The (channels, height, width) image folders are converted to.
+    pub dims: (usize, usize, usize),
+    /// The front end that turns clips into the network's input (audio data sets only).
+    pub front_end: Option<FrontEnd>,
+}
+
+impl From<(usize, usize, usize)> for InputFormat {
+    /// Images (or any data set) of these dims, no front end.
+    fn from(dims: (usize, usize, usize)) -> InputFormat {
+        InputFormat {
+            dims,
+            front_end: None,
+        }
+    }
 }
 
 /// One point of a space, decoded and costed.
@@ -35,17 +56,19 @@ impl Candidate {
         Ok(Candidate::from_network(genotype, network))
     }
 
-    /// The input (channels, height, width) the space gives `genotype`: what an image folder
-    /// is converted to.
-    pub fn input_dims(
+    /// What the space asks of a data set for `genotype`: the input (channels, height, width)
+    /// an image folder is converted to, and the audio front end, if the space has one.
+    pub fn input_format(
         space: &SearchSpace,
         genotype: &Genotype,
-    ) -> Result<(usize, usize, usize), DecodeError> {
+    ) -> Result<InputFormat, DecodeError> {
         let (input, _) = network::resolve_input(space, genotype)?;
-        Ok(match input {
+        let dims = match input {
             Shape::Image { c, h, w } => (c, h, w),
             Shape::Vector(n) => (1, 1, n),
-        })
+        };
+        let front_end = network::resolve_front_end(space, genotype)?;
+        Ok(InputFormat { dims, front_end })
     }
 
     /// Decodes `genotype` for samples of `shape` in `classes` classes (a data set's, named

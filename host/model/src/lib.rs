@@ -10,6 +10,7 @@ pub mod board;
 pub mod candidate;
 pub mod cost;
 pub mod error;
+pub mod front_end;
 pub mod named;
 pub mod network;
 pub mod rng;

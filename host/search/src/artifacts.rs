@@ -51,7 +51,8 @@ pub struct Artifacts {
 /// `model-int8.blob`, and `model-int8-blob.h` with the int8 blob as a C array), and
 /// `check.json` (test samples with the outputs edgenas expects: burn's for
 /// f32, tract's for int8, and the tolerance of each) into `dir`, and measures both models'
-/// test accuracy with tract.
+/// test accuracy with tract. A model of an audio front end gets `front_end.json` too: the
+/// front end, the normalisation after it, and the class names.
 pub fn write_artifacts(
     dir: &Path,
     net: &Network,
@@ -136,6 +137,18 @@ pub fn write_artifacts(
         "check.json",
         &serde_json::to_vec(&check).expect("serialisable"),
     )?;
+    if let Some(front_end) = &data.front_end {
+        let card = json!({
+            "front_end": front_end,
+            "normalisation": data.normalisation,
+            "classes": data.class_names,
+        });
+        write(
+            dir,
+            "front_end.json",
+            &serde_json::to_vec_pretty(&card).expect("serialisable"),
+        )?;
+    }
     Ok(Artifacts {
         f32_bytes: f32_bytes.len(),
         int8_bytes: int8_bytes.len(),

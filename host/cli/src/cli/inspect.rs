@@ -5,7 +5,7 @@ use edgenas::board::{Board, load_board};
 use edgenas::candidate::Candidate;
 use edgenas::cost::{DType, Fit};
 use edgenas::data::ForData;
-use edgenas::network::Layer;
+use edgenas::network::{Layer, resolve_front_end};
 use edgenas::space::{SearchSpace, nb201};
 use serde_json::json;
 
@@ -96,6 +96,7 @@ fn to_json(
         "hash": c.genotype.hash(),
         "nb201_arch": nb201::arch_string(&c.genotype),
         "input": net.input_shape().dims(),
+        "front_end": resolve_front_end(space, &c.genotype).ok().flatten(),
         "classes": net.classes,
         "layers": layers,
         "params": c.costs.params,
@@ -125,6 +126,13 @@ fn to_text(
         out += &format!("nb201     {arch}\n");
     }
     out += &format!("hash      {}\n", c.genotype.hash());
+    if let Ok(Some(f)) = resolve_front_end(space, &c.genotype) {
+        out += &format!(
+            "front end {}, {} MACs (f32)\n",
+            f.summary(),
+            count(f.macs())
+        );
+    }
     out += &format!(
         "input     {}, {} classes\n\n",
         net.input_shape(),

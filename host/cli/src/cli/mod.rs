@@ -8,6 +8,7 @@ mod bench_workers;
 mod boards;
 mod calibrate;
 mod compile;
+mod evaluate;
 mod export;
 mod format;
 mod inspect;
@@ -51,6 +52,9 @@ enum Command {
     Sample(sample::Args),
     /// Train one candidate on a data set and report its validation and test accuracy.
     Train(train::Args),
+    /// Score an exported model (a finalist or `train --out` folder) on another data set, with
+    /// the front end and normalisation it was trained with: accuracy, per class, confusion.
+    Evaluate(evaluate::Args),
     /// Measure the latency of an ONNX model on a board: tract on the host, our firmware on an
     /// emulated or real microcontroller, the agent on a Linux board, or the simulator.
     Measure(measure::Args),
@@ -90,6 +94,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inspect(a) => inspect::run(a),
         Command::Sample(a) => sample::run(a),
         Command::Train(a) => train::run(a),
+        Command::Evaluate(a) => evaluate::run(a),
         Command::Measure(a) => measure::run(a),
         Command::Calibrate(a) => calibrate::run(a),
         Command::Bench(a) => bench::run(a),
@@ -122,6 +127,32 @@ fn check_time_budget(seconds: Option<f64>) -> anyhow::Result<()> {
         anyhow::bail!("--time-budget must be a positive number of seconds");
     }
     Ok(())
+}
+
+/// How `--split-by` splits an audio folder.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum SplitBy {
+    /// Whole speakers (`<speaker>_<rest>.wav`) to one split: test voices are new voices.
+    Speaker,
+    /// Files by class, speakers ignored.
+    None,
+}
+
+/// The data spec with `--split-by` written into it (`audio-folder:PATH#split-by=none`), so
+/// that a study records the split it was searched with.
+fn data_spec(data: &str, split_by: Option<SplitBy>) -> anyhow::Result<String> {
+    let Some(split_by) = split_by else {
+        return Ok(data.to_string());
+    };
+    if !data.starts_with("audio-folder:") {
+        anyhow::bail!("--split-by is for audio folders (--data audio-folder:PATH)");
+    }
+    let word = match split_by {
+        SplitBy::Speaker => "speaker",
+        SplitBy::None => "none",
+    };
+    let separator = if data.contains('#') { ',' } else { '#' };
+    Ok(format!("{data}{separator}split-by={word}"))
 }
 
 /// Prints a JSON value, pretty, to standard output.

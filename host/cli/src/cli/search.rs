@@ -33,9 +33,15 @@ pub struct Args {
     /// flash are hard limits.
     #[arg(long, default_value = "host")]
     board: String,
-    /// The data set: digits, image-folder:PATH, csv:PATH[#COLUMN] or npy:X.npy,Y.npy.
+    /// The data set: digits, image-folder:PATH, csv:PATH[#COLUMN], npy:X.npy,Y.npy or
+    /// audio-folder:PATH[#split-by=speaker|none,augment=N] (with a space that has a front end,
+    /// such as `kws`).
     #[arg(long, default_value = "digits")]
     data: String,
+    /// How an audio folder is split: by speaker (the default when every file is named
+    /// `<speaker>_<rest>.wav`), or by file with `none`.
+    #[arg(long, value_enum)]
+    split_by: Option<super::SplitBy>,
     /// Reject candidates slower than this (measured or predicted before training).
     #[arg(long, value_name = "MS")]
     max_latency_ms: Option<f64>,
@@ -121,7 +127,7 @@ pub fn run(args: Args) -> Result<()> {
         space_file: args.space.clone(),
         board: board_name,
         board_file: args.board.clone(),
-        data: args.data.clone(),
+        data: super::data_spec(&args.data, args.split_by)?,
         limits: Limits {
             max_latency_ms: args.max_latency_ms,
             max_ram_kb: args.max_ram_kb,

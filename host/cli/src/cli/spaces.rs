@@ -1,8 +1,9 @@
 //! `edgenas spaces`: list or describe search spaces.
 
 use anyhow::Result;
+use edgenas::front_end::FrontEndKind;
 use edgenas::network::blocks::{BLOCKS, ParamKind};
-use edgenas::space::{SHIPPED_SPACES, SearchSpace, Slot, load_space};
+use edgenas::space::{InputFeatures, SHIPPED_SPACES, SearchSpace, Slot, load_space};
 use serde_json::json;
 
 use super::format::Table;
@@ -81,12 +82,24 @@ fn list(spaces: &[SearchSpace], as_json: bool) -> Result<()> {
 
 fn describe_text(space: &SearchSpace) -> String {
     let mut out = format!(
-        "{} ({})\n{}\nsize: {} genotypes\n\nchoices:\n",
+        "{} ({})\n{}\nsize: {} genotypes\n",
         space.name,
         space.source,
         space.description,
         size(space)
     );
+    if let InputFeatures::Audio(f) = &space.input.features {
+        let kind = match f.kind {
+            FrontEndKind::LogMel => "log-mel",
+            FrontEndKind::Mfcc => "MFCC",
+        };
+        out += &format!(
+            "front end: {kind} of clips at {} Hz (settings: the front_end.* choices, or fixed; \
+             docs/keyword-spotting.md)\n",
+            f.sample_rate
+        );
+    }
+    out += "\nchoices:\n";
     let mut t = Table::new(&["choice", "values", "exists when"]);
     for c in &space.choices {
         let when = if c.condition.terms.is_empty() {

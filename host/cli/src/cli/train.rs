@@ -22,10 +22,15 @@ use super::train_args::TrainingArgs;
 pub struct Args {
     #[command(flatten)]
     pick: CandidateArgs,
-    /// The data set: digits, image-folder:PATH, csv:PATH[#COLUMN] or npy:X.npy,Y.npy. The data
-    /// set sets the network's input shape and classes.
+    /// The data set: digits, image-folder:PATH, csv:PATH[#COLUMN], npy:X.npy,Y.npy or
+    /// audio-folder:PATH[#split-by=speaker|none,augment=N] (with a space that has a front end,
+    /// such as `kws`). The data set sets the network's input shape and classes.
     #[arg(long, default_value = "digits")]
     data: String,
+    /// How an audio folder is split: by speaker (the default when every file is named
+    /// `<speaker>_<rest>.wav`), or by file with `none`.
+    #[arg(long, value_enum)]
+    split_by: Option<super::SplitBy>,
     /// The most epochs.
     #[arg(long, default_value_t = 30)]
     epochs: usize,
@@ -67,7 +72,8 @@ pub fn run(args: Args) -> Result<()> {
         .config(args.epochs, args.time_budget, args.pick.seed)?;
     let device = args.training.device()?;
     let (space, genotype) = args.pick.load()?;
-    let (candidate, dataset) = Candidate::for_data(&space, genotype, &args.data, args.pick.seed)?;
+    let data = super::data_spec(&args.data, args.split_by)?;
+    let (candidate, dataset) = Candidate::for_data(&space, genotype, &data, args.pick.seed)?;
     let initial = initial_weights(&candidate.network, args.pick.seed);
     let mut display = Display::new(args.epochs);
     let trained = train::train(
@@ -88,11 +94,7 @@ pub fn run(args: Args) -> Result<()> {
         Some(dir) => {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             let text = candidate.genotype.to_text();
-            let info = ModelInfo {
-                space: &space.name,
-                genotype: &text,
-                normalisation: Some(&dataset.normalisation),
-            };
+            let info = ModelInfo::for_dataset(&space.name, &text, &dataset);
             let calibration = match args.calibration {
                 CalibrationArg::Minmax => Calibration::MinMax,
                 CalibrationArg::Percentile => Calibration::Percentile {
@@ -118,6 +120,7 @@ pub fn run(args: Args) -> Result<()> {
         "data": {
             "name": dataset.name, "input": dataset.shape.dims(), "classes": dataset.classes(),
             "train": dataset.train.len(), "valid": dataset.valid.len(), "test": dataset.test.len(),
+            "split": dataset.split, "front_end": dataset.front_end,
         },
         "normalisation": dataset.normalisation,
         "params": candidate.costs.params,
@@ -151,6 +154,10 @@ pub fn run(args: Args) -> Result<()> {
         dataset.shape,
         dataset.classes()
     );
+    println!("split     {}", dataset.split);
+    if let Some(f) = &dataset.front_end {
+        println!("front end {}", f.summary());
+    }
     println!(
         "network   {} params, {} MACs",
         candidate.costs.params, candidate.costs.macs
@@ -178,8 +185,13 @@ pub fn run(args: Args) -> Result<()> {
             a.f32_blob_bytes, a.f32_arena_bytes, a.int8_blob_bytes, a.int8_arena_bytes
         );
         println!(
-            "wrote     {}: model.onnx, model-int8.onnx, model-int8-ops.onnx, model.h, model-int8.h, model.blob, model-int8.blob, model-int8-blob.h, weights.json, train.json, check.json",
-            dir.display()
+            "wrote     {}: model.onnx, model-int8.onnx, model-int8-ops.onnx, model.h, model-int8.h, model.blob, model-int8.blob, model-int8-blob.h, weights.json, train.json, check.json{}",
+            dir.display(),
+            if dataset.front_end.is_some() {
+                ", front_end.json"
+            } else {
+                ""
+            }
         );
     }
     Ok(())

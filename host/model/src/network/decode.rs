@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use super::blocks::BlockArgs;
 use super::{Builder, Network, Shape};
-use crate::space::{Genotype, Param, SearchSpace, Slot, Value};
+use crate::front_end::{FrontEnd, FrontEndKind};
+use crate::space::{FrontEndSpec, Genotype, InputFeatures, Param, SearchSpace, Slot, Value};
 
 /// A genotype whose network cannot be built: the layer (or block) and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,7 +88,8 @@ pub fn decode_with_input(
     Ok(b.finish())
 }
 
-/// The input shape and number of classes that the space's `[input]` gives `genotype`.
+/// The input shape and number of classes that the space's `[input]` (or its front end) gives
+/// `genotype`.
 pub fn resolve_input(
     space: &SearchSpace,
     genotype: &Genotype,
@@ -97,12 +99,38 @@ pub fn resolve_input(
         space,
         values: &values,
     };
-    let shape = Shape::Image {
-        c: r.int(&space.input.channels, "input.channels")?,
-        h: r.int(&space.input.height, "input.height")?,
-        w: r.int(&space.input.width, "input.width")?,
+    let shape = match &space.input.features {
+        InputFeatures::Image {
+            channels,
+            height,
+            width,
+        } => Shape::Image {
+            c: r.int(channels, "input.channels")?,
+            h: r.int(height, "input.height")?,
+            w: r.int(width, "input.width")?,
+        },
+        InputFeatures::Audio(spec) => {
+            let (c, h, w) = r.front_end(spec)?.dims();
+            Shape::Image { c, h, w }
+        }
     };
     Ok((shape, r.int(&space.input.classes, "input.classes")?))
+}
+
+/// The front end that `genotype` selects, for a space with a `[front_end]`.
+pub fn resolve_front_end(
+    space: &SearchSpace,
+    genotype: &Genotype,
+) -> Result<Option<FrontEnd>, DecodeError> {
+    let InputFeatures::Audio(spec) = &space.input.features else {
+        return Ok(None);
+    };
+    let values: HashMap<&str, &Value> = genotype.iter().collect();
+    let r = Resolver {
+        space,
+        values: &values,
+    };
+    r.front_end(spec).map(Some)
 }
 
 /// Reads parameter values out of a genotype.
@@ -112,6 +140,35 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
+    /// The front end with the genotype's settings, checked.
+    fn front_end(&self, spec: &FrontEndSpec) -> Result<FrontEnd, DecodeError> {
+        let int = |p: &Param, key: &str| -> Result<u32, DecodeError> {
+            let at = format!("front_end.{key}");
+            let v = self.int(p, &at)?;
+            u32::try_from(v).map_err(|_| DecodeError {
+                layer: at,
+                message: format!("{v} is too large"),
+            })
+        };
+        let f = FrontEnd {
+            kind: spec.kind,
+            sample_rate: spec.sample_rate,
+            clip_ms: int(&spec.clip_ms, "clip_ms")?,
+            frame_ms: int(&spec.frame_ms, "frame_ms")?,
+            stride_ms: int(&spec.stride_ms, "stride_ms")?,
+            mel_bands: int(&spec.mel_bands, "mel_bands")?,
+            coefficients: match spec.kind {
+                FrontEndKind::Mfcc => int(&spec.coefficients, "coefficients")?,
+                FrontEndKind::LogMel => int(&spec.mel_bands, "mel_bands")?,
+            },
+        };
+        f.check().map_err(|message| DecodeError {
+            layer: "front_end".into(),
+            message,
+        })?;
+        Ok(f)
+    }
+
     /// The value of a parameter; `None` when its choice is inactive in the genotype.
     fn resolve(&self, p: &Param, at: &str) -> Result<Option<Value>, DecodeError> {
         match p {

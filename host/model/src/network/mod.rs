@@ -11,7 +11,7 @@ pub mod layers;
 mod shape;
 
 pub use builder::Builder;
-pub use decode::{DecodeError, decode, decode_with_input, resolve_input};
+pub use decode::{DecodeError, decode, decode_with_input, resolve_front_end, resolve_input};
 pub use layers::{Layer, LayerOp};
 pub use shape::Shape;
 

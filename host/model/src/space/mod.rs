@@ -21,6 +21,7 @@ pub use parse::parse_space;
 pub use shipped::{SHIPPED_SPACES, load_space};
 pub use value::Value;
 
+use crate::front_end::FrontEndKind;
 use crate::network::blocks::BlockKind;
 
 /// A parameter of the input or of a block: a literal, or the value of a named choice.
@@ -41,17 +42,49 @@ pub enum Slot {
     PerRepeat(Vec<Param>),
 }
 
-/// The shape of the network's input and the number of classes.
+/// The network's input and the number of classes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InputSpec {
-    /// Channels of the input image (1 for a grey image or a spectrogram, 3 for RGB).
-    pub channels: Param,
-    /// Height in pixels.
-    pub height: Param,
-    /// Width in pixels.
-    pub width: Param,
+    /// What the network reads.
+    pub features: InputFeatures,
     /// Number of classes of the classifier head.
     pub classes: Param,
+}
+
+/// What a space's network reads: images (or any map of that shape), or the features its audio
+/// front end computes from a clip.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InputFeatures {
+    /// A map of channels × height × width.
+    Image {
+        /// Channels of the input image (1 for a grey image or a spectrogram, 3 for RGB).
+        channels: Param,
+        /// Height in pixels.
+        height: Param,
+        /// Width in pixels.
+        width: Param,
+    },
+    /// The features of an audio front end (`[front_end]`), 1 × frames × features.
+    Audio(FrontEndSpec),
+}
+
+/// The `[front_end]` table: each setting a literal or a choice (see [`crate::front_end`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrontEndSpec {
+    /// Log-mel or MFCC.
+    pub kind: FrontEndKind,
+    /// The clips' sample rate (8000 or 16000 Hz).
+    pub sample_rate: u32,
+    /// Clip length in ms.
+    pub clip_ms: Param,
+    /// Frame length in ms.
+    pub frame_ms: Param,
+    /// Frame step in ms.
+    pub stride_ms: Param,
+    /// Mel filters.
+    pub mel_bands: Param,
+    /// Cepstral coefficients kept (MFCC; ignored for log-mel).
+    pub coefficients: Param,
 }
 
 /// A block of the template: a registered block type with its parameters, repeated.

@@ -7,8 +7,10 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    BlockSpec, Choice, Condition, Domain, FileError, InputSpec, Param, SearchSpace, Slot, Value,
+    BlockSpec, Choice, Condition, Domain, FileError, FrontEndSpec, InputFeatures, InputSpec, Param,
+    SearchSpace, Slot, Value,
 };
+use crate::front_end::{FrontEndKind, SAMPLE_RATES};
 use crate::network::blocks::{self, ParamDef, ParamKind};
 
 type Entries = IndexMap<String, Spanned<toml::Value>>;
@@ -21,6 +23,7 @@ struct RawSpace {
     description: String,
     width_multiplier: Option<Spanned<toml::Value>>,
     input: Spanned<Entries>,
+    front_end: Option<Spanned<Entries>>,
     #[serde(default)]
     choices: Entries,
     blocks: Vec<Spanned<Entries>>,
@@ -65,7 +68,7 @@ pub fn parse_space(text: &str, file: &str) -> Result<SearchSpace, FileError> {
         }
         p.choice(name, &key, value, None, &Condition::default())?;
     }
-    let input = p.input(&raw.input)?;
+    let input = p.input(&raw.input, raw.front_end.as_ref())?;
     let mut names = HashSet::new();
     let mut blocks_out = Vec::new();
     for (i, block) in raw.blocks.iter().enumerate() {
@@ -367,7 +370,11 @@ impl Parser<'_> {
         }
     }
 
-    fn input(&mut self, raw: &Spanned<Entries>) -> Result<InputSpec, FileError> {
+    fn input(
+        &mut self,
+        raw: &Spanned<Entries>,
+        front_end: Option<&Spanned<Entries>>,
+    ) -> Result<InputSpec, FileError> {
         const KEYS: [&str; 5] = ["channels", "resolution", "height", "width", "classes"];
         let entries = raw.get_ref();
         if let Some(bad) = entries.keys().find(|k| !KEYS.contains(&k.as_str())) {
@@ -385,12 +392,23 @@ impl Parser<'_> {
                 .map(|v| p.param(&format!("input.{k}"), v, &positive, &none, k))
                 .transpose()
         };
+        let missing = |p: &Self, k: &str| p.err(raw, "input", format!("`{k}` is required"));
+        let classes = get(self, "classes")?.ok_or_else(|| missing(self, "classes"))?;
+        if let Some(front_end) = front_end {
+            if let Some(k) = entries.keys().find(|k| *k != "classes") {
+                return Err(self.err(
+                    &entries[k],
+                    &format!("input.{k}"),
+                    "a space with a [front_end] reads its features: [input] gives only `classes`",
+                ));
+            }
+            let features = InputFeatures::Audio(self.front_end(front_end)?);
+            return Ok(InputSpec { features, classes });
+        }
         let channels = get(self, "channels")?;
         let resolution = get(self, "resolution")?;
         let height = get(self, "height")?;
         let width = get(self, "width")?;
-        let classes = get(self, "classes")?;
-        let missing = |k: &str| self.err(raw, "input", format!("`{k}` is required"));
         let (height, width) = match (resolution, height, width) {
             (Some(r), None, None) => (r.clone(), r),
             (None, Some(h), Some(w)) => (h, w),
@@ -402,11 +420,81 @@ impl Parser<'_> {
                 ));
             }
         };
-        Ok(InputSpec {
-            channels: channels.ok_or_else(|| missing("channels"))?,
+        let features = InputFeatures::Image {
+            channels: channels.ok_or_else(|| missing(self, "channels"))?,
             height,
             width,
-            classes: classes.ok_or_else(|| missing("classes"))?,
+        };
+        Ok(InputSpec { features, classes })
+    }
+
+    /// The `[front_end]` table: `type` and `sample_rate` literal, the rest literals or choices
+    /// (named `front_end.KEY`).
+    fn front_end(&mut self, raw: &Spanned<Entries>) -> Result<FrontEndSpec, FileError> {
+        const KEYS: [&str; 7] = [
+            "type",
+            "sample_rate",
+            "clip_ms",
+            "frame_ms",
+            "stride_ms",
+            "mel_bands",
+            "coefficients",
+        ];
+        let entries = raw.get_ref();
+        if let Some(bad) = entries.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(self.err(
+                &entries[bad],
+                &format!("front_end.{bad}"),
+                format!("unknown key; expected {}", KEYS.join(", ")),
+            ));
+        }
+        let kind = match entries.get("type") {
+            None => FrontEndKind::Mfcc,
+            Some(v) => v
+                .get_ref()
+                .as_str()
+                .and_then(FrontEndKind::from_name)
+                .ok_or_else(|| {
+                    self.err(
+                        v,
+                        "front_end.type",
+                        format!("expected one of {}", FrontEndKind::NAMES.join(", ")),
+                    )
+                })?,
+        };
+        let sample_rate = match entries.get("sample_rate") {
+            None => 16000,
+            Some(v) => v
+                .get_ref()
+                .as_integer()
+                .filter(|r| SAMPLE_RATES.contains(&(*r as u32)))
+                .map(|r| r as u32)
+                .ok_or_else(|| {
+                    self.err(v, "front_end.sample_rate", "expected 8000 or 16000 (Hz)")
+                })?,
+        };
+        let positive = ParamKind::Int { min: 1 };
+        let none = Condition::default();
+        let get = |p: &mut Self, k: &str, default: i64| -> Result<Param, FileError> {
+            match entries.get(k) {
+                None => Ok(Param::Fixed(Value::Int(default))),
+                Some(v) => p.param(
+                    &format!("front_end.{k}"),
+                    v,
+                    &positive,
+                    &none,
+                    &format!("front_end.{k}"),
+                ),
+            }
+        };
+        Ok(FrontEndSpec {
+            kind,
+            sample_rate,
+            clip_ms: get(self, "clip_ms", 1000)?,
+            frame_ms: get(self, "frame_ms", 40)?,
+            stride_ms: get(self, "stride_ms", 20)?,
+            mel_bands: get(self, "mel_bands", 40)?,
+            coefficients: get(self, "coefficients", 10)?,
         })
     }
 

@@ -13,6 +13,7 @@ pub const SHIPPED_SPACES: &[(&str, &str)] = &[
         "resnet-tiny",
         include_str!("../../search-spaces/resnet-tiny.toml"),
     ),
+    ("kws", include_str!("../../search-spaces/kws.toml")),
     ("mlp", include_str!("../../search-spaces/mlp.toml")),
     ("nb201", include_str!("../../search-spaces/nb201.toml")),
 ];

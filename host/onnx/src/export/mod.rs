@@ -37,8 +37,9 @@ pub use quant::{Calibration, QParams};
 
 use onnx_protobuf::{GraphProto, Message, ModelProto, NodeProto, OperatorSetIdProto, TensorProto};
 
-use edgenas_data::Normalisation;
+use edgenas_data::{Dataset, Normalisation};
 use edgenas_model::cost::{Deployment, deployment};
+use edgenas_model::front_end::FrontEnd;
 use edgenas_model::network::layers::{ActivationKind, Conv2d, PoolKind};
 use edgenas_model::network::{Layer, Network, Node, Shape};
 use edgenas_model::weights::{Array, LayerWeights, Weights};
@@ -71,6 +72,98 @@ pub struct ModelInfo<'a> {
     pub genotype: &'a str,
     /// The normalisation the inputs need, if any.
     pub normalisation: Option<&'a Normalisation>,
+    /// The front end that computes the inputs from audio clips, if any.
+    pub front_end: Option<&'a FrontEnd>,
+    /// The name of each class, in the order of the outputs (empty when unknown).
+    pub classes: &'a [String],
+}
+
+impl<'a> ModelInfo<'a> {
+    /// The information of a model with no data set behind it (no normalisation, front end or
+    /// class names): a calibration model, a test's.
+    pub fn bare(space: &'a str, genotype: &'a str) -> ModelInfo<'a> {
+        ModelInfo {
+            space,
+            genotype,
+            normalisation: None,
+            front_end: None,
+            classes: &[],
+        }
+    }
+
+    /// The information of a model trained on `data`: its normalisation, front end and classes.
+    pub fn for_dataset(space: &'a str, genotype: &'a str, data: &'a Dataset) -> ModelInfo<'a> {
+        ModelInfo {
+            space,
+            genotype,
+            normalisation: Some(&data.normalisation),
+            front_end: data.front_end.as_ref(),
+            classes: &data.class_names,
+        }
+    }
+}
+
+/// What an exported model's metadata says (see [`ModelInfo`]), read back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredInfo {
+    /// The search space's name.
+    pub space: String,
+    /// The genotype's canonical text.
+    pub genotype: String,
+    /// The normalisation its inputs need.
+    pub normalisation: Option<Normalisation>,
+    /// Its audio front end.
+    pub front_end: Option<FrontEnd>,
+    /// Its class names (empty when the model does not record them).
+    pub classes: Vec<String>,
+}
+
+impl StoredInfo {
+    /// Reads the metadata of the serialised model `bytes` (`what` names it in errors).
+    pub fn from_bytes(bytes: &[u8], what: &str) -> Result<StoredInfo, ExportError> {
+        let model = ModelProto::parse_from_bytes(bytes)
+            .map_err(|e| ExportError::Weights(format!("{what}: not an ONNX model: {e}")))?;
+        StoredInfo::read(&model).map_err(|e| ExportError::Weights(format!("{what}: {e}")))
+    }
+
+    /// Reads the metadata of a model edgenas exported.
+    pub fn read(model: &ModelProto) -> Result<StoredInfo, ExportError> {
+        let text = |key: &str| {
+            model
+                .metadata_props
+                .iter()
+                .find(|p| p.key == key)
+                .map(|p| p.value.clone())
+        };
+        let space = text("edgenas.space").ok_or_else(|| {
+            ExportError::Weights(
+                "the model has no `edgenas.space` metadata: edgenas did not export it".into(),
+            )
+        })?;
+        Ok(StoredInfo {
+            space,
+            genotype: text("edgenas.genotype").unwrap_or_default(),
+            normalisation: metadata(model, "edgenas.normalisation")?,
+            front_end: metadata(model, "edgenas.front_end")?,
+            classes: metadata(model, "edgenas.classes")?.unwrap_or_default(),
+        })
+    }
+}
+
+/// The JSON value of a model's metadata entry `key`, if it has one.
+fn metadata<T: serde::de::DeserializeOwned>(
+    model: &ModelProto,
+    key: &str,
+) -> Result<Option<T>, ExportError> {
+    model
+        .metadata_props
+        .iter()
+        .find(|p| p.key == key)
+        .map(|p| {
+            serde_json::from_str(&p.value)
+                .map_err(|e| ExportError::Weights(format!("metadata `{key}`: {e}")))
+        })
+        .transpose()
 }
 
 /// f32, or int8 with the quantisation parameters of every node's output (by node id; `None`
@@ -359,6 +452,18 @@ pub fn export(
         metadata.push(entry(
             "edgenas.normalisation",
             &serde_json::to_string(n).expect("serialisable"),
+        ));
+    }
+    if let Some(f) = info.front_end {
+        metadata.push(entry(
+            "edgenas.front_end",
+            &serde_json::to_string(f).expect("serialisable"),
+        ));
+    }
+    if !info.classes.is_empty() {
+        metadata.push(entry(
+            "edgenas.classes",
+            &serde_json::to_string(info.classes).expect("serialisable"),
         ));
     }
     Ok(ModelProto {

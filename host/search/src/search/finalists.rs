@@ -68,11 +68,7 @@ pub fn export_trial(
     let dir = place.dir;
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let text = candidate.genotype.to_text();
-    let info = ModelInfo {
-        space: place.space,
-        genotype: &text,
-        normalisation: Some(&dataset.normalisation),
-    };
+    let info = ModelInfo::for_dataset(place.space, &text, dataset);
     let a = write_artifacts(
         dir,
         &candidate.network,

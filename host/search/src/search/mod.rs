@@ -32,7 +32,7 @@ use edgenas_data::ForData;
 use edgenas_data::{self as data, Dataset};
 use edgenas_measure::{Kind, Meter, latency_before_training};
 use edgenas_model::board::Board;
-use edgenas_model::candidate::Candidate;
+use edgenas_model::candidate::{Candidate, InputFormat};
 use edgenas_model::cost::DType;
 use edgenas_model::rng::Rng;
 use edgenas_model::space::SearchSpace;
@@ -198,21 +198,21 @@ fn outcome(t: &Trial) -> Option<Outcome> {
     }
 }
 
-/// The data sets of a search, by input dimensions (a space may give genotypes different
-/// inputs: an image folder is converted for each).
+/// The data sets of a search, by input format (a space may give genotypes different inputs:
+/// an image folder is converted for each, an audio folder run through each front end).
 struct Datasets {
     spec: String,
     seed: u64,
-    loaded: HashMap<(usize, usize, usize), Dataset>,
+    loaded: HashMap<InputFormat, Dataset>,
 }
 
 impl Datasets {
-    fn get(&mut self, dims: (usize, usize, usize)) -> Result<&Dataset, String> {
-        if !self.loaded.contains_key(&dims) {
-            let d = data::load(&self.spec, dims, self.seed).map_err(|e| e.to_string())?;
-            self.loaded.insert(dims, d);
+    fn get(&mut self, format: InputFormat) -> Result<&Dataset, String> {
+        if !self.loaded.contains_key(&format) {
+            let d = data::load(&self.spec, format, self.seed).map_err(|e| e.to_string())?;
+            self.loaded.insert(format, d);
         }
-        Ok(&self.loaded[&dims])
+        Ok(&self.loaded[&format])
     }
 }
 
@@ -288,7 +288,7 @@ impl Search<'_> {
             seed: settings.seed,
             loaded: HashMap::new(),
         };
-        let first = Candidate::input_dims(self.space, &self.space.first_genotype())
+        let first = Candidate::input_format(self.space, &self.space.first_genotype())
             .map_err(|e| SearchError::Input(e.to_string()))?;
         datasets.get(first).map_err(SearchError::Input)?;
         Ok(datasets)
@@ -417,8 +417,8 @@ impl Search<'_> {
             .space
             .parse_genotype(&t.genotype)
             .map_err(|e| TrialFailure::Failed(e.message))?;
-        let dims = Candidate::input_dims(self.space, &genotype).map_err(failed)?;
-        let dataset = datasets.get(dims).map_err(TrialFailure::Failed)?;
+        let format = Candidate::input_format(self.space, &genotype).map_err(failed)?;
+        let dataset = datasets.get(format).map_err(TrialFailure::Failed)?;
         let candidate = Candidate::for_dataset(self.space, genotype, dataset).map_err(failed)?;
         let dtype = settings.dtype;
         let fit = candidate.fit(self.board, dtype);
@@ -507,9 +507,9 @@ impl Search<'_> {
                 .space
                 .parse_genotype(&t.genotype)
                 .map_err(|e| input(e.message))?;
-            let dims =
-                Candidate::input_dims(self.space, &genotype).map_err(|e| input(e.to_string()))?;
-            let dataset = datasets.get(dims).map_err(input)?;
+            let format =
+                Candidate::input_format(self.space, &genotype).map_err(|e| input(e.to_string()))?;
+            let dataset = datasets.get(format).map_err(input)?;
             let candidate = Candidate::for_dataset(self.space, genotype, dataset)
                 .map_err(|e| input(e.to_string()))?;
             // A trial another worker trained keeps its weights on that machine.

@@ -1,0 +1,235 @@
+//! The host's front end in `f32`: clip → log-mel energies or MFCCs (see
+//! [`edgenas_model::front_end`] for what each setting means).
+
+use std::sync::Arc;
+
+use edgenas_model::front_end::{FrontEnd, FrontEndKind};
+use realfft::{RealFftPlanner, RealToComplex};
+
+/// Added to each mel energy before its logarithm (the floor of silence).
+pub const LOG_FLOOR: f32 = 1e-6;
+
+/// A front end ready to run: its window, mel filters, DCT and transform planned once.
+pub struct Features {
+    front_end: FrontEnd,
+    window: Vec<f32>,
+    /// Per mel band: its first bin and the weights of the bins from there.
+    filters: Vec<(usize, Vec<f32>)>,
+    /// `coefficients × mel_bands`, row-major (MFCC only).
+    dct: Vec<f32>,
+    fft: Arc<dyn RealToComplex<f32>>,
+}
+
+/// Mel scale (HTK): `2595 · log10(1 + f / 700)`.
+fn mel(hz: f64) -> f64 {
+    2595.0 * (1.0 + hz / 700.0).log10()
+}
+
+fn hz(mel: f64) -> f64 {
+    700.0 * (10f64.powf(mel / 2595.0) - 1.0)
+}
+
+/// The lowest frequency the mel filters cover.
+const LOWEST_HZ: f64 = 20.0;
+
+impl Features {
+    /// Plans `front_end` (its settings checked by [`FrontEnd::check`]).
+    pub fn new(front_end: FrontEnd) -> Features {
+        let n = front_end.fft_len();
+        let frame = front_end.frame_samples();
+        let window = (0..frame)
+            .map(|i| {
+                let t = std::f64::consts::TAU * i as f64 / frame as f64;
+                (0.5 - 0.5 * t.cos()) as f32
+            })
+            .collect();
+        Features {
+            filters: mel_filters(&front_end),
+            dct: dct(&front_end),
+            fft: RealFftPlanner::<f32>::new().plan_fft_forward(n),
+            window,
+            front_end,
+        }
+    }
+
+    /// The front end it computes.
+    pub fn front_end(&self) -> &FrontEnd {
+        &self.front_end
+    }
+
+    /// The features of a clip of [`FrontEnd::clip_samples`] samples: frames × features,
+    /// frame after frame.
+    pub fn of(&self, clip: &[i16]) -> Vec<f32> {
+        let f = &self.front_end;
+        let (frame, stride, n) = (f.frame_samples(), f.stride_samples(), f.fft_len());
+        let mut input = self.fft.make_input_vec();
+        let mut spectrum = self.fft.make_output_vec();
+        let mut power = vec![0f32; n / 2 + 1];
+        let mut log_mel = vec![0f32; self.filters.len()];
+        let mut out = Vec::with_capacity(f.frames() * f.features());
+        for t in 0..f.frames() {
+            let start = t * stride;
+            input.fill(0.0);
+            for (i, x) in input[..frame].iter_mut().enumerate() {
+                *x = clip[start + i] as f32 / 32768.0 * self.window[i];
+            }
+            self.fft
+                .process(&mut input, &mut spectrum)
+                .expect("buffers made by the plan");
+            for (p, c) in power.iter_mut().zip(&spectrum) {
+                *p = c.norm_sqr();
+            }
+            for (m, (first, weights)) in log_mel.iter_mut().zip(&self.filters) {
+                let energy: f32 = weights
+                    .iter()
+                    .zip(&power[*first..])
+                    .map(|(w, p)| w * p)
+                    .sum();
+                *m = (energy + LOG_FLOOR).ln();
+            }
+            match f.kind {
+                FrontEndKind::LogMel => out.extend_from_slice(&log_mel),
+                FrontEndKind::Mfcc => out.extend(
+                    self.dct
+                        .chunks(log_mel.len())
+                        .map(|row| row.iter().zip(&log_mel).map(|(a, b)| a * b).sum::<f32>()),
+                ),
+            }
+        }
+        subtract_means(&mut out, f.features());
+        out
+    }
+}
+
+/// Subtracts from each feature its mean over the clip's frames (cepstral mean normalisation:
+/// what the microphone and the voice add to every frame alike).
+fn subtract_means(map: &mut [f32], features: usize) {
+    let frames = map.len() / features;
+    for k in 0..features {
+        let mean = (0..frames).map(|t| map[t * features + k]).sum::<f32>() / frames as f32;
+        for t in 0..frames {
+            map[t * features + k] -= mean;
+        }
+    }
+}
+
+/// Triangular filters evenly spaced in mel from [`LOWEST_HZ`] to half the sample rate, each
+/// rising from its lower neighbour's centre to its own and falling to the next one's.
+fn mel_filters(f: &FrontEnd) -> Vec<(usize, Vec<f32>)> {
+    let n = f.fft_len();
+    let bands = f.mel_bands as usize;
+    let (lo, hi) = (mel(LOWEST_HZ), mel(f.sample_rate as f64 / 2.0));
+    let edges: Vec<f64> = (0..bands + 2)
+        .map(|i| hz(lo + (hi - lo) * i as f64 / (bands + 1) as f64))
+        .collect();
+    let bin_hz = f.sample_rate as f64 / n as f64;
+    (0..bands)
+        .map(|b| {
+            let (left, centre, right) = (edges[b], edges[b + 1], edges[b + 2]);
+            let first = (left / bin_hz).ceil() as usize;
+            let last = ((right / bin_hz).floor() as usize).min(n / 2);
+            let weights = (first..=last)
+                .map(|k| {
+                    let fk = k as f64 * bin_hz;
+                    let w = if fk <= centre {
+                        (fk - left) / (centre - left)
+                    } else {
+                        (right - fk) / (right - centre)
+                    };
+                    w.max(0.0) as f32
+                })
+                .collect();
+            (first, weights)
+        })
+        .collect()
+}
+
+/// The orthonormal DCT-II's first `coefficients` rows over `mel_bands` inputs.
+fn dct(f: &FrontEnd) -> Vec<f32> {
+    if f.kind == FrontEndKind::LogMel {
+        return Vec::new();
+    }
+    let m = f.mel_bands as usize;
+    let mut out = Vec::with_capacity(f.coefficients as usize * m);
+    for k in 0..f.coefficients as usize {
+        let scale = if k == 0 {
+            (1.0 / m as f64).sqrt()
+        } else {
+            (2.0 / m as f64).sqrt()
+        };
+        for i in 0..m {
+            let angle = std::f64::consts::PI * k as f64 * (i as f64 + 0.5) / m as f64;
+            out.push((scale * angle.cos()) as f32);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn front_end(kind: FrontEndKind) -> FrontEnd {
+        FrontEnd {
+            kind,
+            sample_rate: 8000,
+            clip_ms: 500,
+            frame_ms: 32,
+            stride_ms: 16,
+            mel_bands: 20,
+            coefficients: 10,
+        }
+    }
+
+    fn tone(hz: f64, len: usize) -> Vec<i16> {
+        (0..len)
+            .map(|i| (8000.0 * (std::f64::consts::TAU * hz * i as f64 / 8000.0).sin()) as i16)
+            .collect()
+    }
+
+    #[test]
+    fn a_tone_lights_the_mel_band_around_its_frequency() {
+        let f = front_end(FrontEndKind::LogMel);
+        let features = Features::new(f);
+        // The tone fills the first half of the clip: after the clip's mean is subtracted, its
+        // frames stand out most in its own band.
+        let mut clip = tone(1000.0, f.clip_samples() / 2);
+        clip.resize(f.clip_samples(), 0);
+        let out = features.of(&clip);
+        assert_eq!(out.len(), f.frames() * 20);
+        let frame = &out[3 * 20..4 * 20];
+        let loudest = (0..20)
+            .max_by(|&a, &b| frame[a].total_cmp(&frame[b]))
+            .unwrap();
+        let edges: Vec<f64> = (0..22)
+            .map(|i| hz(mel(20.0) + (mel(4000.0) - mel(20.0)) * i as f64 / 21.0))
+            .collect();
+        assert!(
+            edges[loudest] < 1000.0 && 1000.0 < edges[loudest + 2],
+            "band {loudest} spans {:.0}–{:.0} Hz",
+            edges[loudest],
+            edges[loudest + 2]
+        );
+        let silent = features.of(&vec![0; f.clip_samples()]);
+        assert!(
+            silent.iter().all(|&x| x.abs() < 1e-5),
+            "silence minus its mean"
+        );
+    }
+
+    #[test]
+    fn mfccs_are_the_dct_of_the_log_mel_energies() {
+        let len = front_end(FrontEndKind::Mfcc).clip_samples();
+        let mut clip = tone(440.0, len / 3);
+        clip.resize(len, 0);
+        let log_mel = Features::new(front_end(FrontEndKind::LogMel)).of(&clip);
+        let mfcc = Features::new(front_end(FrontEndKind::Mfcc)).of(&clip);
+        let c0: f32 = log_mel[..20].iter().sum::<f32>() / 20f32.sqrt();
+        assert!(
+            (mfcc[0] - c0).abs() < 1e-3 * c0.abs(),
+            "{} vs {c0}",
+            mfcc[0]
+        );
+        assert_eq!(mfcc.len(), log_mel.len() / 2);
+    }
+}
