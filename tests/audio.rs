@@ -6,8 +6,10 @@
 use std::path::Path;
 
 use crate::common::{edgenas, shared};
-use edgenas::candidate::Candidate;
+use edgenas::candidate::{Candidate, InputFormat};
+use edgenas::compile::HostFrontEnd;
 use edgenas::data;
+use edgenas::export::StoredInfo;
 use edgenas::space::{load_space, parse_space};
 
 /// A small keyword space for tones: a quick front end and one convolution.
@@ -149,7 +151,18 @@ fn a_folder_of_clips_trains_through_the_front_end_split_by_speaker_and_evaluates
         "--json",
     ]));
     let models = eval["models"].as_array().unwrap();
-    assert_eq!(models.len(), 2, "model.onnx and model-int8.onnx");
+    assert_eq!(
+        models.len(),
+        3,
+        "model.onnx, model-int8.onnx, and the device's front end and engine"
+    );
+    let (int8, device) = (&models[1], &models[2]);
+    assert!(device["file"].as_str().unwrap().starts_with("device"));
+    let gap = (int8["accuracy"].as_f64().unwrap() - device["accuracy"].as_f64().unwrap()).abs();
+    assert!(
+        gap <= 0.03,
+        "tract on host features {int8} against the device {device}"
+    );
     for m in models {
         assert_eq!(m["samples"], 72);
         let confusion: Vec<Vec<u64>> = serde_json::from_value(m["confusion"].clone()).unwrap();
@@ -163,6 +176,8 @@ fn a_folder_of_clips_trains_through_the_front_end_split_by_speaker_and_evaluates
         assert_eq!(m["per_class"][2]["class"], "tone2");
         assert_eq!(m["per_class"][2]["samples"], 24);
     }
+    features_agree_on_host_and_device(&model, &spec, &root);
+
     // A text table names each class, and the wrong classes are refused.
     let text = edgenas(&["evaluate", model.to_str().unwrap(), "--data", &spec]);
     let text = String::from_utf8(text.stdout).unwrap();
@@ -176,6 +191,47 @@ fn a_folder_of_clips_trains_through_the_front_end_split_by_speaker_and_evaluates
     assert!(!wrong.status.success());
     assert!(stderr.contains("are not the model's"), "{stderr}");
 }
+
+/// The device's integer front end (`front_end.blob`, f32 output) against the host's f32
+/// features with the stored normalisation, on every clip.
+fn features_agree_on_host_and_device(model: &Path, spec: &str, root: &Path) {
+    let onnx = std::fs::read(model.join("model.onnx")).unwrap();
+    let info = StoredInfo::from_bytes(&onnx, "model.onnx").unwrap();
+    let front_end = info.front_end.unwrap();
+    let format = InputFormat {
+        dims: front_end.dims(),
+        front_end: Some(front_end),
+    };
+    let mut host = data::load_all(spec, format).unwrap();
+    info.normalisation.unwrap().apply(&mut host.x, host.shape);
+    let mut device =
+        HostFrontEnd::new(&std::fs::read(model.join("front_end.blob")).unwrap()).unwrap();
+    let clips = data::audio::clips(root.to_str().unwrap(), &front_end)
+        .unwrap()
+        .clips;
+    let size = host.shape.elements();
+    let (mut worst, mut total) = (0f32, 0f64);
+    for ((_, clip), expected) in clips.iter().zip(host.x.chunks(size)) {
+        let bytes = device.run(clip).unwrap();
+        for (b, e) in bytes.chunks(4).zip(expected) {
+            let d = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            worst = worst.max((d - e).abs());
+            total += (d - e).abs() as f64;
+        }
+    }
+    let mean = total / host.x.len() as f64;
+    eprintln!("normalised features, device against host: largest difference {worst}, mean {mean}");
+    assert!(worst < LARGEST_DIFFERENCE, "{worst}");
+    assert!(mean < MEAN_DIFFERENCE, "{mean}");
+}
+
+/// The largest difference of a normalised feature (in standard deviations of the training
+/// split) between the device's integer front end and the host's f32 one: the tones' highest
+/// cepstral coefficients vary little, so a small error in them is a large share of their
+/// deviation.
+const LARGEST_DIFFERENCE: f32 = 0.3;
+/// The mean absolute difference.
+const MEAN_DIFFERENCE: f64 = 0.03;
 
 #[test]
 fn bad_audio_is_named_by_file_with_a_clear_error_never_a_panic() {

@@ -12,6 +12,7 @@
 //!   arena's high-water mark;
 //! * [`kernels`]: f32 and int8 kernels (NCHW, batch 1), with [`requant`]'s fixed-point
 //!   requantisation for int8;
+//! * [`front_end`]: the audio front end in integers (clip → the network's int8 input);
 //! * [`dtype`] and [`format`]: element types and the size rules of a blob (the flash figure);
 //! * [`planner`] (feature `alloc`): the arena planner that lays every intermediate tensor out in
 //!   one buffer. The host calls it to compute the peak RAM of a candidate before training and
@@ -33,6 +34,7 @@ pub mod dtype;
 mod engine;
 mod error;
 pub mod format;
+pub mod front_end;
 pub mod kernels;
 #[cfg(feature = "alloc")]
 pub mod planner;

@@ -180,6 +180,12 @@ pub fn load_all(spec: &str, format: impl Into<InputFormat>) -> Result<Samples, D
     Ok(samples)
 }
 
+/// The root folder of an `audio-folder:PATH[#OPTIONS]` spec, or `None` for another spec.
+pub fn audio_folder(spec: &str) -> Option<&str> {
+    let rest = spec.strip_prefix("audio-folder:")?;
+    Some(rest.rsplit_once('#').map_or(rest, |(root, _)| root))
+}
+
 /// What a data set is read for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Purpose {
@@ -197,6 +203,7 @@ fn read(
     purpose: Purpose,
 ) -> Result<(Samples, Vec<split::Part>, String), DataError> {
     if let Some(rest) = spec.strip_prefix("audio-folder:") {
+        let root = audio_folder(spec).unwrap_or(rest);
         let Some(front_end) = &format.front_end else {
             return Err(DataError::new(
                 spec,
@@ -204,10 +211,10 @@ fn read(
                  features (the shipped `kws`, say)",
             ));
         };
-        let (root, options) = match rest.rsplit_once('#') {
-            Some((root, options)) => (root, options),
-            None => (rest, ""),
-        };
+        let options = rest
+            .strip_prefix(root)
+            .unwrap_or("")
+            .trim_start_matches('#');
         let mut options =
             audio::AudioOptions::parse(options).map_err(|m| DataError::new(spec, m))?;
         if purpose == Purpose::Evaluate {

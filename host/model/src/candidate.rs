@@ -47,13 +47,17 @@ pub struct Candidate {
     pub network: Network,
     /// The network's static costs.
     pub costs: Costs,
+    /// The audio front end that computes the network's input, if the space has one: its RAM
+    /// and flash on a device count with the network's.
+    pub front_end: Option<FrontEnd>,
 }
 
 impl Candidate {
     /// Decodes `genotype` in `space` and computes its costs.
     pub fn new(space: &SearchSpace, genotype: Genotype) -> Result<Candidate, DecodeError> {
         let network = network::decode(space, &genotype)?;
-        Ok(Candidate::from_network(genotype, network))
+        let front_end = network::resolve_front_end(space, &genotype)?;
+        Ok(Candidate::from_network(genotype, network).with_front_end(front_end))
     }
 
     /// What the space asks of a data set for `genotype`: the input (channels, height, width)
@@ -88,7 +92,13 @@ impl Candidate {
                     space.name,
                 ))
             })?;
-        Ok(Candidate::from_network(genotype, network))
+        let front_end = network::resolve_front_end(space, &genotype)?;
+        Ok(Candidate::from_network(genotype, network).with_front_end(front_end))
+    }
+
+    /// The candidate with `front_end` computing its input.
+    pub fn with_front_end(self, front_end: Option<FrontEnd>) -> Candidate {
+        Candidate { front_end, ..self }
     }
 
     /// A candidate whose network was decoded already (for a data set's input, say).
@@ -98,17 +108,27 @@ impl Candidate {
             genotype,
             network,
             costs,
+            front_end: None,
         }
     }
 
-    /// Flash the candidate takes: the device model, plus the runtime's code on `board`.
+    /// Flash the candidate takes: the device model and front end, plus the runtime's code on
+    /// `board`.
     pub fn flash_bytes(&self, board: Option<&Board>, dtype: DType) -> u64 {
         let runtime = board.map_or(0, |b| b.memory.runtime_flash_bytes);
-        self.costs.device(dtype).model_bytes as u64 + runtime
+        self.costs.device(dtype).model_bytes as u64 + self.front_end_bytes().1 + runtime
     }
 
-    /// Whether the candidate fits `board`.
+    /// Whether the candidate (its network and front end) fits `board`.
     pub fn fit(&self, board: &Board, dtype: DType) -> Fit {
-        cost::fit(&self.costs, board, dtype)
+        let (ram, flash) = self.front_end_bytes();
+        cost::fit(&self.costs, ram, flash, board, dtype)
+    }
+
+    /// The front end's RAM and flash on a device (0 without one).
+    pub fn front_end_bytes(&self) -> (u64, u64) {
+        self.front_end.map_or((0, 0), |f| {
+            (f.device_ram_bytes() as u64, f.device_flash_bytes() as u64)
+        })
     }
 }

@@ -8,7 +8,11 @@
 //! a literal or a choice (`docs/keyword-spotting.md`); the computation itself is
 //! `edgenas-data`'s.
 
+use edgenas_engine::front_end::{self as device, FeatureScale, Output, Tables, q15};
+use edgenas_engine::requant::quantize_multiplier;
 use serde::{Deserialize, Serialize};
+
+use crate::board::Board;
 
 /// Which features the front end computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -112,6 +116,30 @@ impl FrontEnd {
         per_frame * self.frames() as u64
     }
 
+    /// RAM the device front end needs beside the network's arena (which holds its output, the
+    /// network's input): the clip (16-bit samples) and its scratch (`i32` words: the
+    /// transform, a frame's mel energies and the clip's feature map).
+    pub fn device_ram_bytes(&self) -> usize {
+        let n = self.fft_len();
+        let scratch = 2 * n + self.mel_bands as usize + self.frames() * self.features();
+        2 * self.clip_samples() + 4 * scratch
+    }
+
+    /// Flash of the device front end's tables: its blob's length (the engine's code is the
+    /// runtime's).
+    pub fn device_flash_bytes(&self) -> usize {
+        self.device_blob(&[], &[], DeviceInput::F32).len()
+    }
+
+    /// The device front end's latency on `board` from its cost model (the front end's MACs at
+    /// the cycles of an int8 dense layer's MAC, an estimate until the emulated board measures
+    /// it), `None` for a board without a cost model.
+    pub fn predicted_ms(&self, board: &Board) -> Option<f64> {
+        let model = board.cost_model.as_ref()?;
+        let cycles = self.macs() as f64 * model.int8.dense + model.node_overhead_cycles;
+        Some(cycles / board.clock_hz as f64 * 1000.0)
+    }
+
     /// Checks that the settings make a front end, or says which does not.
     pub fn check(&self) -> Result<(), String> {
         if !SAMPLE_RATES.contains(&self.sample_rate) {
@@ -177,6 +205,143 @@ impl FrontEnd {
     fn samples(&self, ms: u32) -> usize {
         (self.sample_rate as u64 * ms as u64 / 1000) as usize
     }
+
+    /// The Hann window of a frame.
+    pub fn window(&self) -> Vec<f64> {
+        let frame = self.frame_samples();
+        (0..frame)
+            .map(|i| 0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / frame as f64).cos())
+            .collect()
+    }
+
+    /// Triangular filters evenly spaced in mel (HTK: `2595 · log10(1 + f / 700)`) from
+    /// [`LOWEST_HZ`] to half the sample rate, each rising from its lower neighbour's centre to
+    /// its own and falling to the next one's: per band, its first bin and the weights from
+    /// there.
+    pub fn mel_filters(&self) -> Vec<(usize, Vec<f64>)> {
+        let n = self.fft_len();
+        let bands = self.mel_bands as usize;
+        let (lo, hi) = (mel(LOWEST_HZ), mel(self.sample_rate as f64 / 2.0));
+        let edges: Vec<f64> = (0..bands + 2)
+            .map(|i| hz(lo + (hi - lo) * i as f64 / (bands + 1) as f64))
+            .collect();
+        let bin_hz = self.sample_rate as f64 / n as f64;
+        (0..bands)
+            .map(|b| {
+                let (left, centre, right) = (edges[b], edges[b + 1], edges[b + 2]);
+                let first = (left / bin_hz).ceil() as usize;
+                let last = ((right / bin_hz).floor() as usize).min(n / 2);
+                let weights = (first..=last)
+                    .map(|k| {
+                        let fk = k as f64 * bin_hz;
+                        let w = if fk <= centre {
+                            (fk - left) / (centre - left)
+                        } else {
+                            (right - fk) / (right - centre)
+                        };
+                        w.max(0.0)
+                    })
+                    .collect();
+                (first, weights)
+            })
+            .collect()
+    }
+
+    /// The orthonormal DCT-II's first `coefficients` rows over `mel_bands` inputs, row after
+    /// row (empty for log-mel).
+    pub fn dct(&self) -> Vec<f64> {
+        if self.kind == FrontEndKind::LogMel {
+            return Vec::new();
+        }
+        let m = self.mel_bands as usize;
+        let mut out = Vec::with_capacity(self.coefficients as usize * m);
+        for k in 0..self.coefficients as usize {
+            let scale = if k == 0 { 1.0 } else { 2.0 };
+            for i in 0..m {
+                let angle = std::f64::consts::PI * k as f64 * (i as f64 + 0.5) / m as f64;
+                out.push((scale / m as f64).sqrt() * angle.cos());
+            }
+        }
+        out
+    }
+
+    /// The front-end blob the device engine runs (`edgenas_engine::front_end`): this front
+    /// end's tables in fixed point, then the data set's per-feature `mean` and `std` and the
+    /// network's input (int8 with its scale and zero point, or f32).
+    pub fn device_blob(&self, mean: &[f32], std: &[f32], input: DeviceInput) -> Vec<u8> {
+        let filters: Vec<(u16, Vec<i16>)> = self
+            .mel_filters()
+            .into_iter()
+            .map(|(first, w)| (first as u16, w.into_iter().map(q15).collect()))
+            .collect();
+        let window: Vec<i16> = self.window().into_iter().map(q15).collect();
+        let dct: Vec<i16> = self.dct().into_iter().map(q15).collect();
+        let q16 = 65536.0;
+        let scales: Vec<FeatureScale> = (0..self.features())
+            .map(|k| {
+                let (m, s) = (
+                    *mean.get(k).unwrap_or(&0.0) as f64,
+                    *std.get(k).unwrap_or(&1.0) as f64,
+                );
+                let (multiplier, shift) = match input {
+                    DeviceInput::Int8 { scale, .. } => {
+                        quantize_multiplier(1.0 / (s * scale as f64 * q16)).unwrap_or((0, 0))
+                    }
+                    DeviceInput::F32 => (0, 0),
+                };
+                FeatureScale {
+                    mean_q16: (m * q16).round() as i32,
+                    multiplier,
+                    shift,
+                    scale: (1.0 / (s * q16)) as f32,
+                }
+            })
+            .collect();
+        let (output, zero_point) = match input {
+            DeviceInput::Int8 { zero_point, .. } => (Output::Int8, zero_point),
+            DeviceInput::F32 => (Output::F32, 0),
+        };
+        device::write(&Tables {
+            mfcc: self.kind == FrontEndKind::Mfcc,
+            clip: self.clip_samples(),
+            frame: self.frame_samples(),
+            stride: self.stride_samples(),
+            fft: self.fft_len(),
+            window: &window,
+            filters: &filters,
+            dct: &dct,
+            features: self.features(),
+            output,
+            zero_point,
+            scales: &scales,
+        })
+    }
+}
+
+/// The network input a device front end writes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DeviceInput {
+    /// An int8 network's input: `q = round(x / scale) + zero_point`.
+    Int8 {
+        /// The input's scale.
+        scale: f32,
+        /// The input's zero point.
+        zero_point: i32,
+    },
+    /// An f32 network's input.
+    F32,
+}
+
+/// The lowest frequency the mel filters cover.
+pub const LOWEST_HZ: f64 = 20.0;
+
+/// Mel scale (HTK).
+fn mel(hz: f64) -> f64 {
+    2595.0 * (1.0 + hz / 700.0).log10()
+}
+
+fn hz(mel: f64) -> f64 {
+    700.0 * (10f64.powf(mel / 2595.0) - 1.0)
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use edgenas_train::TrainDevice;
 use serde::Serialize;
 use serde_json::json;
 
-use edgenas_data::Dataset;
+use edgenas_data::{Dataset, Per};
+use edgenas_model::front_end::{DeviceInput, FrontEnd};
 use edgenas_model::network::Network;
 use edgenas_model::weights::Weights;
 use edgenas_onnx::export::{
@@ -45,14 +46,47 @@ pub struct Artifacts {
     pub calibration: Calibration,
 }
 
+/// Writes the device front ends of an audio model: `front_end.blob` (f32 features for
+/// `model.blob`) and `front_end-int8.blob` (int8 features, at the input scale of
+/// `model-int8.blob`), each with the data set's normalisation.
+fn write_front_end_blobs(
+    dir: &Path,
+    front_end: &FrontEnd,
+    data: &Dataset,
+    int8_blob: &[u8],
+) -> Result<(), ExportError> {
+    let n = &data.normalisation;
+    if n.per != Per::Column {
+        return Err(ExportError::Weights(
+            "an audio data set is normalised per feature".into(),
+        ));
+    }
+    let input = edgenas_onnx::compile::input_record(int8_blob).map_err(ExportError::Run)?;
+    let int8 = DeviceInput::Int8 {
+        scale: input.scale,
+        zero_point: input.zero_point,
+    };
+    write(
+        dir,
+        "front_end.blob",
+        &front_end.device_blob(&n.mean, &n.std, DeviceInput::F32),
+    )?;
+    write(
+        dir,
+        "front_end-int8.blob",
+        &front_end.device_blob(&n.mean, &n.std, int8),
+    )
+}
+
 /// Writes `model.onnx`, `model-int8.onnx` (QDQ, calibrated on the training split),
 /// `model-int8-ops.onnx` (the same in the operator form), `model.h`,
 /// `model-int8.h`, the device models compiled from the two ONNX files (`model.blob`,
 /// `model-int8.blob`, and `model-int8-blob.h` with the int8 blob as a C array), and
 /// `check.json` (test samples with the outputs edgenas expects: burn's for
 /// f32, tract's for int8, and the tolerance of each) into `dir`, and measures both models'
-/// test accuracy with tract. A model of an audio front end gets `front_end.json` too: the
-/// front end, the normalisation after it, and the class names.
+/// test accuracy with tract. A model of an audio front end gets `front_end.json` too (the
+/// front end, the normalisation after it, and the class names) and the device front ends
+/// `front_end.blob` and `front_end-int8.blob`.
 pub fn write_artifacts(
     dir: &Path,
     net: &Network,
@@ -138,6 +172,7 @@ pub fn write_artifacts(
         &serde_json::to_vec(&check).expect("serialisable"),
     )?;
     if let Some(front_end) = &data.front_end {
+        write_front_end_blobs(dir, front_end, data, &int8_blob.blob)?;
         let card = json!({
             "front_end": front_end,
             "normalisation": data.normalisation,

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use edgenas::candidate::InputFormat;
+use edgenas::compile::{HostEngine, HostFrontEnd};
 use edgenas::data::{self, Samples};
 use edgenas::export::{StoredInfo, TractModel};
+use edgenas::front_end::FrontEnd;
 use serde::Serialize;
 
 use super::format::Table;
@@ -56,7 +58,20 @@ pub fn run(args: Args) -> Result<()> {
         let model = TractModel::load(&bytes, &what).map_err(anyhow::Error::msg)?;
         let samples = samples_for(&args.data, &model, &info, &what)?;
         front_end = info.front_end;
-        scores.push(score(&model, &samples, &what)?);
+        let size = samples.shape.elements();
+        let mut predicted = Vec::with_capacity(samples.labels.len());
+        for x in samples.x.chunks(size) {
+            predicted.push(argmax(&model.run(x).map_err(anyhow::Error::msg)?));
+        }
+        scores.push(score(
+            &what,
+            &samples.class_names,
+            &samples.labels,
+            &predicted,
+        )?);
+    }
+    if let (Some(f), Some(root)) = (&front_end, data::audio_folder(&args.data)) {
+        scores.extend(device_score(&args.model, f, root)?);
     }
     if args.json {
         return super::print_json(&serde_json::json!({
@@ -154,24 +169,48 @@ fn samples_for(spec: &str, model: &TractModel, info: &StoredInfo, what: &str) ->
     Ok(samples)
 }
 
-fn score(model: &TractModel, samples: &Samples, what: &str) -> Result<Score> {
-    let classes = samples.class_names.len();
-    let mut confusion = vec![vec![0usize; classes]; classes];
-    let size = samples.shape.elements();
-    for (x, &label) in samples.x.chunks(size).zip(&samples.labels) {
-        let out = model.run(x).map_err(anyhow::Error::msg)?;
-        let predicted = out
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map_or(0, |(i, _)| i);
-        if predicted >= classes {
-            bail!("{what} predicted class {predicted}; the data set has {classes}");
-        }
-        confusion[label as usize][predicted] += 1;
+/// The int8 model as the board runs it, clip by clip: the device front end
+/// (`front_end-int8.blob`) into the device engine (`model-int8.blob`), both on this machine.
+/// `None` when the folder has not both.
+fn device_score(dir: &Path, front_end: &FrontEnd, root: &str) -> Result<Option<Score>> {
+    let (fe_path, blob_path) = (dir.join("front_end-int8.blob"), dir.join("model-int8.blob"));
+    if !dir.is_dir() || !fe_path.is_file() || !blob_path.is_file() {
+        return Ok(None);
     }
-    let per_class = samples
-        .class_names
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let mut fe = HostFrontEnd::new(&read(&fe_path)?).map_err(anyhow::Error::msg)?;
+    let mut engine = HostEngine::new(&read(&blob_path)?).map_err(anyhow::Error::msg)?;
+    let data::audio::LabelledClips { class_names, clips } = data::audio::clips(root, front_end)?;
+    let mut labels = Vec::with_capacity(clips.len());
+    let mut predicted = Vec::with_capacity(clips.len());
+    for (label, clip) in &clips {
+        let input = fe.run(clip).map_err(anyhow::Error::msg)?;
+        predicted.push(argmax(
+            &engine.run_bytes(&input).map_err(anyhow::Error::msg)?,
+        ));
+        labels.push(*label);
+    }
+    let what = "device: front_end-int8.blob + model-int8.blob";
+    score(what, &class_names, &labels, &predicted).map(Some)
+}
+
+fn argmax(out: &[f32]) -> usize {
+    out.iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i)
+}
+
+fn score(what: &str, class_names: &[String], labels: &[u32], predicted: &[usize]) -> Result<Score> {
+    let classes = class_names.len();
+    let mut confusion = vec![vec![0usize; classes]; classes];
+    for (&label, &p) in labels.iter().zip(predicted) {
+        if p >= classes {
+            bail!("{what} predicted class {p}; the data set has {classes}");
+        }
+        confusion[label as usize][p] += 1;
+    }
+    let per_class = class_names
         .iter()
         .zip(&confusion)
         .enumerate()
@@ -187,8 +226,8 @@ fn score(model: &TractModel, samples: &Samples, what: &str) -> Result<Score> {
     let correct: usize = (0..classes).map(|i| confusion[i][i]).sum();
     Ok(Score {
         file: what.to_string(),
-        samples: samples.labels.len(),
-        accuracy: correct as f64 / samples.labels.len().max(1) as f64,
+        samples: labels.len(),
+        accuracy: correct as f64 / labels.len().max(1) as f64,
         per_class,
         confusion,
     })

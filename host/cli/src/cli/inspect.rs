@@ -5,7 +5,7 @@ use edgenas::board::{Board, load_board};
 use edgenas::candidate::Candidate;
 use edgenas::cost::{DType, Fit};
 use edgenas::data::ForData;
-use edgenas::network::{Layer, resolve_front_end};
+use edgenas::network::Layer;
 use edgenas::space::{SearchSpace, nb201};
 use serde_json::json;
 
@@ -96,7 +96,9 @@ fn to_json(
         "hash": c.genotype.hash(),
         "nb201_arch": nb201::arch_string(&c.genotype),
         "input": net.input_shape().dims(),
-        "front_end": resolve_front_end(space, &c.genotype).ok().flatten(),
+        "front_end": c.front_end,
+        "front_end_ram_bytes": c.front_end_bytes().0,
+        "front_end_flash_bytes": c.front_end_bytes().1,
         "classes": net.classes,
         "layers": layers,
         "params": c.costs.params,
@@ -126,7 +128,7 @@ fn to_text(
         out += &format!("nb201     {arch}\n");
     }
     out += &format!("hash      {}\n", c.genotype.hash());
-    if let Ok(Some(f)) = resolve_front_end(space, &c.genotype) {
+    if let Some(f) = c.front_end {
         out += &format!(
             "front end {}, {} MACs (f32)\n",
             f.summary(),
@@ -180,6 +182,19 @@ fn to_text(
         bytes(f32c.model_bytes as u64),
         f32c.model_bytes
     );
+    let (fe_ram, fe_flash) = c.front_end_bytes();
+    if c.front_end.is_some() {
+        out += &format!(
+            "front end RAM {} ({fe_ram} B: clip and scratch)   flash {} ({fe_flash} B: tables)\n",
+            bytes(fe_ram),
+            bytes(fe_flash)
+        );
+    }
+    let (arena, model) = if c.front_end.is_some() {
+        ("arena + front end", "model + front end")
+    } else {
+        ("arena", "model")
+    };
     if let (Some(b), Some(f)) = (board, fit) {
         out += &format!(
             "\nboard     {} ({}), {}\n",
@@ -189,7 +204,7 @@ fn to_text(
         );
         out += &need_line(
             "RAM",
-            "arena",
+            arena,
             f.ram_needed_bytes,
             b.memory.runtime_ram_bytes,
             f.ram_available_bytes,
@@ -197,7 +212,7 @@ fn to_text(
         );
         out += &need_line(
             "flash",
-            "model",
+            model,
             f.flash_needed_bytes,
             b.memory.runtime_flash_bytes,
             f.flash_available_bytes,

@@ -20,34 +20,19 @@ pub struct Features {
     fft: Arc<dyn RealToComplex<f32>>,
 }
 
-/// Mel scale (HTK): `2595 · log10(1 + f / 700)`.
-fn mel(hz: f64) -> f64 {
-    2595.0 * (1.0 + hz / 700.0).log10()
-}
-
-fn hz(mel: f64) -> f64 {
-    700.0 * (10f64.powf(mel / 2595.0) - 1.0)
-}
-
-/// The lowest frequency the mel filters cover.
-const LOWEST_HZ: f64 = 20.0;
-
 impl Features {
     /// Plans `front_end` (its settings checked by [`FrontEnd::check`]).
     pub fn new(front_end: FrontEnd) -> Features {
-        let n = front_end.fft_len();
-        let frame = front_end.frame_samples();
-        let window = (0..frame)
-            .map(|i| {
-                let t = std::f64::consts::TAU * i as f64 / frame as f64;
-                (0.5 - 0.5 * t.cos()) as f32
-            })
-            .collect();
+        let f32s = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<f32>>();
         Features {
-            filters: mel_filters(&front_end),
-            dct: dct(&front_end),
-            fft: RealFftPlanner::<f32>::new().plan_fft_forward(n),
-            window,
+            filters: front_end
+                .mel_filters()
+                .into_iter()
+                .map(|(first, w)| (first, f32s(w)))
+                .collect(),
+            dct: f32s(front_end.dct()),
+            fft: RealFftPlanner::<f32>::new().plan_fft_forward(front_end.fft_len()),
+            window: f32s(front_end.window()),
             front_end,
         }
     }
@@ -113,58 +98,6 @@ fn subtract_means(map: &mut [f32], features: usize) {
     }
 }
 
-/// Triangular filters evenly spaced in mel from [`LOWEST_HZ`] to half the sample rate, each
-/// rising from its lower neighbour's centre to its own and falling to the next one's.
-fn mel_filters(f: &FrontEnd) -> Vec<(usize, Vec<f32>)> {
-    let n = f.fft_len();
-    let bands = f.mel_bands as usize;
-    let (lo, hi) = (mel(LOWEST_HZ), mel(f.sample_rate as f64 / 2.0));
-    let edges: Vec<f64> = (0..bands + 2)
-        .map(|i| hz(lo + (hi - lo) * i as f64 / (bands + 1) as f64))
-        .collect();
-    let bin_hz = f.sample_rate as f64 / n as f64;
-    (0..bands)
-        .map(|b| {
-            let (left, centre, right) = (edges[b], edges[b + 1], edges[b + 2]);
-            let first = (left / bin_hz).ceil() as usize;
-            let last = ((right / bin_hz).floor() as usize).min(n / 2);
-            let weights = (first..=last)
-                .map(|k| {
-                    let fk = k as f64 * bin_hz;
-                    let w = if fk <= centre {
-                        (fk - left) / (centre - left)
-                    } else {
-                        (right - fk) / (right - centre)
-                    };
-                    w.max(0.0) as f32
-                })
-                .collect();
-            (first, weights)
-        })
-        .collect()
-}
-
-/// The orthonormal DCT-II's first `coefficients` rows over `mel_bands` inputs.
-fn dct(f: &FrontEnd) -> Vec<f32> {
-    if f.kind == FrontEndKind::LogMel {
-        return Vec::new();
-    }
-    let m = f.mel_bands as usize;
-    let mut out = Vec::with_capacity(f.coefficients as usize * m);
-    for k in 0..f.coefficients as usize {
-        let scale = if k == 0 {
-            (1.0 / m as f64).sqrt()
-        } else {
-            (2.0 / m as f64).sqrt()
-        };
-        for i in 0..m {
-            let angle = std::f64::consts::PI * k as f64 * (i as f64 + 0.5) / m as f64;
-            out.push((scale * angle.cos()) as f32);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +134,8 @@ mod tests {
         let loudest = (0..20)
             .max_by(|&a, &b| frame[a].total_cmp(&frame[b]))
             .unwrap();
+        let mel = |hz: f64| 2595.0 * (1.0 + hz / 700.0).log10();
+        let hz = |mel: f64| 700.0 * (10f64.powf(mel / 2595.0) - 1.0);
         let edges: Vec<f64> = (0..22)
             .map(|i| hz(mel(20.0) + (mel(4000.0) - mel(20.0)) * i as f64 / 21.0))
             .collect();

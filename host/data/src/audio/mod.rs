@@ -153,6 +153,24 @@ pub fn load(
     })
 }
 
+/// An audio folder's clips, labelled.
+pub struct LabelledClips {
+    /// The classes, in label order.
+    pub class_names: Vec<String>,
+    /// Each clip's label and samples.
+    pub clips: Vec<(u32, Vec<i16>)>,
+}
+
+/// An audio folder's clips as a device front end reads them (at `front_end`'s rate and length,
+/// in file order, none augmented).
+pub fn clips(root: &str, front_end: &FrontEnd) -> Result<LabelledClips, DataError> {
+    let (class_names, clips) = read_clips(root, front_end)?;
+    Ok(LabelledClips {
+        class_names,
+        clips: clips.into_iter().map(|c| (c.label, c.samples)).collect(),
+    })
+}
+
 /// The classes (sorted sub-folders) and their clips (sorted by path), fitted to the clip length.
 fn read_clips(root: &str, front_end: &FrontEnd) -> Result<(Vec<String>, Vec<Clip>), DataError> {
     let mut class_names: Vec<String> = std::fs::read_dir(root)

@@ -10,6 +10,7 @@ pub mod graph;
 pub mod lower;
 mod onnx;
 
+use edgenas_engine::front_end::FrontEnd;
 use edgenas_engine::{DType, Engine, blob};
 use onnx_protobuf::{Message, ModelProto};
 
@@ -72,6 +73,15 @@ impl HostEngine {
         Engine::new(blob, bytemuck::cast_slice_mut(&mut self.arena)).map_err(|e| e.to_string())
     }
 
+    /// Runs one sample given as the input tensor's bytes and returns the output as floats
+    /// (dequantised when it is int8).
+    pub fn run_bytes(&mut self, input: &[u8]) -> Result<Vec<f32>, String> {
+        let mut e = self.engine()?;
+        let mut y = vec![0u8; e.output().bytes as usize];
+        e.run(input, &mut y).map_err(|e| e.to_string())?;
+        Ok(from_bytes(&e.output(), &y))
+    }
+
     /// Runs one sample given as floats (quantised with the input's parameters, rounding half to
     /// even as ONNX's QuantizeLinear does, when the input is int8), and returns the output as
     /// floats (dequantised when it is int8) with the arena's high-water mark.
@@ -82,6 +92,57 @@ impl HostEngine {
         e.run(&x, &mut y).map_err(|e| e.to_string())?;
         Ok((from_bytes(&e.output(), &y), e.high_water_mark()))
     }
+}
+
+/// A front-end blob on the host, in aligned memory, with its scratch buffer.
+pub struct HostFrontEnd {
+    blob: Vec<u32>,
+    len: usize,
+    scratch: Vec<i32>,
+}
+
+impl HostFrontEnd {
+    /// Copies and checks a front-end blob (`edgenas_engine::front_end`).
+    pub fn new(blob: &[u8]) -> Result<HostFrontEnd, String> {
+        let mut words = vec![0u32; blob.len().div_ceil(4)];
+        bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..blob.len()].copy_from_slice(blob);
+        let mut fe = HostFrontEnd {
+            blob: words,
+            len: blob.len(),
+            scratch: Vec::new(),
+        };
+        let needed = fe.front_end()?.scratch_words();
+        fe.scratch = vec![0; needed];
+        Ok(fe)
+    }
+
+    fn front_end(&self) -> Result<FrontEnd<'_>, String> {
+        FrontEnd::new(&bytemuck::cast_slice::<u32, u8>(&self.blob)[..self.len])
+            .map_err(|e| e.to_string())
+    }
+
+    /// Samples of a clip it reads.
+    pub fn clip_samples(&self) -> Result<usize, String> {
+        Ok(self.front_end()?.clip_samples())
+    }
+
+    /// The network input for `clip`, as the device computes it (int8 or f32 bytes).
+    pub fn run(&mut self, clip: &[i16]) -> Result<Vec<u8>, String> {
+        let blob = &bytemuck::cast_slice::<u32, u8>(&self.blob)[..self.len];
+        let fe = FrontEnd::new(blob).map_err(|e| e.to_string())?;
+        let mut out = vec![0u8; fe.output_bytes()];
+        fe.run(clip, &mut self.scratch, &mut out)
+            .map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+}
+
+/// The input tensor of a device blob: its datum type and, for int8, scale and zero point.
+pub fn input_record(blob: &[u8]) -> Result<blob::TensorRecord, String> {
+    let parsed = blob::Blob::parse(blob).map_err(|e| e.to_string())?;
+    parsed
+        .tensor(parsed.header().input as usize)
+        .ok_or_else(|| "the blob's input tensor is missing".into())
 }
 
 /// The bytes of tensor `t` holding the float values `v` (quantised if `t` is int8).

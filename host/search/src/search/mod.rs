@@ -434,14 +434,20 @@ impl Search<'_> {
         if let Some(meter) = self.meter {
             let m = latency_before_training(&candidate, meter, dtype == DType::Int8, t.seed)
                 .map_err(failed)?;
-            t.latency_ms = Some(m.latency_ms.median);
             let kind = match m.kind {
                 Kind::Measured => "measured",
                 Kind::Predicted => "predicted",
                 Kind::Emulated => "emulated",
             };
-            t.latency_kind = Some(format!("{kind} ({})", m.backend));
-            if let Some(reason) = limits::latency_violation(&settings.limits, m.latency_ms.median) {
+            // The limit is on the front end and the network together.
+            let front_end = candidate.front_end.and_then(|f| f.predicted_ms(self.board));
+            let latency = m.latency_ms.median + front_end.unwrap_or(0.0);
+            t.latency_ms = Some(latency);
+            t.latency_kind = Some(match front_end {
+                None => format!("{kind} ({})", m.backend),
+                Some(ms) => format!("{kind} ({}) + front end {ms:.3} ms predicted", m.backend),
+            });
+            if let Some(reason) = limits::latency_violation(&settings.limits, latency) {
                 t.reason = Some(reason);
                 return Ok(TrialState::Infeasible);
             }

@@ -1,0 +1,580 @@
+//! The audio front end on the device, in integers: a clip of 16-bit samples → the network's
+//! input (int8, or f32 for an f32 model).
+//!
+//! It computes what the host's front end computes in `f32` (`edgenas-data`'s `audio`): per
+//! frame a window (q15), a complex radix-2 FFT in `i32` (q15 twiddles, unscaled: a frame of
+//! at most 2,048 points cannot overflow), the power spectrum in `u64`, triangular mel filters
+//! (q15 weights), `ln(energy + 10⁻⁶)` in Q16 (an integer log2: the leading bit and a 33-entry
+//! table, interpolated), the DCT-II (q15) for MFCCs; then each feature's mean over the clip is
+//! subtracted, the data set's normalisation applied, and the result quantised to the network's
+//! input. The tables come from the host in a front-end blob ([`FrontEnd::new`] reads it in
+//! place, checked; with `alloc`, [`write`] makes one). The arithmetic and the blob layout are
+//! in `docs/keyword-spotting.md`.
+
+use crate::requant::round_shift;
+
+/// `EDFE`, the first word of a front-end blob.
+pub const MAGIC: u32 = 0x4546_4445;
+/// The layout's version.
+pub const VERSION: u16 = 1;
+/// Bytes of the header.
+pub const HEADER_BYTES: usize = 32;
+/// The longest transform: larger frames could overflow the unscaled `i32` FFT.
+pub const MAX_FFT: usize = 2048;
+/// `10⁻⁶ × 2³⁰`: the host's floor under each mel energy, in the device's units (the device's
+/// spectrum is the host's × 2¹⁵).
+const ENERGY_FLOOR: u64 = 1074;
+/// `ln 2 × 2³²`.
+const LN2_Q32: i64 = 2_977_044_472;
+/// `log2(1 + i/32) × 2¹⁶`, i = 0…32.
+const LOG2_TABLE: [i32; 33] = [
+    0, 2909, 5732, 8473, 11136, 13727, 16248, 18704, 21098, 23433, 25711, 27936, 30109, 32234,
+    34312, 36346, 38336, 40286, 42196, 44068, 45904, 47705, 49472, 51207, 52911, 54584, 56229,
+    57845, 59434, 60997, 62534, 64047, 65536,
+];
+
+/// Why a front-end blob cannot be read, or a clip not run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrontEndError {
+    /// The blob is not a front-end blob of this version, or a field is out of range.
+    Blob(&'static str),
+    /// The blob does not start on a 4-byte boundary.
+    Misaligned,
+    /// The clip does not have the front end's length.
+    ClipSize {
+        /// Samples the front end reads.
+        expected: usize,
+        /// Samples given.
+        given: usize,
+    },
+    /// The scratch buffer is too small.
+    ScratchTooSmall {
+        /// Words needed ([`FrontEnd::scratch_words`]).
+        needed: usize,
+        /// Words given.
+        given: usize,
+    },
+    /// The output buffer does not have the network input's size.
+    OutputSize {
+        /// Bytes of the network's input.
+        expected: usize,
+        /// Bytes given.
+        given: usize,
+    },
+}
+
+impl core::fmt::Display for FrontEndError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FrontEndError::Blob(what) => write!(f, "front-end blob: {what}"),
+            FrontEndError::Misaligned => write!(f, "the front-end blob must be 4-byte aligned"),
+            FrontEndError::ClipSize { expected, given } => {
+                write!(
+                    f,
+                    "the clip has {given} samples, the front end reads {expected}"
+                )
+            }
+            FrontEndError::ScratchTooSmall { needed, given } => {
+                write!(
+                    f,
+                    "the front end needs {needed} scratch words, {given} were given"
+                )
+            }
+            FrontEndError::OutputSize { expected, given } => {
+                write!(
+                    f,
+                    "the output has {given} bytes, the network's input {expected}"
+                )
+            }
+        }
+    }
+}
+
+impl core::error::Error for FrontEndError {}
+
+/// What the front end writes: the network's input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Int8, one byte a feature.
+    Int8,
+    /// f32, four bytes a feature.
+    F32,
+}
+
+/// The per-feature step from a Q16 feature to the network's input.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(C)]
+pub struct FeatureScale {
+    /// The training split's mean of the feature, Q16.
+    pub mean_q16: i32,
+    /// Int8: `1 / (std × input scale × 2¹⁶) ≈ multiplier / 2^shift`.
+    pub multiplier: i32,
+    /// Int8: the shift of `multiplier`.
+    pub shift: i32,
+    /// f32: `1 / (std × 2¹⁶)`.
+    pub scale: f32,
+}
+
+/// A front-end blob, read in place.
+#[derive(Clone, Copy, Debug)]
+pub struct FrontEnd<'a> {
+    mfcc: bool,
+    clip: usize,
+    frame: usize,
+    stride: usize,
+    fft: usize,
+    bands: usize,
+    features: usize,
+    output: Output,
+    zero_point: i32,
+    window: &'a [i16],
+    cos: &'a [i16],
+    sin: &'a [i16],
+    /// Per band: its first bin and its number of weights.
+    ranges: &'a [u16],
+    weights: &'a [i16],
+    dct: &'a [i16],
+    scales: &'a [u8],
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Bytes of `n` items of `size` bytes, padded to 4.
+const fn padded(n: usize, size: usize) -> usize {
+    (n * size).div_ceil(4) * 4
+}
+
+impl<'a> FrontEnd<'a> {
+    /// Reads and checks a front-end blob (4-byte aligned).
+    pub fn new(blob: &'a [u8]) -> Result<FrontEnd<'a>, FrontEndError> {
+        let bad = FrontEndError::Blob;
+        if !(blob.as_ptr() as usize).is_multiple_of(4) {
+            return Err(FrontEndError::Misaligned);
+        }
+        if blob.len() < HEADER_BYTES {
+            return Err(bad("shorter than its header"));
+        }
+        if u32_at(blob, 0) != MAGIC {
+            return Err(bad("not a front-end blob (no EDFE)"));
+        }
+        if u16_at(blob, 4) != VERSION {
+            return Err(bad("an unknown version"));
+        }
+        let kind = u16_at(blob, 6);
+        let clip = u32_at(blob, 8) as usize;
+        let (frame, stride) = (u16_at(blob, 12) as usize, u16_at(blob, 14) as usize);
+        let (fft, bands) = (u16_at(blob, 16) as usize, u16_at(blob, 18) as usize);
+        let features = u16_at(blob, 20) as usize;
+        let output = match u16_at(blob, 22) {
+            0 => Output::Int8,
+            1 => Output::F32,
+            _ => return Err(bad("an unknown output type")),
+        };
+        let n_weights = u32_at(blob, 24) as usize;
+        let zero_point = u32_at(blob, 28) as i32;
+        if kind > 1 {
+            return Err(bad("an unknown kind"));
+        }
+        if !fft.is_power_of_two() || !(16..=MAX_FFT).contains(&fft) || frame > fft || frame == 0 {
+            return Err(bad("the frame or transform length is out of range"));
+        }
+        if stride == 0 || clip < frame || bands == 0 || features == 0 {
+            return Err(bad("the clip, stride, bands or features are out of range"));
+        }
+        let mfcc = kind == 1;
+        if (mfcc && features > bands) || (!mfcc && features != bands) {
+            return Err(bad("the features do not fit the bands"));
+        }
+        let dct_len = if mfcc { features * bands } else { 0 };
+        let sizes = [
+            padded(frame, 2),
+            padded(fft / 2, 2),
+            padded(fft / 2, 2),
+            padded(2 * bands, 2),
+            padded(n_weights, 2),
+            padded(dct_len, 2),
+            features * core::mem::size_of::<FeatureScale>(),
+        ];
+        let total = sizes.iter().fold(HEADER_BYTES, |a, s| a.saturating_add(*s));
+        if blob.len() != total {
+            return Err(bad("its length does not match its header"));
+        }
+        let mut at = HEADER_BYTES;
+        let mut section = |size: usize| {
+            let s = &blob[at..at + size];
+            at += size;
+            s
+        };
+        let i16s = |s: &'a [u8], n: usize| -> &'a [i16] { &bytemuck::cast_slice(s)[..n] };
+        let window = i16s(section(sizes[0]), frame);
+        let cos = i16s(section(sizes[1]), fft / 2);
+        let sin = i16s(section(sizes[2]), fft / 2);
+        let ranges: &[u16] = &bytemuck::cast_slice(section(sizes[3]))[..2 * bands];
+        let weights = i16s(section(sizes[4]), n_weights);
+        let dct = i16s(section(sizes[5]), dct_len);
+        let scales = section(sizes[6]);
+        let mut used = 0usize;
+        for b in 0..bands {
+            let (first, len) = (ranges[2 * b] as usize, ranges[2 * b + 1] as usize);
+            if first + len > fft / 2 + 1 {
+                return Err(bad("a mel filter reaches past the spectrum"));
+            }
+            used += len;
+        }
+        if used != n_weights {
+            return Err(bad("the filters' weights do not add up"));
+        }
+        let fe = FrontEnd {
+            mfcc,
+            clip,
+            frame,
+            stride,
+            fft,
+            bands,
+            features,
+            output,
+            zero_point,
+            window,
+            cos,
+            sin,
+            ranges,
+            weights,
+            dct,
+            scales,
+        };
+        if (0..features).any(|k| !(0..=62).contains(&fe.scale(k).shift)) {
+            return Err(bad("a shift is out of range"));
+        }
+        Ok(fe)
+    }
+
+    /// Samples of a clip.
+    pub fn clip_samples(&self) -> usize {
+        self.clip
+    }
+
+    /// Frames of a clip.
+    pub fn frames(&self) -> usize {
+        1 + (self.clip - self.frame) / self.stride
+    }
+
+    /// Features of a frame.
+    pub fn features(&self) -> usize {
+        self.features
+    }
+
+    /// What it writes.
+    pub fn output(&self) -> Output {
+        self.output
+    }
+
+    /// Bytes of the network input it writes.
+    pub fn output_bytes(&self) -> usize {
+        let per = match self.output {
+            Output::Int8 => 1,
+            Output::F32 => 4,
+        };
+        self.frames() * self.features * per
+    }
+
+    /// 32-bit words of scratch a run needs: the transform (2 × its length), the frame's mel
+    /// energies and the clip's feature map.
+    pub fn scratch_words(&self) -> usize {
+        2 * self.fft + self.bands + self.frames() * self.features
+    }
+
+    fn scale(&self, k: usize) -> FeatureScale {
+        let s = &self.scales[k * 16..k * 16 + 16];
+        FeatureScale {
+            mean_q16: u32_at(s, 0) as i32,
+            multiplier: u32_at(s, 4) as i32,
+            shift: u32_at(s, 8) as i32,
+            scale: f32::from_bits(u32_at(s, 12)),
+        }
+    }
+
+    /// Computes the network's input for `clip` into `out`.
+    pub fn run(
+        &self,
+        clip: &[i16],
+        scratch: &mut [i32],
+        out: &mut [u8],
+    ) -> Result<(), FrontEndError> {
+        if clip.len() != self.clip {
+            return Err(FrontEndError::ClipSize {
+                expected: self.clip,
+                given: clip.len(),
+            });
+        }
+        if scratch.len() < self.scratch_words() {
+            return Err(FrontEndError::ScratchTooSmall {
+                needed: self.scratch_words(),
+                given: scratch.len(),
+            });
+        }
+        if out.len() != self.output_bytes() {
+            return Err(FrontEndError::OutputSize {
+                expected: self.output_bytes(),
+                given: out.len(),
+            });
+        }
+        let (n, frames, features) = (self.fft, self.frames(), self.features);
+        let (re, rest) = scratch.split_at_mut(n);
+        let (im, rest) = rest.split_at_mut(n);
+        let (mel, rest) = rest.split_at_mut(self.bands);
+        let map = &mut rest[..frames * features];
+        for t in 0..frames {
+            let samples = &clip[t * self.stride..t * self.stride + self.frame];
+            for (i, r) in re.iter_mut().enumerate() {
+                *r = match (samples.get(i), self.window.get(i)) {
+                    (Some(&x), Some(&w)) => (x as i32 * w as i32 + (1 << 14)) >> 15,
+                    _ => 0,
+                };
+            }
+            im.fill(0);
+            fft(re, im, self.cos, self.sin);
+            self.log_mel(re, im, mel);
+            let row = &mut map[t * features..(t + 1) * features];
+            if self.mfcc {
+                for (k, v) in row.iter_mut().enumerate() {
+                    let coefficients = &self.dct[k * self.bands..(k + 1) * self.bands];
+                    let acc: i64 = coefficients
+                        .iter()
+                        .zip(mel.iter())
+                        .map(|(&c, &m)| c as i64 * m as i64)
+                        .sum();
+                    *v = round_shift(acc, 15) as i32;
+                }
+            } else {
+                row.copy_from_slice(mel);
+            }
+        }
+        for k in 0..features {
+            let sum: i64 = (0..frames).map(|t| map[t * features + k] as i64).sum();
+            let mean = (sum + frames as i64 / 2).div_euclid(frames as i64) as i32;
+            let s = self.scale(k);
+            for t in 0..frames {
+                let v = map[t * features + k] - mean - s.mean_q16;
+                let i = t * features + k;
+                match self.output {
+                    Output::Int8 => {
+                        let q = round_shift(v as i64 * s.multiplier as i64, s.shift)
+                            + self.zero_point as i64;
+                        out[i] = q.clamp(-128, 127) as i8 as u8;
+                    }
+                    Output::F32 => {
+                        out[4 * i..4 * i + 4].copy_from_slice(&(v as f32 * s.scale).to_le_bytes())
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The frame's mel energies' natural logarithms, Q16, from its spectrum.
+    fn log_mel(&self, re: &[i32], im: &[i32], mel: &mut [i32]) {
+        let mut w = 0;
+        for (b, m) in mel.iter_mut().enumerate() {
+            let (first, len) = (self.ranges[2 * b] as usize, self.ranges[2 * b + 1] as usize);
+            let mut energy = 0u64;
+            for (k, &weight) in (first..first + len).zip(&self.weights[w..w + len]) {
+                let power = (re[k] as i64 * re[k] as i64 + im[k] as i64 * im[k] as i64) as u64;
+                // power × weight / 2¹⁵, exactly while the product fits 64 bits (the quiet
+                // bins, whose few units matter in the logarithm).
+                let weighted = if power < 1 << 48 {
+                    (power * weight as u64) >> 15
+                } else {
+                    (power >> 15) * weight as u64
+                };
+                energy = energy.saturating_add(weighted);
+            }
+            w += len;
+            // ln(E) = (log2(E) − 30) × ln 2: the device's power is the host's × 2³⁰.
+            let log2 = log2_q16(energy.saturating_add(ENERGY_FLOOR)) as i64 - (30 << 16);
+            *m = round_shift(log2 * LN2_Q32, 32) as i32;
+        }
+    }
+}
+
+/// `log2(v) × 2¹⁶` for `v ≥ 1`: the leading bit, and the table interpolated on the next 21
+/// bits (error below 2 × 10⁻⁴).
+pub fn log2_q16(v: u64) -> i32 {
+    let top = 63 - v.leading_zeros() as i32;
+    let m = if top >= 30 {
+        v >> (top - 30)
+    } else {
+        v << (30 - top)
+    } as u32;
+    let frac = m - (1 << 30);
+    let (i, rest) = ((frac >> 25) as usize, ((frac >> 9) & 0xFFFF) as i32);
+    let (a, b) = (LOG2_TABLE[i], LOG2_TABLE[i + 1]);
+    (top << 16) + a + (((b - a) * rest) >> 16)
+}
+
+/// In-place complex FFT (radix 2, decimation in time) of `re + i·im`, unscaled, with q15
+/// twiddles `cos(2πk/n)` and `sin(2πk/n)`, k < n/2.
+fn fft(re: &mut [i32], im: &mut [i32], cos: &[i16], sin: &[i16]) {
+    let n = re.len();
+    let bits = n.trailing_zeros();
+    for i in 0..n {
+        let j = i.reverse_bits() >> (usize::BITS - bits);
+        if j > i {
+            re.swap(i, j);
+            im.swap(i, j);
+        }
+    }
+    let mut len = 2;
+    while len <= n {
+        let (half, step) = (len / 2, n / len);
+        for start in (0..n).step_by(len) {
+            for j in 0..half {
+                let (wr, wi) = (cos[j * step] as i64, -(sin[j * step] as i64));
+                let (a, b) = (start + j, start + j + half);
+                let (br, bi) = (re[b] as i64, im[b] as i64);
+                let vr = round_shift(br * wr - bi * wi, 15) as i32;
+                let vi = round_shift(br * wi + bi * wr, 15) as i32;
+                let (ur, ui) = (re[a], im[a]);
+                re[a] = ur + vr;
+                im[a] = ui + vi;
+                re[b] = ur - vr;
+                im[b] = ui - vi;
+            }
+        }
+        len *= 2;
+    }
+}
+
+/// The tables and settings of a front-end blob, for [`write`].
+#[cfg(feature = "alloc")]
+pub struct Tables<'a> {
+    /// MFCCs (else log-mel).
+    pub mfcc: bool,
+    /// Samples of a clip, of a frame, from one frame to the next.
+    pub clip: usize,
+    /// Samples of a frame.
+    pub frame: usize,
+    /// Samples between frames.
+    pub stride: usize,
+    /// The transform's length (a power of two).
+    pub fft: usize,
+    /// Hann window, q15.
+    pub window: &'a [i16],
+    /// Per band: first bin and its weights (q15).
+    pub filters: &'a [(u16, alloc::vec::Vec<i16>)],
+    /// `features × bands` DCT-II, q15 (MFCC only).
+    pub dct: &'a [i16],
+    /// Features a frame.
+    pub features: usize,
+    /// What it writes.
+    pub output: Output,
+    /// The network input's zero point (int8).
+    pub zero_point: i32,
+    /// One for each feature.
+    pub scales: &'a [FeatureScale],
+}
+
+/// A front-end blob of `t` (the layout [`FrontEnd::new`] reads).
+#[cfg(feature = "alloc")]
+pub fn write(t: &Tables) -> alloc::vec::Vec<u8> {
+    use alloc::vec::Vec;
+    let n_weights: usize = t.filters.iter().map(|(_, w)| w.len()).sum();
+    let mut out = Vec::new();
+    out.extend(MAGIC.to_le_bytes());
+    out.extend(VERSION.to_le_bytes());
+    out.extend((t.mfcc as u16).to_le_bytes());
+    out.extend((t.clip as u32).to_le_bytes());
+    for v in [t.frame, t.stride, t.fft, t.filters.len(), t.features] {
+        out.extend((v as u16).to_le_bytes());
+    }
+    out.extend((matches!(t.output, Output::F32) as u16).to_le_bytes());
+    out.extend((n_weights as u32).to_le_bytes());
+    out.extend(t.zero_point.to_le_bytes());
+    let pad = |out: &mut Vec<u8>| out.resize(out.len().div_ceil(4) * 4, 0);
+    let i16s = |out: &mut Vec<u8>, v: &mut dyn Iterator<Item = i16>| {
+        for x in v {
+            out.extend(x.to_le_bytes());
+        }
+        pad(out);
+    };
+    let cos: Vec<i16> = (0..t.fft / 2).map(|k| q15(twiddle(k, t.fft).0)).collect();
+    let sin: Vec<i16> = (0..t.fft / 2).map(|k| q15(twiddle(k, t.fft).1)).collect();
+    i16s(&mut out, &mut t.window.iter().copied());
+    i16s(&mut out, &mut cos.into_iter());
+    i16s(&mut out, &mut sin.into_iter());
+    for (first, w) in t.filters {
+        out.extend(first.to_le_bytes());
+        out.extend((w.len() as u16).to_le_bytes());
+    }
+    pad(&mut out);
+    i16s(
+        &mut out,
+        &mut t.filters.iter().flat_map(|(_, w)| w.iter().copied()),
+    );
+    i16s(&mut out, &mut t.dct.iter().copied());
+    for s in t.scales {
+        out.extend(s.mean_q16.to_le_bytes());
+        out.extend(s.multiplier.to_le_bytes());
+        out.extend(s.shift.to_le_bytes());
+        out.extend(s.scale.to_bits().to_le_bytes());
+    }
+    out
+}
+
+/// A value in −1…1 as q15, saturated.
+pub fn q15(x: f64) -> i16 {
+    libm::round(x * 32768.0).clamp(-32768.0, 32767.0) as i16
+}
+
+#[cfg(feature = "alloc")]
+fn twiddle(k: usize, n: usize) -> (f64, f64) {
+    let a = 2.0 * core::f64::consts::PI * k as f64 / n as f64;
+    (libm::cos(a), libm::sin(a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_integer_log2_is_within_two_ten_thousandths() {
+        for v in [1u64, 2, 3, 1000, 1074, 123_456_789, 1 << 40, u64::MAX >> 3] {
+            let exact = (v as f64).log2();
+            let ours = log2_q16(v) as f64 / 65536.0;
+            assert!((ours - exact).abs() < 2e-4, "{v}: {ours} vs {exact}");
+        }
+    }
+
+    #[test]
+    fn the_fft_of_a_cosine_is_two_lines() {
+        let n = 64;
+        let cos: alloc::vec::Vec<i16> = (0..n / 2).map(|k| q15(twiddle(k, n).0)).collect();
+        let sin: alloc::vec::Vec<i16> = (0..n / 2).map(|k| q15(twiddle(k, n).1)).collect();
+        let mut re: alloc::vec::Vec<i32> = (0..n)
+            .map(|i| libm::round(1000.0 * twiddle(5 * i % n, n).0) as i32)
+            .collect();
+        let mut im = alloc::vec![0; n];
+        fft(&mut re, &mut im, &cos, &sin);
+        for k in 0..n {
+            let expected = if k == 5 || k == n - 5 { 32000.0 } else { 0.0 };
+            assert!((re[k] as f64 - expected).abs() < 40.0, "bin {k}: {}", re[k]);
+            assert!(im[k].abs() < 40, "bin {k}: {}", im[k]);
+        }
+    }
+
+    #[test]
+    fn a_bad_blob_is_an_error() {
+        let words = [0u32; 16];
+        let bytes: &[u8] = bytemuck::cast_slice(&words);
+        assert_eq!(
+            FrontEnd::new(bytes).unwrap_err(),
+            FrontEndError::Blob("not a front-end blob (no EDFE)")
+        );
+        assert!(FrontEnd::new(&bytes[..8]).is_err());
+    }
+}
