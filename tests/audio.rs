@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::common::{edgenas, shared};
 use edgenas::candidate::{Candidate, InputFormat};
-use edgenas::compile::HostFrontEnd;
+use edgenas::compile::{HostEngine, HostFrontEnd};
 use edgenas::data;
 use edgenas::export::StoredInfo;
 use edgenas::space::{load_space, parse_space};
@@ -232,6 +232,85 @@ fn features_agree_on_host_and_device(model: &Path, spec: &str, root: &Path) {
 const LARGEST_DIFFERENCE: f32 = 0.3;
 /// The mean absolute difference.
 const MEAN_DIFFERENCE: f64 = 0.03;
+
+#[test]
+fn the_front_end_runs_on_the_emulated_board_before_the_network_as_on_the_host() {
+    let Some(meter) = crate::qemu::meter("qemu-mps2-an386") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, space, model) = (
+        tmp.path().join("tones"),
+        tmp.path().join("tones.toml"),
+        tmp.path().join("model"),
+    );
+    write_tones(&root, 3);
+    std::fs::write(&space, TONE_SPACE).unwrap();
+    let out = edgenas(&[
+        "train",
+        "--space",
+        space.to_str().unwrap(),
+        "--random",
+        "--data",
+        &format!("audio-folder:{}", root.display()),
+        "--epochs",
+        "2",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |name: &str| std::fs::read(model.join(name)).unwrap();
+    let (fe_blob, net_blob) = (read("front_end-int8.blob"), read("model-int8.blob"));
+    let space = parse_space(TONE_SPACE, "tones.toml").unwrap();
+    let front_end = Candidate::input_format(&space, &space.first_genotype())
+        .unwrap()
+        .front_end
+        .unwrap();
+    let clips = data::audio::clips(root.to_str().unwrap(), &front_end)
+        .unwrap()
+        .clips;
+    // On the host: the front end, then the engine.
+    let mut host_fe = HostFrontEnd::new(&fe_blob).unwrap();
+    let mut host = HostEngine::new(&net_blob).unwrap();
+    for (_, clip) in clips.iter().take(3) {
+        let features = host_fe.run(clip).unwrap();
+        let expected = host.run_bytes(&features).unwrap();
+        let bytes: Vec<u8> = clip.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let run = meter
+            .run_blob(&net_blob, &bytes, Some(&fe_blob), 1)
+            .unwrap();
+        let blob = edgenas_engine::blob::Blob::parse(&net_blob).unwrap();
+        let output = blob.tensor(blob.header().output as usize).unwrap();
+        assert_eq!(
+            edgenas::compile::from_bytes(&output, &run.output),
+            expected,
+            "the board's output is the host's"
+        );
+        let front = run.front_end_instructions.unwrap();
+        let network: u64 = run.op_instructions.iter().sum();
+        assert!(
+            front > 0 && front + network <= run.instructions[0],
+            "{run:?}"
+        );
+    }
+    // And the meter: the front end as its own share of the latency.
+    let m = meter
+        .measure_with_front_end(&read("model-int8.onnx"), "model-int8.onnx", &fe_blob)
+        .unwrap();
+    let share = m.front_end.unwrap();
+    assert!(share.latency_ms > 0.0 && share.latency_ms < m.latency_ms.median);
+    assert_eq!(
+        m.ops.unwrap().len(),
+        edgenas_engine::blob::Blob::parse(&net_blob)
+            .unwrap()
+            .header()
+            .ops as usize
+    );
+}
 
 #[test]
 fn bad_audio_is_named_by_file_with_a_clear_error_never_a_panic() {

@@ -24,7 +24,7 @@ use edgenas_engine::blob::Blob;
 
 /// The meter of `board`, or `None` (with a message) when the firmware, the plugin or QEMU is
 /// missing outside CI.
-fn meter(board: &str) -> Option<QemuMeter> {
+pub(crate) fn meter(board: &str) -> Option<QemuMeter> {
     let qemu = Command::new("qemu-system-arm")
         .arg("--version")
         .output()
@@ -80,7 +80,7 @@ fn blobs_of_every_shipped_space_run_on_the_emulated_board_as_on_the_host() {
             // Twice on the board: the same output, the same instruction count every time.
             let label = format!("{name} {} {:?}", c.genotype, input_record.dtype);
             let run = meter
-                .run_blob(&compiled.blob, &input, 2)
+                .run_blob(&compiled.blob, &input, None, 2)
                 .unwrap_or_else(|e| panic!("{label}: {e}"));
             assert_eq!(run.output, expected, "{label}: output");
             assert_eq!(
@@ -125,7 +125,7 @@ fn every_int8_kernel_shape_of_the_calibration_models_runs_on_the_board_as_on_the
         let mut expected = vec![0u8; e.output().bytes as usize];
         e.run(&input, &mut expected).unwrap();
         let run = meter
-            .run_blob(&compiled.blob, &input, 1)
+            .run_blob(&compiled.blob, &input, None, 1)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(run.output, expected, "{name}: output");
         assert_eq!(
@@ -232,7 +232,7 @@ fn a_bad_blob_is_an_error_from_the_board_not_a_hang() {
     let input_bytes = blob.tensor(blob.header().input as usize).unwrap().bytes as usize;
     // A wrong-sized input: the engine on the board refuses it.
     let err = meter
-        .run_blob(&compiled.blob, &vec![0u8; input_bytes + 4], 1)
+        .run_blob(&compiled.blob, &vec![0u8; input_bytes + 4], None, 1)
         .unwrap_err()
         .to_string();
     assert!(
@@ -324,7 +324,7 @@ fn qemu_killed_mid_run_fails_the_measurement_with_a_reason() {
     let c = Candidate::new(&space, space.parse_genotype(g).unwrap()).unwrap();
     let onnx = edgenas::measure::export_untrained(&c.network, true, 1).unwrap();
     let (compiled, input) = edgenas::measure::mcu::compile_with_input(&onnx, "big").unwrap();
-    let run = std::thread::spawn(move || meter.run_blob(&compiled.blob, &input, 40));
+    let run = std::thread::spawn(move || meter.run_blob(&compiled.blob, &input, None, 40));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let killed = loop {
         if let Some(&pid) = qemu_children("mps2-an500").first() {

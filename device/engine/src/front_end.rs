@@ -38,7 +38,7 @@ const LOG2_TABLE: [i32; 33] = [
 pub enum FrontEndError {
     /// The blob is not a front-end blob of this version, or a field is out of range.
     Blob(&'static str),
-    /// The blob does not start on a 4-byte boundary.
+    /// The blob, the clip or the scratch does not start on a 4-byte boundary.
     Misaligned,
     /// The clip does not have the front end's length.
     ClipSize {
@@ -67,7 +67,12 @@ impl core::fmt::Display for FrontEndError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             FrontEndError::Blob(what) => write!(f, "front-end blob: {what}"),
-            FrontEndError::Misaligned => write!(f, "the front-end blob must be 4-byte aligned"),
+            FrontEndError::Misaligned => {
+                write!(
+                    f,
+                    "the front-end blob, clip and scratch must be 4-byte aligned"
+                )
+            }
             FrontEndError::ClipSize { expected, given } => {
                 write!(
                     f,
@@ -91,6 +96,19 @@ impl core::fmt::Display for FrontEndError {
 }
 
 impl core::error::Error for FrontEndError {}
+
+impl FrontEndError {
+    /// The firmware's error code (after the engine's 1–7) and detail word.
+    pub fn code(&self) -> (u32, u32) {
+        match *self {
+            FrontEndError::Blob(_) => (8, 0),
+            FrontEndError::Misaligned => (9, 0),
+            FrontEndError::ClipSize { expected, .. } => (10, expected as u32),
+            FrontEndError::ScratchTooSmall { needed, .. } => (11, needed as u32),
+            FrontEndError::OutputSize { expected, .. } => (12, expected as u32),
+        }
+    }
+}
 
 /// What the front end writes: the network's input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -297,6 +315,20 @@ impl<'a> FrontEnd<'a> {
             shift: u32_at(s, 8) as i32,
             scale: f32::from_bits(u32_at(s, 12)),
         }
+    }
+
+    /// [`FrontEnd::run`] on a clip given as little-endian bytes and scratch given as bytes
+    /// (both 4-byte aligned): what the firmware hands it from the host's buffers.
+    pub fn run_bytes(
+        &self,
+        clip: &[u8],
+        scratch: &mut [u8],
+        out: &mut [u8],
+    ) -> Result<(), FrontEndError> {
+        let clip: &[i16] = bytemuck::try_cast_slice(clip).map_err(|_| FrontEndError::Misaligned)?;
+        let scratch: &mut [i32] =
+            bytemuck::try_cast_slice_mut(scratch).map_err(|_| FrontEndError::Misaligned)?;
+        self.run(clip, scratch, out)
     }
 
     /// Computes the network's input for `clip` into `out`.

@@ -14,6 +14,7 @@ use core::sync::atomic::{Ordering, compiler_fence};
 
 use cortex_m::peripheral::DWT;
 use cortex_m_rt::entry;
+use edgenas_engine::front_end::{FrontEnd, FrontEndError};
 use edgenas_engine::{Engine, Error, crc32};
 
 /// `EDGM`, written at boot.
@@ -40,6 +41,15 @@ const W_RUNS_DONE: usize = 14;
 const W_CYCLES: usize = 15;
 const W_HIGH_WATER: usize = 16;
 const W_CHECKSUM: usize = 17;
+const W_FE_ADDR: usize = 18;
+const W_FE_LEN: usize = 19;
+const W_FE_SCRATCH_ADDR: usize = 20;
+const W_FE_SCRATCH_LEN: usize = 21;
+const W_FEATURES_ADDR: usize = 22;
+const W_FEATURES_LEN: usize = 23;
+
+/// The op index `edgenas_op_end` is called with when the front end has finished.
+const FRONT_END_DONE: usize = usize::MAX;
 
 // Status values.
 const READY: u32 = 1;
@@ -102,6 +112,23 @@ pub extern "C" fn edgenas_inference_end() {
     write(W_RUNS_DONE, read(W_RUNS_DONE) + 1);
 }
 
+/// Why a command failed, as the mailbox's error code and detail.
+struct Failure(u32, u32);
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        let (code, detail) = error_code(&e);
+        Failure(code, detail)
+    }
+}
+
+impl From<FrontEndError> for Failure {
+    fn from(e: FrontEndError) -> Failure {
+        let (code, detail) = e.code();
+        Failure(code, detail)
+    }
+}
+
 fn error_code(e: &Error) -> (u32, u32) {
     match *e {
         Error::Blob(_) => (1, 0),
@@ -122,18 +149,36 @@ fn region(addr: usize, len: usize) -> &'static mut [u8] {
     unsafe { core::slice::from_raw_parts_mut(read(addr) as *mut u8, read(len) as usize) }
 }
 
-fn serve() -> Result<(), Error> {
+/// Runs the command: with a front end (`W_FE_LEN` > 0) the input is a clip of 16-bit samples
+/// that the front end turns into the network's input in the features buffer, each inference.
+fn serve() -> Result<(), Failure> {
     let blob = region(W_BLOB_ADDR, W_BLOB_LEN);
     let arena = region(W_ARENA_ADDR, W_ARENA_LEN);
     let input = region(W_INPUT_ADDR, W_INPUT_LEN);
     let output = region(W_OUTPUT_ADDR, W_OUTPUT_LEN);
+    let mut front_end = match read(W_FE_LEN) {
+        0 => None,
+        _ => Some((
+            FrontEnd::new(region(W_FE_ADDR, W_FE_LEN))?,
+            region(W_FE_SCRATCH_ADDR, W_FE_SCRATCH_LEN),
+            region(W_FEATURES_ADDR, W_FEATURES_LEN),
+        )),
+    };
     let mut engine = Engine::new(blob, arena)?;
     write(W_RUNS_DONE, 0);
     let mut cycles = 0u32;
     for _ in 0..read(W_RUNS).max(1) {
         edgenas_inference_begin();
         let start = DWT::cycle_count();
-        engine.run_observed(input, output, |op| edgenas_op_end(op))?;
+        let network_input = match &mut front_end {
+            None => &*input,
+            Some((fe, scratch, features)) => {
+                fe.run_bytes(input, scratch, features)?;
+                edgenas_op_end(FRONT_END_DONE);
+                &**features
+            }
+        };
+        engine.run_observed(network_input, output, |op| edgenas_op_end(op))?;
         cycles = DWT::cycle_count().wrapping_sub(start);
         edgenas_inference_end();
     }
@@ -162,8 +207,7 @@ fn main() -> ! {
         write(W_STATUS, BUSY);
         match serve() {
             Ok(()) => write(W_STATUS, DONE),
-            Err(e) => {
-                let (code, detail) = error_code(&e);
+            Err(Failure(code, detail)) => {
                 write(W_ERROR, code);
                 write(W_ERROR_DETAIL, detail);
                 write(W_STATUS, FAILED);

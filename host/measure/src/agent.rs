@@ -186,6 +186,7 @@ impl AgentMeter {
             warnings,
             board_facts: Some(facts),
             ops: None,
+            front_end: None,
         }
     }
 }

@@ -50,6 +50,7 @@ impl Meter for TractMeter {
             warnings: timed.warnings,
             board_facts: None,
             ops: None,
+            front_end: None,
         })
     }
 }

@@ -76,6 +76,19 @@ pub struct Measurement {
     /// Instructions op by op (emulated boards only), in the order the ops run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ops: Option<Vec<OpProfile>>,
+    /// The audio front end's share, when the measurement ran one before the network (its
+    /// latency is included in `latency_ms`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub front_end: Option<FrontEndShare>,
+}
+
+/// What the front end took of a measurement that ran one.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FrontEndShare {
+    /// Its latency (of the total `latency_ms`).
+    pub latency_ms: f64,
+    /// Its instructions, where the backend counts them.
+    pub instructions: Option<u64>,
 }
 
 /// Why a model cannot be measured.

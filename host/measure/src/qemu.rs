@@ -23,8 +23,9 @@ use super::mcu::{
     BoardRun, DataRegion, FirmwareSymbols, Gdb, artefact, compile_with_input, firmware_path,
     mailbox, op_profile,
 };
-use super::{Kind, Latency, MeasureError, Measurement, Meter};
+use super::{FrontEndShare, Kind, Latency, MeasureError, Measurement, Meter};
 use edgenas_model::board::Board;
+use edgenas_onnx::compile::Compiled;
 
 /// Where the host puts blobs, arenas, inputs and outputs on a machine: mps2-an386's 16 MiB at
 /// 0x21000000, which reset code never touches, or the RAM above the firmware's first MiB
@@ -202,8 +203,15 @@ impl QemuMeter {
         }
     }
 
-    /// Runs `blob` on the board `runs` times with `input` (the input tensor's bytes).
-    pub fn run_blob(&self, blob: &[u8], input: &[u8], runs: u32) -> Result<BoardRun, MeasureError> {
+    /// Runs `blob` on the board `runs` times with `input` (the input tensor's bytes, or with
+    /// `front_end` a clip for the front end to turn into it).
+    pub fn run_blob(
+        &self,
+        blob: &[u8],
+        input: &[u8],
+        front_end: Option<&[u8]>,
+        runs: u32,
+    ) -> Result<BoardRun, MeasureError> {
         let fail =
             |e: String| MeasureError::Unreachable(format!("{} (QEMU): {e}", self.board.name));
         let elf = std::fs::read(&self.firmware)
@@ -212,9 +220,12 @@ impl QemuMeter {
         let (qemu, stream) = self.start(symbols)?;
         let mut gdb = Gdb::new(stream).map_err(&fail)?;
         let region = data_region(&self.machine);
-        let result = gdb
-            .request("?", Duration::from_secs(5))
-            .and_then(|_| mailbox::run(&mut gdb, symbols, region, blob, input, runs, self.timeout));
+        let result = gdb.request("?", Duration::from_secs(5)).and_then(|_| {
+            let timeout = self.timeout;
+            mailbox::run(
+                &mut gdb, symbols, region, blob, input, front_end, runs, timeout,
+            )
+        });
         drop(gdb);
         let mut qemu = qemu;
         let result = result.map_err(|e| match qemu.exited() {
@@ -224,9 +235,76 @@ impl QemuMeter {
         let log = qemu.stop();
         let mut run = result.map_err(&fail)?;
         let ops = edgenas_engine::blob::Blob::parse(blob).map_or(0, |b| b.header().ops as usize);
-        (run.instructions, run.op_instructions) = counts(&log, runs as usize, ops)
+        // The front end's end is counted like an op's, before the network's first.
+        let marks = ops + front_end.is_some() as usize;
+        (run.instructions, run.op_instructions) = counts(&log, runs as usize, marks)
             .map_err(|e| fail(format!("{e} (QEMU said: {})", log.join(" | "))))?;
+        if front_end.is_some() {
+            run.front_end_instructions = Some(run.op_instructions.remove(0));
+        }
         Ok(run)
+    }
+
+    /// Measures the ONNX model `bytes` with the front-end blob `front_end` before it, on a
+    /// random clip (uniform 16-bit noise, seed 1): the latency of both, the front end's share
+    /// beside it, and the network's ops.
+    pub fn measure_with_front_end(
+        &self,
+        bytes: &[u8],
+        what: &str,
+        front_end: &[u8],
+    ) -> Result<Measurement, MeasureError> {
+        let (compiled, _) = compile_with_input(bytes, what)?;
+        let host = edgenas_onnx::compile::HostFrontEnd::new(front_end)
+            .map_err(|e| MeasureError::Model(format!("the front end of {what}: {e}")))?;
+        let samples = host.clip_samples().map_err(MeasureError::Model)?;
+        let mut rng = edgenas_model::rng::Rng::new(1);
+        let clip: Vec<u8> = (0..samples)
+            .flat_map(|_| (((rng.unit() * 2.0 - 1.0) * 16000.0) as i16).to_le_bytes())
+            .collect();
+        let run = self.run_blob(&compiled.blob, &clip, Some(front_end), 1)?;
+        let mut m = self.measurement(&compiled, &run);
+        let fe = run.front_end_instructions.unwrap_or(0);
+        m.front_end = Some(FrontEndShare {
+            latency_ms: self.ms(fe),
+            instructions: Some(fe),
+        });
+        m.flash_bytes = Some((compiled.blob.len() + front_end.len()) as u64);
+        Ok(m)
+    }
+
+    fn ms(&self, instructions: u64) -> f64 {
+        instructions as f64 * self.cycles_per_instruction / self.board.clock_hz as f64 * 1e3
+    }
+
+    /// The figures of one run of `compiled`.
+    fn measurement(&self, compiled: &Compiled, run: &BoardRun) -> Measurement {
+        let instructions = run.instructions[0];
+        let cycles = instructions as f64 * self.cycles_per_instruction;
+        let ms = self.ms(instructions);
+        Measurement {
+            board: self.board.name.clone(),
+            backend: self.backend().into(),
+            kind: Kind::Emulated,
+            latency_ms: Latency {
+                median: ms,
+                p10: ms,
+                p90: ms,
+                runs: 1,
+            },
+            cycles: Some(cycles),
+            instructions: Some(instructions),
+            ram_bytes: Some(run.high_water as u64),
+            flash_bytes: Some(compiled.blob.len() as u64),
+            warnings: vec![format!(
+                "emulated: {instructions} instructions counted exactly in QEMU × {} cycles per \
+                 instruction (board file) ÷ {} Hz",
+                self.cycles_per_instruction, self.board.clock_hz
+            )],
+            board_facts: None,
+            ops: Some(op_profile(compiled, &run.op_instructions)),
+            front_end: None,
+        }
     }
 }
 
@@ -266,32 +344,8 @@ impl Meter for QemuMeter {
 
     fn measure(&self, bytes: &[u8], what: &str) -> Result<Measurement, MeasureError> {
         let (compiled, input) = compile_with_input(bytes, what)?;
-        let run = self.run_blob(&compiled.blob, &input, 1)?;
-        let instructions = run.instructions[0];
-        let cycles = instructions as f64 * self.cycles_per_instruction;
-        let ms = cycles / self.board.clock_hz as f64 * 1e3;
-        Ok(Measurement {
-            board: self.board.name.clone(),
-            backend: self.backend().into(),
-            kind: Kind::Emulated,
-            latency_ms: Latency {
-                median: ms,
-                p10: ms,
-                p90: ms,
-                runs: 1,
-            },
-            cycles: Some(cycles),
-            instructions: Some(instructions),
-            ram_bytes: Some(run.high_water as u64),
-            flash_bytes: Some(compiled.blob.len() as u64),
-            warnings: vec![format!(
-                "emulated: {instructions} instructions counted exactly in QEMU × {} cycles per \
-                 instruction (board file) ÷ {} Hz",
-                self.cycles_per_instruction, self.board.clock_hz
-            )],
-            board_facts: None,
-            ops: Some(op_profile(&compiled, &run.op_instructions)),
-        })
+        let run = self.run_blob(&compiled.blob, &input, None, 1)?;
+        Ok(self.measurement(&compiled, &run))
     }
 }
 

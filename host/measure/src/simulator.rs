@@ -114,6 +114,7 @@ impl Meter for Simulator {
             warnings,
             board_facts: None,
             ops: None,
+            front_end: None,
         })
     }
 }

@@ -5,8 +5,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use edgenas::board::BoardKind;
 use edgenas::board::load_board;
-use edgenas::measure::{Measurement, MeterChoice, OpProfile, Timer, meter_for};
+use edgenas::export::StoredInfo;
+use edgenas::front_end::FrontEnd;
+use edgenas::measure::{
+    FrontEndShare, Measurement, MeterChoice, OpProfile, QemuMeter, Timer, meter_for,
+};
 
 use super::format::{Table, bytes, count};
 
@@ -33,10 +38,18 @@ pub struct Args {
     /// and its instructions per multiply-accumulate.
     #[arg(long)]
     ops: bool,
+    /// The audio front end to run before the network: a front-end blob (`front_end-int8.blob`
+    /// from `train --out`), or `none`. By default, a model with a front end in its metadata
+    /// is measured with the blob beside it (`front_end-int8.blob` for an int8 model,
+    /// `front_end.blob` for an f32 one): an emulated board runs it on a clip and counts its
+    /// instructions; other boards add its latency predicted by the board's cost model.
+    #[arg(long, value_name = "BLOB|none")]
+    front_end: Option<String>,
     /// Print JSON: `latency_ms` (`median`, `p10`, `p90`, `runs`), `backend`, `kind`
     /// (`measured`, `predicted` or `emulated`), `cycles`, `instructions`, `ram_bytes`,
-    /// `flash_bytes`, `warnings`, from an agent `board_facts`, and from an emulated board `ops`
-    /// (per op: `op`, `kind`, `dtype`, `output`, `macs`, `instructions`).
+    /// `flash_bytes`, `warnings`, from an agent `board_facts`, from an emulated board `ops`
+    /// (per op: `op`, `kind`, `dtype`, `output`, `macs`, `instructions`), and with a front end
+    /// `front_end` (`latency_ms`, `instructions`; included in `latency_ms`).
     #[arg(long)]
     json: bool,
 }
@@ -50,15 +63,47 @@ pub fn run(args: Args) -> Result<()> {
         anyhow::ensure!(n > 0, "--runs must be at least 1");
         (timer.min_runs, timer.max_runs, timer.max_time) = (n, n, Duration::MAX);
     }
-    let meter = meter_for(&board, args.meter, timer)?;
-    let m = meter.measure(&bytes, &what)?;
+    let m = match front_end_blob(&args, &bytes, &what)? {
+        None => meter_for(&board, args.meter, timer)?.measure(&bytes, &what)?,
+        Some((blob, front_end)) => {
+            let emulated = args.meter == MeterChoice::Qemu
+                || (args.meter == MeterChoice::Auto && board.kind == BoardKind::Emulator);
+            if emulated {
+                QemuMeter::new(&board)?.measure_with_front_end(&bytes, &what, &blob)?
+            } else {
+                let mut m = meter_for(&board, args.meter, timer)?.measure(&bytes, &what)?;
+                let Some(ms) = front_end.predicted_ms(&board) else {
+                    anyhow::bail!(
+                        "board {} has no cost model to predict the front end with; measure the \
+                         network alone with --front-end none",
+                        board.name
+                    );
+                };
+                let l = &mut m.latency_ms;
+                (l.median, l.p10, l.p90) = (l.median + ms, l.p10 + ms, l.p90 + ms);
+                m.front_end = Some(FrontEndShare {
+                    latency_ms: ms,
+                    instructions: None,
+                });
+                m.warnings.push(format!(
+                    "the front end's {ms:.3} ms are predicted by the board's cost model, not \
+                     measured"
+                ));
+                m
+            }
+        }
+    };
     if args.json {
         return super::print_json(&serde_json::to_value(&m)?);
     }
     print_measurement(&what, &m);
     if args.ops {
         match &m.ops {
-            Some(ops) => print_ops(ops, m.instructions.unwrap_or(0)),
+            Some(ops) => print_ops(
+                ops,
+                m.front_end.as_ref().and_then(|f| f.instructions),
+                m.instructions.unwrap_or(0),
+            ),
             None => eprintln!(
                 "note: --ops: the {} meter counts no instructions per op",
                 m.backend
@@ -66,6 +111,48 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The front-end blob to run before the network, with the model's front end: `--front-end`,
+/// else the blob beside a model whose metadata has a front end.
+fn front_end_blob(args: &Args, bytes: &[u8], what: &str) -> Result<Option<(Vec<u8>, FrontEnd)>> {
+    if args.front_end.as_deref() == Some("none") {
+        return Ok(None);
+    }
+    let Some(front_end) = StoredInfo::from_bytes(bytes, what)
+        .ok()
+        .and_then(|i| i.front_end)
+    else {
+        if args.front_end.is_some() {
+            anyhow::bail!("{what} has no front end in its metadata: it was not trained on audio");
+        }
+        return Ok(None);
+    };
+    let path = match &args.front_end {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let int8 = args
+                .model
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().contains("int8"));
+            let name = if int8 {
+                "front_end-int8.blob"
+            } else {
+                "front_end.blob"
+            };
+            let beside = args.model.with_file_name(name);
+            if !beside.is_file() {
+                anyhow::bail!(
+                    "{what} has a front end but {} is not beside it; give --front-end BLOB, or \
+                     --front-end none to measure the network alone",
+                    beside.display()
+                );
+            }
+            beside
+        }
+    };
+    let blob = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(Some((blob, front_end)))
 }
 
 fn print_measurement(what: &str, m: &Measurement) {
@@ -80,6 +167,17 @@ fn print_measurement(what: &str, m: &Measurement) {
         );
     } else {
         println!("latency   {:.4} ms", l.median);
+    }
+    if let Some(f) = &m.front_end {
+        let instructions = f
+            .instructions
+            .map_or(String::new(), |n| format!(", {} instructions", count(n)));
+        println!(
+            "front end {:.4} ms{instructions} ({:.1} % of the network's {:.4} ms)",
+            f.latency_ms,
+            100.0 * f.latency_ms / (l.median - f.latency_ms).max(f64::MIN_POSITIVE),
+            l.median - f.latency_ms
+        );
     }
     if let Some(c) = m.cycles {
         println!("cycles    {}", count(c.round() as u64));
@@ -112,8 +210,9 @@ fn print_measurement(what: &str, m: &Measurement) {
     }
 }
 
-/// The per-op table of an emulated run whose inference took `total` instructions.
-fn print_ops(ops: &[OpProfile], total: u64) {
+/// The per-op table of an emulated run whose inference took `total` instructions, the front
+/// end's first when it ran one.
+fn print_ops(ops: &[OpProfile], front_end: Option<u64>, total: u64) {
     let mut t = Table::new(&[
         ">op",
         "kind",
@@ -125,6 +224,18 @@ fn print_ops(ops: &[OpProfile], total: u64) {
         ">share",
     ]);
     let share = |n: u64| format!("{:.1} %", 100.0 * n as f64 / total.max(1) as f64);
+    if let Some(n) = front_end {
+        t.row(vec![
+            String::new(),
+            "front end".into(),
+            String::new(),
+            "features".into(),
+            String::new(),
+            count(n),
+            String::new(),
+            share(n),
+        ]);
+    }
     for p in ops {
         t.row(vec![
             p.op.to_string(),
@@ -141,7 +252,9 @@ fn print_ops(ops: &[OpProfile], total: u64) {
             share(p.instructions),
         ]);
     }
-    let rest = total.saturating_sub(ops.iter().map(|p| p.instructions).sum());
+    let rest = total
+        .saturating_sub(ops.iter().map(|p| p.instructions).sum())
+        .saturating_sub(front_end.unwrap_or(0));
     t.row(vec![
         String::new(),
         "(output copy)".into(),

@@ -17,6 +17,7 @@ mod word {
     pub const CYCLES: usize = 15;
     pub const HIGH_WATER: usize = 16;
     pub const CHECKSUM: usize = 17;
+    pub const FE_ADDR: usize = 18;
 }
 
 const MAGIC: u32 = 0x4D47_4445;
@@ -73,15 +74,6 @@ pub struct DataRegion {
     pub end: u32,
 }
 
-/// Where each buffer of one command goes.
-#[derive(Debug)]
-struct Layout {
-    blob: u32,
-    arena: u32,
-    input: u32,
-    output: u32,
-}
-
 impl DataRegion {
     /// The RAM the host may write a model into when it measures on `board`: above the
     /// firmware's share, to the end of RAM (boards with a memory map).
@@ -96,27 +88,25 @@ impl DataRegion {
         })
     }
 
-    fn layout(&self, blob: usize, arena: u32, input: usize, output: u32) -> Result<Layout, String> {
+    /// Where buffers of these sizes go, one after another, each 16-byte aligned.
+    fn layout(&self, sizes: &[usize]) -> Result<Vec<u32>, String> {
         let align = |a: u64| a.div_ceil(16) * 16;
-        let blob_at = self.start as u64;
-        let arena_at = align(blob_at + blob as u64);
-        let input_at = align(arena_at + arena as u64);
-        let output_at = align(input_at + input as u64);
-        let end = output_at + output as u64;
-        if end > self.end as u64 {
+        let mut at = Vec::with_capacity(sizes.len());
+        let mut next = self.start as u64;
+        for &size in sizes {
+            next = align(next);
+            at.push(next as u32);
+            next += size as u64;
+        }
+        if next > self.end as u64 {
             return Err(format!(
-                "the model needs {} bytes of RAM for its blob, arena, input and output; the board \
-                 has {} above its firmware",
-                end - blob_at,
+                "the model needs {} bytes of RAM for its blob, arena, input and output (and its \
+                 front end's); the board has {} above its firmware",
+                next - self.start as u64,
                 self.end - self.start
             ));
         }
-        Ok(Layout {
-            blob: blob_at as u32,
-            arena: arena_at as u32,
-            input: input_at as u32,
-            output: output_at as u32,
-        })
+        Ok(at)
     }
 }
 
@@ -128,6 +118,9 @@ pub struct BoardRun {
     /// Instructions of each op of the first inference, in the blob's op order (empty on a real
     /// board); what follows the last op (copying the output out) is in `instructions` only.
     pub op_instructions: Vec<u64>,
+    /// Instructions of the front end in the first inference, when it ran one (counted from the
+    /// start of the inference; the network's first op counts from the front end's end).
+    pub front_end_instructions: Option<u64>,
     /// The output tensor's bytes.
     pub output: Vec<u8>,
     /// The engine's arena high-water mark on the board.
@@ -139,13 +132,17 @@ pub struct BoardRun {
 }
 
 /// Boots the firmware to `edgenas_done` over `link`, runs `blob` `runs` times on `input` in
-/// `region`, and reads the results. `timeout` bounds the runs; booting gets 10 s.
+/// `region`, and reads the results. With `front_end` (a front-end blob), `input` is a clip the
+/// front end turns into the network's input on the board, each inference. `timeout` bounds
+/// the runs; booting gets 10 s.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     link: &mut dyn Transport,
     symbols: FirmwareSymbols,
     region: DataRegion,
     blob: &[u8],
     input: &[u8],
+    front_end: Option<&[u8]>,
     runs: u32,
     timeout: Duration,
 ) -> Result<BoardRun, String> {
@@ -154,7 +151,23 @@ pub fn run(
     let output_len = parsed
         .tensor(parsed.header().output as usize)
         .map_or(0, |t| t.bytes);
-    let at = region.layout(blob.len(), arena_bytes, input.len(), output_len)?;
+    let (fe_len, scratch_len, features_len) = match front_end {
+        None => (0, 0, 0),
+        Some(b) => {
+            let fe = edgenas_onnx::compile::HostFrontEnd::new(b)?;
+            (b.len(), 4 * fe.scratch_words()?, fe.output_bytes()?)
+        }
+    };
+    let sizes = [
+        blob.len(),
+        arena_bytes as usize,
+        input.len(),
+        output_len as usize,
+        fe_len,
+        scratch_len,
+        features_len,
+    ];
+    let at = region.layout(&sizes)?;
     let mailbox = |i: usize| symbols.mailbox + 4 * i as u32;
     link.breakpoint(symbols.done)?;
     link.resume(Duration::from_secs(10))?;
@@ -167,21 +180,34 @@ pub fn run(
             "the firmware did not come up (magic {magic:#x}, status {status})"
         ));
     }
-    link.write(at.blob, blob)?;
-    link.write(at.input, input)?;
+    link.write(at[0], blob)?;
+    link.write(at[2], input)?;
+    if let Some(b) = front_end {
+        link.write(at[4], b)?;
+    }
     let words = [
-        at.blob,
+        at[0],
         blob.len() as u32,
-        at.arena,
+        at[1],
         arena_bytes,
-        at.input,
+        at[2],
         input.len() as u32,
-        at.output,
+        at[3],
         output_len,
         runs,
     ];
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
     link.write(mailbox(word::BLOB_ADDR), &bytes)?;
+    let fe_words = [
+        at[4],
+        fe_len as u32,
+        at[5],
+        scratch_len as u32,
+        at[6],
+        features_len as u32,
+    ];
+    let bytes: Vec<u8> = fe_words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    link.write(mailbox(word::FE_ADDR), &bytes)?;
     link.write(mailbox(word::COMMAND), &RUN.to_le_bytes())?;
     link.resume(timeout)?;
     let m = link.read(symbols.mailbox, 4 * word::COUNT)?;
@@ -203,7 +229,8 @@ pub fn run(
     Ok(BoardRun {
         instructions: vec![],
         op_instructions: vec![],
-        output: link.read(at.output, output_len as usize)?,
+        front_end_instructions: None,
+        output: link.read(at[3], output_len as usize)?,
         high_water: w(word::HIGH_WATER),
         cycles: w(word::CYCLES),
         checksum: w(word::CHECKSUM),
@@ -220,12 +247,12 @@ mod tests {
             start: 0x2001_0000,
             end: 0x2002_0000,
         };
-        let at = r.layout(1001, 4000, 30, 40).unwrap();
-        assert_eq!(at.blob, 0x2001_0000);
-        assert_eq!(at.arena, 0x2001_0000 + 1008);
-        assert_eq!(at.input, at.arena + 4000);
-        assert_eq!(at.output, at.input + 32);
-        let too_big = r.layout(60_000, 10_000, 0, 0).unwrap_err();
+        let at = r.layout(&[1001, 4000, 30, 40]).unwrap();
+        assert_eq!(at[0], 0x2001_0000);
+        assert_eq!(at[1], 0x2001_0000 + 1008);
+        assert_eq!(at[2], at[1] + 4000);
+        assert_eq!(at[3], at[2] + 32);
+        let too_big = r.layout(&[60_000, 10_000, 0, 0]).unwrap_err();
         assert!(too_big.contains("70000 bytes"), "{too_big}");
     }
 }

@@ -230,6 +230,7 @@ impl ProbeMeter {
             self.region,
             blob,
             input,
+            None,
             runs,
             self.timeout,
         );
@@ -272,6 +273,7 @@ impl Meter for ProbeMeter {
             )],
             board_facts: None,
             ops: None,
+            front_end: None,
         })
     }
 }

@@ -126,6 +126,16 @@ impl HostFrontEnd {
         Ok(self.front_end()?.clip_samples())
     }
 
+    /// 32-bit words of scratch a run needs on the device.
+    pub fn scratch_words(&self) -> Result<usize, String> {
+        Ok(self.front_end()?.scratch_words())
+    }
+
+    /// Bytes of the network input it writes.
+    pub fn output_bytes(&self) -> Result<usize, String> {
+        Ok(self.front_end()?.output_bytes())
+    }
+
     /// The network input for `clip`, as the device computes it (int8 or f32 bytes).
     pub fn run(&mut self, clip: &[i16]) -> Result<Vec<u8>, String> {
         let blob = &bytemuck::cast_slice::<u32, u8>(&self.blob)[..self.len];
