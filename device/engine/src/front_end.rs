@@ -2,8 +2,9 @@
 //! input (int8, or f32 for an f32 model).
 //!
 //! It computes what the host's front end computes in `f32` (`edgenas-data`'s `audio`): per
-//! frame a window (q15), a complex radix-2 FFT in `i32` (q15 twiddles, unscaled: a frame of
-//! at most 2,048 points cannot overflow), the power spectrum in `u64`, triangular mel filters
+//! frame a window (q15), a real FFT as a complex radix-2 FFT of half the points in `i32` (q15
+//! twiddles, unscaled: a frame of at most 2,048 points cannot overflow) and a split step, the
+//! power spectrum in `u64`, triangular mel filters
 //! (q15 weights), `ln(energy + 10⁻⁶)` in Q16 (an integer log2: the leading bit and a 33-entry
 //! table, interpolated), the DCT-II (q15) for MFCCs; then each feature's mean over the clip is
 //! subtracted, the data set's normalisation applied, and the result quantised to the network's
@@ -21,9 +22,9 @@ pub const VERSION: u16 = 1;
 pub const HEADER_BYTES: usize = 32;
 /// The longest transform: larger frames could overflow the unscaled `i32` FFT.
 pub const MAX_FFT: usize = 2048;
-/// `10⁻⁶ × 2³⁰`: the host's floor under each mel energy, in the device's units (the device's
-/// spectrum is the host's × 2¹⁵).
-const ENERGY_FLOOR: u64 = 1074;
+/// `10⁻⁶ × 2³²`: the host's floor under each mel energy, in the device's units (the device
+/// computes twice the spectrum, × 2¹⁵).
+const ENERGY_FLOOR: u64 = 4295;
 /// `ln 2 × 2³²`.
 const LN2_Q32: i64 = 2_977_044_472;
 /// `log2(1 + i/32) × 2¹⁶`, i = 0…32.
@@ -301,10 +302,11 @@ impl<'a> FrontEnd<'a> {
         self.frames() * self.features * per
     }
 
-    /// 32-bit words of scratch a run needs: the transform (2 × its length), the frame's mel
+    /// 32-bit words of scratch a run needs: the transform (of half the frame's points, each
+    /// complex), the power of each of its n/2 + 1 bins (64 bits each), the frame's mel
     /// energies and the clip's feature map.
     pub fn scratch_words(&self) -> usize {
-        2 * self.fft + self.bands + self.frames() * self.features
+        self.fft + 2 * (self.fft / 2 + 1) + self.bands + self.frames() * self.features
     }
 
     fn scale(&self, k: usize) -> FeatureScale {
@@ -357,21 +359,26 @@ impl<'a> FrontEnd<'a> {
             });
         }
         let (n, frames, features) = (self.fft, self.frames(), self.features);
-        let (re, rest) = scratch.split_at_mut(n);
-        let (im, rest) = rest.split_at_mut(n);
+        // The real frame of n samples as n/2 complex ones (even samples real, odd imaginary).
+        let half = n / 2;
+        let (re, rest) = scratch.split_at_mut(half);
+        let (im, rest) = rest.split_at_mut(half);
+        let (power, rest) = rest.split_at_mut(2 * (half + 1));
         let (mel, rest) = rest.split_at_mut(self.bands);
         let map = &mut rest[..frames * features];
+        let windowed = |samples: &[i16], i: usize| match (samples.get(i), self.window.get(i)) {
+            (Some(&x), Some(&w)) => (x as i32 * w as i32 + (1 << 14)) >> 15,
+            _ => 0,
+        };
         for t in 0..frames {
             let samples = &clip[t * self.stride..t * self.stride + self.frame];
-            for (i, r) in re.iter_mut().enumerate() {
-                *r = match (samples.get(i), self.window.get(i)) {
-                    (Some(&x), Some(&w)) => (x as i32 * w as i32 + (1 << 14)) >> 15,
-                    _ => 0,
-                };
+            for m in 0..half {
+                re[m] = windowed(samples, 2 * m);
+                im[m] = windowed(samples, 2 * m + 1);
             }
-            im.fill(0);
-            fft(re, im, self.cos, self.sin);
-            self.log_mel(re, im, mel);
+            fft(re, im, self.cos, self.sin, 2);
+            self.power(re, im, power);
+            self.log_mel(power, mel);
             let row = &mut map[t * features..(t + 1) * features];
             if self.mfcc {
                 for (k, v) in row.iter_mut().enumerate() {
@@ -409,14 +416,15 @@ impl<'a> FrontEnd<'a> {
         Ok(())
     }
 
-    /// The frame's mel energies' natural logarithms, Q16, from its spectrum.
-    fn log_mel(&self, re: &[i32], im: &[i32], mel: &mut [i32]) {
+    /// The frame's mel energies' natural logarithms, Q16, from the power of each bin.
+    fn log_mel(&self, power: &[i32], mel: &mut [i32]) {
         let mut w = 0;
         for (b, m) in mel.iter_mut().enumerate() {
             let (first, len) = (self.ranges[2 * b] as usize, self.ranges[2 * b + 1] as usize);
             let mut energy = 0u64;
-            for (k, &weight) in (first..first + len).zip(&self.weights[w..w + len]) {
-                let power = (re[k] as i64 * re[k] as i64 + im[k] as i64 * im[k] as i64) as u64;
+            let bins = power[2 * first..2 * (first + len)].chunks_exact(2);
+            for (p, &weight) in bins.zip(&self.weights[w..w + len]) {
+                let power = p[0] as u32 as u64 | (p[1] as u32 as u64) << 32;
                 // power × weight / 2¹⁵, exactly while the product fits 64 bits (the quiet
                 // bins, whose few units matter in the logarithm).
                 let weighted = if power < 1 << 48 {
@@ -427,9 +435,35 @@ impl<'a> FrontEnd<'a> {
                 energy = energy.saturating_add(weighted);
             }
             w += len;
-            // ln(E) = (log2(E) − 30) × ln 2: the device's power is the host's × 2³⁰.
-            let log2 = log2_q16(energy.saturating_add(ENERGY_FLOOR)) as i64 - (30 << 16);
+            // ln(E) = (log2(E) − 32) × ln 2: the device's power is the host's × 2³².
+            let log2 = log2_q16(energy.saturating_add(ENERGY_FLOOR)) as i64 - (32 << 16);
             *m = round_shift(log2 * LN2_Q32, 32) as i32;
+        }
+    }
+
+    /// `|2·X[k]|²` of the real frame's spectrum for k = 0…m (m = n/2), each as two words (low,
+    /// high), from the transform `Z` of its n/2 complex samples:
+    /// `2X[k] = (Z[k] + Z*[m−k]) − i·W^k·(Z[k] − Z*[m−k])`, `W = e^(−2πi/n)`. Every value
+    /// fits 32 bits (|Z| < 2²⁶), so each product is one 32 × 32 → 64 multiply.
+    fn power(&self, re: &[i32], im: &[i32], power: &mut [i32]) {
+        let m = re.len();
+        for (k, out) in power.chunks_exact_mut(2).enumerate() {
+            let (a, b) = (k % m, (m - k) % m);
+            let (ar, ai, br, bi) = (re[a], im[a], re[b], -im[b]);
+            let (er, ei) = (ar + br, ai + bi);
+            // −i·(a − b)
+            let (or, oi) = ((ai - bi) as i64, (br - ar) as i64);
+            let (c, s) = match k {
+                0 => (32768, 0),
+                k if k == m => (-32768, 0),
+                k => (self.cos[k] as i64, self.sin[k] as i64),
+            };
+            // W^k = c − i·s
+            let xr = er as i64 + ((c * or + s * oi + (1 << 14)) >> 15);
+            let xi = ei as i64 + ((c * oi - s * or + (1 << 14)) >> 15);
+            let p = (xr * xr + xi * xi) as u64;
+            out[0] = p as u32 as i32;
+            out[1] = (p >> 32) as u32 as i32;
         }
     }
 }
@@ -450,8 +484,9 @@ pub fn log2_q16(v: u64) -> i32 {
 }
 
 /// In-place complex FFT (radix 2, decimation in time) of `re + i·im`, unscaled, with q15
-/// twiddles `cos(2πk/n)` and `sin(2πk/n)`, k < n/2.
-fn fft(re: &mut [i32], im: &mut [i32], cos: &[i16], sin: &[i16]) {
+/// twiddles: `cos[k·step]` and `sin[k·step]` are `cos(2πk/len)` and `sin(2πk/len)` for the
+/// transform's length `len` (a table of a transform `step` times as long).
+fn fft(re: &mut [i32], im: &mut [i32], cos: &[i16], sin: &[i16], step: usize) {
     let n = re.len();
     let bits = n.trailing_zeros();
     for i in 0..n {
@@ -461,21 +496,29 @@ fn fft(re: &mut [i32], im: &mut [i32], cos: &[i16], sin: &[i16]) {
             im.swap(i, j);
         }
     }
-    let mut len = 2;
+    // The first stage's twiddle is 1: sums and differences only.
+    for (r, i) in re.chunks_exact_mut(2).zip(im.chunks_exact_mut(2)) {
+        (r[0], r[1]) = (r[0] + r[1], r[0] - r[1]);
+        (i[0], i[1]) = (i[0] + i[1], i[0] - i[1]);
+    }
+    let mut len = 4;
     while len <= n {
-        let (half, step) = (len / 2, n / len);
-        for start in (0..n).step_by(len) {
-            for j in 0..half {
-                let (wr, wi) = (cos[j * step] as i64, -(sin[j * step] as i64));
-                let (a, b) = (start + j, start + j + half);
-                let (br, bi) = (re[b] as i64, im[b] as i64);
-                let vr = round_shift(br * wr - bi * wi, 15) as i32;
-                let vi = round_shift(br * wi + bi * wr, 15) as i32;
-                let (ur, ui) = (re[a], im[a]);
-                re[a] = ur + vr;
-                im[a] = ui + vi;
-                re[b] = ur - vr;
-                im[b] = ui - vi;
+        let (half, stride) = (len / 2, step * n / len);
+        for (r, i) in re.chunks_exact_mut(len).zip(im.chunks_exact_mut(len)) {
+            let (ra, rb) = r.split_at_mut(half);
+            let (ia, ib) = i.split_at_mut(half);
+            let twiddles = cos.iter().step_by(stride).zip(sin.iter().step_by(stride));
+            let pairs = ra
+                .iter_mut()
+                .zip(rb.iter_mut())
+                .zip(ia.iter_mut().zip(ib.iter_mut()));
+            for (((ar, br), (ai, bi)), (&c, &s)) in pairs.zip(twiddles) {
+                // b · W, W = c − i·s
+                let (xr, xi, c, s) = (*br as i64, *bi as i64, c as i64, s as i64);
+                let vr = ((xr * c + xi * s + (1 << 14)) >> 15) as i32;
+                let vi = ((xi * c - xr * s + (1 << 14)) >> 15) as i32;
+                (*br, *bi) = (*ar - vr, *ai - vi);
+                (*ar, *ai) = (*ar + vr, *ai + vi);
             }
         }
         len *= 2;
@@ -591,7 +634,7 @@ mod tests {
             .map(|i| libm::round(1000.0 * twiddle(5 * i % n, n).0) as i32)
             .collect();
         let mut im = alloc::vec![0; n];
-        fft(&mut re, &mut im, &cos, &sin);
+        fft(&mut re, &mut im, &cos, &sin, 1);
         for k in 0..n {
             let expected = if k == 5 || k == n - 5 { 32000.0 } else { 0.0 };
             assert!((re[k] as f64 - expected).abs() < 40.0, "bin {k}: {}", re[k]);

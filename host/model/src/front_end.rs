@@ -12,7 +12,7 @@ use edgenas_engine::front_end::{self as device, FeatureScale, Output, Tables, q1
 use edgenas_engine::requant::quantize_multiplier;
 use serde::{Deserialize, Serialize};
 
-use crate::board::Board;
+use crate::board::{Board, BoardKind};
 
 /// Which features the front end computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -118,10 +118,12 @@ impl FrontEnd {
 
     /// RAM the device front end needs beside the network's arena (which holds its output, the
     /// network's input): the clip (16-bit samples) and its scratch (`i32` words: the
-    /// transform, a frame's mel energies and the clip's feature map).
+    /// transform of half the frame's points, the power of its bins, a frame's mel energies
+    /// and the clip's feature map; `edgenas_engine::front_end::FrontEnd::scratch_words`).
     pub fn device_ram_bytes(&self) -> usize {
         let n = self.fft_len();
-        let scratch = 2 * n + self.mel_bands as usize + self.frames() * self.features();
+        let scratch =
+            n + 2 * (n / 2 + 1) + self.mel_bands as usize + self.frames() * self.features();
         2 * self.clip_samples() + 4 * scratch
     }
 
@@ -131,12 +133,16 @@ impl FrontEnd {
         self.device_blob(&[], &[], DeviceInput::F32).len()
     }
 
-    /// The device front end's latency on `board` from its cost model (the front end's MACs at
-    /// the cycles of an int8 dense layer's MAC, an estimate until the emulated board measures
-    /// it), `None` for a board without a cost model.
+    /// The device front end's latency on `board`, predicted from its [`FrontEnd::macs`] at
+    /// [`INSTRUCTIONS_PER_MAC`] and the board's cycles per instruction (1 unless its board
+    /// file says otherwise) — an estimate until the board runs it (`edgenas measure` runs it
+    /// on an emulated board). `None` for a board of no clock (the host).
     pub fn predicted_ms(&self, board: &Board) -> Option<f64> {
-        let model = board.cost_model.as_ref()?;
-        let cycles = self.macs() as f64 * model.int8.dense + model.node_overhead_cycles;
+        if board.kind == BoardKind::Host || board.clock_hz == 0 {
+            return None;
+        }
+        let cpi = board.connection.cycles_per_instruction.unwrap_or(1.0);
+        let cycles = self.macs() as f64 * INSTRUCTIONS_PER_MAC * cpi;
         Some(cycles / board.clock_hz as f64 * 1000.0)
     }
 
@@ -334,6 +340,13 @@ pub enum DeviceInput {
 
 /// The lowest frequency the mel filters cover.
 pub const LOWEST_HZ: f64 = 20.0;
+
+/// Instructions of the device front end per [`FrontEnd::macs`], counted on the emulated
+/// Cortex-M4 (`edgenas measure model-int8.onnx --board qemu-mps2-an386`,
+/// docs/keyword-spotting.md): 9.81 for an MFCC of 13 × 49 (40/20 ms, 40 mel bands, 1 s at
+/// 8 kHz; 5.33 M instructions), 9.65 for 13 × 30 (64/32 ms, 20 mel), 10.15 for 12 × 15
+/// (32/32 ms, 16 mel, 0.5 s).
+pub const INSTRUCTIONS_PER_MAC: f64 = 9.87;
 
 /// Mel scale (HTK).
 fn mel(hz: f64) -> f64 {

@@ -218,6 +218,9 @@ fn to_text(
             f.flash_available_bytes,
             f.flash_margin_bytes,
         );
+        if let Some(ms) = c.front_end.and_then(|fe| fe.predicted_ms(b)) {
+            out += &format!("front end {ms:.2} ms predicted on the board (before the network)\n");
+        }
         out += &format!("fits      {}\n", if f.fits { "yes" } else { "NO" });
     }
     out
