@@ -477,3 +477,22 @@ fn the_spoken_digits_are_split_by_speaker() {
         );
     }
 }
+
+#[test]
+fn a_front_end_table_is_checked_like_the_rest_of_a_space() {
+    let bad = |from: &str, to: &str| {
+        let text = TONE_SPACE.replace(from, to);
+        parse_space(&text, "tones.toml").unwrap_err().to_string()
+    };
+    let e = bad("type = \"mfcc\"", "type = \"log_mel\"");
+    assert!(e.contains("`coefficients` is for mfcc"), "{e}");
+    let e = bad("classes = 3", "classes = 3\nheight = 49");
+    assert!(e.contains("gives only `classes`"), "{e}");
+    let e = bad("sample_rate = 8000", "sample_rate = 44100");
+    assert!(e.contains("8000 or 16000"), "{e}");
+    let e = bad("frame_ms = 32", "frame_ms = 32\nhop_ms = 10");
+    assert!(e.contains("unknown key"), "{e}");
+    // A frame longer than the clip decodes to no front end: the first genotype is refused.
+    let e = bad("clip_ms = 500", "clip_ms = 20");
+    assert!(e.contains("longer than the clip"), "{e}");
+}

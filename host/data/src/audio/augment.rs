@@ -3,7 +3,7 @@
 use edgenas_model::rng::Rng;
 
 /// The largest change of speed (and pitch), as a share.
-const MAX_SPEED_CHANGE: f64 = 0.1;
+const MAX_SPEED_CHANGE: f64 = 0.2;
 /// The largest shift, as a share of the clip.
 const MAX_SHIFT: f64 = 0.1;
 /// The loudest background noise, as a share of full scale (Speech Commands' usual 0.1).
@@ -26,7 +26,7 @@ impl<'a> Augmenter<'a> {
         }
     }
 
-    /// `clip` played up to 10 % faster or slower (a higher or lower voice), shifted by up to
+    /// `clip` played up to 20 % faster or slower (a higher or lower voice), shifted by up to
     /// ±10 % of its length (silence fills the gap), with noise added.
     pub fn apply(&mut self, clip: &[i16]) -> Vec<i16> {
         let speed = 1.0 + MAX_SPEED_CHANGE * (2.0 * self.rng.unit() - 1.0);

@@ -473,6 +473,15 @@ impl Parser<'_> {
                     self.err(v, "front_end.sample_rate", "expected 8000 or 16000 (Hz)")
                 })?,
         };
+        if kind == FrontEndKind::LogMel
+            && let Some(v) = entries.get("coefficients")
+        {
+            return Err(self.err(
+                v,
+                "front_end.coefficients",
+                "a log_mel front end has one feature a mel band: `coefficients` is for mfcc",
+            ));
+        }
         let positive = ParamKind::Int { min: 1 };
         let none = Condition::default();
         let get = |p: &mut Self, k: &str, default: i64| -> Result<Param, FileError> {
