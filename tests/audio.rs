@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::common::{edgenas, shared};
+use crate::common::{edgenas, shared, stdout_json};
 use edgenas::candidate::{Candidate, InputFormat};
 use edgenas::compile::{HostEngine, HostFrontEnd};
 use edgenas::data;
@@ -85,13 +85,11 @@ fn write_tones(root: &Path, per_speaker: usize) {
     }
 }
 
-fn stdout_json(out: &std::process::Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+/// `edgenas train` of the space file `space` on the audio folder `root`, with `more`.
+fn train_on(space: &Path, root: &Path, more: &[&str]) -> std::process::Output {
+    let data = format!("audio-folder:{}", root.display());
+    let args = ["train", "--space", space.to_str().unwrap(), "--data", &data];
+    edgenas(&[&args[..], more].concat())
 }
 
 #[test]
@@ -105,22 +103,21 @@ fn a_folder_of_clips_trains_through_the_front_end_split_by_speaker_and_evaluates
     write_tones(&root, 6);
     std::fs::write(&space, TONE_SPACE).unwrap();
     let spec = format!("audio-folder:{}", root.display());
-    let train = stdout_json(&edgenas(&[
-        "train",
-        "--space",
-        space.to_str().unwrap(),
-        "--genotype",
-        "front_end.coefficients=12",
-        "--data",
-        &spec,
-        "--epochs",
-        "30",
-        "--batch-size",
-        "8",
-        "--out",
-        model.to_str().unwrap(),
-        "--json",
-    ]));
+    let train = stdout_json(&train_on(
+        &space,
+        &root,
+        &[
+            "--genotype",
+            "front_end.coefficients=12",
+            "--epochs",
+            "30",
+            "--batch-size",
+            "8",
+            "--out",
+            model.to_str().unwrap(),
+            "--json",
+        ],
+    ));
     let data = &train["data"];
     // 4 speakers: one to test, one to validate, two to train (with one augmented copy each).
     assert_eq!(data["test"], 18, "{data}");
@@ -246,18 +243,17 @@ fn the_front_end_runs_on_the_emulated_board_before_the_network_as_on_the_host() 
     );
     write_tones(&root, 3);
     std::fs::write(&space, TONE_SPACE).unwrap();
-    let out = edgenas(&[
-        "train",
-        "--space",
-        space.to_str().unwrap(),
-        "--random",
-        "--data",
-        &format!("audio-folder:{}", root.display()),
-        "--epochs",
-        "2",
-        "--out",
-        model.to_str().unwrap(),
-    ]);
+    let out = train_on(
+        &space,
+        &root,
+        &[
+            "--random",
+            "--epochs",
+            "2",
+            "--out",
+            model.to_str().unwrap(),
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -321,16 +317,7 @@ fn bad_audio_is_named_by_file_with_a_clear_error_never_a_panic() {
         let root = tmp.path().join(name);
         write_tones(&root, 1);
         spoil(&root);
-        let out = edgenas(&[
-            "train",
-            "--space",
-            space.to_str().unwrap(),
-            "--random",
-            "--data",
-            &format!("audio-folder:{}", root.display()),
-            "--epochs",
-            "1",
-        ]);
+        let out = train_on(&space, &root, &["--random", "--epochs", "1"]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
         assert!(!stderr.contains("panicked"), "{name}: {stderr}");

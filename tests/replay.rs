@@ -1,6 +1,6 @@
 //! `edgenas replay` on a table the test builds, and on the shared NAS-Bench-201 table.
 
-use crate::common::shared;
+use crate::common::{shared, stdout_json};
 use std::path::Path;
 use std::process::Command;
 
@@ -70,13 +70,7 @@ fn replay_run(table: &str, strategy: &str, budget: &str, seeds: &str, extra: &[&
 }
 
 fn replay_json(args: &[&str]) -> Value {
-    let out = replay(&[args, &["--json"]].concat());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    stdout_json(&replay(&[args, &["--json"]].concat()))
 }
 
 #[test]

@@ -13,6 +13,16 @@ pub fn edgenas(args: &[&str]) -> Output {
         .expect("the edgenas binary runs")
 }
 
+/// The JSON a successful run printed (failing with its standard error otherwise).
+pub fn stdout_json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// The repository's root folder.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
