@@ -4,7 +4,7 @@ use std::path::Path;
 
 use image::imageops::FilterType;
 
-use super::{DataError, Samples};
+use super::{DataError, Samples, folder};
 use edgenas_model::network::Shape;
 
 /// Reads `root/CLASS/*.{png,jpg,jpeg,bmp}`; classes are the sorted sub-folder names. Each image
@@ -21,14 +21,7 @@ pub fn load(
             format!("images convert to 1 or 3 channels; the space asks for {channels}"),
         ));
     }
-    let mut classes: Vec<String> = std::fs::read_dir(root)
-        .map_err(|e| DataError::new(root, format!("cannot read the folder: {e}")))?
-        .filter_map(Result::ok)
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| e.file_name().to_str().map(str::to_string))
-        .filter(|n| !n.starts_with('.'))
-        .collect();
-    classes.sort();
+    let classes = folder::class_folders(root, &[])?;
     if classes.is_empty() {
         return Err(DataError::new(
             root,
@@ -39,18 +32,7 @@ pub fn load(
     let mut labels = Vec::new();
     for (label, class) in classes.iter().enumerate() {
         let dir = Path::new(root).join(class);
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .map_err(|e| DataError::new(dir.display(), format!("cannot read: {e}")))?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| {
-                p.is_file()
-                    && !p
-                        .file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-            })
-            .collect();
-        files.sort();
+        let files = folder::visible_files(&dir)?;
         if files.is_empty() {
             return Err(DataError::new(
                 dir.display(),

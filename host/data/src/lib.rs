@@ -19,6 +19,7 @@ pub mod audio;
 mod candidate;
 mod csv_file;
 mod digits;
+mod folder;
 mod image_folder;
 mod normalise;
 mod npy;
@@ -182,8 +183,13 @@ pub fn load_all(spec: &str, format: impl Into<InputFormat>) -> Result<Samples, D
 
 /// The root folder of an `audio-folder:PATH[#OPTIONS]` spec, or `None` for another spec.
 pub fn audio_folder(spec: &str) -> Option<&str> {
+    audio_spec(spec).map(|(root, _)| root)
+}
+
+/// The root folder and the options of an `audio-folder:PATH[#OPTIONS]` spec.
+fn audio_spec(spec: &str) -> Option<(&str, &str)> {
     let rest = spec.strip_prefix("audio-folder:")?;
-    Some(rest.rsplit_once('#').map_or(rest, |(root, _)| root))
+    Some(rest.rsplit_once('#').unwrap_or((rest, "")))
 }
 
 /// What a data set is read for.
@@ -202,8 +208,7 @@ fn read(
     seed: u64,
     purpose: Purpose,
 ) -> Result<(Samples, Vec<split::Part>, String), DataError> {
-    if let Some(rest) = spec.strip_prefix("audio-folder:") {
-        let root = audio_folder(spec).unwrap_or(rest);
+    if let Some((root, options)) = audio_spec(spec) {
         let Some(front_end) = &format.front_end else {
             return Err(DataError::new(
                 spec,
@@ -211,10 +216,6 @@ fn read(
                  features (the shipped `kws`, say)",
             ));
         };
-        let options = rest
-            .strip_prefix(root)
-            .unwrap_or("")
-            .trim_start_matches('#');
         let mut options =
             audio::AudioOptions::parse(options).map_err(|m| DataError::new(spec, m))?;
         if purpose == Purpose::Evaluate {

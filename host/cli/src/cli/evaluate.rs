@@ -51,13 +51,22 @@ pub fn run(args: Args) -> Result<()> {
     let files = model_files(&args.model)?;
     let mut scores = Vec::new();
     let mut front_end = None;
+    // The f32 and int8 files of one model read the same samples: loaded once.
+    let mut loaded: Option<(StoredInfo, Vec<usize>, Samples)> = None;
     for file in &files {
         let what = file.display().to_string();
         let bytes = std::fs::read(file).with_context(|| format!("cannot read {what}"))?;
         let info = StoredInfo::from_bytes(&bytes, &what)?;
         let model = TractModel::load(&bytes, &what).map_err(anyhow::Error::msg)?;
-        let samples = samples_for(&args.data, &model, &info, &what)?;
         front_end = info.front_end;
+        let same = loaded
+            .as_ref()
+            .is_some_and(|(i, shape, _)| *i == info && shape == model.input_shape());
+        if !same {
+            let samples = samples_for(&args.data, &model, &info, &what)?;
+            loaded = Some((info, model.input_shape().to_vec(), samples));
+        }
+        let (_, _, samples) = loaded.as_ref().expect("loaded above");
         let size = samples.shape.elements();
         let mut predicted = Vec::with_capacity(samples.labels.len());
         for x in samples.x.chunks(size) {

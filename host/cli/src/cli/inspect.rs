@@ -68,6 +68,7 @@ fn to_json(
     fit: Option<&Fit>,
 ) -> serde_json::Value {
     let net = &c.network;
+    let (fe_ram, fe_flash) = c.front_end_bytes();
     let layers: Vec<_> = net
         .nodes
         .iter()
@@ -97,8 +98,8 @@ fn to_json(
         "nb201_arch": nb201::arch_string(&c.genotype),
         "input": net.input_shape().dims(),
         "front_end": c.front_end,
-        "front_end_ram_bytes": c.front_end_bytes().0,
-        "front_end_flash_bytes": c.front_end_bytes().1,
+        "front_end_ram_bytes": fe_ram,
+        "front_end_flash_bytes": fe_flash,
         "classes": net.classes,
         "layers": layers,
         "params": c.costs.params,

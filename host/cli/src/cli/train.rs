@@ -43,7 +43,9 @@ pub struct Args {
     /// `model-int8-ops.onnx` (QLinearConv operator form), `model.h` and
     /// `model-int8.h` (C arrays), the device models `model.blob` and `model-int8.blob` (and
     /// `model-int8-blob.h`), `weights.json`, `train.json` (the summary) and `check.json`
-    /// (samples with their expected outputs, for other runtimes).
+    /// (samples with their expected outputs, for other runtimes); a model of an audio front
+    /// end also `front_end.json` and the device front ends `front_end.blob` and
+    /// `front_end-int8.blob`.
     #[arg(long)]
     out: Option<PathBuf>,
     /// How the int8 model's activation ranges are calibrated on the training split.
@@ -188,7 +190,7 @@ pub fn run(args: Args) -> Result<()> {
             "wrote     {}: model.onnx, model-int8.onnx, model-int8-ops.onnx, model.h, model-int8.h, model.blob, model-int8.blob, model-int8-blob.h, weights.json, train.json, check.json{}",
             dir.display(),
             if dataset.front_end.is_some() {
-                ", front_end.json"
+                ", front_end.json, front_end.blob, front_end-int8.blob"
             } else {
                 ""
             }

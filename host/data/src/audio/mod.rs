@@ -18,7 +18,7 @@ use edgenas_model::front_end::FrontEnd;
 use edgenas_model::network::Shape;
 
 use crate::split::{self, Part};
-use crate::{DataError, Samples};
+use crate::{DataError, Samples, folder};
 
 /// How an audio folder is split.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,7 +107,10 @@ pub fn load(
 ) -> Result<AudioSamples, DataError> {
     let (class_names, clips) = read_clips(root, front_end)?;
     let (parts, split) = split_clips(root, &clips, options.split_by, seed)?;
-    let noise = read_noise(&Path::new(root).join(NOISE_FOLDER), front_end)?;
+    let noise = match options.augment {
+        0 => Vec::new(),
+        _ => read_noise(&Path::new(root).join(NOISE_FOLDER), front_end)?,
+    };
     let features = Features::new(*front_end);
     let mut samples = Samples {
         shape: Shape::Image {
@@ -138,7 +141,7 @@ pub fn load(
     let split = match options.augment {
         0 => split,
         n => format!(
-            "{split}; training clips augmented ×{n} (time shift, {})",
+            "{split}; training clips augmented ×{n} (speed, time shift, {})",
             if noise.is_empty() {
                 "white noise"
             } else {
@@ -173,14 +176,7 @@ pub fn clips(root: &str, front_end: &FrontEnd) -> Result<LabelledClips, DataErro
 
 /// The classes (sorted sub-folders) and their clips (sorted by path), fitted to the clip length.
 fn read_clips(root: &str, front_end: &FrontEnd) -> Result<(Vec<String>, Vec<Clip>), DataError> {
-    let mut class_names: Vec<String> = std::fs::read_dir(root)
-        .map_err(|e| DataError::new(root, format!("cannot read the folder: {e}")))?
-        .filter_map(Result::ok)
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| e.file_name().to_str().map(str::to_string))
-        .filter(|n| !n.starts_with('.') && n != NOISE_FOLDER)
-        .collect();
-    class_names.sort();
+    let class_names = folder::class_folders(root, &[NOISE_FOLDER])?;
     if class_names.is_empty() {
         return Err(DataError::new(
             root,
@@ -213,19 +209,8 @@ fn read_clips(root: &str, front_end: &FrontEnd) -> Result<(Vec<String>, Vec<Clip
 
 /// The `.wav` files of a folder, sorted (hidden files skipped).
 fn wav_files(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| DataError::new(dir.display(), format!("cannot read: {e}")))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_file()
-                && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("wav"))
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    files.sort();
+    let mut files = folder::visible_files(dir)?;
+    files.retain(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("wav")));
     Ok(files)
 }
 

@@ -46,31 +46,48 @@ pub fn compile(bytes: &[u8], what: &str) -> Result<Compiled, String> {
     })
 }
 
+/// Bytes copied into 4-byte aligned memory, as the engine reads blobs in place.
+struct Aligned {
+    words: Vec<u32>,
+    len: usize,
+}
+
+impl Aligned {
+    fn new(bytes: &[u8]) -> Aligned {
+        let mut words = vec![0u32; bytes.len().div_ceil(4)];
+        bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+        Aligned {
+            words,
+            len: bytes.len(),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &bytemuck::cast_slice::<u32, u8>(&self.words)[..self.len]
+    }
+}
+
 /// A blob and an arena on the host, both 4-byte aligned as the engine requires.
 pub struct HostEngine {
-    blob: Vec<u32>,
-    len: usize,
+    blob: Aligned,
     arena: Vec<u32>,
 }
 
 impl HostEngine {
     /// Copies `blob` into aligned memory and allocates the arena it asks for.
     pub fn new(blob: &[u8]) -> Result<HostEngine, String> {
-        let mut words = vec![0u32; blob.len().div_ceil(4)];
-        bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..blob.len()].copy_from_slice(blob);
         let parsed = blob::Blob::parse(blob).map_err(|e| e.to_string())?;
         let arena = vec![0u32; (parsed.header().arena_bytes as usize).div_ceil(4)];
         Ok(HostEngine {
-            blob: words,
-            len: blob.len(),
+            blob: Aligned::new(blob),
             arena,
         })
     }
 
     /// An engine over the blob and the arena.
     pub fn engine(&mut self) -> Result<Engine<'_, '_>, String> {
-        let blob = &bytemuck::cast_slice::<u32, u8>(&self.blob)[..self.len];
-        Engine::new(blob, bytemuck::cast_slice_mut(&mut self.arena)).map_err(|e| e.to_string())
+        Engine::new(self.blob.bytes(), bytemuck::cast_slice_mut(&mut self.arena))
+            .map_err(|e| e.to_string())
     }
 
     /// Runs one sample given as the input tensor's bytes and returns the output as floats
@@ -96,19 +113,15 @@ impl HostEngine {
 
 /// A front-end blob on the host, in aligned memory, with its scratch buffer.
 pub struct HostFrontEnd {
-    blob: Vec<u32>,
-    len: usize,
+    blob: Aligned,
     scratch: Vec<i32>,
 }
 
 impl HostFrontEnd {
     /// Copies and checks a front-end blob (`edgenas_engine::front_end`).
     pub fn new(blob: &[u8]) -> Result<HostFrontEnd, String> {
-        let mut words = vec![0u32; blob.len().div_ceil(4)];
-        bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..blob.len()].copy_from_slice(blob);
         let mut fe = HostFrontEnd {
-            blob: words,
-            len: blob.len(),
+            blob: Aligned::new(blob),
             scratch: Vec::new(),
         };
         let needed = fe.front_end()?.scratch_words();
@@ -117,8 +130,7 @@ impl HostFrontEnd {
     }
 
     fn front_end(&self) -> Result<FrontEnd<'_>, String> {
-        FrontEnd::new(&bytemuck::cast_slice::<u32, u8>(&self.blob)[..self.len])
-            .map_err(|e| e.to_string())
+        FrontEnd::new(self.blob.bytes()).map_err(|e| e.to_string())
     }
 
     /// Samples of a clip it reads.
@@ -138,8 +150,7 @@ impl HostFrontEnd {
 
     /// The network input for `clip`, as the device computes it (int8 or f32 bytes).
     pub fn run(&mut self, clip: &[i16]) -> Result<Vec<u8>, String> {
-        let blob = &bytemuck::cast_slice::<u32, u8>(&self.blob)[..self.len];
-        let fe = FrontEnd::new(blob).map_err(|e| e.to_string())?;
+        let fe = FrontEnd::new(self.blob.bytes()).map_err(|e| e.to_string())?;
         let mut out = vec![0u8; fe.output_bytes()];
         fe.run(clip, &mut self.scratch, &mut out)
             .map_err(|e| e.to_string())?;
