@@ -136,8 +136,9 @@ fn the_tract_meter_times_real_runs() {
 
 #[test]
 fn the_simulator_prices_each_node_with_the_board_cost_model() {
+    // rpi-pico (Cortex-M0+) has no emulated twin: its cost model's estimates price each node.
     let _alone = TIMING.lock().unwrap_or_else(|e| e.into_inner());
-    let board = load_board("nucleo-f746zg").unwrap();
+    let board = load_board("rpi-pico").unwrap();
     let sim = Simulator::new(board.clone()).unwrap();
     let c = candidate("ds-cnn", DS_CNN);
     for int8 in [false, true] {
@@ -153,19 +154,44 @@ fn the_simulator_prices_each_node_with_the_board_cost_model() {
         assert!((m.latency_ms.median - ms).abs() < 1e-12);
         // The shipped coefficients are estimates, and the prediction says so.
         assert!(
-            m.warnings.iter().any(|w| w.contains("starting estimate")),
+            m.warnings
+                .iter()
+                .any(|w| w.contains("uncalibrated estimate")),
             "{:?}",
             m.warnings
         );
     }
-    // On the same board, int8 is predicted faster than f32 (the datasheet-derived estimates).
-    let f32 = sim
-        .measure(&export_untrained(&c.network, false, 0).unwrap(), "f")
-        .unwrap();
-    let int8 = sim
-        .measure(&export_untrained(&c.network, true, 0).unwrap(), "i")
-        .unwrap();
-    assert!(int8.latency_ms.median < f32.latency_ms.median);
+}
+
+#[test]
+fn a_real_board_inherits_the_kernel_model_of_its_emulated_twin() {
+    // nucleo-f746zg names qemu-mps2-an500 as its twin: the simulator predicts it with the
+    // twin's per-kernel model (the same cycles) at the F746's 216 MHz, and says so.
+    let _alone = TIMING.lock().unwrap_or_else(|e| e.into_inner());
+    let board = load_board("nucleo-f746zg").unwrap();
+    let twin = load_board("qemu-mps2-an500").unwrap();
+    let km = twin.kernel_model.as_ref().expect("the twin is calibrated");
+    let sim = Simulator::new(board.clone()).unwrap();
+    let c = candidate("ds-cnn", DS_CNN);
+    let mut ms = Vec::new();
+    for int8 in [false, true] {
+        let bytes = export_untrained(&c.network, int8, 0).unwrap();
+        let m = sim.measure(&bytes, "ds-cnn").unwrap();
+        let counts = edgenas::measure::compiled_counts(&bytes, "ds-cnn").unwrap();
+        let cycles = edgenas::measure::kernel_model::predict_cycles(km, &counts).unwrap();
+        assert_eq!(m.cycles, Some(cycles));
+        assert!((m.latency_ms.median - cycles / 216e6 * 1e3).abs() < 1e-12);
+        assert!(
+            m.warnings
+                .iter()
+                .any(|w| w.contains("inherited from its emulated twin qemu-mps2-an500")),
+            "{:?}",
+            m.warnings
+        );
+        ms.push(m.latency_ms.median);
+    }
+    // The engine's int8 kernels (DSP) are faster than its f32 ones.
+    assert!(ms[1] < ms[0], "{ms:?}");
 }
 
 #[test]

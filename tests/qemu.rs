@@ -395,3 +395,95 @@ fn an_installed_binary_finds_the_firmware_in_its_data_directory() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_shipped_kernel_model_predicts_candidates_of_every_space_within_ten_percent() {
+    // The board file's per-kernel coefficients (fitted by `calibrate` on random kernel chains,
+    // never on a space's candidates) against the firmware as built: a kernel that changed
+    // without a new calibration fails here.
+    let Some(meter) = meter("qemu-mps2-an386") else {
+        return;
+    };
+    let board = load_board("qemu-mps2-an386").unwrap();
+    let km = board
+        .kernel_model
+        .clone()
+        .expect("the board file has a kernel model");
+    let mut errors = Vec::new();
+    for space in spaces() {
+        let mut rng = Rng::new(5);
+        for i in 0..4 {
+            let c = Candidate::new(&space, space.sample(&mut rng)).unwrap();
+            let int8 = i % 2 == 1;
+            let bytes = edgenas::measure::export_untrained(&c.network, int8, 0).unwrap();
+            let what = format!("{} {}", space.name, c.genotype);
+            let counts = edgenas::measure::compiled_counts(&bytes, &what).unwrap();
+            let predicted = edgenas::measure::kernel_model::predict_cycles(&km, &counts).unwrap();
+            let measured = meter.measure(&bytes, &what).unwrap().cycles.unwrap();
+            errors.push(((predicted - measured) / measured, what));
+        }
+    }
+    let within = errors.iter().filter(|(e, _)| e.abs() <= 0.10).count();
+    let mut sorted: Vec<f64> = errors.iter().map(|(e, _)| e.abs()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    assert!(
+        within * 10 >= errors.len() * 9 && median <= 0.05,
+        "{within} of {} within ±10 %, median {:.1} %: {errors:?}",
+        errors.len(),
+        100.0 * median
+    );
+}
+
+#[test]
+fn a_latency_limited_search_on_a_real_m4_board_trains_nothing_its_emulated_twin_finds_too_slow() {
+    // nucleo-l4r5zi has no probe here: the search predicts its latency with the kernel model
+    // of its emulated twin (qemu-mps2-an386). Every candidate it trains, run on the twin and
+    // scaled to the L4R5's clock, keeps within 10 % of the limit.
+    let Some(meter) = meter("qemu-mps2-an386") else {
+        return;
+    };
+    let limit_ms = 10.0;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let status = Command::new(env!("CARGO_BIN_EXE_edgenas"))
+        .args(["search", "--space", "ds-cnn", "--board", "nucleo-l4r5zi"])
+        .args(["--data", "digits", "--meter", "simulator"])
+        .args(["--max-latency-ms", &limit_ms.to_string()])
+        .args(["--trials", "8", "--epochs", "1", "--json", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let study = edgenas::study::SqliteStudy::open(&out.join("study.db"), false).unwrap();
+    let trials = edgenas::study::Storage::trials(&study).unwrap();
+    let space = load_space("ds-cnn").unwrap();
+    let twin_board = load_board("nucleo-l4r5zi").unwrap();
+    let trained: Vec<_> = trials
+        .iter()
+        .filter(|t| t.valid_accuracy.is_some())
+        .collect();
+    assert!(!trained.is_empty(), "nothing trained: {trials:?}");
+    let rejected = trials
+        .iter()
+        .filter(|t| t.reason.as_deref().is_some_and(|r| r.contains("latency")))
+        .count();
+    assert!(rejected > 0, "the limit rejected nothing: {trials:?}");
+    for t in trained {
+        let genotype = space.parse_genotype(&t.genotype).unwrap();
+        let (c, _) =
+            <Candidate as edgenas::data::ForData>::for_data(&space, genotype, "digits", 0).unwrap();
+        let m = edgenas::measure::latency_before_training(&c, &meter, true, t.seed).unwrap();
+        let emulated_ms = m.cycles.unwrap() / twin_board.clock_hz as f64 * 1e3;
+        assert!(
+            emulated_ms <= 1.1 * limit_ms,
+            "trial {} predicted {:?} ms, {emulated_ms:.3} ms on the twin: {t:?}",
+            t.id,
+            t.latency_ms
+        );
+    }
+}

@@ -12,6 +12,8 @@
 mod agent;
 mod calibrate;
 mod host;
+mod kernel_calibration;
+pub mod kernel_model;
 pub mod mcu;
 mod nnls;
 pub mod qemu;
@@ -26,6 +28,7 @@ pub use calibrate::{
 };
 pub use edgenas_wire::{BoardFacts, Latency, Timer};
 pub use host::TractMeter;
+pub use kernel_calibration::{calibrate_kernels, compiled_counts, kernel_models, measure_sample};
 pub use mcu::{BoardRun, DataRegion, OpProfile};
 pub use qemu::QemuMeter;
 pub use simulator::{Simulator, predict_cycles};

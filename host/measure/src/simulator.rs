@@ -1,9 +1,11 @@
 //! The board simulator: a board's latency predicted from the work of each node of the model
 //! (as tract types it) and the board file's cost model.
 
+use super::kernel_calibration::compiled_counts;
+use super::kernel_model;
 use super::work::{CostKind, CostPrecision, ModelWork, analyse};
 use super::{Kind, Latency, MeasureError, Measurement, Meter};
-use edgenas_model::board::{Board, CostModel, OpCosts};
+use edgenas_model::board::{Board, CostModel, KernelModel, OpCosts, load_board};
 use edgenas_onnx::export::TractModel;
 
 /// Predicts latency on one board from its cost model: for every node, cycles per unit of work
@@ -14,16 +16,57 @@ use edgenas_onnx::export::TractModel;
 pub struct Simulator {
     board: Board,
     cost: CostModel,
+    /// The per-kernel model, the board's own or its emulated twin's, and where it came from.
+    kernels: Option<(KernelModel, String)>,
 }
 
 impl Simulator {
-    /// A simulator for `board`; fails when the board file has no cost model.
+    /// A simulator for `board`; fails when the board file has no cost model, or names an
+    /// emulated twin that cannot be read.
     pub fn new(board: Board) -> Result<Simulator, MeasureError> {
         let cost = board
             .cost_model
             .clone()
             .ok_or_else(|| MeasureError::NoCostModel(board.name.clone()))?;
-        Ok(Simulator { board, cost })
+        let kernels = match (&board.kernel_model, &board.emulated_twin) {
+            (Some(km), _) => Some((km.clone(), format!("calibrated on {}", km.measured_on))),
+            (None, Some(twin)) => {
+                let twin_board = load_board(twin).map_err(|e| {
+                    MeasureError::Model(format!("board {}'s emulated twin: {e}", board.name))
+                })?;
+                twin_board.kernel_model.map(|km| {
+                    let note = format!(
+                        "inherited from its emulated twin {twin}: the twin's cycles at this \
+                         board's {} Hz, assuming no flash wait states (code in cache or \
+                         zero-wait memory), not calibrated on the board itself",
+                        board.clock_hz
+                    );
+                    (km, note)
+                })
+            }
+            (None, None) => None,
+        };
+        Ok(Simulator {
+            board,
+            cost,
+            kernels,
+        })
+    }
+
+    /// The cycles of `bytes` predicted by the kernel model, with its note; `None` without one,
+    /// or with a warning when the model has a kernel it was not calibrated on.
+    fn kernel_cycles(&self, bytes: &[u8], what: &str) -> Option<Result<(f64, String), String>> {
+        let (km, note) = self.kernels.as_ref()?;
+        let counts = match compiled_counts(bytes, what) {
+            Ok(c) => c,
+            Err(e) => return Some(Err(format!("the engine cannot compile it ({e})"))),
+        };
+        Some(kernel_model::predict_cycles(km, &counts).map(|c| {
+            (
+                c,
+                format!("predicted per kernel of the compiled model: kernel model {note}"),
+            )
+        }))
     }
 }
 
@@ -87,18 +130,31 @@ impl Meter for Simulator {
         model
             .run(&zeros)
             .map_err(|e| MeasureError::Model(format!("{what}: tract cannot run it: {e}")))?;
-        let cycles = predict_cycles(&work, &self.cost);
         let mut warnings = Vec::new();
+        let by_kernels = match self.kernel_cycles(bytes, what) {
+            Some(Ok((cycles, note))) => {
+                warnings.push(note);
+                Some(cycles)
+            }
+            Some(Err(e)) => {
+                warnings.push(format!(
+                    "the kernel model cannot predict it: {e}; the cost model does"
+                ));
+                None
+            }
+            None => None,
+        };
+        let cycles = by_kernels.unwrap_or_else(|| predict_cycles(&work, &self.cost));
         let fallback = work.fallback_ops();
-        if !fallback.is_empty() {
+        if by_kernels.is_none() && !fallback.is_empty() {
             warnings.push(format!(
                 "no cost-model kind for {}: priced as elementwise work per output element (a fallback)",
                 fallback.join(", ")
             ));
         }
-        if self.cost.source != "calibrated" {
+        if by_kernels.is_none() && self.cost.source != "calibrated" {
             warnings.push(format!(
-                "board {}'s cost model is a starting estimate, not calibrated on the board",
+                "board {}'s latency rests on an uncalibrated estimate (published kernel figures, not our engine measured): run `edgenas calibrate`",
                 self.board.name
             ));
         }

@@ -4,12 +4,13 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use edgenas::board::{CostFit, load_board};
+use edgenas::board::{BoardKind, CostFit, load_board};
 use edgenas::candidate::Candidate;
+use edgenas::measure::kernel_model::{self, ModelCounts};
 use edgenas::measure::work::analyse;
 use edgenas::measure::{
-    CalibrationPoint, Timer, agreement, board_meter, calibrate, export_untrained, fit_cost_model,
-    fit_quality, micro_models, predict_cycles,
+    CalibrationPoint, Timer, agreement, board_meter, calibrate, calibrate_kernels, compiled_counts,
+    export_untrained, fit_cost_model, fit_quality, kernel_models, micro_models, predict_cycles,
 };
 use edgenas::network::Network;
 use edgenas::rng::Rng;
@@ -72,6 +73,13 @@ struct PredictorArgs {
     /// The seed candidates are drawn with.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Measure the candidates in int8 (QDQ, what a microcontroller runs) instead of f32.
+    #[arg(long)]
+    int8: bool,
+    /// Emulated boards: how many random kernel chains `calibrate` measures to fit the
+    /// per-kernel predictor (each in f32 and int8), drawn apart from every space.
+    #[arg(long, default_value_t = 150)]
+    kernel_models: usize,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -93,6 +101,8 @@ struct Measured {
     genotype: String,
     network: Network,
     point: CalibrationPoint,
+    /// Its compiled ops' loop counts, for the per-kernel predictor (emulated boards).
+    counts: Option<ModelCounts>,
     /// A second measurement, taken after all the others: how far the machine's own noise
     /// moves a measurement.
     again_cycles: f64,
@@ -121,6 +131,18 @@ fn predictor(args: PredictorArgs) -> Result<()> {
     let micro_fit = calibrate(&board, meter.as_ref(), &micro, false, &date, &mut |_| {
         bar.inc(1)
     })?;
+    let emulated = board.kind == BoardKind::Emulator;
+    let kernel_fit = if emulated {
+        let models = kernel_models(args.kernel_models, args.seed.wrapping_add(1));
+        bar.set_length(bar.length().unwrap_or(0) + 2 * models.len() as u64);
+        bar.set_message("kernel models");
+        let (km, _) = calibrate_kernels(&board.name, meter.as_ref(), &models, &date, &mut |_| {
+            bar.inc(1)
+        })?;
+        Some(km)
+    } else {
+        None
+    };
     let mut measured = Vec::new();
     for name in &spaces {
         let space = load_space(name)?;
@@ -128,9 +150,14 @@ fn predictor(args: PredictorArgs) -> Result<()> {
         bar.set_message(name.clone());
         for _ in 0..args.per_space {
             let c = Candidate::new(&space, space.sample(&mut rng))?;
-            let bytes = export_untrained(&c.network, false, 0)?;
+            let bytes = export_untrained(&c.network, args.int8, 0)?;
             let genotype = c.genotype.to_string();
             let work = analyse(&bytes, &genotype).map_err(anyhow::Error::msg)?;
+            let counts = if emulated {
+                Some(compiled_counts(&bytes, &genotype)?)
+            } else {
+                None
+            };
             let m = meter.measure(&bytes, &genotype)?;
             measured.push(Measured {
                 space: space.name.clone(),
@@ -141,6 +168,7 @@ fn predictor(args: PredictorArgs) -> Result<()> {
                     work,
                     measured_cycles: m.latency_ms.median / 1e3 * clock,
                 },
+                counts,
                 again_cycles: 0.0,
             });
             bar.inc(1);
@@ -150,7 +178,7 @@ fn predictor(args: PredictorArgs) -> Result<()> {
     bar.set_message("measuring the reported half again");
     bar.set_length(bar.length().unwrap_or(0) + (measured.len() / 2) as u64);
     for m in measured.iter_mut().skip(1).step_by(2) {
-        let bytes = export_untrained(&m.network, false, 0)?;
+        let bytes = export_untrained(&m.network, args.int8, 0)?;
         let again = meter.measure(&bytes, &m.genotype)?;
         m.again_cycles = again.latency_ms.median / 1e3 * clock;
         bar.inc(1);
@@ -182,6 +210,35 @@ fn predictor(args: PredictorArgs) -> Result<()> {
         for (space, members) in groups {
             let points: Vec<CalibrationPoint> = members.iter().map(|m| m.point.clone()).collect();
             rows.push(row(label, &space, &fit_quality(&points, model)));
+        }
+    }
+    let mut unpredicted = Vec::new();
+    if let Some(km) = &kernel_fit {
+        let mut groups: Vec<(String, Vec<f64>, Vec<f64>)> = Vec::new();
+        for &m in &report {
+            let p = match kernel_model::predict_cycles(km, m.counts.as_ref().expect("emulated")) {
+                Ok(p) => p,
+                Err(e) => {
+                    unpredicted.push(json!({"genotype": m.genotype, "error": e}));
+                    continue;
+                }
+            };
+            for space in [m.space.as_str(), "all"] {
+                match groups.iter_mut().find(|(s, _, _)| s == space) {
+                    Some((_, ps, ms)) => {
+                        ps.push(p);
+                        ms.push(m.point.measured_cycles);
+                    }
+                    None => groups.push((space.into(), vec![p], vec![m.point.measured_cycles])),
+                }
+            }
+        }
+        if let Some(i) = groups.iter().position(|(s, _, _)| s == "all") {
+            let all = groups.remove(i);
+            groups.push(all);
+        }
+        for (space, p, m) in groups {
+            rows.push(row("kernel model", &space, &agreement(&p, &m)));
         }
     }
     // The noise floor: the second measurement taken as the prediction of the first.
@@ -221,6 +278,9 @@ fn predictor(args: PredictorArgs) -> Result<()> {
         "rows": rows,
         "worst": worst,
         "coefficients": { "micro-models": micro_fit.cost_model, "other half": half_fit },
+        "kernel_model": kernel_fit,
+        "kernel_model_unpredicted": unpredicted,
+        "int8": args.int8,
     });
     if args.json {
         return super::print_json(&summary);
@@ -268,6 +328,17 @@ fn print_table(summary: &serde_json::Value) {
         ]);
     }
     print!("{}", t.render());
+    for u in summary["kernel_model_unpredicted"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        println!(
+            "kernel model cannot predict {}: {}",
+            u["genotype"].as_str().unwrap_or(""),
+            u["error"].as_str().unwrap_or("")
+        );
+    }
     println!("worst predictions (coefficients fitted on the other half):");
     for w in summary["worst"].as_array().into_iter().flatten() {
         println!(

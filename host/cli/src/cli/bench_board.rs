@@ -4,7 +4,10 @@
 use anyhow::Result;
 use edgenas::board::{Board, load_board};
 use edgenas::candidate::Candidate;
-use edgenas::measure::{Meter, OpProfile, QemuMeter, export_untrained, micro_models};
+use edgenas::measure::kernel_model;
+use edgenas::measure::{
+    Meter, OpProfile, QemuMeter, Simulator, compiled_counts, export_untrained, micro_models,
+};
 use edgenas::space::load_space;
 use serde_json::{Value, json};
 
@@ -109,8 +112,25 @@ pub fn board(args: BoardArgs) -> Result<()> {
     for (label, space, genotype, st, tflm) in MLPERF {
         let space = load_space(space)?;
         let c = Candidate::new(&space, space.parse_genotype(genotype)?)?;
-        let (n, ops) = instructions(&meter, &export_untrained(&c.network, true, 1)?, label)?;
+        let bytes = export_untrained(&c.network, true, 1)?;
+        let (n, ops) = instructions(&meter, &bytes, label)?;
+        // What the board file's kernel model predicts, and the L4R5ZI's (its emulated twin's,
+        // unless it has its own) through the simulator a search uses.
+        let kernel_ms = match &board.kernel_model {
+            Some(km) => {
+                let counts = compiled_counts(&bytes, label)?;
+                Some(
+                    kernel_model::predict_cycles(km, &counts).map_err(anyhow::Error::msg)?
+                        / L4R5ZI_HZ
+                        * 1e3,
+                )
+            }
+            None => None,
+        };
+        let l4r5 = Simulator::new(load_board("nucleo-l4r5zi")?)?.measure(&bytes, label)?;
         mlperf.push(json!({
+            "kernel_model_ms_at_120_mhz": kernel_ms,
+            "nucleo_l4r5zi_simulator_ms": l4r5.latency_ms.median,
             "by_kind": by_kind(&ops),
             "network": label,
             "genotype": genotype,
@@ -166,6 +186,8 @@ fn print_tables(out: &Value) {
         ">MMACs",
         ">instr/MAC",
         ">ours ms @120 MHz",
+        ">kernel model ms",
+        ">L4R5ZI simulator ms",
         ">ST ms",
         ">TFLM ref ms",
     ]);
@@ -175,6 +197,8 @@ fn print_tables(out: &Value) {
             format!("{:.2}", f(&r["macs"]) / 1e6),
             format!("{:.2}", f(&r["per_mac"])),
             format!("{:.1}", f(&r["emulated_ms_at_120_mhz"])),
+            format!("{:.1}", f(&r["kernel_model_ms_at_120_mhz"])),
+            format!("{:.1}", f(&r["nucleo_l4r5zi_simulator_ms"])),
             format!("{:.2}", f(&r["st_ms"])),
             format!("{:.2}", f(&r["tflm_reference_ms"])),
         ]);

@@ -3,8 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use edgenas::board::{Board, load_board};
-use edgenas::measure::{Timer, board_meter, calibrate, micro_models};
+use edgenas::board::{Board, BoardKind, load_board};
+use edgenas::measure::{
+    Timer, board_meter, calibrate, calibrate_kernels, kernel_models, micro_models,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Arguments of `edgenas calibrate`.
@@ -23,6 +25,13 @@ pub struct Args {
     /// Fit only the f32 coefficients (half the time); int8 keeps the board's.
     #[arg(long)]
     f32_only: bool,
+    /// Emulated boards: how many random kernel chains to measure (each in f32 and int8) for
+    /// the per-kernel predictor the simulator then uses; 0 fits only the cost model.
+    #[arg(long, default_value_t = 150)]
+    kernel_models: usize,
+    /// The seed the kernel chains are drawn with.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
     /// Print JSON: the cost model and every calibration model's measured cycles.
     #[arg(long)]
     json: bool,
@@ -54,9 +63,21 @@ pub fn run(args: Args) -> Result<()> {
             bar.inc(1);
         },
     )?;
+    let kernel_model = if board.kind == BoardKind::Emulator && args.kernel_models > 0 {
+        let models = kernel_models(args.kernel_models, args.seed);
+        bar.set_length(bar.length().unwrap_or(0) + 2 * models.len() as u64);
+        let (km, _) = calibrate_kernels(&board.name, meter.as_ref(), &models, &date, &mut |n| {
+            bar.set_message(n.to_string());
+            bar.inc(1);
+        })?;
+        Some(km)
+    } else {
+        board.kernel_model.clone()
+    };
     bar.finish_and_clear();
     let calibrated = Board {
         cost_model: Some(result.cost_model.clone()),
+        kernel_model: kernel_model.clone(),
         ..board.clone()
     };
     let out = args
@@ -69,7 +90,9 @@ pub fn run(args: Args) -> Result<()> {
     );
     std::fs::write(&out, text).with_context(|| format!("cannot write {}", out.display()))?;
     if args.json {
-        return super::print_json(&serde_json::to_value(&result)?);
+        let mut value = serde_json::to_value(&result)?;
+        value["kernel_model"] = serde_json::to_value(&kernel_model)?;
+        return super::print_json(&value);
     }
     let fit = result
         .cost_model
@@ -80,6 +103,12 @@ pub fn run(args: Args) -> Result<()> {
         "fitted    {} models: median error {:.1} %, {:.0} % within ±10 %, Spearman {:.3}",
         fit.models, fit.median_error_percent, fit.within_10_percent, fit.spearman
     );
+    if let Some(fit) = kernel_model.as_ref().and_then(|k| k.fit.as_ref()) {
+        println!(
+            "kernels   {} models: median error {:.1} %, {:.0} % within ±10 %, Spearman {:.3}",
+            fit.models, fit.median_error_percent, fit.within_10_percent, fit.spearman
+        );
+    }
     println!(
         "wrote     {} (use it with --board {})",
         out.display(),

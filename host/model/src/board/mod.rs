@@ -8,6 +8,8 @@ mod shipped;
 
 pub use shipped::{SHIPPED_BOARDS, load_board};
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::FileError;
@@ -151,6 +153,29 @@ pub struct CostFit {
     pub spearman: f64,
 }
 
+/// The per-kernel latency model: for each kernel the engine runs (`int8 conv`, `f32
+/// depthwise`, …), cycles per unit of each of its loop counts (`macs`, `outputs`, `rows`, …, as
+/// `edgenas_measure::kernel_model` computes them from the compiled op), plus the fixed cycles of
+/// an inference. Fitted by `edgenas calibrate` on kernels measured one by one on an emulated
+/// board (docs/measure.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KernelModel {
+    /// `calibrated`.
+    pub source: String,
+    /// When it was fitted (`YYYY-MM-DD`).
+    pub calibrated_on: Option<String>,
+    /// The board whose meter measured the kernels.
+    pub measured_on: String,
+    /// Cycles per unit of an inference's own loop counts (`inference`, `input`, `output`).
+    pub inference: BTreeMap<String, f64>,
+    /// Cycles per unit of each loop count, by kernel.
+    pub kernels: BTreeMap<String, BTreeMap<String, f64>>,
+    /// How well it fitted the calibration models (whole models, not single kernels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit: Option<CostFit>,
+}
+
 /// A parsed, validated board file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -173,6 +198,13 @@ pub struct Board {
     pub connection: Connection,
     /// The latency cost model.
     pub cost_model: Option<CostModel>,
+    /// Microcontrollers: the emulated board of the same core whose kernel model this board
+    /// inherits while it has none of its own (`qemu-mps2-an500` for a Cortex-M7): the same
+    /// cycles, at this board's clock.
+    pub emulated_twin: Option<String>,
+    /// The per-kernel latency model, where calibrated: the simulator predicts from it in place
+    /// of `cost_model`.
+    pub kernel_model: Option<KernelModel>,
     /// Where the board was read from (filled in by the reader).
     #[serde(skip)]
     pub source: String,
@@ -310,6 +342,18 @@ pub fn parse_board(text: &str, file: &str) -> Result<Board, FileError> {
         if all.clone().any(|x| !(x >= 0.0 && x.is_finite())) {
             return Err(fail(
                 "cost_model",
+                "coefficients must be finite and not negative".into(),
+            ));
+        }
+    }
+    if let Some(km) = &board.kernel_model {
+        let all = km
+            .inference
+            .values()
+            .chain(km.kernels.values().flat_map(|k| k.values()));
+        if all.copied().any(|x| !(x >= 0.0 && x.is_finite())) {
+            return Err(fail(
+                "kernel_model",
                 "coefficients must be finite and not negative".into(),
             ));
         }

@@ -1,0 +1,270 @@
+//! Calibrating the per-kernel predictor: random kernel configurations, chained a few to a
+//! model, measured op by op on a board whose meter reports each op's instructions (the
+//! emulated boards), then fitted ([`fit_kernel_model`]).
+//!
+//! As nn-Meter samples kernel configurations rather than whole networks, the set draws each
+//! op's kind and geometry at random (channels 1–96, maps 3–48 pixels, kernels 1–7, strides 1
+//! and 2, pools, additions, activations, dense layers of 8–1024 inputs) from its own seed, so
+//! it shares no network with a space a search or a benchmark draws from.
+
+use super::calibrate::export_untrained;
+use super::kernel_model::{KernelSample, ModelCounts, fit_kernel_model, model_counts};
+use super::mcu::compile_with_input;
+use super::{MeasureError, Meter};
+use edgenas_engine::blob::Blob;
+use edgenas_model::board::KernelModel;
+use edgenas_model::network::layers::{
+    Activation, ActivationKind, Add, BatchNorm, Conv2d, Dense, GlobalAvgPool, Layer, Pool,
+    PoolKind, Softmax, Zero,
+};
+use edgenas_model::network::{Builder, Network, Shape};
+use edgenas_model::rng::Rng;
+
+/// `count` random chains of kernels drawn with `seed`: each a few convolutions (general,
+/// depthwise, pointwise), pools, additions and activations on one map, some ending in a global
+/// pool and a dense layer.
+pub fn kernel_models(count: usize, seed: u64) -> Vec<(String, Network)> {
+    let mut rng = Rng::new(seed ^ 0x6b65_726e_656c);
+    (0..count).map(|i| chain(&mut rng, i)).collect()
+}
+
+fn pick<T: Copy>(rng: &mut Rng, items: &[T]) -> T {
+    items[rng.below(items.len())]
+}
+
+fn chain(rng: &mut Rng, index: usize) -> (String, Network) {
+    if rng.below(6) == 0 {
+        let inputs = pick(rng, &[8, 16, 40, 64, 100, 256, 400, 1024]);
+        let outputs = pick(rng, &[2, 5, 10, 12, 32, 64, 128]);
+        let mut b = Builder::new(Shape::Vector(inputs), 10);
+        let dense = Layer::Dense(Dense {
+            out_features: outputs,
+            bias: true,
+        });
+        let mut x = b.add("dense", dense, &[0]).expect("a dense layer fits");
+        if rng.below(2) == 0 {
+            x = b
+                .add("softmax", Layer::Softmax(Softmax), &[x])
+                .expect("a softmax fits a vector");
+        }
+        b.set_current(x);
+        return (format!("k{index} dense {inputs}->{outputs}"), b.finish());
+    }
+    let c = pick(rng, &[1, 3, 4, 8, 12, 16, 24, 32, 48, 64, 96]);
+    let hw = 3 + rng.below(46);
+    let mut b = Builder::new(Shape::Image { c, h: hw, w: hw }, 10);
+    b.set_block("k");
+    let mut x = b.current();
+    let mut names = Vec::new();
+    for step in 0..2 + rng.below(4) {
+        let Shape::Image { c, h, .. } = b.shape(x) else {
+            break;
+        };
+        let conv = |out_channels, kernel: usize, stride, groups| {
+            Layer::Conv2d(Conv2d {
+                out_channels,
+                kernel: [kernel; 2],
+                stride: [stride; 2],
+                padding: [kernel / 2; 2],
+                groups,
+                bias: true,
+            })
+        };
+        let largest = [1, 3, 5, 7]
+            .into_iter()
+            .filter(|&k| k <= h)
+            .max()
+            .unwrap_or(1);
+        let kernel = pick(rng, &[1, 3, 3, 5, 7]).min(largest);
+        let stride = if h >= 6 { pick(rng, &[1, 1, 2]) } else { 1 };
+        if rng.below(10) == 0 {
+            // A constant zero map added in: NB-201's `none` edges (a Fill op).
+            let zero = Layer::Zero(Zero { shape: b.shape(x) });
+            let z = b.add(&format!("zero{step}"), zero, &[]).expect("zeros fit");
+            x = b
+                .add(&format!("op{step}"), Layer::Add(Add), &[x, z])
+                .expect("same shapes add");
+            names.push("zero add".into());
+            continue;
+        }
+        let (label, layer) = match rng.below(9) {
+            0 | 1 => (
+                format!("conv{kernel}/{stride}"),
+                conv(
+                    pick(rng, &[4, 8, 16, 24, 32, 48, 64]),
+                    kernel.max(3).min(largest),
+                    stride,
+                    1,
+                ),
+            ),
+            2 | 3 => (
+                format!("depthwise{kernel}/{stride}"),
+                conv(c, kernel.max(3).min(largest), stride, c),
+            ),
+            4 => (
+                "pointwise".into(),
+                conv(pick(rng, &[4, 8, 16, 32, 64, 96]), 1, 1, 1),
+            ),
+            5 if h >= 2 => {
+                let kind = pick(rng, &[PoolKind::Max, PoolKind::Avg]);
+                let k = pick(rng, &[2, 3]).min(h);
+                let padding = if k == 3 { rng.below(2) } else { 0 };
+                (
+                    format!("pool{k}"),
+                    Layer::Pool(Pool {
+                        kind,
+                        kernel: k,
+                        stride: pick(rng, &[1, 2]),
+                        padding,
+                        count_include_pad: rng.below(2) == 0,
+                    }),
+                )
+            }
+            6 => ("add".into(), Layer::Add(Add)),
+            7 => (
+                "batch_norm".into(),
+                Layer::BatchNorm(BatchNorm { epsilon: 1e-5 }),
+            ),
+            _ => {
+                let kind = pick(
+                    rng,
+                    &[
+                        ActivationKind::Relu,
+                        ActivationKind::Relu6,
+                        ActivationKind::HardSwish,
+                    ],
+                );
+                ("activation".into(), Layer::Activation(Activation { kind }))
+            }
+        };
+        let inputs = if matches!(layer, Layer::Add(_)) {
+            vec![x, x]
+        } else {
+            vec![x]
+        };
+        match b.add(&format!("op{step}"), layer, &inputs) {
+            Ok(next) => {
+                x = next;
+                names.push(label);
+            }
+            Err(_) => continue,
+        }
+    }
+    if rng.below(3) == 0 {
+        x = b
+            .add("gap", Layer::GlobalAvgPool(GlobalAvgPool), &[x])
+            .expect("a global pool fits any map");
+        x = b.flat(x).expect("a pooled map flattens");
+        let dense = Layer::Dense(Dense {
+            out_features: pick(rng, &[2, 10, 12]),
+            bias: true,
+        });
+        x = b.add("dense", dense, &[x]).expect("a dense layer fits");
+        x = b
+            .add("softmax", Layer::Softmax(Softmax), &[x])
+            .expect("a softmax fits a vector");
+        names.push("gap dense softmax".into());
+    }
+    b.set_current(x);
+    (
+        format!("k{index} {c}x{hw}x{hw} {}", names.join(" ")),
+        b.finish(),
+    )
+}
+
+/// The loop counts of the ONNX model `bytes` compiled for the engine.
+pub fn compiled_counts(bytes: &[u8], name: &str) -> Result<ModelCounts, MeasureError> {
+    let (compiled, _) = compile_with_input(bytes, name)?;
+    let blob = Blob::parse(&compiled.blob).map_err(|e| MeasureError::Model(e.to_string()))?;
+    model_counts(&blob).map_err(MeasureError::Model)
+}
+
+/// Measures `bytes` with `meter` (which must report each op's instructions) as a sample of
+/// the kernel model.
+pub fn measure_sample(
+    meter: &dyn Meter,
+    bytes: &[u8],
+    name: &str,
+) -> Result<KernelSample, MeasureError> {
+    let counts = compiled_counts(bytes, name)?;
+    let m = meter.measure(bytes, name)?;
+    let no_ops = || {
+        MeasureError::Unreachable(format!(
+            "the {} meter reports no per-op counts: the kernel model is calibrated on an \
+             emulated board (qemu-mps2-an386, qemu-mps2-an500)",
+            meter.backend()
+        ))
+    };
+    let ops = m.ops.as_ref().ok_or_else(no_ops)?;
+    let instructions = m.instructions.ok_or_else(no_ops)?.max(1) as f64;
+    let total_cycles = m.cycles.ok_or_else(no_ops)?;
+    let per_instruction = total_cycles / instructions;
+    if ops.len() != counts.ops.len() {
+        return Err(MeasureError::Model(format!(
+            "{name}: the board reported {} ops of the blob's {}",
+            ops.len(),
+            counts.ops.len()
+        )));
+    }
+    Ok(KernelSample {
+        name: name.to_string(),
+        counts,
+        op_cycles: ops
+            .iter()
+            .map(|o| o.instructions as f64 * per_instruction)
+            .collect(),
+        total_cycles,
+    })
+}
+
+/// A calibrated kernel model of the board `board_name` from `models` measured with `meter`, f32
+/// and int8 (QDQ), with the samples it was fitted on. `progress` hears each model's name.
+pub fn calibrate_kernels(
+    board_name: &str,
+    meter: &dyn Meter,
+    models: &[(String, Network)],
+    date: &str,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(KernelModel, Vec<KernelSample>), MeasureError> {
+    let mut samples = Vec::new();
+    for (name, net) in models {
+        for int8 in [false, true] {
+            let bytes = export_untrained(net, int8, 0)?;
+            let label = format!("{name}{}", if int8 { " int8" } else { "" });
+            samples.push(measure_sample(meter, &bytes, &label)?);
+            progress(&label);
+        }
+    }
+    Ok((fit_kernel_model(&samples, board_name, date), samples))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_models_are_valid_varied_and_reproducible() {
+        let a = kernel_models(60, 3);
+        let b = kernel_models(60, 3);
+        assert_eq!(
+            a.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            b.iter().map(|(n, _)| n).collect::<Vec<_>>()
+        );
+        let names: String = a.iter().map(|(n, _)| n.as_str()).collect();
+        for kind in [
+            "conv",
+            "depthwise",
+            "pointwise",
+            "pool",
+            "add",
+            "dense",
+            "softmax",
+            "zero",
+        ] {
+            assert!(names.contains(kind), "no {kind} in {names}");
+        }
+        for (_, net) in &a {
+            export_untrained(net, true, 0).expect("exports");
+        }
+    }
+}

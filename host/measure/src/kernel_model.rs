@@ -1,0 +1,432 @@
+//! The per-kernel latency predictor: the cycles of each op of the compiled model from the loop
+//! counts of the engine kernel that runs it, with coefficients fitted per kernel on kernels
+//! measured one by one on an emulated board (nn-Meter's idea, with our engine's own loops).
+//!
+//! A model is compiled to the blob the board runs; every op is assigned the kernel the engine
+//! dispatches it to (`int8 conv`, `f32 depthwise`, `int8 depthwise3x3`, …) and its loop counts:
+//! how many times each loop of that kernel's code runs (`channels`, `rows`, `chunks`, `taps`,
+//! `macs`, `outputs`, …, computed from the geometry exactly as the kernels clip their windows).
+//! The prediction is Σ over ops of Σ coefficient × count, plus the inference's own start and
+//! end. Fitting is non-negative least squares over the ops of the calibration models, each op
+//! weighted by its own cycles (relative error), so every loop count gets a cost per iteration.
+
+use std::collections::BTreeMap;
+
+use edgenas_engine::blob::{Activation, Blob, OpKind, OpRecord, TensorRecord};
+use edgenas_engine::dtype::DType;
+use edgenas_model::board::KernelModel;
+
+use super::calibrate::agreement;
+use super::nnls::nnls;
+
+/// Output columns the engine's convolution loop computes together (`kernels::COLUMNS`).
+const COLUMNS: u64 = 64;
+
+/// One op's kernel and loop counts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpCounts {
+    /// The kernel (`int8 conv`).
+    pub kernel: String,
+    /// Loop counts by name.
+    pub counts: Vec<(&'static str, f64)>,
+}
+
+/// A compiled model's loop counts: its ops', and its input's and output's elements.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelCounts {
+    /// One per op, in the order they run.
+    pub ops: Vec<OpCounts>,
+    /// Elements of the input (copied in before the first op).
+    pub input: f64,
+    /// Elements of the output (copied out after the last).
+    pub output: f64,
+}
+
+/// The loop counts of every op of `blob`.
+pub fn model_counts(blob: &Blob) -> Result<ModelCounts, String> {
+    let tensor = |i: usize| {
+        blob.tensor(i)
+            .ok_or_else(|| format!("the blob has no tensor {i}"))
+    };
+    let mut ops = Vec::new();
+    for i in 0..blob.header().ops as usize {
+        let op = blob
+            .op(i)
+            .ok_or_else(|| format!("the blob has no op {i}"))?;
+        let output = tensor(op.output as usize)?;
+        let input = match op.input_tensors().next() {
+            Some(t) => tensor(t)?,
+            None => output,
+        };
+        ops.push(op_counts(&op, &input, &output));
+    }
+    Ok(ModelCounts {
+        ops,
+        input: tensor(blob.header().input as usize)?.elements() as f64,
+        output: tensor(blob.header().output as usize)?.elements() as f64,
+    })
+}
+
+/// Channels, height and width of an NCHW tensor (an NC one as C×1×1).
+fn chw(t: &TensorRecord) -> [u64; 3] {
+    let s = t.shape();
+    let d = |i: usize| s.get(i).map_or(1, |&v| u64::from(v.max(1)));
+    [d(1), d(2), d(3)]
+}
+
+/// Σ over output positions of the input rows (or columns) each window covers inside the map:
+/// the engine's `window` clipping.
+fn covered(outputs: u64, k: u64, stride: u64, pad: u64, size: u64) -> u64 {
+    (0..outputs)
+        .map(|o| {
+            let start = (o * stride) as i64 - pad as i64;
+            let first = start.max(0);
+            let end = (start + k as i64).clamp(0, size as i64);
+            (end - first).max(0) as u64
+        })
+        .sum()
+}
+
+fn dtype_name(d: DType) -> &'static str {
+    match d {
+        DType::Int8 => "int8",
+        DType::F32 => "f32",
+    }
+}
+
+/// The kernel of `op` and its loop counts.
+pub fn op_counts(op: &OpRecord, input: &TensorRecord, output: &TensorRecord) -> OpCounts {
+    let dtype = dtype_name(input.dtype);
+    let [ic, ih, iw] = chw(input);
+    let [oc, oh, ow] = chw(output);
+    let outputs = output.elements() as f64;
+    let g = &op.geometry;
+    let [kh, kw] = g.kernel.map(u64::from);
+    let [sh, sw] = g.stride.map(u64::from);
+    let [ph, pw] = g.padding.map(u64::from);
+    let (name, counts): (String, Vec<(&'static str, f64)>) = match op.kind {
+        OpKind::Conv => {
+            let groups = u64::from(g.groups).max(1);
+            let icpg = ic / groups;
+            let depthwise = groups > 1 && groups == ic;
+            let pointwise = [kh, kw, sh, sw, ph, pw] == [1, 1, 1, 1, 0, 0];
+            let kind = if depthwise {
+                if dtype == "int8" && [kh, kw, sh, sw] == [3, 3, 1, 1] && oc == ic {
+                    "depthwise3x3"
+                } else {
+                    "depthwise"
+                }
+            } else if kh == 1 && kw == 1 {
+                "pointwise"
+            } else {
+                "conv"
+            };
+            // The portable loop treats a pointwise convolution's channel as one long row.
+            let (rows, width) = if pointwise { (1, oh * ow) } else { (oh, ow) };
+            let chunks_per_row = width.div_ceil(COLUMNS);
+            let covered_rows = covered(oh, kh, sh, ph, ih);
+            let covered_cols = covered(ow, kw, sw, pw, iw);
+            let macs = (oc * icpg * covered_rows * covered_cols) as f64;
+            let window_rows = oc * icpg * chunks_per_row * if pointwise { 1 } else { covered_rows };
+            let pixels = oh * ow;
+            let interior = |o: u64, k: u64, s: u64, p: u64, size: u64| {
+                (0..o)
+                    .filter(|&i| i * s >= p && i * s + k <= size + p)
+                    .count() as u64
+            };
+            let edge_pixels = pixels - interior(oh, kh, sh, ph, ih) * interior(ow, kw, sw, pw, iw);
+            let reduction = icpg * kh * kw;
+            let pairs = oc.div_ceil(2) * pixels.div_ceil(2);
+            let activated = if op.activation == Activation::HardSwish {
+                outputs
+            } else {
+                0.0
+            };
+            (
+                kind.to_string(),
+                vec![
+                    ("op", 1.0),
+                    ("channels", oc as f64),
+                    ("rows", (oc * rows) as f64),
+                    ("chunks", (oc * rows * chunks_per_row) as f64),
+                    ("outputs", outputs),
+                    ("window_rows", window_rows as f64),
+                    ("taps", (window_rows * kw) as f64),
+                    ("macs", macs),
+                    ("strided_macs", if sw > 1 { macs } else { 0.0 }),
+                    ("pixels", pixels as f64),
+                    ("gathered", (pixels * reduction) as f64),
+                    ("pairs", pairs as f64),
+                    ("pair_steps", (pairs * reduction.div_ceil(4)) as f64),
+                    ("edge_outputs", (oc * edge_pixels) as f64),
+                    ("inputs", input.elements() as f64),
+                    ("hard_swish_outputs", activated),
+                ],
+            )
+        }
+        OpKind::Dense => {
+            let inputs = ic * ih * iw;
+            let pairs = oc.div_ceil(2);
+            (
+                "dense".into(),
+                vec![
+                    ("op", 1.0),
+                    ("outputs", outputs),
+                    ("inputs", inputs as f64),
+                    ("macs", (inputs * oc) as f64),
+                    ("pairs", pairs as f64),
+                    ("pair_steps", (pairs * inputs.div_ceil(4)) as f64),
+                ],
+            )
+        }
+        OpKind::MaxPool | OpKind::AvgPool => {
+            let covered_rows = covered(oh, kh, sh, ph, ih);
+            let covered_cols = covered(ow, kw, sw, pw, iw);
+            (
+                if op.kind == OpKind::MaxPool {
+                    "max_pool"
+                } else {
+                    "avg_pool"
+                }
+                .into(),
+                vec![
+                    ("op", 1.0),
+                    ("channels", oc as f64),
+                    ("rows", (oc * oh) as f64),
+                    ("outputs", outputs),
+                    ("window_rows", (oc * covered_rows * ow) as f64),
+                    ("window", (oc * covered_rows * covered_cols) as f64),
+                ],
+            )
+        }
+        OpKind::GlobalAvgPool => (
+            "global_avg_pool".into(),
+            vec![
+                ("op", 1.0),
+                ("channels", ic as f64),
+                ("inputs", input.elements() as f64),
+            ],
+        ),
+        OpKind::Add | OpKind::Affine | OpKind::Activation | OpKind::Softmax | OpKind::Fill => {
+            let kind = match op.kind {
+                OpKind::Add => "add".to_string(),
+                OpKind::Affine => "affine".into(),
+                OpKind::Activation => format!("activation {}", activation_name(op.activation)),
+                OpKind::Softmax => "softmax".into(),
+                _ => "fill".into(),
+            };
+            (
+                kind,
+                vec![("op", 1.0), ("channels", oc as f64), ("outputs", outputs)],
+            )
+        }
+    };
+    OpCounts {
+        kernel: format!("{dtype} {name}"),
+        counts,
+    }
+}
+
+fn activation_name(a: Activation) -> &'static str {
+    match a {
+        Activation::None => "none",
+        Activation::Relu => "relu",
+        Activation::Relu6 => "relu6",
+        Activation::HardSwish => "hard_swish",
+    }
+}
+
+/// Cycles of `counts` under `coefficients` (a count without a coefficient costs nothing).
+fn cost(coefficients: &BTreeMap<String, f64>, counts: &[(&'static str, f64)]) -> f64 {
+    counts
+        .iter()
+        .map(|(name, n)| coefficients.get(*name).copied().unwrap_or(0.0) * n)
+        .sum()
+}
+
+/// The inference's own loop counts: its start with the input's copy (counted with the first
+/// op on the board), and its end with the output's.
+fn start_counts(m: &ModelCounts) -> [(&'static str, f64); 2] {
+    [("start", 1.0), ("input", m.input)]
+}
+
+fn end_counts(m: &ModelCounts) -> [(&'static str, f64); 2] {
+    [("end", 1.0), ("output", m.output)]
+}
+
+/// The predicted cycles of `model` under `km`, op by op (the first op's with the inference's
+/// start, the end apart, last); an error names a kernel `km` was not calibrated on.
+pub fn predict_op_cycles(km: &KernelModel, model: &ModelCounts) -> Result<Vec<f64>, String> {
+    let mut cycles = Vec::with_capacity(model.ops.len() + 1);
+    for op in &model.ops {
+        let coefficients = km.kernels.get(&op.kernel).ok_or_else(|| {
+            format!(
+                "the kernel model (measured on {}) has no `{}` kernel: calibrate again",
+                km.measured_on, op.kernel
+            )
+        })?;
+        cycles.push(cost(coefficients, &op.counts));
+    }
+    if let Some(first) = cycles.first_mut() {
+        *first += cost(&km.inference, &start_counts(model));
+    }
+    cycles.push(cost(&km.inference, &end_counts(model)));
+    Ok(cycles)
+}
+
+/// The predicted cycles of one inference of `model` under `km`.
+pub fn predict_cycles(km: &KernelModel, model: &ModelCounts) -> Result<f64, String> {
+    Ok(predict_op_cycles(km, model)?.iter().sum())
+}
+
+/// One calibration model: its loop counts and the cycles measured for each op (the first with
+/// the inference's start), and for the whole inference.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KernelSample {
+    /// The model's name.
+    pub name: String,
+    /// Its loop counts.
+    pub counts: ModelCounts,
+    /// Measured cycles per op.
+    pub op_cycles: Vec<f64>,
+    /// Measured cycles of the inference.
+    pub total_cycles: f64,
+}
+
+/// Fits a kernel model to `samples` measured on the board `measured_on`: one non-negative
+/// least-squares problem over every op (and every inference's end), each row divided by its
+/// measured cycles.
+pub fn fit_kernel_model(samples: &[KernelSample], measured_on: &str, date: &str) -> KernelModel {
+    // Columns: the inference's counts, then each kernel's.
+    let mut columns: Vec<(String, &'static str)> = Vec::new();
+    let mut column = |group: &str, name: &'static str| -> usize {
+        match columns.iter().position(|(g, n)| g == group && *n == name) {
+            Some(i) => i,
+            None => {
+                columns.push((group.to_string(), name));
+                columns.len() - 1
+            }
+        }
+    };
+    const INFERENCE: &str = "";
+    let mut sparse: Vec<(Vec<(usize, f64)>, f64)> = Vec::new();
+    for s in samples {
+        for (i, (op, &measured)) in s.counts.ops.iter().zip(&s.op_cycles).enumerate() {
+            let mut row: Vec<(usize, f64)> = op
+                .counts
+                .iter()
+                .map(|&(n, v)| (column(&op.kernel, n), v))
+                .collect();
+            if i == 0 {
+                row.extend(
+                    start_counts(&s.counts)
+                        .iter()
+                        .map(|&(n, v)| (column(INFERENCE, n), v)),
+                );
+            }
+            sparse.push((row, measured));
+        }
+        let end = s.total_cycles - s.op_cycles.iter().sum::<f64>();
+        let row = end_counts(&s.counts)
+            .iter()
+            .map(|&(n, v)| (column(INFERENCE, n), v))
+            .collect();
+        sparse.push((row, end.max(1.0)));
+    }
+    let rows: Vec<Vec<f64>> = sparse
+        .iter()
+        .map(|(row, measured)| {
+            let mut dense = vec![0.0; columns.len()];
+            for &(j, v) in row {
+                dense[j] += v / measured;
+            }
+            dense
+        })
+        .collect();
+    let x = nnls(&rows, &vec![1.0; rows.len()]);
+    let mut km = KernelModel {
+        source: "calibrated".into(),
+        calibrated_on: Some(date.to_string()),
+        measured_on: measured_on.to_string(),
+        inference: BTreeMap::new(),
+        kernels: BTreeMap::new(),
+        fit: None,
+    };
+    for ((group, name), value) in columns.iter().zip(x) {
+        let value = value.unwrap_or(0.0);
+        let map = if group == INFERENCE {
+            &mut km.inference
+        } else {
+            km.kernels.entry(group.clone()).or_default()
+        };
+        map.insert(name.to_string(), value);
+    }
+    let (predicted, measured): (Vec<f64>, Vec<f64>) = samples
+        .iter()
+        .filter_map(|s| Some((predict_cycles(&km, &s.counts).ok()?, s.total_cycles)))
+        .unzip();
+    km.fit = Some(agreement(&predicted, &measured));
+    km
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_count_only_the_rows_inside_the_map() {
+        // A 3-tall kernel, pad 1, stride 1, over 4 rows: 2 + 3 + 3 + 2.
+        assert_eq!(covered(4, 3, 1, 1, 4), 10);
+        // Stride 2 over 5 rows without padding: rows 0–2 and 2–4.
+        assert_eq!(covered(2, 3, 2, 0, 5), 6);
+    }
+
+    fn counts(kernel: &str, macs: f64) -> OpCounts {
+        OpCounts {
+            kernel: kernel.into(),
+            counts: vec![("op", 1.0), ("macs", macs)],
+        }
+    }
+
+    #[test]
+    fn a_fit_recovers_each_kernels_cost_per_loop() {
+        // Two kernels at 3 cycles per MAC + 100 per op and 5 per MAC + 40 per op, an inference
+        // start of 200 cycles + 2 per input element, an end of 50.
+        let samples: Vec<KernelSample> = (1..12)
+            .map(|i| {
+                let (a, b) = (100.0 * i as f64, 37.0 * (i * i % 5 + 1) as f64);
+                let model = ModelCounts {
+                    ops: vec![counts("int8 conv", a), counts("int8 dense", b)],
+                    input: (10 * (i % 3 + 1)) as f64,
+                    output: 10.0,
+                };
+                let input = (10 * (i % 3 + 1)) as f64;
+                let op_cycles = vec![100.0 + 3.0 * a + 200.0 + 2.0 * input, 40.0 + 5.0 * b];
+                let total_cycles = op_cycles.iter().sum::<f64>() + 50.0;
+                KernelSample {
+                    name: format!("m{i}"),
+                    counts: model,
+                    op_cycles,
+                    total_cycles,
+                }
+            })
+            .collect();
+        let km = fit_kernel_model(&samples, "qemu-mps2-an386", "2026-12-03");
+        let conv = &km.kernels["int8 conv"];
+        assert!((conv["macs"] - 3.0).abs() < 1e-3, "{km:?}");
+        assert!((km.inference["input"] - 2.0).abs() < 1e-3, "{km:?}");
+        assert!(
+            (km.kernels["int8 dense"]["macs"] - 5.0).abs() < 1e-3,
+            "{km:?}"
+        );
+        let fit = km.fit.clone().unwrap();
+        assert!(fit.median_error_percent < 0.1, "{fit:?}");
+        let unknown = ModelCounts {
+            ops: vec![counts("f32 softmax", 1.0)],
+            input: 1.0,
+            output: 1.0,
+        };
+        let e = predict_cycles(&km, &unknown).unwrap_err();
+        assert!(e.contains("no `f32 softmax` kernel"), "{e}");
+    }
+}
