@@ -262,19 +262,31 @@ fn a_search_on_the_emulated_board_measures_every_candidate_there() {
     if meter("qemu-mps2-an386").is_none() {
         return;
     }
+    let trials = search(&[
+        "--space",
+        "mlp",
+        "--board",
+        "qemu-mps2-an386",
+        "--data",
+        "digits",
+        "--trials",
+        "2",
+    ]);
+    let measured: Vec<_> = trials.iter().filter(|t| t.latency_ms.is_some()).collect();
+    assert!(measured.len() >= 2, "{trials:?}");
+    for t in measured {
+        assert_eq!(t.latency_kind.as_deref(), Some("emulated (qemu)"), "{t:?}");
+    }
+}
+
+/// The trials of a one-epoch `edgenas search` with `args`, which must succeed.
+fn search(args: &[&str]) -> Vec<edgenas::study::Trial> {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let status = Command::new(env!("CARGO_BIN_EXE_edgenas"))
-        .args([
-            "search",
-            "--space",
-            "mlp",
-            "--board",
-            "qemu-mps2-an386",
-            "--data",
-            "digits",
-        ])
-        .args(["--trials", "2", "--epochs", "1", "--json", "--out"])
+        .arg("search")
+        .args(args)
+        .args(["--epochs", "1", "--json", "--out"])
         .arg(&out)
         .output()
         .unwrap();
@@ -284,12 +296,7 @@ fn a_search_on_the_emulated_board_measures_every_candidate_there() {
         String::from_utf8_lossy(&status.stderr)
     );
     let study = edgenas::study::SqliteStudy::open(&out.join("study.db"), false).unwrap();
-    let trials = edgenas::study::Storage::trials(&study).unwrap();
-    let measured: Vec<_> = trials.iter().filter(|t| t.latency_ms.is_some()).collect();
-    assert!(measured.len() >= 2, "{trials:?}");
-    for t in measured {
-        assert_eq!(t.latency_kind.as_deref(), Some("emulated (qemu)"), "{t:?}");
-    }
+    edgenas::study::Storage::trials(&study).unwrap()
 }
 
 /// The qemu-system-arm processes of `machine` whose parent is this test process (the other
@@ -444,23 +451,20 @@ fn a_latency_limited_search_on_a_real_m4_board_trains_nothing_its_emulated_twin_
         return;
     };
     let limit_ms = 10.0;
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("run");
-    let status = Command::new(env!("CARGO_BIN_EXE_edgenas"))
-        .args(["search", "--space", "ds-cnn", "--board", "nucleo-l4r5zi"])
-        .args(["--data", "digits", "--meter", "simulator"])
-        .args(["--max-latency-ms", &limit_ms.to_string()])
-        .args(["--trials", "8", "--epochs", "1", "--json", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    let study = edgenas::study::SqliteStudy::open(&out.join("study.db"), false).unwrap();
-    let trials = edgenas::study::Storage::trials(&study).unwrap();
+    let trials = search(&[
+        "--space",
+        "ds-cnn",
+        "--board",
+        "nucleo-l4r5zi",
+        "--data",
+        "digits",
+        "--meter",
+        "simulator",
+        "--max-latency-ms",
+        &limit_ms.to_string(),
+        "--trials",
+        "8",
+    ]);
     let space = load_space("ds-cnn").unwrap();
     let twin_board = load_board("nucleo-l4r5zi").unwrap();
     let trained: Vec<_> = trials
