@@ -9,8 +9,9 @@ use edgenas::candidate::Candidate;
 use edgenas::measure::kernel_model::{self, ModelCounts};
 use edgenas::measure::work::analyse;
 use edgenas::measure::{
-    CalibrationPoint, Timer, agreement, board_meter, calibrate, calibrate_kernels, compiled_counts,
-    export_untrained, fit_cost_model, fit_quality, kernel_models, micro_models, predict_cycles,
+    CalibrationPoint, MeasureError, Timer, agreement, board_meter, calibrate, calibrate_kernels,
+    compiled_counts, export_untrained, fit_cost_model, fit_quality, kernel_models, micro_models,
+    predict_cycles,
 };
 use edgenas::network::Network;
 use edgenas::rng::Rng;
@@ -144,6 +145,7 @@ fn predictor(args: PredictorArgs) -> Result<()> {
         None
     };
     let mut measured = Vec::new();
+    let mut too_big = 0;
     for name in &spaces {
         let space = load_space(name)?;
         let mut rng = Rng::new(args.seed);
@@ -158,7 +160,16 @@ fn predictor(args: PredictorArgs) -> Result<()> {
             } else {
                 None
             };
-            let m = meter.measure(&bytes, &genotype)?;
+            let m = match meter.measure(&bytes, &genotype) {
+                Ok(m) => m,
+                // A candidate the board cannot hold (RAM) is left out, and counted.
+                Err(MeasureError::Unreachable(e)) if e.contains("bytes of RAM") => {
+                    too_big += 1;
+                    bar.inc(1);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             measured.push(Measured {
                 space: space.name.clone(),
                 genotype,
@@ -274,6 +285,7 @@ fn predictor(args: PredictorArgs) -> Result<()> {
         "board": board.name,
         "meter": meter.backend(),
         "candidates": measured.len(),
+        "left_out_too_big": too_big,
         "reported": report.len(),
         "rows": rows,
         "worst": worst,
@@ -309,6 +321,12 @@ fn print_table(summary: &serde_json::Value) {
         summary["candidates"],
         summary["reported"]
     );
+    if summary["left_out_too_big"].as_u64().unwrap_or(0) > 0 {
+        println!(
+            "({} candidates left out: more RAM than the board has)",
+            summary["left_out_too_big"]
+        );
+    }
     let mut t = Table::new(&[
         "coefficients fitted on",
         "space",
