@@ -111,6 +111,14 @@ pub enum MeasureError {
     Io(String),
 }
 
+impl MeasureError {
+    /// Whether the board could not hold the model in its RAM (a property of the model and the
+    /// board, not a failure of the meter).
+    pub fn is_too_big(&self) -> bool {
+        matches!(self, MeasureError::Unreachable(e) if e.contains(mcu::TOO_BIG))
+    }
+}
+
 /// One backend that measures or predicts a model's latency on a board.
 pub trait Meter {
     /// The backend's name, as in [`Measurement::backend`].

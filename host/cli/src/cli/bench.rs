@@ -9,9 +9,8 @@ use edgenas::candidate::Candidate;
 use edgenas::measure::kernel_model::{self, ModelCounts};
 use edgenas::measure::work::analyse;
 use edgenas::measure::{
-    CalibrationPoint, MeasureError, Timer, agreement, board_meter, calibrate, calibrate_kernels,
-    compiled_counts, export_untrained, fit_cost_model, fit_quality, kernel_models, micro_models,
-    predict_cycles,
+    CalibrationPoint, Timer, agreement, board_meter, calibrate, calibrate_kernels, compiled_counts,
+    export_untrained, fit_cost_model, fit_quality, kernel_models, micro_models, predict_cycles,
 };
 use edgenas::network::Network;
 use edgenas::rng::Rng;
@@ -163,7 +162,7 @@ fn predictor(args: PredictorArgs) -> Result<()> {
             let m = match meter.measure(&bytes, &genotype) {
                 Ok(m) => m,
                 // A candidate the board cannot hold (RAM) is left out, and counted.
-                Err(MeasureError::Unreachable(e)) if e.contains("bytes of RAM") => {
+                Err(e) if e.is_too_big() => {
                     too_big += 1;
                     bar.inc(1);
                     continue;

@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use super::{Transport, elf};
 
+/// What the error of a model too big for the board's RAM says ([`crate::MeasureError::is_too_big`]).
+pub const TOO_BIG: &str = "bytes of RAM";
+
 /// Words of the mailbox, and the indices the host uses (device/firmware/src/main.rs).
 mod word {
     pub const COUNT: usize = 32;
@@ -100,7 +103,7 @@ impl DataRegion {
         }
         if next > self.end as u64 {
             return Err(format!(
-                "the model needs {} bytes of RAM for its blob, arena, input and output (and its \
+                "the model needs {} {TOO_BIG} for its blob, arena, input and output (and its \
                  front end's); the board has {} above its firmware",
                 next - self.start as u64,
                 self.end - self.start

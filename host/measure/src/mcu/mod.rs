@@ -23,7 +23,7 @@ use edgenas_model::rng::Rng;
 use edgenas_onnx::compile::{self, Compiled, to_bytes};
 
 pub use gdb::Gdb;
-pub use mailbox::{BoardRun, DataRegion, FirmwareSymbols};
+pub use mailbox::{BoardRun, DataRegion, FirmwareSymbols, TOO_BIG};
 pub use profile::{OpProfile, op_profile};
 
 /// Where an installed edgenas looks for the firmware and the QEMU plugin it did not build:
