@@ -14,13 +14,14 @@ use std::collections::BTreeMap;
 
 use edgenas_engine::blob::{Activation, Blob, OpKind, OpRecord, TensorRecord};
 use edgenas_engine::dtype::DType;
+use edgenas_engine::kernels;
 use edgenas_model::board::KernelModel;
 
 use super::calibrate::agreement;
 use super::nnls::nnls;
 
-/// Output columns the engine's convolution loop computes together (`kernels::COLUMNS`).
-const COLUMNS: u64 = 64;
+/// Output columns the engine's convolution loop computes together.
+const COLUMNS: u64 = kernels::COLUMNS as u64;
 
 /// One op's kernel and loop counts.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,15 +75,14 @@ fn chw(t: &TensorRecord) -> [u64; 3] {
     [d(1), d(2), d(3)]
 }
 
-/// Σ over output positions of the input rows (or columns) each window covers inside the map:
-/// the engine's `window` clipping.
+/// Σ over output positions of the input rows (or columns) each window covers inside the map,
+/// clipped by the engine's own [`kernels::window`].
 fn covered(outputs: u64, k: u64, stride: u64, pad: u64, size: u64) -> u64 {
-    (0..outputs)
+    let u = |v: u64| v as usize;
+    (0..u(outputs))
         .map(|o| {
-            let start = (o * stride) as i64 - pad as i64;
-            let first = start.max(0);
-            let end = (start + k as i64).clamp(0, size as i64);
-            (end - first).max(0) as u64
+            let (first, end, _) = kernels::window(o, u(k), u(stride), u(pad), u(size));
+            (end - first) as u64
         })
         .sum()
 }

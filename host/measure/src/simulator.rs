@@ -124,7 +124,6 @@ impl Meter for Simulator {
     }
 
     fn measure(&self, bytes: &[u8], what: &str) -> Result<Measurement, MeasureError> {
-        let work = analyse(bytes, what).map_err(MeasureError::Model)?;
         let model = TractModel::load(bytes, what).map_err(MeasureError::Model)?;
         let zeros = vec![0.0; model.input_shape().iter().product()];
         model
@@ -144,20 +143,27 @@ impl Meter for Simulator {
             }
             None => None,
         };
-        let cycles = by_kernels.unwrap_or_else(|| predict_cycles(&work, &self.cost));
-        let fallback = work.fallback_ops();
-        if by_kernels.is_none() && !fallback.is_empty() {
-            warnings.push(format!(
-                "no cost-model kind for {}: priced as elementwise work per output element (a fallback)",
-                fallback.join(", ")
-            ));
-        }
-        if by_kernels.is_none() && self.cost.source != "calibrated" {
-            warnings.push(format!(
-                "board {}'s latency rests on an uncalibrated estimate (published kernel figures, not our engine measured): run `edgenas calibrate`",
-                self.board.name
-            ));
-        }
+        // The cost model's node-by-node work is read only where it prices the model.
+        let cycles = match by_kernels {
+            Some(cycles) => cycles,
+            None => {
+                let work = analyse(bytes, what).map_err(MeasureError::Model)?;
+                let fallback = work.fallback_ops();
+                if !fallback.is_empty() {
+                    warnings.push(format!(
+                        "no cost-model kind for {}: priced as elementwise work per output element (a fallback)",
+                        fallback.join(", ")
+                    ));
+                }
+                if self.cost.source != "calibrated" {
+                    warnings.push(format!(
+                        "board {}'s latency rests on an uncalibrated estimate (published kernel figures, not our engine measured): run `edgenas calibrate`",
+                        self.board.name
+                    ));
+                }
+                predict_cycles(&work, &self.cost)
+            }
+        };
         Ok(Measurement {
             board: self.board.name.clone(),
             backend: self.backend().into(),

@@ -47,9 +47,11 @@ impl Map {
 }
 
 /// The input rows (or columns) a window at output position `o` covers: the first and the
-/// end, clipped to the map, for a kernel of `k` with `stride` and `pad`.
+/// end, clipped to the map, for a kernel of `k` with `stride` and `pad` (and the offset of the
+/// first inside the kernel). Public so that the host's latency predictor counts the loops the
+/// kernels run with the kernels' own clipping.
 #[inline]
-fn window(o: usize, k: usize, stride: usize, pad: usize, size: usize) -> (usize, usize, usize) {
+pub fn window(o: usize, k: usize, stride: usize, pad: usize, size: usize) -> (usize, usize, usize) {
     let start = (o * stride) as isize - pad as isize;
     let first = start.max(0) as usize;
     let end = ((start + k as isize).max(0) as usize).min(size);
@@ -59,7 +61,7 @@ fn window(o: usize, k: usize, stride: usize, pad: usize, size: usize) -> (usize,
 
 /// Output columns computed together: their accumulators live on the stack, and each weight is
 /// applied to the whole run of columns (a loop the compiler vectorises).
-const COLUMNS: usize = 64;
+pub const COLUMNS: usize = 64;
 
 /// The output columns `ox` in `first..end` whose input column `ox·stride + kx − pad` lies in
 /// `0..width`.

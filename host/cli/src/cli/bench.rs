@@ -206,49 +206,45 @@ fn predictor(args: PredictorArgs) -> Result<()> {
         ("micro-models", &micro_fit.cost_model),
         ("other half", &half_fit),
     ];
+    // One group per space, in the order measured, then all together.
+    let mut groups: Vec<(String, Vec<&Measured>)> = Vec::new();
+    for &m in &report {
+        match groups.iter_mut().find(|(space, _)| *space == m.space) {
+            Some((_, members)) => members.push(m),
+            None => groups.push((m.space.clone(), vec![m])),
+        }
+    }
+    groups.push(("all".into(), report.clone()));
     let mut rows = Vec::new();
     for (label, model) in fits {
-        // One group per space, in the order measured, then all together.
-        let mut groups: Vec<(String, Vec<&Measured>)> = Vec::new();
-        for &m in &report {
-            match groups.iter_mut().find(|(space, _)| *space == m.space) {
-                Some((_, members)) => members.push(m),
-                None => groups.push((m.space.clone(), vec![m])),
-            }
-        }
-        groups.push(("all".into(), report.clone()));
-        for (space, members) in groups {
+        for (space, members) in &groups {
             let points: Vec<CalibrationPoint> = members.iter().map(|m| m.point.clone()).collect();
-            rows.push(row(label, &space, &fit_quality(&points, model)));
+            rows.push(row(label, space, &fit_quality(&points, model)));
         }
     }
     let mut unpredicted = Vec::new();
     if let Some(km) = &kernel_fit {
-        let mut groups: Vec<(String, Vec<f64>, Vec<f64>)> = Vec::new();
-        for &m in &report {
-            let p = match kernel_model::predict_cycles(km, m.counts.as_ref().expect("emulated")) {
-                Ok(p) => p,
-                Err(e) => {
-                    unpredicted.push(json!({"genotype": m.genotype, "error": e}));
-                    continue;
-                }
-            };
-            for space in [m.space.as_str(), "all"] {
-                match groups.iter_mut().find(|(s, _, _)| s == space) {
-                    Some((_, ps, ms)) => {
-                        ps.push(p);
-                        ms.push(m.point.measured_cycles);
+        for (space, members) in &groups {
+            let (mut predicted, mut measured) = (Vec::new(), Vec::new());
+            for m in members {
+                let counts = m.counts.as_ref().expect("counted on an emulated board");
+                match kernel_model::predict_cycles(km, counts) {
+                    Ok(p) => {
+                        predicted.push(p);
+                        measured.push(m.point.measured_cycles);
                     }
-                    None => groups.push((space.into(), vec![p], vec![m.point.measured_cycles])),
+                    // Each candidate once: every one is in the last group, "all".
+                    Err(e) if space == "all" => {
+                        unpredicted.push(json!({"genotype": m.genotype, "error": e}));
+                    }
+                    Err(_) => {}
                 }
             }
-        }
-        if let Some(i) = groups.iter().position(|(s, _, _)| s == "all") {
-            let all = groups.remove(i);
-            groups.push(all);
-        }
-        for (space, p, m) in groups {
-            rows.push(row("kernel model", &space, &agreement(&p, &m)));
+            rows.push(row(
+                "kernel model",
+                space,
+                &agreement(&predicted, &measured),
+            ));
         }
     }
     // The noise floor: the second measurement taken as the prediction of the first.
