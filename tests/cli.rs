@@ -281,8 +281,6 @@ fn bad_input_is_a_clear_error_not_a_panic() {
         e.contains("`memory.ram_bytes`: a microcontroller board must state its memory"),
         "{e}"
     );
-    let e = fails(&["sample", "--space", "mlp", "-n", "0"]);
-    assert!(e.contains("-n must be at least 1"), "{e}");
     // Usage errors are clap's: exit 2 with a usage line.
     let out = edgenas(&["inspect", "--space", "mlp"]);
     assert_eq!(out.status.code(), Some(2));
@@ -484,26 +482,106 @@ fn the_probe_meter_without_a_probe_says_what_is_missing() {
     assert!(e.contains("memory.firmware_ram_bytes"), "{e}");
 }
 
+/// Runs a command that clap must refuse (exit 2, no panic) and returns stderr.
+fn refused(args: &[&str]) -> String {
+    let out = edgenas(args);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "edgenas {args:?}:\n{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
 #[test]
-fn a_time_budget_must_be_positive_in_every_command_that_takes_one() {
+fn a_number_out_of_range_is_refused_with_its_bound_negative_or_not() {
     let dir = tempfile::tempdir().unwrap();
     let study = dir.path().join("study.db");
     let study = study.to_str().unwrap();
-    for command in [
-        vec!["train", "--space", "mlp", "--random"],
-        vec![
-            "search", "--space", "mlp", "--board", "host", "--study", study,
-        ],
-        vec!["worker", "--study", study],
+    let search = [
+        "search", "--space", "mlp", "--board", "host", "--study", study,
+    ];
+    for (command, flag, value, bound) in [
+        (&search[..], "--trials", "-1", "must be at least 1"),
+        (&search[..], "--trials", "0", "must be at least 1"),
+        (&search[..], "--max-latency-ms", "-2.5", "must be above 0"),
+        (&search[..], "--seed", "-3", "must be 0 or more"),
+        (
+            &search[..],
+            "--epochs",
+            "1.5",
+            "`1.5` is not a whole number",
+        ),
+        (
+            &["sample", "--space", "mlp"][..],
+            "-n",
+            "-1",
+            "must be at least 1",
+        ),
+        (
+            &["train", "--space", "mlp", "--random"][..],
+            "--lr",
+            "-0.1",
+            "must be above 0",
+        ),
+        (
+            &["replay", "--space", "mlp", "--table", "t.csv"][..],
+            "--seeds",
+            "-4",
+            "must be at least 1",
+        ),
+        (
+            &["worker", "--study", study][..],
+            "--heartbeat-timeout",
+            "-1",
+            "must be above 0",
+        ),
     ] {
-        for budget in ["--time-budget=0", "--time-budget=NaN", "--time-budget=-5"] {
-            let mut args = command.clone();
-            args.push(budget);
-            let e = fails(&args);
+        // Written apart (`--trials -1`) or joined (`--trials=-1`), the same message.
+        for args in [
+            [command, &[flag, value]].concat(),
+            [command, &[&format!("{flag}={value}")[..]]].concat(),
+        ] {
+            let e = refused(&args);
             assert!(
-                e.contains("--time-budget must be a positive number"),
+                e.contains(&format!("invalid value '{value}'")),
+                "{args:?}: {e}"
+            );
+            assert!(e.contains(bound), "{args:?}: {e}");
+        }
+    }
+    for budget in ["0", "NaN", "-5"] {
+        for command in [
+            &["train", "--space", "mlp", "--random"][..],
+            &search[..],
+            &["worker", "--study", study][..],
+        ] {
+            let args = [command, &["--time-budget", budget]].concat();
+            let e = refused(&args);
+            assert!(
+                e.contains("must be") && e.contains("--time-budget"),
                 "{args:?}: {e}"
             );
         }
+    }
+}
+
+#[test]
+fn a_command_ends_quietly_when_its_reader_closes_the_pipe() {
+    for args in [
+        &["spaces", "--blocks"][..],
+        &["sample", "--space", "mlp", "-n", "500"][..],
+        &["boards", "--json"][..],
+    ] {
+        // `edgenas … | head -1` once `head` has gone: the pipe's reading end is closed
+        // before the command writes its first line.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_edgenas"))
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
     }
 }

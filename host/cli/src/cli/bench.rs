@@ -65,20 +65,20 @@ struct PredictorArgs {
     #[arg(long, default_value = "host")]
     board: String,
     /// Candidates per space.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = super::numbers::count)]
     per_space: usize,
     /// Spaces (shipped names or paths); all shipped spaces by default.
     #[arg(long, value_delimiter = ',')]
     spaces: Vec<String>,
     /// The seed candidates are drawn with.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::numbers::seed)]
     seed: u64,
     /// Measure the candidates in int8 (QDQ, what a microcontroller runs) instead of f32.
     #[arg(long)]
     int8: bool,
     /// Emulated boards: how many random kernel chains `calibrate` measures to fit the
     /// per-kernel predictor (each in f32 and int8), drawn apart from every space.
-    #[arg(long, default_value_t = 150)]
+    #[arg(long, default_value_t = 150, value_parser = super::numbers::count)]
     kernel_models: usize,
     /// Print JSON instead of a table.
     #[arg(long)]

@@ -15,10 +15,10 @@ use super::format::Table;
 #[derive(Debug, clap::Args)]
 pub struct AskArgs {
     /// Finished trials told to each strategy before timing.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = super::numbers::whole)]
     history: usize,
     /// Timed asks (each followed by its tell, as in a search).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = super::numbers::count)]
     asks: usize,
     /// Spaces (shipped names or paths).
     #[arg(long, value_delimiter = ',', default_value = "nb201,mobilenetv2-tiny")]
@@ -52,7 +52,6 @@ fn median_p90_max(v: &mut [f64]) -> (f64, f64, f64) {
 }
 
 pub fn ask(args: AskArgs) -> Result<()> {
-    anyhow::ensure!(args.asks > 0, "--asks must be at least 1");
     let mut rows = Vec::new();
     for name in &args.spaces {
         let space = load_space(name)?;

@@ -18,10 +18,10 @@ use super::format::Table;
 #[derive(Debug, clap::Args)]
 pub struct EngineArgs {
     /// Random genotypes per space.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = super::numbers::count)]
     per_space: usize,
     /// Timed runs of each model by each runtime (alternating, after 3 warm-up runs each).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = super::numbers::count)]
     runs: usize,
     /// Spaces (shipped names or paths).
     #[arg(
@@ -31,7 +31,7 @@ pub struct EngineArgs {
     )]
     spaces: Vec<String>,
     /// The seed genotypes are drawn with.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::numbers::seed)]
     seed: u64,
     /// Print JSON instead of tables.
     #[arg(long)]
@@ -130,7 +130,6 @@ fn time_model(onnx: &[u8], runs: usize) -> Result<Timing> {
 }
 
 pub fn engine(args: EngineArgs) -> Result<()> {
-    anyhow::ensure!(args.runs > 0, "--runs must be at least 1");
     let mut rows = Vec::new();
     let mut kinds = [[(0u64, 0f64); 4]; 2];
     for name in &args.spaces {

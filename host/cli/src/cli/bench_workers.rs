@@ -20,17 +20,17 @@ pub struct WorkersArgs {
     #[arg(long)]
     no_sqlite: bool,
     /// Worker counts to run, one study each.
-    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4", value_parser = super::numbers::count)]
     workers: Vec<usize>,
     /// Trials per study.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 40, value_parser = super::numbers::count)]
     trials: usize,
     /// Epochs per trial (MLPs on `digits`: about 0.1 s an epoch).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = super::numbers::count)]
     epochs: usize,
     /// Rounds: every configuration runs once per round, in turn, and the table gives the
     /// medians over rounds.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = super::numbers::count)]
     rounds: usize,
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -47,9 +47,6 @@ struct Run {
 }
 
 pub fn workers(args: WorkersArgs) -> Result<()> {
-    if args.trials == 0 || args.rounds == 0 || args.workers.contains(&0) {
-        bail!("--trials, --rounds and every --workers count must be at least 1");
-    }
     let dir = tempfile_dir()?;
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?

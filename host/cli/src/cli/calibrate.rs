@@ -27,10 +27,10 @@ pub struct Args {
     f32_only: bool,
     /// Emulated boards: how many random kernel chains to measure (each in f32 and int8) for
     /// the per-kernel predictor the simulator then uses; 0 fits only the cost model.
-    #[arg(long, default_value_t = 150)]
+    #[arg(long, default_value_t = 150, value_parser = super::numbers::count)]
     kernel_models: usize,
     /// The seed the kernel chains are drawn with.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::numbers::seed)]
     seed: u64,
     /// Print JSON: the cost model and every calibration model's measured cycles.
     #[arg(long)]

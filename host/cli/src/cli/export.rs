@@ -18,7 +18,7 @@ pub struct Args {
     #[arg(long)]
     study: String,
     /// The trial's number (`edgenas search` prints them; `trial` in its JSON).
-    #[arg(long)]
+    #[arg(long, value_parser = super::numbers::trial_id)]
     trial: i64,
     /// Where to write `model.onnx`, `model-int8.onnx`, `model-int8-ops.onnx`, `model.h`,
     /// `model-int8.h`, `model.blob`, `model-int8.blob`, `model-int8-blob.h` (the device

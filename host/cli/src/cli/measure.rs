@@ -32,7 +32,7 @@ pub struct Args {
     meter: MeterChoice,
     /// Time exactly this many runs (after warm-up) instead of running until the median is
     /// stable within 1 % (or 3 s have passed).
-    #[arg(long)]
+    #[arg(long, value_parser = super::numbers::count)]
     runs: Option<usize>,
     /// On an emulated board, also print the instructions of each op: what every layer costs,
     /// and its instructions per multiply-accumulate.
@@ -60,7 +60,6 @@ pub fn run(args: Args) -> Result<()> {
     let bytes = std::fs::read(&args.model).with_context(|| format!("cannot read {what}"))?;
     let mut timer = Timer::default();
     if let Some(n) = args.runs {
-        anyhow::ensure!(n > 0, "--runs must be at least 1");
         (timer.min_runs, timer.max_runs, timer.max_time) = (n, n, Duration::MAX);
     }
     let m = match front_end_blob(&args, &bytes, &what)? {

@@ -13,6 +13,7 @@ mod export;
 mod format;
 mod inspect;
 mod measure;
+mod numbers;
 mod pick;
 mod replay;
 mod report;
@@ -25,7 +26,7 @@ mod train_args;
 mod trials_view;
 mod worker;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use edgenas::named::Named;
 
 /// Hardware-aware neural architecture search for microcontrollers and small Linux boards.
@@ -86,6 +87,21 @@ enum Command {
     Replay(replay::Args),
 }
 
+/// Parses the command line, or exits with clap's message. Every command takes negative
+/// numbers as values (`--trials -1`), so that they meet the flag's own bound ("must be at
+/// least 1") instead of being read as an unknown flag.
+pub fn parse() -> Cli {
+    let matches = negative_numbers(Cli::command()).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// `command` and all its subcommands, taking negative numbers as values.
+fn negative_numbers(command: clap::Command) -> clap::Command {
+    command
+        .allow_negative_numbers(true)
+        .mut_subcommands(negative_numbers)
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -118,15 +134,6 @@ fn named<T: Named + Send + Sync>() -> impl clap::builder::TypedValueParser<Value
             .map(|v| PossibleValue::new(v.name()).help(v.help())),
     )
     .try_map(|name: String| T::from_name(&name).ok_or("not one of the possible values"))
-}
-
-/// `--time-budget`, where given, must be a positive number of seconds (`search`, `worker`
-/// and `train` take it).
-fn check_time_budget(seconds: Option<f64>) -> anyhow::Result<()> {
-    if seconds.is_some_and(|t| t.is_nan() || t <= 0.0) {
-        anyhow::bail!("--time-budget must be a positive number of seconds");
-    }
-    Ok(())
 }
 
 /// How `--split-by` splits an audio folder.

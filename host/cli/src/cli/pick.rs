@@ -20,7 +20,7 @@ pub struct CandidateArgs {
     pub random: bool,
     /// Seed of the random genotype (`train` also seeds the split, the initial weights and the
     /// sample order with it: the same seed repeats a run on one machine).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::numbers::seed)]
     pub seed: u64,
 }
 

@@ -26,22 +26,22 @@ pub struct Args {
     #[arg(long, value_parser = named::<StrategyName>(), default_value = "evolution")]
     strategy: StrategyName,
     /// Queries (evaluated architectures) per run.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = super::numbers::count)]
     budget: usize,
     /// Runs, with seeds 0, 1, …
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = super::numbers::count_u64)]
     seeds: u64,
     /// Only architectures at most this slow count; slower ones are rejected before they would
     /// be trained and cost no query.
-    #[arg(long)]
+    #[arg(long, value_parser = super::numbers::positive)]
     max_latency_ms: Option<f64>,
     /// The hypervolume's reference accuracy (percent). Default: the true front's worst
     /// accuracy, less a tenth of the front's accuracy range.
-    #[arg(long)]
+    #[arg(long, value_parser = super::numbers::positive)]
     reference_accuracy: Option<f64>,
     /// The hypervolume's reference latency (ms). Default: the true front's worst latency,
     /// plus a tenth of the front's latency range.
-    #[arg(long)]
+    #[arg(long, value_parser = super::numbers::positive)]
     reference_latency_ms: Option<f64>,
     /// Print JSON: `mean_best_accuracy`, `std_best_accuracy`, `optimum`, `regret`,
     /// `mean_hypervolume_share`, `std_hypervolume_share`, `reference_point`, and the mean
@@ -51,12 +51,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if args.budget == 0 || args.seeds == 0 {
-        bail!("--budget and --seeds must be at least 1");
-    }
-    if args.max_latency_ms.is_some_and(|l| l.is_nan() || l <= 0.0) {
-        bail!("--max-latency-ms must be above 0");
-    }
     let space = load_space(&args.space)?;
     let table = ArchTable::read(&args.table, &space).map_err(anyhow::Error::msg)?;
     let Some(optimum) = table.optimum(args.max_latency_ms) else {

@@ -1,6 +1,6 @@
 //! `edgenas sample`: random candidates of a space with their costs.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use edgenas::board::load_board;
 use edgenas::candidate::Candidate;
 use edgenas::cost::DType;
@@ -18,10 +18,10 @@ pub struct Args {
     #[arg(long)]
     space: String,
     /// How many candidates to draw.
-    #[arg(short = 'n', long = "count", default_value_t = 10)]
+    #[arg(short = 'n', long = "count", default_value_t = 10, value_parser = super::numbers::count)]
     n: usize,
     /// Seed of the draw: the same seed gives the same candidates.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::numbers::seed)]
     seed: u64,
     /// A board (shipped name or path): say which candidates fit it.
     #[arg(long)]
@@ -35,9 +35,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if args.n == 0 {
-        bail!("-n must be at least 1");
-    }
     let space = load_space(&args.space)?;
     let board = args.board.as_deref().map(load_board).transpose()?;
     let dtype = args.dtype;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use edgenas::board::load_board;
 use edgenas::cost::DType;
 use edgenas::export::write_path;
@@ -43,29 +43,29 @@ pub struct Args {
     #[arg(long, value_enum)]
     split_by: Option<super::SplitBy>,
     /// Reject candidates slower than this (measured or predicted before training).
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", value_parser = super::numbers::positive)]
     max_latency_ms: Option<f64>,
     /// Reject candidates whose peak RAM (arena plus the runtime's) exceeds this.
-    #[arg(long, value_name = "KB")]
+    #[arg(long, value_name = "KB", value_parser = super::numbers::positive)]
     max_ram_kb: Option<f64>,
     /// Reject candidates whose flash (model plus the runtime's code) exceeds this.
-    #[arg(long, value_name = "KB")]
+    #[arg(long, value_name = "KB", value_parser = super::numbers::positive)]
     max_flash_kb: Option<f64>,
     /// Reject candidates with more multiply-accumulates per inference.
-    #[arg(long)]
+    #[arg(long, value_parser = super::numbers::count_u64)]
     max_macs: Option<u64>,
     /// The strategy.
     #[arg(long, value_parser = named::<StrategyName>(), default_value = "bayes")]
     strategy: StrategyName,
     /// Trials to train (complete or failed) in the study, counting earlier runs: rerunning a
     /// finished search with a larger number continues it. Infeasible candidates do not count.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = super::numbers::count)]
     trials: usize,
     /// The most epochs per trial.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = super::numbers::count)]
     epochs: usize,
     /// Start no new trial after this many seconds.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = super::numbers::positive)]
     time_budget: Option<f64>,
     /// The study: a SQLite file, or `postgres://USER@HOST/DB?study=NAME` for a study that
     /// workers on many machines share (`edgenas worker`). Rerunning with the same study
@@ -79,14 +79,14 @@ pub struct Args {
     workers: u8,
     /// Seconds without a heartbeat (workers beat every 2 s) after which a running trial of
     /// another worker is taken for abandoned and run again.
-    #[arg(long, default_value_t = HEARTBEAT_TIMEOUT_SECONDS, value_name = "SECONDS")]
+    #[arg(long, default_value_t = HEARTBEAT_TIMEOUT_SECONDS, value_name = "SECONDS", value_parser = super::numbers::positive)]
     heartbeat_timeout: f64,
     /// Where trial weights (`trials/ID/`), the finalists' artefacts (`finalists/trial-ID/`:
     /// ONNX f32 and int8, C arrays, `trial.json`) and the HTML report (`report.html`) go.
     #[arg(long, default_value = "edgenas-search")]
     out: PathBuf,
     /// How many members of the Pareto front to export, best accuracy first.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = super::numbers::whole)]
     finalists: usize,
     /// How latency is obtained before training: `auto` times the host with tract, runs an
     /// emulated board in QEMU and a real one through an attached debug probe (when their
@@ -98,7 +98,7 @@ pub struct Args {
     #[arg(long, value_parser = named::<DType>(), default_value = "int8")]
     dtype: DType,
     /// Seed of the search, the data split and every trial's weights.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = super::numbers::seed)]
     seed: u64,
     #[command(flatten)]
     training: TrainingArgs,
@@ -109,14 +109,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if args.trials == 0 {
-        bail!("--trials must be at least 1");
-    }
-    super::check_time_budget(args.time_budget)?;
     super::worker::check_heartbeat_timeout(args.heartbeat_timeout)?;
     let space_name = load_space(&args.space)?.name;
     let board_name = load_board(&args.board)?.name;
-    let train = args.training.config(args.epochs, None, args.seed)?;
+    let train = args.training.config(args.epochs, None, args.seed);
     let device = args.training.device()?;
     let study_location = args
         .study

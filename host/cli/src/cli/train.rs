@@ -32,10 +32,10 @@ pub struct Args {
     #[arg(long, value_enum)]
     split_by: Option<super::SplitBy>,
     /// The most epochs.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = super::numbers::count)]
     epochs: usize,
     /// Stop after this many seconds of training.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = super::numbers::positive)]
     time_budget: Option<f64>,
     #[command(flatten)]
     training: TrainingArgs,
@@ -52,7 +52,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = CalibrationArg::Minmax)]
     calibration: CalibrationArg,
     /// The percentile of `--calibration percentile`.
-    #[arg(long, default_value_t = 99.99)]
+    #[arg(long, default_value_t = 99.99, value_parser = super::numbers::percent)]
     percentile: f64,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -68,10 +68,9 @@ enum CalibrationArg {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    super::check_time_budget(args.time_budget)?;
     let config = args
         .training
-        .config(args.epochs, args.time_budget, args.pick.seed)?;
+        .config(args.epochs, args.time_budget, args.pick.seed);
     let device = args.training.device()?;
     let (space, genotype) = args.pick.load()?;
     let data = super::data_spec(&args.data, args.split_by)?;

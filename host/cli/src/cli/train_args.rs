@@ -8,22 +8,22 @@ use edgenas::train::{self, DeviceChoice, Optimizer, TrainConfig};
 #[derive(Debug, clap::Args)]
 pub struct TrainingArgs {
     /// Samples per step.
-    #[arg(long, default_value_t = TrainConfig::default().batch_size)]
+    #[arg(long, default_value_t = TrainConfig::default().batch_size, value_parser = super::numbers::count)]
     batch_size: usize,
     /// The optimiser.
     #[arg(long, value_enum, default_value_t = OptimizerArg::Adam)]
     optimizer: OptimizerArg,
     /// Peak learning rate (cosine schedule to 0). Default: 3e-3 for Adam, 0.05 for SGD.
-    #[arg(long)]
+    #[arg(long, value_parser = super::numbers::positive)]
     lr: Option<f64>,
     /// Momentum of SGD.
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = 0.9, value_parser = super::numbers::non_negative)]
     momentum: f64,
     /// Weight decay. Default: 0.01 for Adam (decoupled, as AdamW), 5e-4 for SGD.
-    #[arg(long)]
+    #[arg(long, value_parser = super::numbers::non_negative)]
     weight_decay: Option<f64>,
     /// Stop when validation accuracy has not improved for this many epochs (0: never).
-    #[arg(long, default_value_t = TrainConfig::default().patience.unwrap_or(0))]
+    #[arg(long, default_value_t = TrainConfig::default().patience.unwrap_or(0), value_parser = super::numbers::whole)]
     patience: usize,
     /// Where to train.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
@@ -54,10 +54,7 @@ impl TrainingArgs {
         epochs: usize,
         time_budget_seconds: Option<f64>,
         seed: u64,
-    ) -> Result<TrainConfig> {
-        if epochs == 0 || self.batch_size == 0 {
-            anyhow::bail!("--epochs and --batch-size must be at least 1");
-        }
+    ) -> TrainConfig {
         let optimizer = match self.optimizer {
             OptimizerArg::Adam => Optimizer::Adam,
             OptimizerArg::Sgd => Optimizer::Sgd {
@@ -68,7 +65,7 @@ impl TrainingArgs {
         let weight_decay = self
             .weight_decay
             .unwrap_or(optimizer.default_weight_decay());
-        Ok(TrainConfig {
+        TrainConfig {
             epochs,
             time_budget_seconds,
             batch_size: self.batch_size,
@@ -77,7 +74,7 @@ impl TrainingArgs {
             weight_decay,
             patience: (self.patience > 0).then_some(self.patience),
             seed,
-        })
+        }
     }
 
     /// The training device.

@@ -44,11 +44,11 @@ pub struct Args {
     #[arg(long, default_value = "edgenas-worker")]
     out: PathBuf,
     /// Start no new trial after this many seconds.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", value_parser = super::numbers::positive)]
     time_budget: Option<f64>,
     /// Seconds without a heartbeat (workers beat every 2 s) after which another worker's
     /// running trial is taken for abandoned and run again.
-    #[arg(long, default_value_t = HEARTBEAT_TIMEOUT_SECONDS, value_name = "SECONDS")]
+    #[arg(long, default_value_t = HEARTBEAT_TIMEOUT_SECONDS, value_name = "SECONDS", value_parser = super::numbers::positive)]
     heartbeat_timeout: f64,
     /// Where to train.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
@@ -74,7 +74,6 @@ pub fn check_heartbeat_timeout(seconds: f64) -> Result<()> {
 
 pub fn run(args: Args) -> Result<()> {
     check_heartbeat_timeout(args.heartbeat_timeout)?;
-    super::check_time_budget(args.time_budget)?;
     let study = edgenas::study::open(&args.study, false)?;
     let location = study.location();
     let settings = study.settings()?.ok_or_else(|| {
