@@ -170,13 +170,17 @@ fn replay_refuses_bad_tables_and_arguments() {
     .unwrap();
     let table = dir.path().join("table.csv");
     write_table(&table, 0.0);
+    // A number out of range is a usage error: clap's exit 2, naming the flag.
+    let out = replay(&["--table", table.to_str().unwrap(), "--budget", "0"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--budget") && err.contains("must be at least 1"),
+        "{err}"
+    );
     for (args, expected) in [
         (vec!["--table", bad.to_str().unwrap()], "bad.csv:2"),
         (vec!["--table", "missing.csv"], "cannot read missing.csv"),
-        (
-            vec!["--table", table.to_str().unwrap(), "--budget", "0"],
-            "--budget",
-        ),
         (
             vec![
                 "--table",

@@ -503,13 +503,19 @@ fn bad_input_is_refused_with_a_clear_message() {
         &["--space", "mlp", "--trials", "0"],
         false,
     ));
-    assert!(err.contains("--trials must be at least 1"), "{err}");
+    assert!(
+        err.contains("'--trials <TRIALS>': must be at least 1"),
+        "{err}"
+    );
     let err = failure(&search_args(
         &out,
         &["--space", "mlp", "--max-latency-ms=-3"],
         false,
     ));
-    assert!(err.contains("--max-latency-ms must be above 0"), "{err}");
+    assert!(
+        err.contains("'--max-latency-ms <MS>': must be above 0"),
+        "{err}"
+    );
     // export: a trial that does not exist, a study that does not exist.
     let e = dir.path().join("e");
     let e = e.to_str().unwrap();

@@ -213,6 +213,15 @@ fn edgenas_train_refuses_bad_input_clearly() {
         e.contains("space `ds-cnn` cannot take the samples") && e.contains("needs a feature map"),
         "{e}"
     );
-    let e = run(&["train", "--space", "mlp", "--random", "--epochs", "0"]);
-    assert!(e.contains("--epochs"), "{e}");
+    // A number out of range is a usage error: clap's exit 2, naming the flag and its bound.
+    let out = Command::new(env!("CARGO_BIN_EXE_edgenas"))
+        .args(["train", "--space", "mlp", "--random", "--epochs", "0"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("--epochs") && e.contains("must be at least 1"),
+        "{e}"
+    );
 }
