@@ -121,7 +121,7 @@ fn reports_of_an_empty_an_infeasible_and_a_failing_study() {
         t.state = TrialState::Infeasible;
         t.ram_bytes = Some(20_000 + 1000 * i as u64);
         t.reason = Some(format!(
-            "RAM {:.1} kB > --max-ram-kb 0.25",
+            "RAM {:.1} KiB > --max-ram-kb 0.25",
             t.ram_bytes.unwrap() as f64 / 1024.0
         ));
         study.update(&t).unwrap();
@@ -135,11 +135,11 @@ fn reports_of_an_empty_an_infeasible_and_a_failing_study() {
     assert!(
         html.contains("3 trials: 0 complete, 2 infeasible (rejected before training), 1 failed")
     );
-    assert!(html.contains("RAM 19.5 kB &gt; --max-ram-kb 0.25"));
+    assert!(html.contains("RAM 19.5 KiB &gt; --max-ram-kb 0.25"));
     assert!(html.contains("step 3 &amp; &lt;gave up&gt;"));
     // The rejected trials are drawn as grey marks on the RAM plot, with the limit line.
     assert!(html.contains("rejected before training"));
-    assert!(html.contains("limit 0.25 kB"));
+    assert!(html.contains("limit 0.25 KiB"));
 
     // The same study as CSV and JSON.
     let o = edgenas(&[

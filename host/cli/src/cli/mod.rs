@@ -74,7 +74,8 @@ enum Command {
     /// A one-screen summary of a study: settings, trials by state, the running ones, the best
     /// and the Pareto front (works while a search runs).
     Status(status::Args),
-    /// A study's trials as CSV or JSON, with the Pareto front marked.
+    /// A study as one self-contained HTML page (the default: plots, trials, finalists), or its
+    /// trials as CSV or JSON for scripts, with the Pareto front marked.
     Report(report::Args),
     /// Export one trial of a study: ONNX f32 and int8, C arrays, and a JSON card of its
     /// figures (retrained from its genotype and seed if its weights were not kept).

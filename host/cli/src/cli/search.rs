@@ -45,11 +45,12 @@ pub struct Args {
     /// Reject candidates slower than this (measured or predicted before training).
     #[arg(long, value_name = "MS", value_parser = super::numbers::positive)]
     max_latency_ms: Option<f64>,
-    /// Reject candidates whose peak RAM (arena plus the runtime's) exceeds this.
-    #[arg(long, value_name = "KB", value_parser = super::numbers::positive)]
+    /// Reject candidates whose peak RAM (arena plus the runtime's) exceeds this many KiB
+    /// (1 KiB = 1024 bytes).
+    #[arg(long, value_name = "KIB", value_parser = super::numbers::positive)]
     max_ram_kb: Option<f64>,
-    /// Reject candidates whose flash (model plus the runtime's code) exceeds this.
-    #[arg(long, value_name = "KB", value_parser = super::numbers::positive)]
+    /// Reject candidates whose flash (model plus the runtime's code) exceeds this many KiB.
+    #[arg(long, value_name = "KIB", value_parser = super::numbers::positive)]
     max_flash_kb: Option<f64>,
     /// Reject candidates with more multiply-accumulates per inference.
     #[arg(long, value_parser = super::numbers::count_u64)]
@@ -334,7 +335,7 @@ impl Display {
         } else if self.lines {
             let detail = match t.state {
                 TrialState::Complete => format!(
-                    "valid {:.2} %, latency {}, RAM {:.1} kB, trained {:.1} s",
+                    "valid {:.2} %, latency {}, RAM {:.1} KiB, trained {:.1} s",
                     t.valid_accuracy.unwrap_or(0.0),
                     t.latency_ms.map_or("-".into(), |l| format!("{l:.3} ms")),
                     t.ram_bytes.unwrap_or(0) as f64 / 1024.0,

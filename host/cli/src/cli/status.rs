@@ -68,10 +68,10 @@ pub fn run(args: Args) -> Result<()> {
                 limits.push(format!("latency ≤ {v} ms"));
             }
             if let Some(v) = l.max_ram_kb {
-                limits.push(format!("RAM ≤ {v} kB"));
+                limits.push(format!("RAM ≤ {v} KiB"));
             }
             if let Some(v) = l.max_flash_kb {
-                limits.push(format!("flash ≤ {v} kB"));
+                limits.push(format!("flash ≤ {v} KiB"));
             }
             if let Some(v) = l.max_macs {
                 limits.push(format!("MACs ≤ {v}"));

@@ -34,8 +34,8 @@ pub fn print_front(trials: &[Trial], front: &[i64]) {
         ">valid %",
         ">test %",
         ">latency ms",
-        ">RAM kB",
-        ">flash kB",
+        ">RAM KiB",
+        ">flash KiB",
         "genotype",
     ]);
     for id in front {

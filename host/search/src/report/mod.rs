@@ -188,8 +188,8 @@ pub fn html(input: &ReportInput) -> String {
                 ("board", s.board.clone()),
                 ("data set", s.data.clone()),
                 ("latency limit", limit(l.max_latency_ms, "ms")),
-                ("RAM limit", limit(l.max_ram_kb, "kB")),
-                ("flash limit", limit(l.max_flash_kb, "kB")),
+                ("RAM limit", limit(l.max_ram_kb, "KiB")),
+                ("flash limit", limit(l.max_flash_kb, "KiB")),
                 (
                     "MACs limit",
                     l.max_macs.map_or("none".into(), |m| format!("≤ {m}")),
@@ -240,17 +240,17 @@ pub fn html(input: &ReportInput) -> String {
     ));
     h.push_str(&front_plot(
         "Accuracy against peak RAM",
-        "peak RAM (kB)",
+        "peak RAM (KiB)",
         trials,
         |t| kb(t.ram_bytes),
-        limits.max_ram_kb.map(|l| (l, format!("limit {l} kB"))),
+        limits.max_ram_kb.map(|l| (l, format!("limit {l} KiB"))),
     ));
     h.push_str(&front_plot(
         "Accuracy against flash",
-        "flash (kB)",
+        "flash (KiB)",
         trials,
         |t| kb(t.flash_bytes),
-        limits.max_flash_kb.map(|l| (l, format!("limit {l} kB"))),
+        limits.max_flash_kb.map(|l| (l, format!("limit {l} KiB"))),
     ));
     // Best so far.
     let mut best = f64::NEG_INFINITY;
@@ -285,8 +285,8 @@ pub fn html(input: &ReportInput) -> String {
         "test %",
         "latency ms",
         "latency",
-        "RAM kB",
-        "flash kB",
+        "RAM KiB",
+        "flash KiB",
         "MACs",
         "train s",
         "genotype",

@@ -37,7 +37,7 @@ pub fn validate(limits: &Limits, board: &Board) -> Result<(), String> {
             && kb * 1024.0 <= taken as f64
         {
             return Err(format!(
-                "{name} {kb} conflicts with board {}: its runtime alone takes {:.1} kB of {what}",
+                "{name} {kb} conflicts with board {}: its runtime alone takes {:.1} KiB of {what}",
                 board.name,
                 taken as f64 / 1024.0
             ));
@@ -72,7 +72,7 @@ pub fn static_violations(limits: &Limits, fit: &Fit, macs: u64) -> Vec<String> {
     for (what, needed, available, margin, flag, limit) in memories {
         if let Some(margin) = margin.filter(|m| *m < 0) {
             out.push(format!(
-                "{what} {:.1} kB exceeds the board's {:.1} kB by {:.1} kB",
+                "{what} {:.1} KiB exceeds the board's {:.1} KiB by {:.1} KiB",
                 kb(needed),
                 kb(available.unwrap_or_default()),
                 -margin as f64 / 1024.0
@@ -81,7 +81,7 @@ pub fn static_violations(limits: &Limits, fit: &Fit, macs: u64) -> Vec<String> {
         if let Some(limit) = limit
             && kb(needed) > limit
         {
-            out.push(format!("{what} {:.1} kB > {flag} {limit}", kb(needed)));
+            out.push(format!("{what} {:.1} KiB > {flag} {limit}", kb(needed)));
         }
     }
     if let Some(limit) = limits.max_macs
@@ -145,8 +145,11 @@ mod tests {
         };
         let v = static_violations(&limits, &fit, 5000);
         assert_eq!(v.len(), 3, "{v:?}");
-        assert_eq!(v[0], "RAM 300.0 kB exceeds the board's 256.0 kB by 44.0 kB");
-        assert_eq!(v[1], "flash 100.0 kB > --max-flash-kb 64");
+        assert_eq!(
+            v[0],
+            "RAM 300.0 KiB exceeds the board's 256.0 KiB by 44.0 KiB"
+        );
+        assert_eq!(v[1], "flash 100.0 KiB > --max-flash-kb 64");
         assert_eq!(v[2], "5000 MACs > --max-macs 1000");
         assert_eq!(latency_violation(&limits, 3.0), None);
     }

@@ -176,7 +176,7 @@ impl Smallest {
     }
 
     fn describe(&self) -> String {
-        let kb = |b: Option<u64>| b.map_or("?".into(), |b| format!("{:.1} kB", b as f64 / 1024.0));
+        let kb = |b: Option<u64>| b.map_or("?".into(), |b| format!("{:.1} KiB", b as f64 / 1024.0));
         let ms = self
             .latency
             .map_or("not measured".into(), |l| format!("{l:.3} ms"));
