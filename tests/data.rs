@@ -131,22 +131,81 @@ fn csv_files_give_features_and_labels() {
     assert_eq!(d.train.len() + d.valid.len() + d.test.len(), 30);
     let by_index = data::load(&format!("csv:{p}#0"), (1, 1, 1), 0).unwrap();
     assert_eq!(by_index.class_names, d.class_names);
-    // Without a column, the last one is the label, and `species` would be a feature.
-    assert!(err(&format!("csv:{p}")).contains("line 2, column 0: `setosa` is not a number"));
+    // Without a column, the last one is the label, and `species` would be a feature. Lines
+    // and columns count from 1; a column is named by its header.
+    let e = err(&format!("csv:{p}"));
+    assert!(
+        e.contains("line 2, column 1 (`species`): `setosa` is not a number"),
+        "{e}"
+    );
     assert!(err(&format!("csv:{p}#colour")).contains("no column named `colour`"));
     assert!(err(&format!("csv:{p}#7")).contains("out of range"));
     std::fs::write(&path, "a,b,label\n1,2,x\n3,,y\n").unwrap();
-    assert!(
-        err(&format!("csv:{p}")).contains("line 3, column 1: missing value"),
-        "{}",
-        err(&format!("csv:{p}"))
-    );
+    let e = err(&format!("csv:{p}"));
+    assert!(e.contains("line 3, column 2 (`b`): missing value"), "{e}");
     std::fs::write(&path, "a,b,label\n1,2,x\n3,four,y\n").unwrap();
-    assert!(err(&format!("csv:{p}")).contains("line 3, column 1: `four` is not a number"));
+    let e = err(&format!("csv:{p}"));
+    assert!(
+        e.contains("line 3, column 2 (`b`): `four` is not a number"),
+        "{e}"
+    );
+    std::fs::write(&path, "a,b,label\n1,2,x\n3,NaN,y\n").unwrap();
+    let e = err(&format!("csv:{p}"));
+    assert!(
+        e.contains("line 3, column 2 (`b`): `NaN` is not a finite number"),
+        "{e}"
+    );
     std::fs::write(&path, "a,b,label\n1,2,x\n3,4\n").unwrap();
     assert!(err(&format!("csv:{p}")).contains("line 3 has 2 fields, expected 3"));
     std::fs::write(&path, "").unwrap();
     assert!(err(&format!("csv:{p}")).contains("empty"));
+}
+
+#[test]
+fn csv_files_are_not_guessed_at_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.csv");
+    let p = path.display();
+    // A file of measurements: its last column is not a label, unless `#COLUMN` says so.
+    let mut text = String::from("length,width,weight\n");
+    for i in 0..24 {
+        text += &format!("{i}.5,{}.25,{}.{}\n", i * 2, 10 + i, i % 7 + 1);
+    }
+    std::fs::write(&path, &text).unwrap();
+    let e = err(&format!("csv:{p}"));
+    assert!(
+        e.contains("the last column, column 3 (`weight`), holds fractional numbers")
+            && e.contains("csv:PATH#COLUMN"),
+        "{e}"
+    );
+    assert_eq!(
+        data::load(&format!("csv:{p}#weight"), (1, 1, 1), 0)
+            .unwrap()
+            .classes(),
+        24
+    );
+    // Without a header, the first row is data: 20 rows, 20 samples (labels are words).
+    let rows: String = (0..20)
+        .map(|i| format!("{i}.5,{},{}\n", i * 3, ["cat", "dog"][i % 2]))
+        .collect();
+    std::fs::write(&path, &rows).unwrap();
+    let d = data::load(&format!("csv:{p}"), (1, 1, 1), 0).unwrap();
+    assert_eq!(d.train.len() + d.valid.len() + d.test.len(), 20);
+    assert_eq!(d.class_names, vec!["cat", "dog"]);
+    // Whole-number labels without a header: all 20 rows too.
+    let rows: String = (0..20)
+        .map(|i| format!("{i}.5,{},{}\n", i * 3, i % 2))
+        .collect();
+    std::fs::write(&path, &rows).unwrap();
+    let d = data::load(&format!("csv:{p}"), (1, 1, 1), 0).unwrap();
+    assert_eq!(d.train.len() + d.valid.len() + d.test.len(), 20);
+    // A file separated by semicolons: the line it read is shown.
+    std::fs::write(&path, "a;b;label\n1;2;x\n3;4;y\n").unwrap();
+    let e = err(&format!("csv:{p}"));
+    assert!(
+        e.contains("separated by commas") && e.contains("`a;b;label`"),
+        "{e}"
+    );
 }
 
 #[test]
