@@ -224,6 +224,21 @@ fn without_an_agent_auto_predicts_and_agent_says_why() {
         (m["backend"].as_str(), m["kind"].as_str()),
         (Some("simulator"), Some("predicted"))
     );
+    // The fallback is said, in the JSON and on standard error: a prediction is never taken
+    // for a measurement.
+    let said = format!("no edgenas-agent answers for board raspberry-pi-4 at {address}");
+    assert!(
+        m["warnings"][0].as_str().unwrap().contains(&said)
+            && m["warnings"][0]
+                .as_str()
+                .unwrap()
+                .contains("predicted by the simulator"),
+        "{m}"
+    );
+    let out = measure(&model, &board, &[], None);
+    assert!(out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains(&said), "{e}");
     let e = stderr(&measure(&model, &board, &["--meter", "agent"], None));
     assert!(
         e.contains("cannot reach the agent of board raspberry-pi-4") && e.contains(&address),

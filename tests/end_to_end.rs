@@ -10,6 +10,7 @@ mod data;
 mod engine;
 mod export;
 mod measure;
+mod newcomer;
 mod qemu;
 mod replay;
 mod report;

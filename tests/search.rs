@@ -75,11 +75,10 @@ fn a_search_records_every_trial_and_exports_its_front() {
         assert_eq!(t.latency_kind.as_deref(), Some("predicted (simulator)"));
         assert!(t.ram_bytes.unwrap() > 0 && t.flash_bytes.unwrap() > 0);
         assert!(t.train_seconds.is_some() && t.finished.is_some());
-        assert!(
-            Path::new(t.artefacts.as_ref().unwrap())
-                .join("weights.json")
-                .exists()
-        );
+        // Recorded relative to the study's folder, so that the two move together.
+        let kept = t.artefacts.as_ref().unwrap();
+        assert!(Path::new(kept).is_relative(), "{kept}");
+        assert!(out.join(kept).join("weights.json").exists(), "{kept}");
     }
     // The JSON is the study.
     assert_eq!(s["trials"].as_array().unwrap().len(), stored.len());

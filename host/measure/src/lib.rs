@@ -125,6 +125,43 @@ pub trait Meter {
     fn backend(&self) -> &'static str;
     /// Measures the model in `bytes`; `what` (a file name) names it in errors.
     fn measure(&self, bytes: &[u8], what: &str) -> Result<Measurement, MeasureError>;
+    /// Why this meter stands in for the board's own (the `auto` choice could not reach it),
+    /// if it does: said once by a search, and with every measurement.
+    fn fallback(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// The simulator standing in for a board's own meter that `auto` could not reach: each
+/// measurement says so in its warnings, so a prediction is never taken for a measurement.
+struct Fallback {
+    simulator: Simulator,
+    why: String,
+}
+
+impl Fallback {
+    fn boxed(board: &Board, why: String) -> Result<Box<dyn Meter>, MeasureError> {
+        Ok(Box::new(Fallback {
+            simulator: Simulator::new(board.clone())?,
+            why: format!("{why}; latency is predicted by the simulator instead"),
+        }))
+    }
+}
+
+impl Meter for Fallback {
+    fn backend(&self) -> &'static str {
+        self.simulator.backend()
+    }
+
+    fn measure(&self, bytes: &[u8], what: &str) -> Result<Measurement, MeasureError> {
+        let mut m = self.simulator.measure(bytes, what)?;
+        m.warnings.insert(0, self.why.clone());
+        Ok(m)
+    }
+
+    fn fallback(&self) -> Option<&str> {
+        Some(&self.why)
+    }
 }
 
 /// Which meter to use.
@@ -222,7 +259,10 @@ pub fn meter_for(
         ))),
         (MeterChoice::Auto, BoardKind::Emulator) => match QemuMeter::new(board) {
             Ok(m) => Ok(Box::new(m)),
-            Err(_) => Ok(Box::new(Simulator::new(board.clone())?)),
+            Err(e) => Fallback::boxed(
+                board,
+                format!("QEMU cannot run board {} here: {e}", board.name),
+            ),
         },
         (MeterChoice::Probe, BoardKind::Mcu) => probe_meter(board),
         (MeterChoice::Probe, _) => Err(MeasureError::Unreachable(format!(
@@ -231,7 +271,13 @@ pub fn meter_for(
         ))),
         (MeterChoice::Auto, BoardKind::Mcu) => match probe_meter(board) {
             Ok(m) => Ok(m),
-            Err(_) => Ok(Box::new(Simulator::new(board.clone())?)),
+            Err(e) => Fallback::boxed(
+                board,
+                format!(
+                    "board {} is not measured on the board itself: {e}",
+                    board.name
+                ),
+            ),
         },
         (MeterChoice::Agent, BoardKind::Linux) => Ok(Box::new(AgentMeter::new(board, timer)?)),
         (MeterChoice::Agent, _) => Err(MeasureError::Unreachable(format!(
@@ -244,7 +290,15 @@ pub fn meter_for(
             if agent.answers()? {
                 Ok(Box::new(agent))
             } else {
-                Ok(Box::new(Simulator::new(board.clone())?))
+                let address = board.connection.agent.as_deref().unwrap_or_default();
+                Fallback::boxed(
+                    board,
+                    format!(
+                        "no edgenas-agent answers for board {} at {address} (start it on the \
+                         board: docs/boards.md)",
+                        board.name
+                    ),
+                )
             }
         }
         (MeterChoice::Simulator, _) | (MeterChoice::Auto, _) => {

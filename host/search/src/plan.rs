@@ -96,7 +96,10 @@ impl Plan {
         }
         limits::validate(&settings.limits, &board).map_err(PlanError::Settings)?;
         let (meter, note) = match meter_for(&board, options.meter, Timer::default()) {
-            Ok(m) => (Some(m), None),
+            Ok(m) => {
+                let note = m.fallback().map(str::to_string);
+                (Some(m), note)
+            }
             Err(error) if settings.limits.max_latency_ms.is_some() => {
                 return Err(PlanError::NoMeter {
                     why: "the latency limit needs the latency of every trial",

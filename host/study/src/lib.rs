@@ -18,6 +18,8 @@ pub use postgres::PostgresStudy;
 pub use sqlite::SqliteStudy;
 pub use timed::TimedStorage;
 
+use std::path::{Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
 
 use edgenas_model::cost::DType;
@@ -301,6 +303,10 @@ pub enum StudyError {
 pub trait Storage: Send + Sync {
     /// Where the study is (a path or a URL), for messages.
     fn location(&self) -> String;
+    /// The folder that the artefact paths recorded in the study are relative to: a SQLite
+    /// study's own folder, so that the study and its artefacts move together; none for a
+    /// study shared through a server (its paths are absolute). See [`artefacts_text`].
+    fn folder(&self) -> Option<PathBuf>;
     /// The study's settings, once set.
     fn settings(&self) -> Result<Option<Settings>, StudyError>;
     /// Sets the settings (when the study is created, or to record a new strategy).
@@ -323,16 +329,50 @@ pub trait Storage: Send + Sync {
     ) -> Result<Claim, StudyError>;
 }
 
+/// How the artefact folder `dir` of a trial is recorded in `storage`: relative to the study's
+/// folder when it lies inside it (`trials/3`), else absolute. A study moved or copied with its
+/// folder, or read from another working directory, still finds its artefacts.
+pub fn artefacts_text(storage: &dyn Storage, dir: &Path) -> String {
+    let dir = full_path(dir);
+    storage
+        .folder()
+        .and_then(|folder| {
+            dir.strip_prefix(full_path(&folder))
+                .ok()
+                .map(Path::to_path_buf)
+        })
+        .unwrap_or(dir)
+        .display()
+        .to_string()
+}
+
+/// The artefact folder of trial `t`, if it has one: its recorded path resolved against the
+/// study's folder ([`artefacts_text`]). Studies of older versions recorded paths relative to
+/// the directory the search ran in: such a path is taken as it is when it exists there and
+/// not beside the study.
+pub fn artefacts_dir(storage: &dyn Storage, t: &Trial) -> Option<PathBuf> {
+    let recorded = Path::new(t.artefacts.as_deref()?);
+    let beside = storage.folder().map(|folder| folder.join(recorded));
+    match beside {
+        Some(dir) if dir.exists() || !recorded.exists() => Some(dir),
+        _ => Some(recorded.to_path_buf()),
+    }
+}
+
+/// `path` made absolute, with symbolic links and `..` resolved where it exists.
+fn full_path(path: &Path) -> PathBuf {
+    path.canonicalize()
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
 /// Opens the study at `location`: a `postgres://` (or `postgresql://`) URL with a `study=NAME`
 /// parameter, or the path of a SQLite file. `create` creates a missing study.
 pub fn open(location: &str, create: bool) -> Result<Box<dyn Storage>, StudyError> {
     if PostgresStudy::is_url(location) {
         Ok(Box::new(PostgresStudy::open(location, create)?))
     } else {
-        Ok(Box::new(SqliteStudy::open(
-            std::path::Path::new(location),
-            create,
-        )?))
+        Ok(Box::new(SqliteStudy::open(Path::new(location), create)?))
     }
 }
 

@@ -386,6 +386,10 @@ impl Storage for PostgresStudy {
         self.shown.clone()
     }
 
+    fn folder(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+
     fn settings(&self) -> Result<Option<Settings>, StudyError> {
         let text: Option<String> = self.with(|c| {
             c.query_one(

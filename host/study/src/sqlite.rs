@@ -143,6 +143,14 @@ impl Storage for SqliteStudy {
         self.path.display().to_string()
     }
 
+    fn folder(&self) -> Option<PathBuf> {
+        let parent = self.path.parent()?;
+        Some(match parent.as_os_str().is_empty() {
+            true => PathBuf::from("."),
+            false => parent.to_path_buf(),
+        })
+    }
+
     fn settings(&self) -> Result<Option<Settings>, StudyError> {
         let text: Option<String> = self.with(|c| {
             c.query_row("SELECT value FROM meta WHERE key = 'settings'", [], |r| {
@@ -319,5 +327,38 @@ mod tests {
             SqliteStudy::open(&dir.path().join("none.db"), false),
             Err(StudyError::Missing(_))
         ));
+    }
+
+    #[test]
+    fn artefact_paths_are_recorded_beside_the_study_and_found_after_a_move() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        std::fs::create_dir_all(run.join("trials/1")).unwrap();
+        let study = SqliteStudy::open(&run.join("study.db"), true).unwrap();
+        assert_eq!(
+            crate::artefacts_text(&study, &run.join("trials/1")),
+            "trials/1"
+        );
+        // A folder outside the study's is recorded whole.
+        let outside = dir.path().join("elsewhere");
+        std::fs::create_dir_all(&outside).unwrap();
+        let text = crate::artefacts_text(&study, &outside);
+        assert!(Path::new(&text).is_absolute(), "{text}");
+        let mut t = Trial::pending("g".into(), 1);
+        t.artefacts = Some("trials/1".into());
+        drop(study);
+        let moved = dir.path().join("moved");
+        std::fs::rename(&run, &moved).unwrap();
+        let study = SqliteStudy::open(&moved.join("study.db"), false).unwrap();
+        assert_eq!(
+            crate::artefacts_dir(&study, &t),
+            Some(moved.join("trials/1"))
+        );
+        // A path recorded whole is taken as it is (as is one an older version recorded
+        // relative to where its search ran, where it exists and not beside the study).
+        let legacy = dir.path().join("legacy");
+        std::fs::create_dir_all(&legacy).unwrap();
+        t.artefacts = Some(legacy.display().to_string());
+        assert_eq!(crate::artefacts_dir(&study, &t), Some(legacy));
     }
 }

@@ -44,6 +44,9 @@ impl Storage for TimedStorage<'_> {
     fn location(&self) -> String {
         self.inner.location()
     }
+    fn folder(&self) -> Option<std::path::PathBuf> {
+        self.inner.folder()
+    }
     fn settings(&self) -> Result<Option<Settings>, StudyError> {
         self.timed(|| self.inner.settings())
     }

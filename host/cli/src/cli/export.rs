@@ -1,6 +1,6 @@
 //! `edgenas export`: one trial of a study, as deployable artefacts.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use edgenas::candidate::Candidate;
@@ -22,8 +22,9 @@ pub struct Args {
     trial: i64,
     /// Where to write `model.onnx`, `model-int8.onnx`, `model-int8-ops.onnx`, `model.h`,
     /// `model-int8.h`, `model.blob`, `model-int8.blob`, `model-int8-blob.h` (the device
-    /// models), `weights.json`, `check.json` and `trial.json` (every figure the study
-    /// has for the trial). A trial whose weights were not kept is trained again with the
+    /// models), `labels.txt` and `labels.h` (the name of each output), `weights.json`,
+    /// `check.json` and `trial.json` (every figure the study has for the trial, its input
+    /// and classes). A trial whose weights were not kept is trained again with the
     /// study's training settings.
     #[arg(long)]
     out: PathBuf,
@@ -33,6 +34,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if args.out.exists() && !args.out.is_dir() {
+        bail!(
+            "--out {} is a file: give a folder (new or existing) to write the trial's files into",
+            args.out.display()
+        );
+    }
     let study = edgenas::study::open(&args.study, false)?;
     let settings = study
         .settings()?
@@ -58,18 +65,31 @@ pub fn run(args: Args) -> Result<()> {
     let (candidate, dataset) =
         Candidate::for_data(&space, genotype, &settings.data, settings.seed)?;
     let device = train::device(train::DeviceChoice::Cpu).map_err(anyhow::Error::msg)?;
-    if !trial
-        .artefacts
+    let kept = edgenas::study::artefacts_dir(study.as_ref(), &trial);
+    if !kept
         .as_deref()
-        .is_some_and(|d| Path::new(d).join("weights.json").exists())
+        .is_some_and(|d| d.join("weights.json").exists())
     {
+        let looked = kept
+            .as_deref()
+            .map_or("the study records no folder".into(), |d| {
+                format!("no {}", d.join("weights.json").display())
+            });
         eprintln!(
-            "trial {}: weights not kept here; training it again from its genotype and seed",
-            trial.id
+            "trial {}: its trained weights are not here ({looked}); training it again from its \
+             genotype and seed ({} epochs) before exporting",
+            trial.id, settings.epochs
         );
     }
-    let (weights, retrained) = trial_weights(&trial, &candidate, &dataset, &settings, &device)
-        .map_err(anyhow::Error::msg)?;
+    let (weights, retrained) = trial_weights(
+        &trial,
+        kept.as_deref(),
+        &candidate,
+        &dataset,
+        &settings,
+        &device,
+    )
+    .map_err(anyhow::Error::msg)?;
     let place = ExportPlace {
         space: &space.name,
         board: &settings.board,
@@ -94,7 +114,7 @@ pub fn run(args: Args) -> Result<()> {
         if retrained { ", retrained" } else { "" }
     );
     println!(
-        "wrote     {}: model.onnx, model-int8.onnx, model-int8-ops.onnx, model.h, model-int8.h, model.blob, model-int8.blob, model-int8-blob.h, weights.json, check.json, trial.json",
+        "wrote     {}: model.onnx, model-int8.onnx, model-int8-ops.onnx, model.h, model-int8.h, model.blob, model-int8.blob, model-int8-blob.h, labels.txt, labels.h, weights.json, check.json, trial.json",
         args.out.display()
     );
     Ok(())

@@ -37,25 +37,32 @@ pub fn run(args: Args) -> Result<()> {
     let (space, genotype) = args.pick.load()?;
     let board = args.board.as_deref().map(load_board).transpose()?;
     let text = genotype.to_text();
-    let candidate = match &args.data {
-        Some(spec) => Candidate::for_data(&space, genotype, spec, 0)?.0,
-        None => Candidate::new(&space, genotype).with_context(|| format!("decoding {text}"))?,
+    let (candidate, class_names) = match &args.data {
+        Some(spec) => {
+            let (c, dataset) = Candidate::for_data(&space, genotype, spec, 0)?;
+            (c, dataset.class_names)
+        }
+        None => (
+            Candidate::new(&space, genotype).with_context(|| format!("decoding {text}"))?,
+            Vec::new(),
+        ),
     };
     let dtype = args.dtype;
     let fit = board.as_ref().map(|b| candidate.fit(b, dtype));
     if args.json {
-        super::print_json(&to_json(
+        let mut value = to_json(&space, &candidate, board.as_ref(), dtype, fit.as_ref());
+        value["class_names"] = json!(class_names);
+        super::print_json(&value)
+    } else {
+        let text = to_text(
             &space,
             &candidate,
+            &class_names,
             board.as_ref(),
             dtype,
             fit.as_ref(),
-        ))
-    } else {
-        print!(
-            "{}",
-            to_text(&space, &candidate, board.as_ref(), dtype, fit.as_ref())
         );
+        print!("{text}");
         Ok(())
     }
 }
@@ -115,9 +122,11 @@ fn to_json(
     })
 }
 
+/// The layer table and totals; `class_names` (from `--data`) name the outputs.
 fn to_text(
     space: &SearchSpace,
     c: &Candidate,
+    class_names: &[String],
     board: Option<&Board>,
     dtype: DType,
     fit: Option<&Fit>,
@@ -136,8 +145,12 @@ fn to_text(
             count(f.macs())
         );
     }
+    let names = match class_names {
+        [] => String::new(),
+        names => format!(": {}", names.join(", ")),
+    };
     out += &format!(
-        "input     {}, {} classes\n\n",
+        "input     {}, {} classes{names}\n\n",
         net.input_shape(),
         net.classes
     );

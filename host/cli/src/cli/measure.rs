@@ -47,7 +47,8 @@ pub struct Args {
     front_end: Option<String>,
     /// Print JSON: `latency_ms` (`median`, `p10`, `p90`, `runs`), `backend`, `kind`
     /// (`measured`, `predicted` or `emulated`), `cycles`, `instructions`, `ram_bytes`,
-    /// `flash_bytes`, `warnings`, from an agent `board_facts`, from an emulated board `ops`
+    /// `flash_bytes`, `warnings`, `classes` (the output names a model exported by edgenas
+    /// records; empty for others), from an agent `board_facts`, from an emulated board `ops`
     /// (per op: `op`, `kind`, `dtype`, `output`, `macs`, `instructions`), and with a front end
     /// `front_end` (`latency_ms`, `instructions`; included in `latency_ms`).
     #[arg(long)]
@@ -62,7 +63,9 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(n) = args.runs {
         (timer.min_runs, timer.max_runs, timer.max_time) = (n, n, Duration::MAX);
     }
-    let m = match front_end_blob(&args, &bytes, &what)? {
+    // What edgenas recorded in a model it exported (none for other models).
+    let info = StoredInfo::from_bytes(&bytes, &what).ok();
+    let m = match front_end_blob(&args, info.as_ref(), &what)? {
         None => meter_for(&board, args.meter, timer)?.measure(&bytes, &what)?,
         Some((blob, front_end)) => {
             let emulated = args.meter == MeterChoice::Qemu
@@ -92,10 +95,16 @@ pub fn run(args: Args) -> Result<()> {
             }
         }
     };
+    let classes = info.map(|i| i.classes).unwrap_or_default();
     if args.json {
-        return super::print_json(&serde_json::to_value(&m)?);
+        let mut value = serde_json::to_value(&m)?;
+        value["classes"] = serde_json::json!(classes);
+        return super::print_json(&value);
     }
     print_measurement(&what, &m);
+    if !classes.is_empty() {
+        println!("classes   {}", classes.join(", "));
+    }
     if args.ops {
         match &m.ops {
             Some(ops) => print_ops(
@@ -114,14 +123,15 @@ pub fn run(args: Args) -> Result<()> {
 
 /// The front-end blob to run before the network, with the model's front end: `--front-end`,
 /// else the blob beside a model whose metadata has a front end.
-fn front_end_blob(args: &Args, bytes: &[u8], what: &str) -> Result<Option<(Vec<u8>, FrontEnd)>> {
+fn front_end_blob(
+    args: &Args,
+    info: Option<&StoredInfo>,
+    what: &str,
+) -> Result<Option<(Vec<u8>, FrontEnd)>> {
     if args.front_end.as_deref() == Some("none") {
         return Ok(None);
     }
-    let Some(front_end) = StoredInfo::from_bytes(bytes, what)
-        .ok()
-        .and_then(|i| i.front_end)
-    else {
+    let Some(front_end) = info.and_then(|i| i.front_end) else {
         if args.front_end.is_some() {
             anyhow::bail!("{what} has no front end in its metadata: it was not trained on audio");
         }

@@ -185,7 +185,7 @@ pub fn run(args: Args) -> Result<()> {
         println!("next      edgenas worker --study '{study_location}' (on each machine)");
         return Ok(());
     }
-    let mut display = Display::new(args.trials, !args.json);
+    let mut display = Display::new(args.trials, !args.json, &study.trials()?);
     let summary = search.run(
         strategy(plan.strategy, args.max_latency_ms).as_mut(),
         &mut |e| display.event(e),
@@ -256,7 +256,10 @@ pub(super) struct Display {
 }
 
 impl Display {
-    pub(super) fn new(trials: usize, lines: bool) -> Display {
+    /// A display of a search towards `trials` trained trials, counting from those already in
+    /// the study (`history`): a resumed search goes on from its best, infeasible and failed
+    /// counts instead of zero.
+    pub(super) fn new(trials: usize, lines: bool, history: &[Trial]) -> Display {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(trials as u64);
             bar.set_style(
@@ -267,7 +270,7 @@ impl Display {
             );
             bar
         });
-        Display {
+        let mut display = Display {
             lines: bar.is_none() && lines,
             bar,
             started: Instant::now(),
@@ -275,6 +278,30 @@ impl Display {
             infeasible: 0,
             failed: 0,
             best: None,
+        };
+        for t in history.iter().filter(|t| t.state.is_final()) {
+            display.count(t);
+        }
+        if let Some(bar) = &display.bar {
+            bar.set_position(display.done);
+        }
+        display
+    }
+
+    /// Counts a trial that ended.
+    fn count(&mut self, t: &Trial) {
+        match t.state {
+            TrialState::Complete => {
+                self.done += 1;
+                let v = t.valid_accuracy.unwrap_or(0.0);
+                self.best = Some(self.best.map_or(v, |b| b.max(v)));
+            }
+            TrialState::Failed => {
+                self.done += 1;
+                self.failed += 1;
+            }
+            TrialState::Infeasible => self.infeasible += 1,
+            _ => {}
         }
     }
 
@@ -316,19 +343,7 @@ impl Display {
     }
 
     fn finished(&mut self, t: &Trial) {
-        match t.state {
-            TrialState::Complete => {
-                self.done += 1;
-                let v = t.valid_accuracy.unwrap_or(0.0);
-                self.best = Some(self.best.map_or(v, |b| b.max(v)));
-            }
-            TrialState::Failed => {
-                self.done += 1;
-                self.failed += 1;
-            }
-            TrialState::Infeasible => self.infeasible += 1,
-            _ => {}
-        }
+        self.count(t);
         if let Some(bar) = &self.bar {
             bar.set_position(self.done);
             bar.set_message(self.status());

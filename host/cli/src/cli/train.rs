@@ -120,6 +120,7 @@ pub fn run(args: Args) -> Result<()> {
         "hash": candidate.genotype.hash(),
         "data": {
             "name": dataset.name, "input": dataset.shape.dims(), "classes": dataset.classes(),
+            "class_names": dataset.class_names,
             "train": dataset.train.len(), "valid": dataset.valid.len(), "test": dataset.test.len(),
             "split": dataset.split, "front_end": dataset.front_end,
         },
@@ -155,6 +156,7 @@ pub fn run(args: Args) -> Result<()> {
         dataset.shape,
         dataset.classes()
     );
+    println!("classes   {}", dataset.class_names.join(", "));
     println!("split     {}", dataset.split);
     if let Some(f) = &dataset.front_end {
         println!("front end {}", f.summary());

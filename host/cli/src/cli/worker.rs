@@ -119,7 +119,7 @@ pub fn run(args: Args) -> Result<()> {
         stop: &stop,
     };
     let started = std::time::Instant::now();
-    let mut display = Display::new(trials, true);
+    let mut display = Display::new(trials, true, &study.trials()?);
     let mut ran: Vec<(i64, TrialState)> = Vec::new();
     let result = search.work_only(strategy(plan.strategy, latency_target).as_mut(), &mut |e| {
         if let Event::Finished(t) = &e {

@@ -36,6 +36,16 @@ impl Shape {
         }
     }
 
+    /// The shape of dimensions `[c, h, w]` or `[n]` (what [`Shape::dims`] gives), if they
+    /// are one.
+    pub fn from_dims(dims: &[usize]) -> Option<Shape> {
+        match *dims {
+            [c, h, w] => Some(Shape::Image { c, h, w }),
+            [n] => Some(Shape::Vector(n)),
+            _ => None,
+        }
+    }
+
     /// The dimensions as a list (`[c, h, w]` or `[n]`).
     pub fn dims(&self) -> Vec<usize> {
         match *self {

@@ -5,15 +5,15 @@
 mod svg;
 
 use std::fmt::Write;
-use std::path::Path;
 
 use crate::front::pareto_front;
-use crate::search::exported_accuracies;
+use crate::search::Card;
 use crate::strategy::pareto::fronts;
 use edgenas_model::candidate::Candidate;
 use edgenas_model::named::Named;
+use edgenas_model::network::Shape;
 use edgenas_model::space::SearchSpace;
-use edgenas_study::{Settings, Storage, StudyError, Trial, TrialState};
+use edgenas_study::{Settings, Storage, StudyError, Trial, TrialState, artefacts_dir};
 
 use svg::{Plot, range};
 
@@ -32,10 +32,17 @@ pub struct LayerRow {
     pub macs: u64,
 }
 
-/// The layers of `genotype` in `space` (decoded for the space's own input).
-pub fn layer_rows(space: &SearchSpace, genotype: &str) -> Result<Vec<LayerRow>, String> {
+/// The layers of `genotype` in `space`, decoded for samples of `input` in `classes` classes:
+/// the network the trial was built and trained as.
+pub fn layer_rows(
+    space: &SearchSpace,
+    genotype: &str,
+    input: Shape,
+    classes: usize,
+) -> Result<Vec<LayerRow>, String> {
     let g = space.parse_genotype(genotype).map_err(|e| e.message)?;
-    let c = Candidate::new(space, g).map_err(|e| e.to_string())?;
+    let c = Candidate::for_samples(space, g, "the study's data set", input, classes)
+        .map_err(|e| e.to_string())?;
     Ok(c.network
         .nodes
         .iter()
@@ -57,7 +64,11 @@ pub struct FinalistView {
     pub trial: i64,
     /// int8 ONNX test accuracy, percent, when known.
     pub int8_test_accuracy: Option<f64>,
-    /// Its layers (empty if the space could not be read).
+    /// The shape of one sample it takes, when its card records it.
+    pub input: Option<Shape>,
+    /// The name of each output, when its card records them.
+    pub classes: Vec<String>,
+    /// Its layers, as built for its input (empty if the space or the card could not be read).
     pub layers: Vec<LayerRow>,
 }
 
@@ -344,6 +355,17 @@ pub fn html(input: &ReportInput) -> String {
             opt(f.int8_test_accuracy, 2),
             escape(t.artefacts.as_deref().unwrap_or("–"))
         );
+        match (f.input, f.classes.as_slice()) {
+            (Some(input), classes) if !classes.is_empty() => {
+                let _ = write!(
+                    h,
+                    "<p>Input {input}; outputs ({}): {}.</p>",
+                    classes.len(),
+                    escape(&classes.join(", "))
+                );
+            }
+            _ => h.push_str("<p>Its card does not record its input and classes (exported by an older edgenas): <code>edgenas export</code> it again to see its layers.</p>"),
+        }
         if !f.layers.is_empty() {
             h.push_str("<table><thead><tr><th class=\"g\">layer</th><th class=\"g\">op</th><th class=\"g\">output</th><th>params</th><th>MACs</th></tr></thead><tbody>");
             for l in &f.layers {
@@ -364,26 +386,33 @@ pub fn html(input: &ReportInput) -> String {
     h
 }
 
-/// The exported trials with their int8 accuracy (from their card) and layers (from the
-/// study's space, when it can be read).
-pub fn finalists(trials: &[Trial], settings: Option<&Settings>) -> Vec<FinalistView> {
+/// The exported trials of the study in `storage` with their int8 accuracy, input and classes
+/// (from their card) and layers (from the study's space, built for that input).
+pub fn finalists(
+    storage: &dyn Storage,
+    trials: &[Trial],
+    settings: Option<&Settings>,
+) -> Vec<FinalistView> {
     let space = settings.and_then(|s| s.load_space().ok());
     trials
         .iter()
         .filter(|t| t.test_accuracy.is_some())
         .map(|t| {
-            let int8 = t
-                .artefacts
-                .as_ref()
-                .and_then(|d| exported_accuracies(Path::new(d)))
-                .map(|(_, int8)| int8);
+            let card = artefacts_dir(storage, t).and_then(|d| Card::read(&d));
+            let input = card.as_ref().and_then(|c| c.input);
+            let classes = card.as_ref().map(|c| c.classes.clone()).unwrap_or_default();
+            let layers = match (&space, input) {
+                (Some(sp), Some(input)) if !classes.is_empty() => {
+                    layer_rows(sp, &t.genotype, input, classes.len()).unwrap_or_default()
+                }
+                _ => Vec::new(),
+            };
             FinalistView {
                 trial: t.id,
-                int8_test_accuracy: int8,
-                layers: space
-                    .as_ref()
-                    .and_then(|sp| layer_rows(sp, &t.genotype).ok())
-                    .unwrap_or_default(),
+                int8_test_accuracy: card.map(|c| c.int8_test_accuracy),
+                input,
+                classes,
+                layers,
             }
         })
         .collect()
@@ -393,7 +422,7 @@ pub fn finalists(trials: &[Trial], settings: Option<&Settings>) -> Vec<FinalistV
 pub fn study_html(storage: &dyn Storage) -> Result<String, StudyError> {
     let settings = storage.settings()?;
     let trials = storage.trials()?;
-    let finalists = finalists(&trials, settings.as_ref());
+    let finalists = finalists(storage, &trials, settings.as_ref());
     let study = storage.location();
     Ok(html(&ReportInput {
         study: &study,

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use edgenas_data::Dataset;
 use edgenas_model::candidate::Candidate;
+use edgenas_model::network::Shape;
 use edgenas_model::weights::{Weights, initial_weights};
 use edgenas_onnx::export::{self, Calibration, ModelInfo};
 use edgenas_study::{Settings, Trial};
@@ -12,18 +13,19 @@ use edgenas_train::{TrainConfig, TrainDevice};
 use super::Finalist;
 use crate::artifacts::{Artifacts, write_artifacts};
 
-/// The trained weights of complete trial `t`: those kept in its artefact folder, or (when
-/// they are not there: another machine's worker trained it, or they were deleted) trained
-/// again from its genotype and seed with the study's training settings. The flag says
-/// whether it was trained again.
+/// The trained weights of complete trial `t`: those kept in its artefact folder `kept`
+/// ([`edgenas_study::artefacts_dir`]), or (when they are not there: another machine's worker
+/// trained it, or they were deleted) trained again from its genotype and seed with the
+/// study's training settings. The flag says whether it was trained again.
 pub fn trial_weights(
     t: &Trial,
+    kept: Option<&Path>,
     candidate: &Candidate,
     dataset: &Dataset,
     settings: &Settings,
     device: &TrainDevice,
 ) -> Result<(Weights, bool), String> {
-    if let Some(Ok(w)) = t.artefacts.as_deref().map(|d| load_weights(Path::new(d))) {
+    if let Some(Ok(w)) = kept.map(load_weights) {
         return Ok((w, false));
     }
     let config = TrainConfig {
@@ -87,6 +89,11 @@ pub fn export_trial(
         "space": place.space,
         "board": place.board,
         "genotype": candidate.genotype.to_json(),
+        "data": {
+            "name": dataset.name,
+            "input": dataset.shape.dims(),
+            "classes": dataset.class_names,
+        },
         "export": a,
     });
     export::write(
@@ -105,25 +112,43 @@ pub(super) fn exported_before(t: &Trial, dir: &Path) -> Option<Finalist> {
     if !dir.join("model-int8.onnx").exists() {
         return None;
     }
-    let (f32_test_accuracy, int8_test_accuracy) = exported_accuracies(dir)?;
+    let card = Card::read(dir)?;
     Some(Finalist {
         trial: t.id,
-        f32_test_accuracy,
-        int8_test_accuracy,
+        f32_test_accuracy: card.f32_test_accuracy,
+        int8_test_accuracy: card.int8_test_accuracy,
         dir: dir.display().to_string(),
     })
 }
 
-/// The f32 and int8 ONNX test accuracies (percent) in the card (`trial.json`) that
-/// [`export_trial`] wrote into `dir`, if it is there.
-pub fn exported_accuracies(dir: &Path) -> Option<(f64, f64)> {
-    let card: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("trial.json")).ok()?).ok()?;
-    let accuracy = |k: &str| card["export"][k].as_f64().map(|a| 100.0 * a);
-    Some((
-        accuracy("f32_test_accuracy")?,
-        accuracy("int8_test_accuracy")?,
-    ))
+/// What the card (`trial.json`) that [`export_trial`] writes into a finalist's folder says.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Card {
+    /// Test accuracy of `model.onnx` run by tract, percent.
+    pub f32_test_accuracy: f64,
+    /// Test accuracy of `model-int8.onnx` run by tract, percent.
+    pub int8_test_accuracy: f64,
+    /// The shape of one sample the model takes (absent in cards of older versions).
+    pub input: Option<Shape>,
+    /// The name of each output (empty in cards of older versions).
+    pub classes: Vec<String>,
+}
+
+impl Card {
+    /// The card in `dir`, if it is there and readable.
+    pub fn read(dir: &Path) -> Option<Card> {
+        let card: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("trial.json")).ok()?).ok()?;
+        let accuracy = |k: &str| card["export"][k].as_f64().map(|a| 100.0 * a);
+        let data = &card["data"];
+        let input: Option<Vec<usize>> = serde_json::from_value(data["input"].clone()).ok();
+        Some(Card {
+            f32_test_accuracy: accuracy("f32_test_accuracy")?,
+            int8_test_accuracy: accuracy("int8_test_accuracy")?,
+            input: input.as_deref().and_then(Shape::from_dims),
+            classes: serde_json::from_value(data["classes"].clone()).unwrap_or_default(),
+        })
+    }
 }
 
 /// Writes `weights.json` into `dir`.

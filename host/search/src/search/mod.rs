@@ -15,7 +15,7 @@
 mod finalists;
 pub mod limits;
 
-pub use finalists::{ExportPlace, export_trial, exported_accuracies, load_weights, trial_weights};
+pub use finalists::{Card, ExportPlace, export_trial, load_weights, trial_weights};
 use finalists::{exported_before, save_weights};
 
 use std::collections::{HashMap, HashSet};
@@ -37,7 +37,10 @@ use edgenas_model::cost::DType;
 use edgenas_model::rng::Rng;
 use edgenas_model::space::SearchSpace;
 use edgenas_model::weights::initial_weights;
-use edgenas_study::{Claim, ClaimRequest, Settings, Storage, StudyError, Trial, TrialState, now};
+use edgenas_study::{
+    Claim, ClaimRequest, Settings, Storage, StudyError, Trial, TrialState, artefacts_dir,
+    artefacts_text, now,
+};
 use edgenas_train::{Progress, TrainConfig, TrainError, train_until};
 
 /// Infeasible genotypes in a row after which the search stops: the limits are out of the
@@ -132,7 +135,10 @@ pub enum SearchError {
     #[error(transparent)]
     Study(#[from] StudyError),
     /// The study was made for other settings.
-    #[error("study {study} was created with other settings:\n  {}", conflicts.join("\n  "))]
+    #[error(
+        "study {study} was created with other settings:\n  {}\nTo run another search, give it a folder of its own (--out DIR, or --study FILE); to resume this one, give the settings it was created with",
+        conflicts.join("\n  ")
+    )]
     OtherSettings {
         /// The study.
         study: String,
@@ -480,7 +486,7 @@ impl Search<'_> {
         t.train_seconds = Some(trained.report.train_seconds);
         let dir = self.config.out.join("trials").join(t.id.to_string());
         save_weights(&dir, &trained.weights).map_err(TrialFailure::Failed)?;
-        t.artefacts = Some(dir.display().to_string());
+        t.artefacts = Some(artefacts_text(self.storage, &dir));
         Ok(TrialState::Complete)
     }
 
@@ -519,9 +525,16 @@ impl Search<'_> {
             let candidate = Candidate::for_dataset(self.space, genotype, dataset)
                 .map_err(|e| input(e.to_string()))?;
             // A trial another worker trained keeps its weights on that machine.
-            let (weights, _) =
-                trial_weights(&t, &candidate, dataset, &self.config.settings, self.device)
-                    .map_err(input)?;
+            let kept = artefacts_dir(self.storage, &t);
+            let (weights, _) = trial_weights(
+                &t,
+                kept.as_deref(),
+                &candidate,
+                dataset,
+                &self.config.settings,
+                self.device,
+            )
+            .map_err(input)?;
             let a = export_trial(
                 &t,
                 &candidate,
@@ -536,7 +549,7 @@ impl Search<'_> {
             )
             .map_err(input)?;
             t.test_accuracy = Some(100.0 * a.f32_test_accuracy);
-            t.artefacts = Some(dir.display().to_string());
+            t.artefacts = Some(artefacts_text(self.storage, &dir));
             self.storage.update(&t)?;
             out.push(Finalist {
                 trial: *id,
