@@ -140,6 +140,13 @@ fn reports_of_an_empty_an_infeasible_and_a_failing_study() {
     // The rejected trials are drawn as grey marks on the RAM plot, with the limit line.
     assert!(html.contains("rejected before training"));
     assert!(html.contains("limit 0.25 KiB"));
+    // No flash limit: the board's own flash is drawn instead.
+    assert!(html.contains("nucleo-f746zg 1024 KiB"), "{html}");
+    // Each trial is one line: long genotypes and reasons are cut to the column, whole on
+    // pointing (their title), and the table scrolls inside the page instead of falling off it.
+    assert!(html.contains("table.trials td{white-space:nowrap}"));
+    assert!(html.contains("<div class=\"wide\"><table class=\"sortable trials\">"));
+    assert!(html.contains("title=\"RAM 19.5 KiB &gt; --max-ram-kb 0.25\""));
 
     // The same study as CSV and JSON.
     let o = edgenas(&[

@@ -82,12 +82,7 @@ impl Plan {
             unrunnable("it was made by an older edgenas and has no training settings".into())
         })?;
         let space = settings.load_space().map_err(unrunnable)?;
-        let board_file = match options.board_file {
-            Some(file) => file,
-            None if settings.board_file.is_empty() => &settings.board,
-            None => &settings.board_file,
-        };
-        let board = load_board(board_file)?;
+        let board = load_board(options.board_file.unwrap_or(settings.board_source()))?;
         if board.name != settings.board {
             return Err(unrunnable(format!(
                 "its trials are measured on board `{}`; this board is `{}`",

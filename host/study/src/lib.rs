@@ -224,6 +224,14 @@ impl Settings {
         Ok(space)
     }
 
+    /// The board as the study was given it: its file's path, or its shipped name.
+    pub fn board_source(&self) -> &str {
+        match self.board_file.is_empty() {
+            true => &self.board,
+            false => &self.board_file,
+        }
+    }
+
     /// What differs between these settings and `other` in what a resumed search must keep
     /// (everything but the strategy, the version and the number of trials), as
     /// `name: stored in the study, given given` lines, each limit by its flag.

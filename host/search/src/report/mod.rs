@@ -9,6 +9,7 @@ use std::fmt::Write;
 use crate::front::pareto_front;
 use crate::search::Card;
 use crate::strategy::pareto::fronts;
+use edgenas_model::board::{Board, load_board};
 use edgenas_model::candidate::Candidate;
 use edgenas_model::named::Named;
 use edgenas_model::network::Shape;
@@ -82,6 +83,9 @@ pub struct ReportInput<'a> {
     pub trials: &'a [Trial],
     /// The exported trials.
     pub finalists: &'a [FinalistView],
+    /// The study's board, when its file can be read: its RAM and flash are drawn where the
+    /// study sets no limit of its own.
+    pub board: Option<&'a Board>,
 }
 
 /// Escapes text for HTML and SVG.
@@ -92,7 +96,7 @@ pub fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-const STYLE: &str = "body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td.g,th.g{text-align:left;font-family:monospace;font-size:12px}th{background:#eee;cursor:pointer}tr.infeasible td,tr.failed td{color:#888}.plots svg{margin:0 12px 12px 0}h2{margin-top:28px}";
+const STYLE: &str = "body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td.g,th.g{text-align:left;font-family:monospace;font-size:12px}th{background:#eee;cursor:pointer}tr.infeasible td,tr.failed td{color:#888}.plots svg{margin:0 12px 12px 0}h2{margin-top:28px}div.wide{max-width:100%;overflow-x:auto}table.trials td{white-space:nowrap}td.long{max-width:24em;overflow:hidden;text-overflow:ellipsis}";
 
 /// Sorting the trial table by a column on a click, numbers as numbers; the table reads
 /// the same without it.
@@ -226,14 +230,15 @@ pub fn html(input: &ReportInput) -> String {
     let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
     let _ = write!(
         h,
-        "<p>{} trials: {} complete, {} infeasible (rejected before training), {} failed, {} running or pending, {} interrupted. The Pareto front has {} trials.</p>",
+        "<p>{} trials: {} complete, {} infeasible (rejected before training), {} failed, {} running or pending, {} interrupted. The Pareto front has {} trial{}.</p>",
         trials.len(),
         count(TrialState::Complete),
         count(TrialState::Infeasible),
         count(TrialState::Failed),
         count(TrialState::Running) + count(TrialState::Pending),
         count(TrialState::Interrupted),
-        front.len()
+        front.len(),
+        if front.len() == 1 { "" } else { "s" }
     );
     // Plots.
     h.push_str("<h2>Pareto front</h2><div class=\"plots\">");
@@ -249,19 +254,27 @@ pub fn html(input: &ReportInput) -> String {
         |t| t.latency_ms,
         limits.max_latency_ms.map(|l| (l, format!("limit {l} ms"))),
     ));
+    // A memory's line: the study's limit, else the board's own size.
+    let memory_line = |limit: Option<f64>, board_bytes: fn(&Board) -> Option<u64>| {
+        limit.map(|l| (l, format!("limit {l} KiB"))).or_else(|| {
+            let b = input.board?;
+            let size = board_bytes(b)? as f64 / 1024.0;
+            Some((size, format!("{} {size:.0} KiB", b.name)))
+        })
+    };
     h.push_str(&front_plot(
         "Accuracy against peak RAM",
         "peak RAM (KiB)",
         trials,
         |t| kb(t.ram_bytes),
-        limits.max_ram_kb.map(|l| (l, format!("limit {l} KiB"))),
+        memory_line(limits.max_ram_kb, |b| b.memory.ram_bytes),
     ));
     h.push_str(&front_plot(
         "Accuracy against flash",
         "flash (KiB)",
         trials,
         |t| kb(t.flash_bytes),
-        limits.max_flash_kb.map(|l| (l, format!("limit {l} KiB"))),
+        memory_line(limits.max_flash_kb, |b| b.memory.flash_bytes),
     ));
     // Best so far.
     let mut best = f64::NEG_INFINITY;
@@ -287,7 +300,7 @@ pub fn html(input: &ReportInput) -> String {
     h.push_str("</div>");
     // Trials.
     h.push_str(
-        "<h2>Trials</h2><p>Click a column to sort.</p><table class=\"sortable\"><thead><tr>",
+        "<h2>Trials</h2><p>Click a column to sort; point at a genotype or a reason to read it whole.</p><div class=\"wide\"><table class=\"sortable trials\"><thead><tr>",
     );
     for c in [
         "trial",
@@ -314,7 +327,7 @@ pub fn html(input: &ReportInput) -> String {
     for t in trials {
         let _ = write!(
             h,
-            "<tr class=\"{}\"><td>{}</td><td class=\"g\">{}{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"g\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"g\">{}</td><td class=\"g\">{}</td></tr>",
+            "<tr class=\"{}\"><td>{}</td><td class=\"g\">{}{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"g\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"g long\" title=\"{genotype}\">{genotype}</td><td class=\"g long\" title=\"{reason}\">{reason}</td></tr>",
             t.state.name(),
             t.id,
             t.state.name(),
@@ -331,11 +344,11 @@ pub fn html(input: &ReportInput) -> String {
             opt(kb(t.flash_bytes), 1),
             t.macs.map_or("–".into(), |m| m.to_string()),
             opt(t.train_seconds, 1),
-            escape(&t.genotype),
-            escape(t.reason.as_deref().unwrap_or(""))
+            genotype = escape(&t.genotype),
+            reason = escape(t.reason.as_deref().unwrap_or(""))
         );
     }
-    h.push_str("</tbody></table>");
+    h.push_str("</tbody></table></div>");
     // Finalists.
     h.push_str("<h2>Finalists</h2>");
     if input.finalists.is_empty() {
@@ -424,10 +437,14 @@ pub fn study_html(storage: &dyn Storage) -> Result<String, StudyError> {
     let trials = storage.trials()?;
     let finalists = finalists(storage, &trials, settings.as_ref());
     let study = storage.location();
+    let board = settings
+        .as_ref()
+        .and_then(|s| load_board(s.board_source()).ok());
     Ok(html(&ReportInput {
         study: &study,
         settings: settings.as_ref(),
         trials: &trials,
         finalists: &finalists,
+        board: board.as_ref(),
     }))
 }
