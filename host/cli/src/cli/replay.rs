@@ -15,8 +15,10 @@ use super::format::Table;
 /// Arguments of `edgenas replay`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The table: CSV with `arch`, `accuracy` and `latency_ms` columns, one row per
-    /// architecture of the space (as `../shared/bench/nb201-cifar10-raspi4.csv`).
+    /// The table: CSV with `arch` (a genotype or an NB-201 cell string), `accuracy` (percent)
+    /// and `latency_ms` columns, one row per architecture of the space. edgenas ships none:
+    /// NAS-Bench-201's accuracies joined with HW-NAS-Bench's device latencies give one per
+    /// data set and device (docs/strategies.md says how).
     #[arg(long)]
     table: PathBuf,
     /// The space the table's architectures belong to (a shipped name or a path).
