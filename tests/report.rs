@@ -209,7 +209,9 @@ fn the_report_of_a_real_search_carries_its_figures() {
         html.contains("<td class=\"g\">dense</td>") || html.contains(">dense<"),
         "no layer table"
     );
-    assert_eq!(html.matches("<svg").count(), 4);
+    // Latency, RAM and flash fronts, the learning curves, the best so far.
+    assert_eq!(html.matches("<svg").count(), 5);
+    assert!(html.contains("<title>Learning curves</title>"));
     // report on the same study writes the same document.
     let again = report(&out.join("study.db"), &dir.path().join("again.html"));
     assert_eq!(again, html);

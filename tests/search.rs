@@ -75,6 +75,13 @@ fn a_search_records_every_trial_and_exports_its_front() {
         assert_eq!(t.latency_kind.as_deref(), Some("predicted (simulator)"));
         assert!(t.ram_bytes.unwrap() > 0 && t.flash_bytes.unwrap() > 0);
         assert!(t.train_seconds.is_some() && t.finished.is_some());
+        // Its learning curve: one point per epoch, in order, the best being the trial's
+        // validation accuracy (the best epoch's weights are kept).
+        let epochs: Vec<usize> = t.curve.iter().map(|p| p.epoch).collect();
+        assert_eq!(epochs, vec![1, 2], "{t:?}");
+        let best = t.curve.iter().map(|p| p.valid_accuracy).fold(0.0, f64::max);
+        assert!((best - acc).abs() < 1e-9, "{t:?}");
+        assert!(t.curve[0].seconds > 0.0 && t.curve[1].seconds > t.curve[0].seconds);
         // Recorded relative to the study's folder, so that the two move together.
         let kept = t.artefacts.as_ref().unwrap();
         assert!(Path::new(kept).is_relative(), "{kept}");
@@ -155,6 +162,9 @@ fn a_search_records_every_trial_and_exports_its_front() {
     ]);
     let r: Value = serde_json::from_slice(&r.stdout).unwrap();
     assert_eq!(r["trials"].as_array().unwrap().len(), stored.len());
+    assert_eq!(r["epochs_trained"], 8, "4 trials of 2 epochs");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Learning curves") && html.contains("8 epochs trained in all"));
     assert_eq!(r["settings"]["board"], "nucleo-f746zg");
     let err = failure(&[
         "report",

@@ -27,7 +27,7 @@ pub(crate) enum Value {
 }
 
 /// The trial columns in row order: `id` first, then every other field of [`Trial`].
-pub(crate) const COLUMNS: [(&str, Kind); 20] = [
+pub(crate) const COLUMNS: [(&str, Kind); 21] = [
     ("id", Kind::Int),
     ("genotype", Kind::Text),
     ("state", Kind::Text),
@@ -48,6 +48,7 @@ pub(crate) const COLUMNS: [(&str, Kind); 20] = [
     ("reason", Kind::Text),
     ("worker", Kind::Text),
     ("heartbeat", Kind::Real),
+    ("curve", Kind::Text),
 ];
 
 /// The columns as a select list: `id, genotype, …`.
@@ -69,7 +70,7 @@ pub(crate) fn assignments(placeholder: impl Fn(usize) -> String) -> String {
 
 /// The row of `t`, in [`COLUMNS`] order. Unsigned counts are stored as signed 64-bit
 /// integers (SQL has no unsigned type); they round-trip.
-pub(crate) fn row(t: &Trial) -> [Value; 20] {
+pub(crate) fn row(t: &Trial) -> [Value; 21] {
     let count = |v: Option<u64>| Value::Int(v.map(|v| v as i64));
     let text = |v: &Option<String>| Value::Text(v.clone());
     [
@@ -93,14 +94,18 @@ pub(crate) fn row(t: &Trial) -> [Value; 20] {
         text(&t.reason),
         text(&t.worker),
         Value::Real(t.heartbeat),
+        // The learning curve as JSON text (NULL before the first epoch ends).
+        Value::Text(
+            (!t.curve.is_empty()).then(|| serde_json::to_string(&t.curve).expect("serialisable")),
+        ),
     ]
 }
 
 /// The trial in a row read in [`COLUMNS`] order, or what is wrong with the row.
 pub(crate) fn trial(row: Vec<Value>) -> Result<Trial, String> {
-    let row: [Value; 20] = row
+    let row: [Value; 21] = row
         .try_into()
-        .map_err(|r: Vec<Value>| format!("a trial row of {} columns, not 20", r.len()))?;
+        .map_err(|r: Vec<Value>| format!("a trial row of {} columns, not 21", r.len()))?;
     let [
         id,
         genotype,
@@ -122,6 +127,7 @@ pub(crate) fn trial(row: Vec<Value>) -> Result<Trial, String> {
         reason,
         worker,
         heartbeat,
+        curve,
     ] = row;
     let state = required(text(state)?, "state")?;
     let count = |v: Value| Ok::<_, String>(int(v)?.map(|v| v as u64));
@@ -147,6 +153,11 @@ pub(crate) fn trial(row: Vec<Value>) -> Result<Trial, String> {
         reason: text(reason)?,
         worker: text(worker)?,
         heartbeat: real(heartbeat)?,
+        curve: match text(curve)? {
+            None => Vec::new(),
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| format!("a learning curve that is not one: {e}"))?,
+        },
     })
 }
 

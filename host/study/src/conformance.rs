@@ -90,6 +90,18 @@ fn full_trial(genotype: &str) -> Trial {
     t.reason = Some("it's \"quoted\"; DROP TABLE trials".into());
     t.worker = Some("w@host:1".into());
     t.heartbeat = Some(t.created + 1.5);
+    t.curve = vec![
+        crate::EpochPoint {
+            epoch: 1,
+            valid_accuracy: 81.25,
+            seconds: 0.5,
+        },
+        crate::EpochPoint {
+            epoch: 2,
+            valid_accuracy: 97.5,
+            seconds: 1.0,
+        },
+    ];
     t
 }
 

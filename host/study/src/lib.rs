@@ -125,6 +125,27 @@ pub struct Trial {
     pub worker: Option<String>,
     /// Unix time of the worker's last sign of life.
     pub heartbeat: Option<f64>,
+    /// Its learning curve: validation accuracy after every epoch trained so far, recorded as
+    /// each epoch ends (empty before the first; absent in studies of older versions).
+    #[serde(default)]
+    pub curve: Vec<EpochPoint>,
+}
+
+/// Epochs trained by the trials, in all: the points of their learning curves (a trial run
+/// again after an interruption counts its last run; studies of older versions recorded none).
+pub fn epochs_trained(trials: &[Trial]) -> usize {
+    trials.iter().map(|t| t.curve.len()).sum()
+}
+
+/// One point of a trial's learning curve.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochPoint {
+    /// The epoch, from 1.
+    pub epoch: usize,
+    /// Validation accuracy after it, percent.
+    pub valid_accuracy: f64,
+    /// Seconds of training up to its end.
+    pub seconds: f64,
 }
 
 impl Trial {
@@ -151,6 +172,7 @@ impl Trial {
             reason: None,
             worker: None,
             heartbeat: None,
+            curve: Vec::new(),
         }
     }
 }

@@ -19,8 +19,8 @@ use super::claim::{self, Claim, ClaimRequest, TrialTable};
 use super::columns::{self, COLUMNS, Kind, Value};
 use super::{Settings, Storage, StudyError, Trial, now};
 
-/// The schema version this edgenas writes.
-const SCHEMA_VERSION: i32 = 1;
+/// The schema version this edgenas writes: 2 added the trials' learning curves.
+const SCHEMA_VERSION: i32 = 2;
 
 /// The first key of edgenas's advisory locks (`EDGE`); the second is the study's id, or 0
 /// for the schema.
@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS edgenas_trials (
     train_seconds DOUBLE PRECISION,
     created DOUBLE PRECISION NOT NULL, started DOUBLE PRECISION, finished DOUBLE PRECISION,
     artefacts TEXT, reason TEXT, worker TEXT, heartbeat DOUBLE PRECISION,
+    curve TEXT,
     PRIMARY KEY (study, id),
     UNIQUE (study, genotype)
 );
@@ -259,6 +260,14 @@ fn migrate(client: &mut Client) -> Result<(), postgres::Error> {
             t.batch_execute(&format!(
                 "DO $$ BEGIN RAISE EXCEPTION 'schema version {v} is newer than this edgenas''s ({SCHEMA_VERSION}): upgrade edgenas'; END $$"
             ))?;
+        }
+        Some(v) if v < SCHEMA_VERSION => {
+            // Version 1 → 2: the learning curves (a table of version 1 lacks the column).
+            t.batch_execute("ALTER TABLE edgenas_trials ADD COLUMN IF NOT EXISTS curve TEXT")?;
+            t.execute(
+                "INSERT INTO edgenas_schema (version) VALUES ($1)",
+                &[&SCHEMA_VERSION],
+            )?;
         }
         Some(_) => {}
     }

@@ -11,8 +11,8 @@ use super::claim::{self, Claim, ClaimRequest, TrialTable};
 use super::columns::{self, COLUMNS, Kind, Value};
 use super::{Settings, Storage, StudyError, Trial, now};
 
-/// The schema version this edgenas writes.
-const SCHEMA_VERSION: i64 = 1;
+/// The schema version this edgenas writes: 2 added the trials' learning curves.
+const SCHEMA_VERSION: i64 = 2;
 
 pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS trials (
     latency_ms REAL, latency_kind TEXT,
     valid_accuracy REAL, test_accuracy REAL, train_seconds REAL,
     created REAL NOT NULL, started REAL, finished REAL,
-    artefacts TEXT, reason TEXT, worker TEXT, heartbeat REAL
+    artefacts TEXT, reason TEXT, worker TEXT, heartbeat REAL,
+    curve TEXT
 );";
 
 /// A study in a SQLite file.
@@ -47,7 +48,7 @@ impl SqliteStudy {
             path: shown.clone(),
             message: e.to_string(),
         };
-        let connection = Connection::open(path).map_err(db)?;
+        let mut connection = Connection::open(path).map_err(db)?;
         connection
             .busy_timeout(std::time::Duration::from_secs(30))
             .map_err(db)?;
@@ -78,6 +79,9 @@ impl SqliteStudy {
                     ),
                 });
             }
+        }
+        if exists {
+            migrate(&mut connection).map_err(db)?;
         }
         connection
             .pragma_update(None, "journal_mode", "WAL")
@@ -136,6 +140,31 @@ impl rusqlite::ToSql for Value {
             Value::Real(v) => v.to_sql(),
         }
     }
+}
+
+/// Brings a study of an older schema up to this one, in one exclusive transaction, so that two
+/// processes opening it together migrate it once. Version 1 → 2 added the learning curves.
+/// A study of the current schema is only read (it may be read-only).
+fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
+    let version = |c: &Connection| {
+        c.query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .map(|v| v.parse::<i64>().unwrap_or(0))
+    };
+    if version(connection)? >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    let t = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if version(&t)? < 2 {
+        t.execute_batch(
+            "ALTER TABLE trials ADD COLUMN curve TEXT;
+             UPDATE meta SET value = '2' WHERE key = 'schema_version';",
+        )?;
+    }
+    t.commit()
 }
 
 impl Storage for SqliteStudy {
@@ -360,5 +389,47 @@ mod tests {
         std::fs::create_dir_all(&legacy).unwrap();
         t.artefacts = Some(legacy.display().to_string());
         assert_eq!(crate::artefacts_dir(&study, &t), Some(legacy));
+    }
+
+    #[test]
+    fn a_study_of_schema_version_1_is_migrated_and_keeps_its_trials() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        let v1 = Connection::open(&path).unwrap();
+        v1.execute_batch(&SCHEMA.replace(",\n    curve TEXT", ""))
+            .unwrap();
+        assert!(!SCHEMA.replace(",\n    curve TEXT", "").contains("curve"));
+        v1.execute_batch(
+            "INSERT INTO meta (key, value) VALUES ('format', 'edgenas-study'), ('schema_version', '1');
+             INSERT INTO trials (id, genotype, state, seed, valid_accuracy, created)
+                 VALUES (1, 'e0=none', 'complete', 7, 93.5, 1.0);",
+        )
+        .unwrap();
+        drop(v1);
+        let study = SqliteStudy::open(&path, false).unwrap();
+        let trials = study.trials().unwrap();
+        assert_eq!(trials.len(), 1);
+        assert_eq!(trials[0].valid_accuracy, Some(93.5));
+        assert!(trials[0].curve.is_empty());
+        let mut t = trials[0].clone();
+        t.curve.push(crate::EpochPoint {
+            epoch: 1,
+            valid_accuracy: 93.5,
+            seconds: 2.0,
+        });
+        study.update(&t).unwrap();
+        drop(study);
+        // Opened again (now version 2): nothing more to migrate, the curve is there.
+        let again = SqliteStudy::open(&path, false).unwrap();
+        assert_eq!(again.trials().unwrap(), vec![t]);
+        let version: String = Connection::open(&path)
+            .unwrap()
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(version, "2");
     }
 }

@@ -35,6 +35,9 @@ pub struct Progress {
     pub valid_accuracy: Option<f64>,
     /// Seconds since training began.
     pub elapsed_seconds: f64,
+    /// Whether this report ends an epoch: `valid_accuracy` is then that epoch's, just
+    /// measured (one such report per epoch, after its last step's).
+    pub epoch_done: bool,
 }
 
 /// Why training stopped.
@@ -224,6 +227,7 @@ pub fn train_until(
                 loss: value,
                 valid_accuracy: report.valid_curve.last().copied(),
                 elapsed_seconds: elapsed,
+                epoch_done: false,
             });
             if config.time_budget_seconds.is_some_and(|b| elapsed >= b) {
                 out_of_time = true;
@@ -236,6 +240,16 @@ pub fn train_until(
         report.epochs_run = epoch;
         report.loss_curve.push(loss_sum / steps.max(1) as f64);
         report.valid_curve.push(accuracy);
+        progress(&Progress {
+            epoch,
+            epochs: config.epochs,
+            step: steps,
+            steps_per_epoch,
+            loss: report.loss_curve.last().copied().unwrap_or(0.0),
+            valid_accuracy: Some(accuracy),
+            elapsed_seconds: started.elapsed().as_secs_f64(),
+            epoch_done: true,
+        });
         if accuracy > report.valid_accuracy {
             report.valid_accuracy = accuracy;
             report.best_epoch = epoch;

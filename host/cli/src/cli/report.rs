@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use edgenas::export::write_path;
 use edgenas::front::pareto_front;
 use edgenas::report::study_html;
-use edgenas::study::Trial;
+use edgenas::study::{Trial, epochs_trained};
 use serde_json::json;
 
 /// Arguments of `edgenas report`.
@@ -18,8 +18,10 @@ pub struct Args {
     /// `postgres://USER@HOST/DB?study=NAME` URL.
     #[arg(long)]
     study: String,
-    /// `html`: settings, Pareto plots, best-so-far curve, trial table, finalists; `csv`: one
-    /// row per trial, with a `front` column; `json`: the settings, every trial and the front.
+    /// `html`: settings, Pareto plots, learning curves, best-so-far curve, trial table,
+    /// finalists; `csv`: one row per trial, with a `front` column and the epochs it trained;
+    /// `json`: the settings, every trial (with its learning curve, `curve`), the front and
+    /// `epochs_trained` in all.
     #[arg(long, value_enum, default_value = "html")]
     format: Format,
     /// Write here (through a temporary file and a rename). Default: `report.html` for HTML,
@@ -39,7 +41,7 @@ enum Format {
 }
 
 /// The CSV columns, in order.
-const COLUMNS: [&str; 20] = [
+const COLUMNS: [&str; 21] = [
     "trial",
     "state",
     "front",
@@ -60,6 +62,7 @@ const COLUMNS: [&str; 20] = [
     "started",
     "finished",
     "artefacts",
+    "epochs",
 ];
 
 fn csv_row(t: &Trial, on_front: bool) -> Vec<String> {
@@ -87,6 +90,7 @@ fn csv_row(t: &Trial, on_front: bool) -> Vec<String> {
         f(t.started),
         f(t.finished),
         o(t.artefacts.clone()),
+        t.curve.len().to_string(),
     ]
 }
 
@@ -102,6 +106,7 @@ pub fn run(args: Args) -> Result<()> {
                 "settings": study.settings()?,
                 "trials": trials,
                 "front": front,
+                "epochs_trained": epochs_trained(&trials),
             });
             let mut b = serde_json::to_vec_pretty(&value)?;
             b.push(b'\n');

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use edgenas::front::pareto_front;
-use edgenas::study::{HEARTBEAT_TIMEOUT_SECONDS, TrialState, abandoned, now};
+use edgenas::study::{HEARTBEAT_TIMEOUT_SECONDS, TrialState, abandoned, epochs_trained, now};
 use serde_json::json;
 
 use super::trials_view::{counts_line, print_front};
@@ -15,7 +15,8 @@ pub struct Args {
     #[arg(long)]
     study: String,
     /// Print JSON: `settings`, `counts` (by state), `best` (the trial with the best
-    /// validation accuracy), `front` (trial ids), `running` (trials in progress).
+    /// validation accuracy), `front` (trial ids), `running` (trials in progress, each with its
+    /// learning curve so far, `curve`), `epochs_trained` (by every trial, in all).
     #[arg(long)]
     json: bool,
 }
@@ -53,6 +54,7 @@ pub fn run(args: Args) -> Result<()> {
             "best": best,
             "front": front,
             "running": running,
+            "epochs_trained": epochs_trained(&trials),
         }));
     }
     println!("study     {}", study.location());
@@ -84,6 +86,7 @@ pub fn run(args: Args) -> Result<()> {
         None => println!("search    none has run in this study"),
     }
     println!("{}", counts_line(&trials));
+    println!("epochs    {} trained in all", epochs_trained(&trials));
     for t in &running {
         let beat = t
             .heartbeat
@@ -93,8 +96,11 @@ pub fn run(args: Args) -> Result<()> {
         } else {
             ""
         };
+        let epoch = t.curve.last().map_or(String::new(), |p| {
+            format!(", epoch {} valid {:.2} %", p.epoch, p.valid_accuracy)
+        });
         println!(
-            "running   trial {} on {} (heartbeat {beat}{dead})",
+            "running   trial {} on {}{epoch} (heartbeat {beat}{dead})",
             t.id,
             t.worker.as_deref().unwrap_or("?")
         );

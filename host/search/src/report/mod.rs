@@ -14,7 +14,9 @@ use edgenas_model::candidate::Candidate;
 use edgenas_model::named::Named;
 use edgenas_model::network::Shape;
 use edgenas_model::space::SearchSpace;
-use edgenas_study::{Settings, Storage, StudyError, Trial, TrialState, artefacts_dir};
+use edgenas_study::{
+    Settings, Storage, StudyError, Trial, TrialState, artefacts_dir, epochs_trained,
+};
 
 use svg::{Plot, range};
 
@@ -174,6 +176,55 @@ fn front_plot(
     plot.render()
 }
 
+/// Every trial's learning curve (validation accuracy after each epoch), the Pareto front's
+/// highlighted, a trial's number and last accuracy at the end of its line.
+fn curves_plot(trials: &[Trial], front: &[i64]) -> String {
+    let curves: Vec<&Trial> = trials.iter().filter(|t| !t.curve.is_empty()).collect();
+    let points = || curves.iter().flat_map(|t| &t.curve);
+    let mut plot = Plot::new(
+        "Learning curves",
+        "epoch",
+        "validation accuracy (%)",
+        range(points().map(|p| p.epoch as f64)),
+        range(points().map(|p| p.valid_accuracy)),
+    );
+    for on_front in [false, true] {
+        let (name, colour) = match on_front {
+            false => ("trial", "#9bb7e8"),
+            true => ("Pareto front", "#e67e22"),
+        };
+        let group: Vec<&&Trial> = curves
+            .iter()
+            .filter(|t| front.contains(&t.id) == on_front)
+            .collect();
+        let mut ends = Vec::new();
+        for t in &group {
+            let line: Vec<(f64, f64)> = t
+                .curve
+                .iter()
+                .map(|p| (p.epoch as f64, p.valid_accuracy))
+                .collect();
+            plot.line("", colour, &line);
+            let last = t.curve[t.curve.len() - 1];
+            ends.push((
+                last.epoch as f64,
+                last.valid_accuracy,
+                format!(
+                    "trial {} ({}): {:.2} % after epoch {}",
+                    t.id,
+                    t.state.name(),
+                    last.valid_accuracy,
+                    last.epoch
+                ),
+            ));
+        }
+        if !group.is_empty() {
+            plot.dots(name, colour, &ends);
+        }
+    }
+    plot.render()
+}
+
 /// The report as one HTML document.
 pub fn html(input: &ReportInput) -> String {
     let trials = input.trials;
@@ -230,13 +281,14 @@ pub fn html(input: &ReportInput) -> String {
     let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
     let _ = write!(
         h,
-        "<p>{} trials: {} complete, {} infeasible (rejected before training), {} failed, {} running or pending, {} interrupted. The Pareto front has {} trial{}.</p>",
+        "<p>{} trials: {} complete, {} infeasible (rejected before training), {} failed, {} running or pending, {} interrupted; {} epochs trained in all. The Pareto front has {} trial{}.</p>",
         trials.len(),
         count(TrialState::Complete),
         count(TrialState::Infeasible),
         count(TrialState::Failed),
         count(TrialState::Running) + count(TrialState::Pending),
         count(TrialState::Interrupted),
+        epochs_trained(trials),
         front.len(),
         if front.len() == 1 { "" } else { "s" }
     );
@@ -276,6 +328,7 @@ pub fn html(input: &ReportInput) -> String {
         |t| kb(t.flash_bytes),
         memory_line(limits.max_flash_kb, |b| b.memory.flash_bytes),
     ));
+    h.push_str(&curves_plot(trials, &front));
     // Best so far.
     let mut best = f64::NEG_INFINITY;
     let curve: Vec<(f64, f64)> = trials

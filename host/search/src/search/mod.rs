@@ -38,8 +38,8 @@ use edgenas_model::rng::Rng;
 use edgenas_model::space::SearchSpace;
 use edgenas_model::weights::initial_weights;
 use edgenas_study::{
-    Claim, ClaimRequest, Settings, Storage, StudyError, Trial, TrialState, artefacts_dir,
-    artefacts_text, now,
+    Claim, ClaimRequest, EpochPoint, Settings, Storage, StudyError, Trial, TrialState,
+    artefacts_dir, artefacts_text, now,
 };
 use edgenas_train::{Progress, TrainConfig, TrainError, train_until};
 
@@ -468,13 +468,29 @@ impl Search<'_> {
             ..self.config.train.clone()
         };
         let initial = initial_weights(&candidate.network, t.seed);
+        // The learning curve, written to the study as each epoch ends (a trial run again
+        // after an interruption starts a new one).
+        t.curve.clear();
+        let storage = self.storage;
         let trained = train_until(
             &candidate.network,
             &initial,
             dataset,
             &config,
             self.device,
-            &mut |p| events(Event::Training(p)),
+            &mut |p| {
+                if let (true, Some(accuracy)) = (p.epoch_done, p.valid_accuracy) {
+                    t.curve.push(EpochPoint {
+                        epoch: p.epoch,
+                        valid_accuracy: 100.0 * accuracy,
+                        seconds: p.elapsed_seconds,
+                    });
+                    // A failed write loses no more than this point until the trial's next
+                    // update, which writes the whole curve.
+                    let _ = storage.update(t);
+                }
+                events(Event::Training(p));
+            },
             self.stop,
         );
         let trained = match trained {
