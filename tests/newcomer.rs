@@ -18,10 +18,11 @@ fn edgenas_in(cwd: &Path, args: &[&str]) -> Output {
         .expect("the edgenas binary runs")
 }
 
-/// A one-trial DS-CNN search on the 8×8 digits (whose space's own input is 1×49×10 MFCCs with
-/// 12 classes), its finalist exported.
-fn ds_cnn_search(out: &Path) -> Value {
-    stdout_json(&edgenas(&[
+/// `edgenas search` of the DS-CNN space for the F746 on the 8×8 digits (whose space's own input
+/// is 1×49×10 MFCCs with 12 classes), one epoch per trial, predicted by the simulator, into
+/// `out`, with `more` arguments.
+fn ds_cnn_search(out: &Path, more: &[&str]) -> Output {
+    let mut args = vec![
         "search",
         "--space",
         "ds-cnn",
@@ -31,25 +32,23 @@ fn ds_cnn_search(out: &Path) -> Value {
         "digits",
         "--meter",
         "simulator",
-        "--trials",
-        "1",
         "--epochs",
         "1",
-        "--finalists",
-        "1",
-        "--seed",
-        "3",
         "--out",
         out.to_str().unwrap(),
-        "--json",
-    ]))
+    ];
+    args.extend_from_slice(more);
+    edgenas(&args)
 }
 
 #[test]
 fn a_finalist_is_reported_as_trained_named_by_its_labels_and_moves_with_its_study() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    let s = ds_cnn_search(&out);
+    let s = stdout_json(&ds_cnn_search(
+        &out,
+        &["--trials", "1", "--finalists", "1", "--seed", "3", "--json"],
+    ));
     let finalist = &s["finalists"][0];
     let id = finalist["trial"].as_i64().unwrap();
     let trial = s["trials"]
@@ -133,20 +132,17 @@ fn a_finalist_is_reported_as_trained_named_by_its_labels_and_moves_with_its_stud
     std::fs::rename(&out, &moved).unwrap();
     let elsewhere = tempfile::tempdir().unwrap();
     let study = moved.join("study.db");
-    let exported = dir.path().join("exported");
-    let o = edgenas_in(
-        elsewhere.path(),
-        &[
-            "export",
-            "--study",
-            study.to_str().unwrap(),
-            "--trial",
-            &id.to_string(),
-            "--out",
-            exported.to_str().unwrap(),
-            "--json",
-        ],
-    );
+    let trial = id.to_string();
+    let export = |cwd: &Path, to: &Path| {
+        let (study, to) = (study.to_str().unwrap(), to.to_str().unwrap());
+        edgenas_in(
+            cwd,
+            &[
+                "export", "--study", study, "--trial", &trial, "--out", to, "--json",
+            ],
+        )
+    };
+    let o = export(elsewhere.path(), &dir.path().join("exported"));
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(!e.contains("training it again"), "{e}");
     assert_eq!(stdout_json(&o)["retrained"], false);
@@ -165,15 +161,7 @@ fn a_finalist_is_reported_as_trained_named_by_its_labels_and_moves_with_its_stud
     // `--out` naming a file fails before any work, and leaves the file alone.
     let file = dir.path().join("notes.txt");
     std::fs::write(&file, "mine").unwrap();
-    let o = edgenas(&[
-        "export",
-        "--study",
-        study.to_str().unwrap(),
-        "--trial",
-        &id.to_string(),
-        "--out",
-        file.to_str().unwrap(),
-    ]);
+    let o = export(dir.path(), &file);
     let e = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(e.contains("is a file"), "{e}");
@@ -271,29 +259,19 @@ fn a_resumed_search_counts_on_from_its_study() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let run = |trials: &str| {
-        let o = edgenas(&[
-            "search",
-            "--space",
-            "ds-cnn",
-            "--board",
-            "nucleo-f746zg",
-            "--data",
-            "digits",
-            "--meter",
-            "simulator",
-            "--max-latency-ms",
-            "5",
-            "--trials",
-            trials,
-            "--epochs",
-            "1",
-            "--finalists",
-            "0",
-            "--seed",
-            "1",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let o = ds_cnn_search(
+            &out,
+            &[
+                "--max-latency-ms",
+                "5",
+                "--trials",
+                trials,
+                "--finalists",
+                "0",
+                "--seed",
+                "1",
+            ],
+        );
         let e = String::from_utf8_lossy(&o.stderr).into_owned();
         assert!(o.status.success(), "{e}");
         e
