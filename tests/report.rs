@@ -73,6 +73,7 @@ fn settings() -> Settings {
         strategy: edgenas::strategy::StrategyName::Bayes,
         edgenas_version: "0.1.0".into(),
         trials: None,
+        fidelity: Default::default(),
     }
 }
 

@@ -565,3 +565,70 @@ fn a_failing_trial_is_recorded_and_the_search_goes_on() {
     }
     assert!(s["front"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn asha_prunes_trials_behind_at_a_rung_and_counts_them_as_trained() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let args = [
+        "--space",
+        "mlp",
+        "--trials",
+        "8",
+        "--epochs",
+        "4",
+        "--fidelity",
+        "asha",
+        "--min-epochs",
+        "1",
+        "--eta",
+        "2",
+        "--finalists",
+        "1",
+    ];
+    let s = search(&out, &args);
+    assert_eq!(s["stop"], "trials");
+    let stored = trials(&out.join("study.db"));
+    let trained: Vec<&Trial> = stored.iter().filter(|t| t.state.was_trained()).collect();
+    assert_eq!(trained.len(), 8, "pruned trials count towards --trials");
+    let pruned: Vec<&Trial> = trained
+        .iter()
+        .copied()
+        .filter(|t| t.state == TrialState::Pruned)
+        .collect();
+    assert!(!pruned.is_empty(), "eight MLPs on digits: some fall behind");
+    for t in &pruned {
+        // Stopped right after a rung (epochs 1 and 2 of 4 with eta 2), its reason says why,
+        // its accuracy is the best it reached.
+        let last = t.curve.last().unwrap().epoch;
+        assert!([1, 2].contains(&last), "{t:?}");
+        let reason = t.reason.as_deref().unwrap();
+        assert!(
+            reason.contains(&format!("at the {last}-epoch rung")),
+            "{reason}"
+        );
+        let best = t.curve.iter().map(|p| p.valid_accuracy).fold(0.0, f64::max);
+        assert!((t.valid_accuracy.unwrap() - best).abs() < 1e-9, "{t:?}");
+    }
+    for t in trained.iter().filter(|t| t.state == TrialState::Complete) {
+        assert_eq!(t.curve.len(), 4, "{t:?}");
+    }
+    let epochs: usize = stored.iter().map(|t| t.curve.len()).sum();
+    assert!(epochs < 8 * 4, "{epochs} epochs");
+    // Only complete trials make the front and the finalists.
+    for id in s["front"].as_array().unwrap() {
+        let t = stored
+            .iter()
+            .find(|t| t.id == id.as_i64().unwrap())
+            .unwrap();
+        assert_eq!(t.state, TrialState::Complete);
+    }
+    // The rule is the study's: resuming with another one is refused, in words.
+    let mut full = args.to_vec();
+    full[7] = "full";
+    let err = failure(&search_args(&out, &full, false));
+    assert!(
+        err.contains("--fidelity: asha: rungs at 1, 2 epochs, eta 2 in the study, full given"),
+        "{err}"
+    );
+}

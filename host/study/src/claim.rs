@@ -61,10 +61,7 @@ pub fn decide(
     let at = now();
     let live =
         |t: &Trial| t.state == TrialState::Running && !abandoned(t, at, request.heartbeat_timeout);
-    let trained = history
-        .iter()
-        .filter(|t| matches!(t.state, TrialState::Complete | TrialState::Failed))
-        .count();
+    let trained = history.iter().filter(|t| t.state.was_trained()).count();
     if trained >= request.trials {
         return Ok(Claim::Full);
     }

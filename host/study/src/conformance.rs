@@ -45,6 +45,7 @@ pub(crate) fn settings() -> Settings {
         strategy: StrategyName::Nsga2,
         edgenas_version: "0.0.0".into(),
         trials: Some(9),
+        fidelity: Default::default(),
     }
 }
 

@@ -43,6 +43,9 @@ pub enum TrialState {
     Failed,
     /// Stopped by Ctrl-C; run again when the search resumes.
     Interrupted,
+    /// Stopped early by the search's fidelity rule ([`Fidelity`]): its learning curve fell
+    /// behind at a rung; its accuracy is the best it reached, not a final one. Never resumed.
+    Pruned,
 }
 
 impl TrialState {
@@ -55,17 +58,19 @@ impl TrialState {
             TrialState::Infeasible => "infeasible",
             TrialState::Failed => "failed",
             TrialState::Interrupted => "interrupted",
+            TrialState::Pruned => "pruned",
         }
     }
 
     /// Every state, in the order a trial may pass through them.
-    pub const ALL: [TrialState; 6] = [
+    pub const ALL: [TrialState; 7] = [
         TrialState::Pending,
         TrialState::Running,
         TrialState::Complete,
         TrialState::Infeasible,
         TrialState::Failed,
         TrialState::Interrupted,
+        TrialState::Pruned,
     ];
 
     /// The state of a stored name.
@@ -77,7 +82,16 @@ impl TrialState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            TrialState::Complete | TrialState::Infeasible | TrialState::Failed
+            TrialState::Complete | TrialState::Infeasible | TrialState::Failed | TrialState::Pruned
+        )
+    }
+
+    /// Whether the trial was trained (to the end or in part): it counts towards a search's
+    /// `--trials`.
+    pub fn was_trained(self) -> bool {
+        matches!(
+            self,
+            TrialState::Complete | TrialState::Failed | TrialState::Pruned
         )
     }
 }
@@ -190,6 +204,51 @@ pub struct Limits {
     pub max_macs: Option<u64>,
 }
 
+/// How much training each trial gets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "kebab-case")]
+pub enum Fidelity {
+    /// Every trial trains for all the study's epochs.
+    #[default]
+    Full,
+    /// Asynchronous successive halving (ASHA, Li et al. 2020): rungs at `min_epochs` ×
+    /// `eta`^k epochs (below the study's epochs); a trial reaching a rung goes on only if its
+    /// best accuracy so far is among the best 1/`eta` of every trial's at that rung (itself
+    /// included, so the first to arrive goes on), and is pruned otherwise. Decided when the
+    /// trial reaches the rung, from the study: any number of workers, no waiting.
+    Asha {
+        /// The first rung, in epochs.
+        min_epochs: usize,
+        /// The reduction factor between rungs (at least 2).
+        eta: usize,
+    },
+}
+
+impl Fidelity {
+    /// The rungs (epochs after which a trial may be pruned) of a study of `epochs` epochs.
+    pub fn rungs(self, epochs: usize) -> Vec<usize> {
+        match self {
+            Fidelity::Full => Vec::new(),
+            Fidelity::Asha { min_epochs, eta } => {
+                std::iter::successors(Some(min_epochs.max(1)), |&r| r.checked_mul(eta.max(2)))
+                    .take_while(|&r| r < epochs)
+                    .collect()
+            }
+        }
+    }
+
+    /// In words, for messages and the report (`asha: rungs at 1, 3 epochs, eta 3`).
+    pub fn describe(self, epochs: usize) -> String {
+        match self {
+            Fidelity::Full => "full".into(),
+            Fidelity::Asha { eta, .. } => {
+                let rungs: Vec<String> = self.rungs(epochs).iter().map(|r| r.to_string()).collect();
+                format!("asha: rungs at {} epochs, eta {eta}", rungs.join(", "))
+            }
+        }
+    }
+}
+
 /// What a study searches: fixed when it is created; a resumed search must agree.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
@@ -221,10 +280,13 @@ pub struct Settings {
     pub strategy: StrategyName,
     /// The edgenas version that created the study.
     pub edgenas_version: String,
-    /// Trials to train (complete or failed) in the study: where its workers stop. Set by
-    /// each `search`; absent in studies of older versions.
+    /// Trials to train (complete, failed or pruned) in the study: where its workers stop.
+    /// Set by each `search`; absent in studies of older versions.
     #[serde(default)]
     pub trials: Option<usize>,
+    /// How much training each trial gets (full in studies of older versions).
+    #[serde(default)]
+    pub fidelity: Fidelity,
 }
 
 impl Settings {
@@ -297,6 +359,11 @@ impl Settings {
             serde_json::to_string(&other.training).unwrap_or_default(),
         );
         check("seed", self.seed.to_string(), other.seed.to_string());
+        check(
+            "--fidelity",
+            self.fidelity.describe(self.epochs),
+            other.fidelity.describe(other.epochs),
+        );
         out
     }
 }

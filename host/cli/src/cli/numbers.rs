@@ -33,6 +33,11 @@ pub fn count_u64(text: &str) -> Result<u64, String> {
     bounded(text, 1)
 }
 
+/// A factor of at least 2 (`--eta`).
+pub fn at_least_two(text: &str) -> Result<usize, String> {
+    bounded(text, 2)
+}
+
 /// A count that may be 0 (`--finalists`, `--patience`, `--history`).
 pub fn whole(text: &str) -> Result<usize, String> {
     bounded(text, 0)

@@ -16,7 +16,9 @@ use edgenas::report::study_html;
 use edgenas::search::{Event, Search, SearchConfig, Stop, Summary};
 use edgenas::space::load_space;
 use edgenas::strategy::{StrategyName, strategy};
-use edgenas::study::{HEARTBEAT_TIMEOUT_SECONDS, Limits, Settings, Trial, TrialState, worker_name};
+use edgenas::study::{
+    Fidelity, HEARTBEAT_TIMEOUT_SECONDS, Limits, Settings, Trial, TrialState, worker_name,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::named;
@@ -103,6 +105,19 @@ pub struct Args {
     seed: u64,
     #[command(flatten)]
     training: TrainingArgs,
+    /// How much training each trial gets: `full` (every epoch), or `asha` (asynchronous
+    /// successive halving: at rungs of --min-epochs × --eta^k epochs, a trial goes on only if
+    /// its validation accuracy so far is among the best 1/--eta of all trials' at that rung;
+    /// the others are `pruned`, counted as trained trials; docs/search.md).
+    #[arg(long, value_enum, default_value = "full")]
+    fidelity: FidelityArg,
+    /// With --fidelity asha: the first rung, in epochs.
+    #[arg(long, default_value_t = 1, value_parser = super::numbers::count)]
+    min_epochs: usize,
+    /// With --fidelity asha: the reduction factor between rungs (only the best 1/eta of a
+    /// rung's trials go on).
+    #[arg(long, default_value_t = 3, value_parser = super::numbers::at_least_two)]
+    eta: usize,
     /// Print JSON: `stop`, `trials` (every trial of the study), `front` (trial ids),
     /// `finalists`, `report` (the HTML report's path).
     #[arg(long)]
@@ -138,6 +153,13 @@ pub fn run(args: Args) -> Result<()> {
         strategy: args.strategy,
         edgenas_version: env!("CARGO_PKG_VERSION").into(),
         trials: Some(args.trials),
+        fidelity: match args.fidelity {
+            FidelityArg::Full => Fidelity::Full,
+            FidelityArg::Asha => Fidelity::Asha {
+                min_epochs: args.min_epochs,
+                eta: args.eta,
+            },
+        },
     };
     let options = PlanOptions {
         board_file: None,
@@ -252,6 +274,7 @@ pub(super) struct Display {
     done: u64,
     infeasible: usize,
     failed: usize,
+    pruned: usize,
     best: Option<f64>,
 }
 
@@ -277,6 +300,7 @@ impl Display {
             done: 0,
             infeasible: 0,
             failed: 0,
+            pruned: 0,
             best: None,
         };
         for t in history.iter().filter(|t| t.state.is_final()) {
@@ -300,6 +324,10 @@ impl Display {
                 self.done += 1;
                 self.failed += 1;
             }
+            TrialState::Pruned => {
+                self.done += 1;
+                self.pruned += 1;
+            }
             TrialState::Infeasible => self.infeasible += 1,
             _ => {}
         }
@@ -307,8 +335,12 @@ impl Display {
 
     fn status(&self) -> String {
         let best = self.best.map_or("-".into(), |b| format!("{b:.2} %"));
+        let pruned = match self.pruned {
+            0 => String::new(),
+            n => format!(", {n} pruned"),
+        };
         format!(
-            "best {best}, {} infeasible, {} failed",
+            "best {best}, {} infeasible, {} failed{pruned}",
             self.infeasible, self.failed
         )
     }
@@ -373,4 +405,13 @@ impl Display {
             bar.finish_and_clear();
         }
     }
+}
+
+/// `--fidelity`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum FidelityArg {
+    /// Every trial trains for every epoch.
+    Full,
+    /// Asynchronous successive halving.
+    Asha,
 }

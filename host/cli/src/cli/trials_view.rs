@@ -10,6 +10,7 @@ pub fn counts_line(trials: &[Trial]) -> String {
         TrialState::Complete,
         TrialState::Infeasible,
         TrialState::Failed,
+        TrialState::Pruned,
         TrialState::Running,
         TrialState::Pending,
         TrialState::Interrupted,

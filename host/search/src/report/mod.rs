@@ -98,7 +98,7 @@ pub fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-const STYLE: &str = "body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td.g,th.g{text-align:left;font-family:monospace;font-size:12px}th{background:#eee;cursor:pointer}tr.infeasible td,tr.failed td{color:#888}.plots svg{margin:0 12px 12px 0}h2{margin-top:28px}div.wide{max-width:100%;overflow-x:auto}table.trials td{white-space:nowrap}td.long{max-width:24em;overflow:hidden;text-overflow:ellipsis}";
+const STYLE: &str = "body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td.g,th.g{text-align:left;font-family:monospace;font-size:12px}th{background:#eee;cursor:pointer}tr.infeasible td,tr.failed td,tr.pruned td{color:#888}.plots svg{margin:0 12px 12px 0}h2{margin-top:28px}div.wide{max-width:100%;overflow-x:auto}table.trials td{white-space:nowrap}td.long{max-width:24em;overflow:hidden;text-overflow:ellipsis}";
 
 /// Sorting the trial table by a column on a click, numbers as numbers; the table reads
 /// the same without it.
@@ -262,6 +262,7 @@ pub fn html(input: &ReportInput) -> String {
                 ),
                 ("costs for", s.dtype.name().to_string()),
                 ("epochs per trial", s.epochs.to_string()),
+                ("fidelity", s.fidelity.describe(s.epochs)),
                 ("strategy", s.strategy.name().to_string()),
                 ("seed", s.seed.to_string()),
                 ("created by edgenas", s.edgenas_version.clone()),
@@ -281,11 +282,12 @@ pub fn html(input: &ReportInput) -> String {
     let count = |s: TrialState| trials.iter().filter(|t| t.state == s).count();
     let _ = write!(
         h,
-        "<p>{} trials: {} complete, {} infeasible (rejected before training), {} failed, {} running or pending, {} interrupted; {} epochs trained in all. The Pareto front has {} trial{}.</p>",
+        "<p>{} trials: {} complete, {} infeasible (rejected before training), {} failed, {} pruned, {} running or pending, {} interrupted; {} epochs trained in all. The Pareto front has {} trial{}.</p>",
         trials.len(),
         count(TrialState::Complete),
         count(TrialState::Infeasible),
         count(TrialState::Failed),
+        count(TrialState::Pruned),
         count(TrialState::Running) + count(TrialState::Pending),
         count(TrialState::Interrupted),
         epochs_trained(trials),

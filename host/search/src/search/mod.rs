@@ -12,6 +12,7 @@
 //! re-queues a trial whose work did not end, or asks this process's strategy, told every
 //! result in the study so far, for a genotype the study does not hold yet.
 
+mod fidelity;
 mod finalists;
 pub mod limits;
 
@@ -199,7 +200,11 @@ fn outcome(t: &Trial) -> Option<Outcome> {
     match t.state {
         TrialState::Complete => Some(Outcome::Feasible(score(t))),
         // A failure is not retried: the strategy learns to avoid it like a broken limit.
-        TrialState::Infeasible | TrialState::Failed => Some(Outcome::Infeasible),
+        // A pruned trial's accuracy is not final: the strategy learns to avoid it like a
+        // broken limit, never takes it for a result.
+        TrialState::Infeasible | TrialState::Failed | TrialState::Pruned => {
+            Some(Outcome::Infeasible)
+        }
         _ => None,
     }
 }
@@ -469,9 +474,12 @@ impl Search<'_> {
         };
         let initial = initial_weights(&candidate.network, t.seed);
         // The learning curve, written to the study as each epoch ends (a trial run again
-        // after an interruption starts a new one).
+        // after an interruption starts a new one); at a rung of the fidelity rule the study's
+        // curves decide whether the trial goes on.
         t.curve.clear();
         let storage = self.storage;
+        let halt = AtomicBool::new(false);
+        let mut pruning: Option<String> = None;
         let trained = train_until(
             &candidate.network,
             &initial,
@@ -488,15 +496,34 @@ impl Search<'_> {
                     // A failed write loses no more than this point until the trial's next
                     // update, which writes the whole curve.
                     let _ = storage.update(t);
+                    if let Ok(trials) = storage.trials() {
+                        pruning = fidelity::pruned(
+                            settings.fidelity,
+                            settings.epochs,
+                            t.id,
+                            &t.curve,
+                            &trials,
+                        );
+                    }
+                }
+                if pruning.is_some() || self.stop.load(Ordering::Relaxed) {
+                    halt.store(true, Ordering::Relaxed);
                 }
                 events(Event::Training(p));
             },
-            self.stop,
+            &halt,
         );
-        let trained = match trained {
-            Ok(x) => x,
-            Err(TrainError::Interrupted) => return Err(TrialFailure::Interrupted),
-            Err(e) => return Err(TrialFailure::Failed(e.to_string())),
+        let trained = match (trained, pruning) {
+            (Err(TrainError::Interrupted), Some(reason)) => {
+                let best = t.curve.iter().map(|p| p.valid_accuracy).fold(0.0, f64::max);
+                t.valid_accuracy = Some(best);
+                t.train_seconds = t.curve.last().map(|p| p.seconds);
+                t.reason = Some(reason);
+                return Ok(TrialState::Pruned);
+            }
+            (Ok(x), _) => x,
+            (Err(TrainError::Interrupted), None) => return Err(TrialFailure::Interrupted),
+            (Err(e), _) => return Err(TrialFailure::Failed(e.to_string())),
         };
         t.valid_accuracy = Some(100.0 * trained.report.valid_accuracy);
         t.train_seconds = Some(trained.report.train_seconds);

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Multi-fidelity search against full training, side by side: the same space, strategy, number
+# of trials and seeds, with --fidelity full and --fidelity asha. Prints, per mode, the median
+# over seeds of the best validation accuracy, the epochs trained in all (and their share of
+# full training's), the epochs spent until the best accuracy first came within 0.5 points of
+# full training's final best (time to accuracy), and the wall time.
+# Usage: bench/fidelity.sh [SEEDS] [TRIALS] [EPOCHS] [DATA]
+#        (default 3 seeds, 12 trials of 9 epochs, DS-CNN on the bundled digits; DATA may be
+#        'audio-folder:../shared/data/fsdd' with SPACE=kws)
+# EDGENAS=path/to/edgenas uses that binary instead of building the release one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seeds=${1:-3} trials=${2:-12} epochs=${3:-9} data=${4:-digits} space=${SPACE:-ds-cnn}
+if [ -z "${EDGENAS:-}" ]; then
+    cargo build --release --locked -q
+    EDGENAS=target/release/edgenas
+fi
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+for seed in $(seq 1 "$seeds"); do
+    for mode in full asha; do
+        dir="$out/$mode-$seed"
+        start=$(date +%s.%N)
+        "$EDGENAS" search --space "$space" --board host --meter simulator --data "$data" \
+            --trials "$trials" --epochs "$epochs" --fidelity "$mode" --seed "$seed" \
+            --finalists 0 --out "$dir" --json > "$dir.json" 2> "$dir.log"
+        end=$(date +%s.%N)
+        "$EDGENAS" report --study "$dir/study.db" --format json > "$dir.report.json"
+        echo "$mode $seed $start $end" >> "$out/times"
+    done
+done
+python3 - "$out" "$seeds" <<'PY'
+import json, statistics, sys
+out, seeds = sys.argv[1], int(sys.argv[2])
+times = {}
+for line in open(f"{out}/times"):
+    mode, seed, start, end = line.split()
+    times[(mode, int(seed))] = float(end) - float(start)
+
+def run(mode, seed):
+    r = json.load(open(f"{out}/{mode}-{seed}.report.json"))
+    trials = sorted((t for t in r["trials"] if t["curve"]), key=lambda t: t["finished"] or 0)
+    spent, best, curve = 0, None, []
+    for t in trials:
+        spent += len(t["curve"])
+        if t["state"] == "complete":
+            best = max(best or 0.0, t["valid_accuracy"])
+        curve.append((spent, best))
+    return {"best": best, "epochs": r["epochs_trained"], "curve": curve,
+            "seconds": times[(mode, seed)]}
+
+rows = {m: [run(m, s) for s in range(1, seeds + 1)] for m in ("full", "asha")}
+def to_within(r, target):
+    return next((e for e, b in r["curve"] if b is not None and b >= target), None)
+
+print(f"{'mode':<6} {'seed':>4} {'best valid %':>12} {'epochs':>7} {'share':>6} "
+      f"{'epochs to full-0.5':>18} {'wall s':>7}")
+for i in range(seeds):
+    target = rows["full"][i]["best"] - 0.5
+    for m in ("full", "asha"):
+        r = rows[m][i]
+        share = r["epochs"] / rows["full"][i]["epochs"]
+        reach = to_within(r, target)
+        print(f"{m:<6} {i + 1:>4} {r['best']:>12.2f} {r['epochs']:>7} {share:>6.0%} "
+              f"{reach if reach is not None else '-':>18} {r['seconds']:>7.1f}")
+for m in ("full", "asha"):
+    rs = rows[m]
+    med = lambda k: statistics.median(r[k] for r in rs)
+    share = statistics.median(r["epochs"] / f["epochs"] for r, f in zip(rs, rows["full"]))
+    print(f"median {m:<5} best {med('best'):.2f} %, {med('epochs'):.0f} epochs ({share:.0%}), "
+          f"{med('seconds'):.1f} s")
+gap = statistics.median(f["best"] - a["best"] for f, a in zip(rows["full"], rows["asha"]))
+print(f"asha's best is {gap:.2f} points below full training's (median over seeds)")
+PY
