@@ -15,6 +15,6 @@ pub use edgenas_model::{
     weights,
 };
 pub use edgenas_onnx::{compile, export};
-pub use edgenas_search::{artifacts, front, plan, report, search, strategy};
+pub use edgenas_search::{artifacts, front, plan, proxy, report, search, strategy};
 pub use edgenas_study as study;
 pub use edgenas_train as train;

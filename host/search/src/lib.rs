@@ -6,6 +6,7 @@
 pub mod artifacts;
 pub mod front;
 pub mod plan;
+pub mod proxy;
 pub mod report;
 pub mod search;
 pub mod strategy;

@@ -56,6 +56,11 @@ enum Bench {
     /// `--postgres`): trials per minute for each worker count with a cheap evaluator (MLPs on
     /// `digits`, simulator latency), and the coordination overhead per trial.
     Workers(super::bench_workers::WorkersArgs),
+    /// Zero-cost proxies: random candidates of each space scored at initialisation on one
+    /// mini-batch (NASWOT) and trained; Spearman's rank correlation of score and validation
+    /// accuracy, and the proxy's cost next to training's. Says whether to trust a proxy on
+    /// a task.
+    Proxies(super::bench_proxies::ProxiesArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -92,6 +97,7 @@ pub fn run(args: Args) -> Result<()> {
         Bench::Engine(a) => super::bench_engine::engine(a),
         Bench::Board(a) => super::bench_board::board(a),
         Bench::Workers(a) => super::bench_workers::workers(a),
+        Bench::Proxies(a) => super::bench_proxies::proxies(a),
     }
 }
 

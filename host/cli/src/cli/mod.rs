@@ -4,6 +4,7 @@ mod bench;
 mod bench_ask;
 mod bench_board;
 mod bench_engine;
+mod bench_proxies;
 mod bench_workers;
 mod boards;
 mod calibrate;

@@ -328,7 +328,7 @@ impl Gp {
 
 /// The lower Cholesky factor of the symmetric `a` (n×n, row-major), `None` if it is not
 /// positive definite.
-fn cholesky(mut a: Vec<f64>, n: usize) -> Option<Vec<f64>> {
+pub(crate) fn cholesky(mut a: Vec<f64>, n: usize) -> Option<Vec<f64>> {
     for j in 0..n {
         let (head, tail) = a.split_at_mut((j + 1) * n);
         let row_j = &mut head[j * n..];

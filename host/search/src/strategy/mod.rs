@@ -8,7 +8,7 @@
 mod bayes;
 mod evolution;
 mod feasibility;
-mod gp;
+pub(crate) mod gp;
 mod nsga2;
 pub mod pareto;
 mod random;
