@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Multi-fidelity search against full training, side by side: the same space, strategy, number
-# of trials and seeds, with --fidelity full and --fidelity asha. Prints, per mode, the median
+# Cheaper trials against full training, side by side: the same space, strategy, number of
+# trials and seeds, with --fidelity full, --fidelity asha, and full training of trials
+# pre-screened by NASWOT (--prescreen naswot:8). Prints, per mode, the median
 # over seeds of the best validation accuracy, the epochs trained in all (and their share of
 # full training's), the epochs spent until the best accuracy first came within 0.5 points of
 # full training's final best (time to accuracy), and the wall time.
@@ -18,11 +19,15 @@ fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for seed in $(seq 1 "$seeds"); do
-    for mode in full asha; do
+    for mode in full asha prescreen; do
         dir="$out/$mode-$seed"
+        case $mode in
+            prescreen) how=(--fidelity full --prescreen naswot:8) ;;
+            *) how=(--fidelity "$mode") ;;
+        esac
         start=$(date +%s.%N)
         "$EDGENAS" search --space "$space" --board host --meter simulator --data "$data" \
-            --trials "$trials" --epochs "$epochs" --fidelity "$mode" --seed "$seed" \
+            --trials "$trials" --epochs "$epochs" "${how[@]}" --seed "$seed" \
             --finalists 0 --out "$dir" --json > "$dir.json" 2> "$dir.log"
         end=$(date +%s.%N)
         "$EDGENAS" report --study "$dir/study.db" --format json > "$dir.report.json"
@@ -49,7 +54,8 @@ def run(mode, seed):
     return {"best": best, "epochs": r["epochs_trained"], "curve": curve,
             "seconds": times[(mode, seed)]}
 
-rows = {m: [run(m, s) for s in range(1, seeds + 1)] for m in ("full", "asha")}
+modes = ("full", "asha", "prescreen")
+rows = {m: [run(m, s) for s in range(1, seeds + 1)] for m in modes}
 def to_within(r, target):
     return next((e for e, b in r["curve"] if b is not None and b >= target), None)
 
@@ -57,18 +63,19 @@ print(f"{'mode':<6} {'seed':>4} {'best valid %':>12} {'epochs':>7} {'share':>6} 
       f"{'epochs to full-0.5':>18} {'wall s':>7}")
 for i in range(seeds):
     target = rows["full"][i]["best"] - 0.5
-    for m in ("full", "asha"):
+    for m in modes:
         r = rows[m][i]
         share = r["epochs"] / rows["full"][i]["epochs"]
         reach = to_within(r, target)
         print(f"{m:<6} {i + 1:>4} {r['best']:>12.2f} {r['epochs']:>7} {share:>6.0%} "
               f"{reach if reach is not None else '-':>18} {r['seconds']:>7.1f}")
-for m in ("full", "asha"):
+for m in modes:
     rs = rows[m]
     med = lambda k: statistics.median(r[k] for r in rs)
     share = statistics.median(r["epochs"] / f["epochs"] for r, f in zip(rs, rows["full"]))
     print(f"median {m:<5} best {med('best'):.2f} %, {med('epochs'):.0f} epochs ({share:.0%}), "
           f"{med('seconds'):.1f} s")
-gap = statistics.median(f["best"] - a["best"] for f, a in zip(rows["full"], rows["asha"]))
-print(f"asha's best is {gap:.2f} points below full training's (median over seeds)")
+for m in modes[1:]:
+    gap = statistics.median(f["best"] - r["best"] for f, r in zip(rows["full"], rows[m]))
+    print(f"{m}'s best is {gap:.2f} points below full training's (median over seeds)")
 PY

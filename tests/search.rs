@@ -632,3 +632,38 @@ fn asha_prunes_trials_behind_at_a_rung_and_counts_them_as_trained() {
         "{err}"
     );
 }
+
+#[test]
+fn prescreening_trains_the_best_scored_of_several_admitted_proposals() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "--space",
+            "ds-cnn",
+            "--board",
+            "nucleo-f746zg",
+            "--max-ram-kb",
+            "20",
+            "--trials",
+            "3",
+            "--epochs",
+            "1",
+            "--finalists",
+            "0",
+        ];
+        args.extend_from_slice(extra);
+        search(&out, &args);
+        trials(&out.join("study.db"))
+    };
+    // A 20 KiB limit rejects many DS-CNNs: a plain search records them as infeasible.
+    let plain = run("plain", &[]);
+    assert!(plain.iter().any(|t| t.state == TrialState::Infeasible));
+    // Pre-screening ranks only admitted proposals: every trial it records is trained.
+    let screened = run("screened", &["--prescreen", "naswot:6"]);
+    assert_eq!(screened.len(), 3, "{screened:?}");
+    for t in &screened {
+        assert_eq!(t.state, TrialState::Complete, "{t:?}");
+        assert!(t.ram_bytes.unwrap() <= 20 * 1024, "{t:?}");
+    }
+}

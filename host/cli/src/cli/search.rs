@@ -111,6 +111,12 @@ pub struct Args {
     /// the others are `pruned`, counted as trained trials; docs/search.md).
     #[arg(long, value_enum, default_value = "full")]
     fidelity: FidelityArg,
+    /// Zero-cost pre-screening, `naswot:K`: the strategy proposes K genotypes, and only the
+    /// one within the static limits that the NASWOT proxy scores best at initialisation is
+    /// trained (`edgenas bench proxies` says how far to trust it on a task). This run's
+    /// choice; workers do not pre-screen.
+    #[arg(long, value_name = "naswot:K", value_parser = prescreen)]
+    prescreen: Option<usize>,
     /// With --fidelity asha: the first rung, in epochs.
     #[arg(long, default_value_t = 1, value_parser = super::numbers::count)]
     min_epochs: usize,
@@ -184,6 +190,7 @@ pub fn run(args: Args) -> Result<()> {
         worker: worker_name(None),
         heartbeat_timeout_seconds: args.heartbeat_timeout,
         stream: 0,
+        prescreen: args.prescreen,
     };
     let stop = stop_on_ctrl_c()?;
     let search = Search {
@@ -414,4 +421,12 @@ enum FidelityArg {
     Full,
     /// Asynchronous successive halving.
     Asha,
+}
+
+/// `--prescreen naswot:K`: K, at least 2.
+fn prescreen(text: &str) -> Result<usize, String> {
+    let Some(("naswot", k)) = text.split_once(':') else {
+        return Err("expected naswot:K (the only proxy so far is NASWOT)".into());
+    };
+    super::numbers::at_least_two(k)
 }

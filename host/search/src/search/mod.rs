@@ -15,6 +15,7 @@
 mod fidelity;
 mod finalists;
 pub mod limits;
+mod prescreen;
 
 pub use finalists::{Card, ExportPlace, export_trial, load_weights, trial_weights};
 use finalists::{exported_before, save_weights};
@@ -74,6 +75,9 @@ pub struct SearchConfig {
     /// Mixed into the strategy's random stream, so that workers of one study propose
     /// differently (0 for a search).
     pub stream: u64,
+    /// Zero-cost pre-screening: of this many genotypes the strategy proposes, train only the
+    /// one within the static limits that NASWOT scores best (none: train each proposal).
+    pub prescreen: Option<usize>,
 }
 
 /// What the search reports while it runs.
@@ -331,6 +335,16 @@ impl Search<'_> {
             strategy,
             told: HashSet::new(),
             rng: Rng::new(settings.seed ^ history.wrapping_mul(0x9E37_79B9) ^ self.config.stream),
+            prescreen: self.config.prescreen.map(|k| {
+                (
+                    k,
+                    prescreen::Screen {
+                        settings,
+                        board: self.board,
+                        device: self.device,
+                    },
+                )
+            }),
         };
         let request = ClaimRequest {
             worker: self.config.worker.clone(),
@@ -354,7 +368,7 @@ impl Search<'_> {
             }
             let mut trial = match self
                 .storage
-                .claim(&request, &mut |history| proposer.propose(history))?
+                .claim(&request, &mut |history| proposer.propose(history, datasets))?
             {
                 Claim::Trial(t) => *t,
                 Claim::Full => return Ok(Stop::Trials),
@@ -624,12 +638,19 @@ struct Proposer<'a, 's> {
     /// The trials whose outcome the strategy was told.
     told: HashSet<i64>,
     rng: Rng,
+    /// How many proposals pre-screening ranks, and what it needs.
+    prescreen: Option<(usize, prescreen::Screen<'a>)>,
 }
 
 impl Proposer<'_, '_> {
     /// Tells the strategy the outcomes in `history` it has not heard yet (other workers'
-    /// too), then asks it for a genotype not in `history`.
-    fn propose(&mut self, history: &[Trial]) -> Result<Option<String>, String> {
+    /// too), then asks it for a genotype not in `history` (with pre-screening, for several,
+    /// and picks one).
+    fn propose(
+        &mut self,
+        history: &[Trial],
+        datasets: &mut Datasets,
+    ) -> Result<Option<String>, String> {
         for t in history {
             if self.told.contains(&t.id) {
                 continue;
@@ -643,14 +664,22 @@ impl Proposer<'_, '_> {
                 self.told.insert(t.id);
             }
         }
-        let known: HashSet<&str> = history.iter().map(|t| t.genotype.as_str()).collect();
+        let mut known: HashSet<String> = history.iter().map(|t| t.genotype.clone()).collect();
+        let wanted = self.prescreen.as_ref().map_or(1, |(k, _)| *k);
+        let mut proposed = Vec::new();
         for _ in 0..MAX_CONSECUTIVE_KNOWN {
             let text = self.strategy.ask(self.space, &mut self.rng).to_text();
-            if !known.contains(text.as_str()) {
-                return Ok(Some(text));
+            if known.insert(text.clone()) {
+                proposed.push(text);
+                if proposed.len() == wanted {
+                    break;
+                }
             }
         }
-        Ok(None)
+        Ok(match &self.prescreen {
+            Some((_, screen)) => prescreen::pick(&proposed, self.space, datasets, screen),
+            None => proposed.pop(),
+        })
     }
 }
 
