@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cheaper trials against full training, side by side: the same space, strategy, number of
-# trials and seeds, with --fidelity full, --fidelity asha, and full training of trials
-# pre-screened by NASWOT (--prescreen naswot:8). Prints, per mode, the median
+# trials and seeds, with --fidelity full, median, asha and hyperband, and full training of
+# trials pre-screened by NASWOT (--prescreen naswot:8). Prints, per mode, the median
 # over seeds of the best validation accuracy, the epochs trained in all (and their share of
 # full training's), the epochs spent until the best accuracy first came within 0.5 points of
 # full training's final best (time to accuracy), and the wall time.
@@ -19,7 +19,7 @@ fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for seed in $(seq 1 "$seeds"); do
-    for mode in full asha prescreen; do
+    for mode in full median asha hyperband prescreen; do
         dir="$out/$mode-$seed"
         case $mode in
             prescreen) how=(--fidelity full --prescreen naswot:8) ;;
@@ -54,12 +54,12 @@ def run(mode, seed):
     return {"best": best, "epochs": r["epochs_trained"], "curve": curve,
             "seconds": times[(mode, seed)]}
 
-modes = ("full", "asha", "prescreen")
+modes = ("full", "median", "asha", "hyperband", "prescreen")
 rows = {m: [run(m, s) for s in range(1, seeds + 1)] for m in modes}
 def to_within(r, target):
     return next((e for e, b in r["curve"] if b is not None and b >= target), None)
 
-print(f"{'mode':<6} {'seed':>4} {'best valid %':>12} {'epochs':>7} {'share':>6} "
+print(f"{'mode':<9} {'seed':>4} {'best valid %':>12} {'epochs':>7} {'share':>6} "
       f"{'epochs to full-0.5':>18} {'wall s':>7}")
 for i in range(seeds):
     target = rows["full"][i]["best"] - 0.5
@@ -67,13 +67,13 @@ for i in range(seeds):
         r = rows[m][i]
         share = r["epochs"] / rows["full"][i]["epochs"]
         reach = to_within(r, target)
-        print(f"{m:<6} {i + 1:>4} {r['best']:>12.2f} {r['epochs']:>7} {share:>6.0%} "
+        print(f"{m:<9} {i + 1:>4} {r['best']:>12.2f} {r['epochs']:>7} {share:>6.0%} "
               f"{reach if reach is not None else '-':>18} {r['seconds']:>7.1f}")
 for m in modes:
     rs = rows[m]
     med = lambda k: statistics.median(r[k] for r in rs)
     share = statistics.median(r["epochs"] / f["epochs"] for r, f in zip(rs, rows["full"]))
-    print(f"median {m:<5} best {med('best'):.2f} %, {med('epochs'):.0f} epochs ({share:.0%}), "
+    print(f"median {m:<9} best {med('best'):.2f} %, {med('epochs'):.0f} epochs ({share:.0%}), "
           f"{med('seconds'):.1f} s")
 for m in modes[1:]:
     gap = statistics.median(f["best"] - r["best"] for f, r in zip(rows["full"], rows[m]))

@@ -211,6 +211,13 @@ pub enum Fidelity {
     /// Every trial trains for all the study's epochs.
     #[default]
     Full,
+    /// The median stopping rule (Optuna's `MedianPruner`): from epoch `min_epochs` on, a
+    /// trial whose best accuracy so far is below the median of the other trials' at the
+    /// same epoch is pruned, once at least five others have reached it.
+    Median {
+        /// Epochs every trial trains before it may be pruned.
+        min_epochs: usize,
+    },
     /// Asynchronous successive halving (ASHA, Li et al. 2020): rungs at `min_epochs` ×
     /// `eta`^k epochs (below the study's epochs); a trial reaching a rung goes on only if its
     /// best accuracy so far is among the best 1/`eta` of every trial's at that rung (itself
@@ -222,29 +229,84 @@ pub enum Fidelity {
         /// The reduction factor between rungs (at least 2).
         eta: usize,
     },
+    /// Hyperband (Li et al. 2018) over ASHA: trials are dealt in turn (by trial number) to
+    /// brackets whose first rungs are `min_epochs` × `eta`^b, b = 0, 1, …, as long as the
+    /// rung is below the study's epochs; each bracket runs ASHA among its own trials, so
+    /// the later brackets prune later and less.
+    Hyperband {
+        /// The first rung of the first bracket, in epochs.
+        min_epochs: usize,
+        /// The reduction factor between rungs and between brackets (at least 2).
+        eta: usize,
+    },
+}
+
+/// Rungs at `first` × `eta`^k epochs, below `epochs`.
+fn rungs_from(first: usize, eta: usize, epochs: usize) -> Vec<usize> {
+    std::iter::successors(Some(first.max(1)), |&r| r.checked_mul(eta.max(2)))
+        .take_while(|&r| r < epochs)
+        .collect()
 }
 
 impl Fidelity {
-    /// The rungs (epochs after which a trial may be pruned) of a study of `epochs` epochs.
-    pub fn rungs(self, epochs: usize) -> Vec<usize> {
+    /// The epochs after which trial `id` of a study of `epochs` epochs may be pruned (for
+    /// the median rule, every epoch from its warm-up on).
+    pub fn rungs(self, epochs: usize, id: i64) -> Vec<usize> {
         match self {
             Fidelity::Full => Vec::new(),
-            Fidelity::Asha { min_epochs, eta } => {
-                std::iter::successors(Some(min_epochs.max(1)), |&r| r.checked_mul(eta.max(2)))
-                    .take_while(|&r| r < epochs)
-                    .collect()
+            Fidelity::Median { min_epochs } => (min_epochs.max(1)..epochs).collect(),
+            Fidelity::Asha { min_epochs, eta } => rungs_from(min_epochs, eta, epochs),
+            Fidelity::Hyperband { eta, .. } => {
+                let first = self.brackets(epochs)[self.bracket(epochs, id)];
+                rungs_from(first, eta, epochs)
             }
         }
     }
 
+    /// Hyperband's brackets: the first rung of each (one bracket of `min_epochs` for the
+    /// other rules).
+    pub fn brackets(self, epochs: usize) -> Vec<usize> {
+        match self {
+            Fidelity::Hyperband { min_epochs, eta } => {
+                let all = rungs_from(min_epochs, eta, epochs);
+                if all.is_empty() {
+                    vec![min_epochs.max(1)]
+                } else {
+                    all
+                }
+            }
+            _ => vec![1],
+        }
+    }
+
+    /// The bracket of trial `id`: dealt in turn by trial number.
+    pub fn bracket(self, epochs: usize, id: i64) -> usize {
+        (id.max(1) - 1) as usize % self.brackets(epochs).len()
+    }
+
     /// In words, for messages and the report (`asha: rungs at 1, 3 epochs, eta 3`).
     pub fn describe(self, epochs: usize) -> String {
+        let list = |v: Vec<usize>| {
+            v.iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         match self {
             Fidelity::Full => "full".into(),
-            Fidelity::Asha { eta, .. } => {
-                let rungs: Vec<String> = self.rungs(epochs).iter().map(|r| r.to_string()).collect();
-                format!("asha: rungs at {} epochs, eta {eta}", rungs.join(", "))
+            Fidelity::Median { min_epochs } => {
+                format!("median: from epoch {}", min_epochs.max(1))
             }
+            Fidelity::Asha { eta, .. } => {
+                format!(
+                    "asha: rungs at {} epochs, eta {eta}",
+                    list(self.rungs(epochs, 1))
+                )
+            }
+            Fidelity::Hyperband { eta, .. } => format!(
+                "hyperband: brackets from {} epochs, eta {eta}",
+                list(self.brackets(epochs))
+            ),
         }
     }
 }

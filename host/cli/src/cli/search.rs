@@ -105,10 +105,13 @@ pub struct Args {
     seed: u64,
     #[command(flatten)]
     training: TrainingArgs,
-    /// How much training each trial gets: `full` (every epoch), or `asha` (asynchronous
-    /// successive halving: at rungs of --min-epochs × --eta^k epochs, a trial goes on only if
-    /// its validation accuracy so far is among the best 1/--eta of all trials' at that rung;
-    /// the others are `pruned`, counted as trained trials; docs/search.md).
+    /// How much training each trial gets: `full` (every epoch); `median` (from epoch
+    /// --min-epochs on, a trial below the median of the others at the same epoch is
+    /// pruned); `asha` (asynchronous successive halving: at rungs of --min-epochs × --eta^k
+    /// epochs, a trial goes on only if its validation accuracy so far is among the best
+    /// 1/--eta of all trials' at that rung); `hyperband` (trials dealt to brackets whose
+    /// first rungs are --min-epochs × --eta^b, ASHA within each). Pruned trials count as
+    /// trained trials (docs/search.md).
     #[arg(long, value_enum, default_value = "full")]
     fidelity: FidelityArg,
     /// Zero-cost pre-screening, `naswot:K`: the strategy proposes K genotypes, and only the
@@ -117,11 +120,12 @@ pub struct Args {
     /// choice; workers do not pre-screen.
     #[arg(long, value_name = "naswot:K", value_parser = prescreen)]
     prescreen: Option<usize>,
-    /// With --fidelity asha: the first rung, in epochs.
+    /// With --fidelity median: the warm-up epochs; asha: the first rung; hyperband: the first
+    /// bracket's first rung.
     #[arg(long, default_value_t = 1, value_parser = super::numbers::count)]
     min_epochs: usize,
-    /// With --fidelity asha: the reduction factor between rungs (only the best 1/eta of a
-    /// rung's trials go on).
+    /// With --fidelity asha or hyperband: the reduction factor between rungs (only the best
+    /// 1/eta of a rung's trials go on).
     #[arg(long, default_value_t = 3, value_parser = super::numbers::at_least_two)]
     eta: usize,
     /// Print JSON: `stop`, `trials` (every trial of the study), `front` (trial ids),
@@ -161,7 +165,14 @@ pub fn run(args: Args) -> Result<()> {
         trials: Some(args.trials),
         fidelity: match args.fidelity {
             FidelityArg::Full => Fidelity::Full,
+            FidelityArg::Median => Fidelity::Median {
+                min_epochs: args.min_epochs,
+            },
             FidelityArg::Asha => Fidelity::Asha {
+                min_epochs: args.min_epochs,
+                eta: args.eta,
+            },
+            FidelityArg::Hyperband => Fidelity::Hyperband {
                 min_epochs: args.min_epochs,
                 eta: args.eta,
             },
@@ -419,8 +430,12 @@ impl Display {
 enum FidelityArg {
     /// Every trial trains for every epoch.
     Full,
+    /// The median stopping rule.
+    Median,
     /// Asynchronous successive halving.
     Asha,
+    /// Hyperband's brackets over asynchronous successive halving.
+    Hyperband,
 }
 
 /// `--prescreen naswot:K`: K, at least 2.

@@ -15,12 +15,12 @@ fn value_at(curve: &[EpochPoint], rung: usize) -> Option<f64> {
     })
 }
 
+/// Other trials at an epoch before the median rule prunes (Optuna's `n_startup_trials`).
+const MEDIAN_STARTUP: usize = 5;
+
 /// Why trial `id`, whose curve so far is `curve` and which trains for `epochs` epochs, is
 /// pruned now under `fidelity`, given every trial of the study (`trials`; its own row is
-/// ignored); `None` when it goes on. Only the end of a rung epoch can prune.
-///
-/// ASHA's promotion test, as Optuna's successive-halving pruner runs it: of the `n` trials
-/// whose curves reached the rung (this one included), the best ⌊n / eta⌋ (at least one) go on.
+/// ignored); `None` when it goes on. Only the end of one of its rungs can prune it.
 pub fn pruned(
     fidelity: Fidelity,
     epochs: usize,
@@ -28,27 +28,71 @@ pub fn pruned(
     curve: &[EpochPoint],
     trials: &[Trial],
 ) -> Option<String> {
-    let Fidelity::Asha { eta, .. } = fidelity else {
-        return None;
-    };
     let rung = curve.last()?.epoch;
-    if !fidelity.rungs(epochs).contains(&rung) {
+    if !fidelity.rungs(epochs, id).contains(&rung) {
         return None;
     }
     let value = value_at(curve, rung)?;
-    let mut values: Vec<f64> = trials
-        .iter()
-        .filter(|t| t.id != id)
-        .filter_map(|t| value_at(&t.curve, rung))
-        .chain([value])
-        .collect();
+    let rivals = trials.iter().filter(|t| t.id != id);
+    match fidelity {
+        Fidelity::Full => None,
+        Fidelity::Median { .. } => {
+            let others: Vec<f64> = rivals.filter_map(|t| value_at(&t.curve, rung)).collect();
+            below_median(value, others, rung)
+        }
+        Fidelity::Asha { eta, .. } => {
+            let others = rivals.filter_map(|t| value_at(&t.curve, rung));
+            not_promoted(value, others.collect(), eta, rung, "")
+        }
+        Fidelity::Hyperband { eta, .. } => {
+            let bracket = fidelity.bracket(epochs, id);
+            let others = rivals
+                .filter(|t| fidelity.bracket(epochs, t.id) == bracket)
+                .filter_map(|t| value_at(&t.curve, rung));
+            let which = format!(" of bracket {}", bracket + 1);
+            not_promoted(value, others.collect(), eta, rung, &which)
+        }
+    }
+}
+
+/// The median stopping rule at epoch `epoch`: pruned when `value` is below the median of
+/// `others`, once there are [`MEDIAN_STARTUP`] of them.
+fn below_median(value: f64, mut others: Vec<f64>, epoch: usize) -> Option<String> {
+    if others.len() < MEDIAN_STARTUP {
+        return None;
+    }
+    others.sort_by(f64::total_cmp);
+    let n = others.len();
+    let median = match n % 2 {
+        1 => others[n / 2],
+        _ => (others[n / 2 - 1] + others[n / 2]) / 2.0,
+    };
+    (value < median).then(|| {
+        format!(
+            "at epoch {epoch}: {value:.2} % is below the median {median:.2} % of the {n} other \
+             trials there"
+        )
+    })
+}
+
+/// ASHA's promotion test, as Optuna's successive-halving pruner runs it: of the `n` trials
+/// whose curves reached the rung (this one, worth `value`, and `others`), the best
+/// ⌊n / eta⌋ (at least one) go on.
+fn not_promoted(
+    value: f64,
+    mut values: Vec<f64>,
+    eta: usize,
+    rung: usize,
+    which: &str,
+) -> Option<String> {
+    values.push(value);
     values.sort_by(|a, b| b.total_cmp(a));
     let keep = (values.len() / eta.max(2)).max(1);
     let needed = values[keep - 1];
     (value < needed).then(|| {
         format!(
-            "at the {rung}-epoch rung: {value:.2} % is not among the best {keep} of the {} \
-             trials there ({needed:.2} % needed)",
+            "at the {rung}-epoch rung{which}: {value:.2} % is not among the best {keep} of the \
+             {} trials there ({needed:.2} % needed)",
             values.len()
         )
     })
@@ -83,9 +127,9 @@ mod tests {
             min_epochs: 1,
             eta: 3,
         };
-        assert_eq!(asha.rungs(9), vec![1, 3]);
-        assert_eq!(asha.rungs(10), vec![1, 3, 9]);
-        assert_eq!(Fidelity::Full.rungs(9), Vec::<usize>::new());
+        assert_eq!(asha.rungs(9, 1), vec![1, 3]);
+        assert_eq!(asha.rungs(10, 1), vec![1, 3, 9]);
+        assert_eq!(Fidelity::Full.rungs(9, 1), Vec::<usize>::new());
         // The first trial at a rung goes on.
         assert_eq!(pruned(asha, 9, 1, &curve(&[50.0]), &[]), None);
         // Five others at the first rung: of six, the best two go on.
@@ -113,5 +157,44 @@ mod tests {
         assert_eq!(pruned(Fidelity::Full, 9, 1, &curve(&[1.0]), &others), None);
         let itself = [trial(1, &[99.0])];
         assert_eq!(pruned(asha, 9, 1, &curve(&[20.0]), &itself), None);
+    }
+
+    #[test]
+    fn the_median_rule_waits_for_five_rivals_then_prunes_below_their_median() {
+        let median = Fidelity::Median { min_epochs: 2 };
+        assert_eq!(median.rungs(5, 1), vec![2, 3, 4]);
+        let four: Vec<Trial> = (2..6).map(|i| trial(i, &[50.0, 60.0 + i as f64])).collect();
+        assert_eq!(pruned(median, 5, 1, &curve(&[10.0, 10.0]), &four), None);
+        let five: Vec<Trial> = (2..7).map(|i| trial(i, &[50.0, 60.0 + i as f64])).collect();
+        let why = pruned(median, 5, 1, &curve(&[10.0, 10.0]), &five).unwrap();
+        assert!(
+            why.contains("at epoch 2: 10.00 % is below the median 64.00 %"),
+            "{why}"
+        );
+        assert_eq!(pruned(median, 5, 1, &curve(&[10.0, 70.0]), &five), None);
+        // Epoch 1 is the warm-up.
+        assert_eq!(pruned(median, 5, 1, &curve(&[1.0]), &five), None);
+    }
+
+    #[test]
+    fn hyperband_deals_trials_to_brackets_that_run_asha_among_themselves() {
+        let hyperband = Fidelity::Hyperband {
+            min_epochs: 1,
+            eta: 3,
+        };
+        assert_eq!(hyperband.brackets(9), vec![1, 3]);
+        assert_eq!(hyperband.rungs(9, 1), vec![1, 3]);
+        assert_eq!(hyperband.rungs(9, 2), vec![3]);
+        assert_eq!(hyperband.rungs(9, 3), vec![1, 3]);
+        // Trial 5 (bracket 1) competes with trials 1 and 3 only, not with trial 2.
+        let rivals = [trial(1, &[90.0]), trial(2, &[99.0]), trial(3, &[95.0])];
+        assert_eq!(pruned(hyperband, 9, 5, &curve(&[96.0]), &rivals), None);
+        let why = pruned(hyperband, 9, 5, &curve(&[91.0]), &rivals).unwrap();
+        assert!(
+            why.contains("rung of bracket 1: 91.00 % is not among the best 1 of the 3"),
+            "{why}"
+        );
+        // Trial 4 (bracket 2) is never judged at epoch 1.
+        assert_eq!(pruned(hyperband, 9, 4, &curve(&[1.0]), &rivals), None);
     }
 }
