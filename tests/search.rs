@@ -623,6 +623,9 @@ fn asha_prunes_trials_behind_at_a_rung_and_counts_them_as_trained() {
             .unwrap();
         assert_eq!(t.state, TrialState::Complete);
     }
+    // The report marks the pruned trials' learning curves.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("fill=\"#bbbbbb\"/><text") && html.contains(">pruned</text>"));
     // The rule is the study's: resuming with another one is refused, in words.
     let mut full = args.to_vec();
     full[7] = "full";

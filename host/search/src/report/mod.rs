@@ -176,8 +176,8 @@ fn front_plot(
     plot.render()
 }
 
-/// Every trial's learning curve (validation accuracy after each epoch), the Pareto front's
-/// highlighted, a trial's number and last accuracy at the end of its line.
+/// Every trial's learning curve (validation accuracy after each epoch): the Pareto front's
+/// highlighted, pruned ones in grey, a trial's number and last accuracy at the end of its line.
 fn curves_plot(trials: &[Trial], front: &[i64]) -> String {
     let curves: Vec<&Trial> = trials.iter().filter(|t| !t.curve.is_empty()).collect();
     let points = || curves.iter().flat_map(|t| &t.curve);
@@ -188,15 +188,18 @@ fn curves_plot(trials: &[Trial], front: &[i64]) -> String {
         range(points().map(|p| p.epoch as f64)),
         range(points().map(|p| p.valid_accuracy)),
     );
-    for on_front in [false, true] {
-        let (name, colour) = match on_front {
-            false => ("trial", "#9bb7e8"),
-            true => ("Pareto front", "#e67e22"),
-        };
-        let group: Vec<&&Trial> = curves
-            .iter()
-            .filter(|t| front.contains(&t.id) == on_front)
-            .collect();
+    // Pruned, other, on the front: drawn in that order, the front on top.
+    let group_of = |t: &Trial| match (t.state, front.contains(&t.id)) {
+        (TrialState::Pruned, _) => 0,
+        (_, false) => 1,
+        (_, true) => 2,
+    };
+    for (g, name, colour) in [
+        (0, "pruned", "#bbbbbb"),
+        (1, "trial", "#9bb7e8"),
+        (2, "Pareto front", "#e67e22"),
+    ] {
+        let group: Vec<&&Trial> = curves.iter().filter(|t| group_of(t) == g).collect();
         let mut ends = Vec::new();
         for t in &group {
             let line: Vec<(f64, f64)> = t
