@@ -510,7 +510,11 @@ impl Search<'_> {
                     // A failed write loses no more than this point until the trial's next
                     // update, which writes the whole curve.
                     let _ = storage.update(t);
-                    if let Ok(trials) = storage.trials() {
+                    let at_rung = settings
+                        .fidelity
+                        .rungs(settings.epochs, t.id)
+                        .contains(&p.epoch);
+                    if let Some(trials) = at_rung.then(|| storage.trials().ok()).flatten() {
                         pruning = fidelity::pruned(
                             settings.fidelity,
                             settings.epochs,
