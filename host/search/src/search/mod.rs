@@ -668,12 +668,12 @@ impl Proposer<'_, '_> {
                 self.told.insert(t.id);
             }
         }
-        let mut known: HashSet<String> = history.iter().map(|t| t.genotype.clone()).collect();
+        let known: HashSet<&str> = history.iter().map(|t| t.genotype.as_str()).collect();
         let wanted = self.prescreen.as_ref().map_or(1, |(k, _)| *k);
-        let mut proposed = Vec::new();
+        let mut proposed: Vec<String> = Vec::new();
         for _ in 0..MAX_CONSECUTIVE_KNOWN {
             let text = self.strategy.ask(self.space, &mut self.rng).to_text();
-            if known.insert(text.clone()) {
+            if !known.contains(text.as_str()) && !proposed.contains(&text) {
                 proposed.push(text);
                 if proposed.len() == wanted {
                     break;
