@@ -4,6 +4,12 @@
 
 use edgenas_study::{EpochPoint, Fidelity, Trial};
 
+/// The best validation accuracy of a learning curve (0 for an empty one): a pruned trial's
+/// accuracy.
+pub fn best(curve: &[EpochPoint]) -> f64 {
+    value_at(curve, curve.len()).unwrap_or(0.0).max(0.0)
+}
+
 /// A trial's value at a rung: its best validation accuracy up to and including epoch `rung`,
 /// if its curve reaches it.
 fn value_at(curve: &[EpochPoint], rung: usize) -> Option<f64> {
@@ -19,20 +25,22 @@ fn value_at(curve: &[EpochPoint], rung: usize) -> Option<f64> {
 const MEDIAN_STARTUP: usize = 5;
 
 /// Why trial `id`, whose curve so far is `curve` and which trains for `epochs` epochs, is
-/// pruned now under `fidelity`, given every trial of the study (`trials`; its own row is
-/// ignored); `None` when it goes on. Only the end of one of its rungs can prune it.
+/// pruned now under `fidelity`, given every trial of the study (`trials`, read only at one of
+/// the trial's rungs; its own row is ignored; `None` when they cannot be read); `None` when it
+/// goes on. Only the end of one of its rungs can prune it.
 pub fn pruned(
     fidelity: Fidelity,
     epochs: usize,
     id: i64,
     curve: &[EpochPoint],
-    trials: &[Trial],
+    trials: impl FnOnce() -> Option<Vec<Trial>>,
 ) -> Option<String> {
     let rung = curve.last()?.epoch;
     if !fidelity.rungs(epochs, id).contains(&rung) {
         return None;
     }
     let value = value_at(curve, rung)?;
+    let trials = trials()?;
     let rivals = trials.iter().filter(|t| t.id != id);
     match fidelity {
         Fidelity::Full => None,
@@ -114,6 +122,17 @@ mod tests {
             .collect()
     }
 
+    /// [`pruned`] with the study's trials at hand.
+    fn judged(
+        fidelity: Fidelity,
+        epochs: usize,
+        id: i64,
+        curve: &[EpochPoint],
+        trials: &[Trial],
+    ) -> Option<String> {
+        pruned(fidelity, epochs, id, curve, || Some(trials.to_vec()))
+    }
+
     fn trial(id: i64, values: &[f64]) -> Trial {
         let mut t = Trial::pending(format!("g{id}"), 0);
         t.id = id;
@@ -131,32 +150,35 @@ mod tests {
         assert_eq!(asha.rungs(10, 1), vec![1, 3, 9]);
         assert_eq!(Fidelity::Full.rungs(9, 1), Vec::<usize>::new());
         // The first trial at a rung goes on.
-        assert_eq!(pruned(asha, 9, 1, &curve(&[50.0]), &[]), None);
+        assert_eq!(judged(asha, 9, 1, &curve(&[50.0]), &[]), None);
         // Five others at the first rung: of six, the best two go on.
         let others: Vec<Trial> = [40.0, 60.0, 70.0, 80.0, 90.0]
             .iter()
             .enumerate()
             .map(|(i, &v)| trial(i as i64 + 2, &[v]))
             .collect();
-        assert_eq!(pruned(asha, 9, 1, &curve(&[85.0]), &others), None);
-        let why = pruned(asha, 9, 1, &curve(&[75.0]), &others).unwrap();
+        assert_eq!(judged(asha, 9, 1, &curve(&[85.0]), &others), None);
+        let why = judged(asha, 9, 1, &curve(&[75.0]), &others).unwrap();
         assert!(
             why.contains("1-epoch rung: 75.00 % is not among the best 2 of the 6 trials")
                 && why.contains("80.00 % needed"),
             "{why}"
         );
         // Not a rung: never pruned; the value at a rung is the best so far.
-        assert_eq!(pruned(asha, 9, 1, &curve(&[10.0, 10.0]), &others), None);
+        assert_eq!(judged(asha, 9, 1, &curve(&[10.0, 10.0]), &others), None);
+        // Off a rung the study is not even read.
+        let unread = || -> Option<Vec<Trial>> { panic!("the study was read off a rung") };
+        assert_eq!(pruned(asha, 9, 1, &curve(&[10.0, 10.0]), unread), None);
         let late = [trial(2, &[90.0, 90.0, 95.0]), trial(3, &[90.0, 91.0, 92.0])];
         assert_eq!(
-            pruned(asha, 9, 1, &curve(&[94.0, 96.0, 93.0]), &late),
+            judged(asha, 9, 1, &curve(&[94.0, 96.0, 93.0]), &late),
             None,
             "96 % at epoch 2 counts at the 3-epoch rung"
         );
         // Full fidelity prunes nothing, and a trial's own stored row is not a rival.
-        assert_eq!(pruned(Fidelity::Full, 9, 1, &curve(&[1.0]), &others), None);
+        assert_eq!(judged(Fidelity::Full, 9, 1, &curve(&[1.0]), &others), None);
         let itself = [trial(1, &[99.0])];
-        assert_eq!(pruned(asha, 9, 1, &curve(&[20.0]), &itself), None);
+        assert_eq!(judged(asha, 9, 1, &curve(&[20.0]), &itself), None);
     }
 
     #[test]
@@ -164,16 +186,16 @@ mod tests {
         let median = Fidelity::Median { min_epochs: 2 };
         assert_eq!(median.rungs(5, 1), vec![2, 3, 4]);
         let four: Vec<Trial> = (2..6).map(|i| trial(i, &[50.0, 60.0 + i as f64])).collect();
-        assert_eq!(pruned(median, 5, 1, &curve(&[10.0, 10.0]), &four), None);
+        assert_eq!(judged(median, 5, 1, &curve(&[10.0, 10.0]), &four), None);
         let five: Vec<Trial> = (2..7).map(|i| trial(i, &[50.0, 60.0 + i as f64])).collect();
-        let why = pruned(median, 5, 1, &curve(&[10.0, 10.0]), &five).unwrap();
+        let why = judged(median, 5, 1, &curve(&[10.0, 10.0]), &five).unwrap();
         assert!(
             why.contains("at epoch 2: 10.00 % is below the median 64.00 %"),
             "{why}"
         );
-        assert_eq!(pruned(median, 5, 1, &curve(&[10.0, 70.0]), &five), None);
+        assert_eq!(judged(median, 5, 1, &curve(&[10.0, 70.0]), &five), None);
         // Epoch 1 is the warm-up.
-        assert_eq!(pruned(median, 5, 1, &curve(&[1.0]), &five), None);
+        assert_eq!(judged(median, 5, 1, &curve(&[1.0]), &five), None);
     }
 
     #[test]
@@ -188,13 +210,13 @@ mod tests {
         assert_eq!(hyperband.rungs(9, 3), vec![1, 3]);
         // Trial 5 (bracket 1) competes with trials 1 and 3 only, not with trial 2.
         let rivals = [trial(1, &[90.0]), trial(2, &[99.0]), trial(3, &[95.0])];
-        assert_eq!(pruned(hyperband, 9, 5, &curve(&[96.0]), &rivals), None);
-        let why = pruned(hyperband, 9, 5, &curve(&[91.0]), &rivals).unwrap();
+        assert_eq!(judged(hyperband, 9, 5, &curve(&[96.0]), &rivals), None);
+        let why = judged(hyperband, 9, 5, &curve(&[91.0]), &rivals).unwrap();
         assert!(
             why.contains("rung of bracket 1: 91.00 % is not among the best 1 of the 3"),
             "{why}"
         );
         // Trial 4 (bracket 2) is never judged at epoch 1.
-        assert_eq!(pruned(hyperband, 9, 4, &curve(&[1.0]), &rivals), None);
+        assert_eq!(judged(hyperband, 9, 4, &curve(&[1.0]), &rivals), None);
     }
 }

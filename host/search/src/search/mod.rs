@@ -510,19 +510,13 @@ impl Search<'_> {
                     // A failed write loses no more than this point until the trial's next
                     // update, which writes the whole curve.
                     let _ = storage.update(t);
-                    let at_rung = settings
-                        .fidelity
-                        .rungs(settings.epochs, t.id)
-                        .contains(&p.epoch);
-                    if let Some(trials) = at_rung.then(|| storage.trials().ok()).flatten() {
-                        pruning = fidelity::pruned(
-                            settings.fidelity,
-                            settings.epochs,
-                            t.id,
-                            &t.curve,
-                            &trials,
-                        );
-                    }
+                    pruning = fidelity::pruned(
+                        settings.fidelity,
+                        settings.epochs,
+                        t.id,
+                        &t.curve,
+                        || storage.trials().ok(),
+                    );
                 }
                 if pruning.is_some() || self.stop.load(Ordering::Relaxed) {
                     halt.store(true, Ordering::Relaxed);
@@ -533,8 +527,7 @@ impl Search<'_> {
         );
         let trained = match (trained, pruning) {
             (Err(TrainError::Interrupted), Some(reason)) => {
-                let best = t.curve.iter().map(|p| p.valid_accuracy).fold(0.0, f64::max);
-                t.valid_accuracy = Some(best);
+                t.valid_accuracy = Some(fidelity::best(&t.curve));
                 t.train_seconds = t.curve.last().map(|p| p.seconds);
                 t.reason = Some(reason);
                 return Ok(TrialState::Pruned);
