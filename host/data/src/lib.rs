@@ -28,6 +28,8 @@ mod split;
 pub use candidate::{ForData, ForDataError};
 pub use normalise::{Normalisation, Per};
 
+use std::collections::HashMap;
+
 use edgenas_model::candidate::InputFormat;
 use edgenas_model::front_end::FrontEnd;
 use edgenas_model::network::Shape;
@@ -171,6 +173,35 @@ pub fn load(spec: &str, format: impl Into<InputFormat>, seed: u64) -> Result<Dat
         front_end: format.front_end,
         split,
     })
+}
+
+/// One data set, loaded once per input format it is asked for (a space may give genotypes
+/// different inputs: an image folder is converted for each, an audio folder run through each
+/// front end): what a search, pre-screening and `bench proxies` decode candidates with.
+pub struct Datasets {
+    spec: String,
+    seed: u64,
+    loaded: HashMap<InputFormat, Dataset>,
+}
+
+impl Datasets {
+    /// The data set `spec`, split with `seed`, none loaded yet.
+    pub fn new(spec: &str, seed: u64) -> Datasets {
+        Datasets {
+            spec: spec.to_string(),
+            seed,
+            loaded: HashMap::new(),
+        }
+    }
+
+    /// The data set in `format`, loaded ([`load`]) the first time it is asked for.
+    pub fn get(&mut self, format: InputFormat) -> Result<&Dataset, DataError> {
+        if !self.loaded.contains_key(&format) {
+            let d = load(&self.spec, format, self.seed)?;
+            self.loaded.insert(format, d);
+        }
+        Ok(&self.loaded[&format])
+    }
 }
 
 /// Every sample of the data set `spec` in `format`, unsplit and not normalised (audio clips

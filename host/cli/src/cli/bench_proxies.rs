@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use edgenas::candidate::Candidate;
-use edgenas::data::{self, ForData};
+use edgenas::data::{Datasets, ForData};
 use edgenas::measure::spearman;
 use edgenas::proxy::naswot;
 use edgenas::rng::Rng;
@@ -54,14 +54,15 @@ pub fn proxies(args: ProxiesArgs) -> Result<()> {
     for name in &args.spaces {
         let space = load_space(name)?;
         let mut rng = Rng::new(args.seed);
+        let mut datasets = Datasets::new(&args.data, args.seed);
         let (mut scores, mut accuracies) = (Vec::new(), Vec::new());
         let (mut proxy_ms, mut train_s) = (Vec::new(), Vec::new());
         let mut unscored = 0;
         for i in 0..args.candidates {
             let genotype = space.sample(&mut rng);
             let format = Candidate::input_format(&space, &genotype)?;
-            let dataset = data::load(&args.data, format, args.seed)?;
-            let candidate = Candidate::for_dataset(&space, genotype, &dataset)?;
+            let dataset = datasets.get(format)?;
+            let candidate = Candidate::for_dataset(&space, genotype, dataset)?;
             let seed = args.seed + i as u64;
             let initial = initial_weights(&candidate.network, seed);
             let started = Instant::now();
@@ -75,7 +76,7 @@ pub fn proxies(args: ProxiesArgs) -> Result<()> {
             let trained = edgenas::train::train(
                 &candidate.network,
                 &initial,
-                &dataset,
+                dataset,
                 &config,
                 &device,
                 &mut |_| {},

@@ -20,7 +20,7 @@ mod prescreen;
 pub use finalists::{Card, ExportPlace, export_trial, load_weights, trial_weights};
 use finalists::{exported_before, save_weights};
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -30,11 +30,10 @@ use serde::Serialize;
 
 use crate::front::{pareto_front, score};
 use crate::strategy::{Outcome, Strategy};
-use edgenas_data::ForData;
-use edgenas_data::{self as data, Dataset};
+use edgenas_data::{Datasets, ForData};
 use edgenas_measure::{Kind, Meter, latency_before_training};
 use edgenas_model::board::Board;
-use edgenas_model::candidate::{Candidate, InputFormat};
+use edgenas_model::candidate::Candidate;
 use edgenas_model::cost::DType;
 use edgenas_model::rng::Rng;
 use edgenas_model::space::SearchSpace;
@@ -213,24 +212,6 @@ fn outcome(t: &Trial) -> Option<Outcome> {
     }
 }
 
-/// The data sets of a search, by input format (a space may give genotypes different inputs:
-/// an image folder is converted for each, an audio folder run through each front end).
-struct Datasets {
-    spec: String,
-    seed: u64,
-    loaded: HashMap<InputFormat, Dataset>,
-}
-
-impl Datasets {
-    fn get(&mut self, format: InputFormat) -> Result<&Dataset, String> {
-        if !self.loaded.contains_key(&format) {
-            let d = data::load(&self.spec, format, self.seed).map_err(|e| e.to_string())?;
-            self.loaded.insert(format, d);
-        }
-        Ok(&self.loaded[&format])
-    }
-}
-
 /// Everything one search needs.
 pub struct Search<'a> {
     /// How it runs.
@@ -298,14 +279,12 @@ impl Search<'_> {
     /// the search now, not every trial.
     fn datasets(&self) -> Result<Datasets, SearchError> {
         let settings = &self.config.settings;
-        let mut datasets = Datasets {
-            spec: settings.data.clone(),
-            seed: settings.seed,
-            loaded: HashMap::new(),
-        };
+        let mut datasets = Datasets::new(&settings.data, settings.seed);
         let first = Candidate::input_format(self.space, &self.space.first_genotype())
             .map_err(|e| SearchError::Input(e.to_string()))?;
-        datasets.get(first).map_err(SearchError::Input)?;
+        datasets
+            .get(first)
+            .map_err(|e| SearchError::Input(e.to_string()))?;
         Ok(datasets)
     }
 
@@ -443,7 +422,7 @@ impl Search<'_> {
             .parse_genotype(&t.genotype)
             .map_err(|e| TrialFailure::Failed(e.message))?;
         let format = Candidate::input_format(self.space, &genotype).map_err(failed)?;
-        let dataset = datasets.get(format).map_err(TrialFailure::Failed)?;
+        let dataset = datasets.get(format).map_err(failed)?;
         let candidate = Candidate::for_dataset(self.space, genotype, dataset).map_err(failed)?;
         let dtype = settings.dtype;
         let fit = candidate.fit(self.board, dtype);
@@ -575,7 +554,7 @@ impl Search<'_> {
                 .map_err(|e| input(e.message))?;
             let format =
                 Candidate::input_format(self.space, &genotype).map_err(|e| input(e.to_string()))?;
-            let dataset = datasets.get(format).map_err(input)?;
+            let dataset = datasets.get(format).map_err(|e| input(e.to_string()))?;
             let candidate = Candidate::for_dataset(self.space, genotype, dataset)
                 .map_err(|e| input(e.to_string()))?;
             // A trial another worker trained keeps its weights on that machine.

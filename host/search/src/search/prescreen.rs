@@ -2,7 +2,7 @@
 //! one within the static limits that the NASWOT proxy ([`crate::proxy`]) scores best is
 //! trained; the others cost one forward pass each and are not recorded.
 
-use edgenas_data::ForData;
+use edgenas_data::{Datasets, ForData};
 use edgenas_model::board::Board;
 use edgenas_model::candidate::Candidate;
 use edgenas_model::space::SearchSpace;
@@ -10,7 +10,7 @@ use edgenas_model::weights::initial_weights;
 use edgenas_study::Settings;
 use edgenas_train::TrainDevice;
 
-use super::{Datasets, limits};
+use super::limits;
 use crate::proxy::naswot;
 
 /// What pre-screening needs besides the genotypes.
