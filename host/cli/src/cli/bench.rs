@@ -114,6 +114,13 @@ struct Measured {
     again_cycles: f64,
 }
 
+/// The median of `v` (sorted in place; the upper one of an even count), for the benchmarks'
+/// timings.
+pub(super) fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 fn predictor(args: PredictorArgs) -> Result<()> {
     let board = load_board(&args.board)?;
     let clock = board.clock_hz as f64;

@@ -13,6 +13,7 @@ use edgenas::space::load_space;
 use edgenas_engine::blob::{Blob, OpKind, OpRecord};
 use serde_json::json;
 
+use super::bench::median;
 use super::format::Table;
 
 #[derive(Debug, clap::Args)]
@@ -63,11 +64,6 @@ fn mac_work(blob: &Blob, op: &OpRecord) -> Option<(usize, u64)> {
         _ => return None,
     };
     Some((kind, out.elements() as u64 * per_output))
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// Median times (ms) of one model: whole runs of the engine and of tract, alternating, and of

@@ -16,6 +16,7 @@ use edgenas::training::TrainConfig;
 use edgenas::weights::initial_weights;
 use serde_json::json;
 
+use super::bench::median;
 use super::format::Table;
 
 #[derive(Debug, clap::Args)]
@@ -39,12 +40,6 @@ pub struct ProxiesArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-}
-
-/// The median of `v` (sorted in place).
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 pub fn proxies(args: ProxiesArgs) -> Result<()> {
