@@ -56,15 +56,17 @@ pub fn naswot(
             .collect()
     };
     let codes: Vec<Vec<bool>> = (0..n).map(code).collect();
+    // Symmetric: each pair's agreement counted once.
     let mut kernel = vec![0.0; n * n];
     for i in 0..n {
-        for j in 0..n {
+        for j in i..n {
             let agree = codes[i]
                 .iter()
                 .zip(&codes[j])
                 .filter(|(a, b)| a == b)
-                .count();
-            kernel[i * n + j] = agree as f64;
+                .count() as f64;
+            kernel[i * n + j] = agree;
+            kernel[j * n + i] = agree;
         }
     }
     Ok(log_det(kernel, n))
