@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::common::{edgenas, stdout_json};
+use crate::common::{edgenas, search_args, stdout_json};
 use serde_json::Value;
 
 /// Runs `edgenas ARGS` from the folder `cwd`.
@@ -22,23 +22,19 @@ fn edgenas_in(cwd: &Path, args: &[&str]) -> Output {
 /// is 1×49×10 MFCCs with 12 classes), one epoch per trial, predicted by the simulator, into
 /// `out`, with `more` arguments.
 fn ds_cnn_search(out: &Path, more: &[&str]) -> Output {
-    let mut args = vec![
-        "search",
-        "--space",
-        "ds-cnn",
-        "--board",
-        "nucleo-f746zg",
-        "--data",
-        "digits",
-        "--meter",
-        "simulator",
-        "--epochs",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(more);
-    edgenas(&args)
+    let args = [
+        &[
+            "--space",
+            "ds-cnn",
+            "--board",
+            "nucleo-f746zg",
+            "--epochs",
+            "1",
+        ][..],
+        more,
+    ]
+    .concat();
+    edgenas(&search_args(out, &args, false))
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `edgenas search` end to end on `digits` with the simulator: the study, the limits, the
 //! finalists' artefacts, resuming after a kill and after Ctrl-C, and bad input.
 
-use crate::common::edgenas;
+use crate::common::{edgenas, search_args};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,23 +15,6 @@ fn search(out: &Path, args: &[&str]) -> Value {
     let o = edgenas(&search_args(out, args, true));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&o.stdout).unwrap()
-}
-
-fn search_args<'a>(out: &'a Path, args: &[&'a str], json: bool) -> Vec<&'a str> {
-    let mut v = vec![
-        "search",
-        "--data",
-        "digits",
-        "--meter",
-        "simulator",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    v.extend_from_slice(args);
-    if json {
-        v.push("--json");
-    }
-    v
 }
 
 fn failure(args: &[&str]) -> String {

@@ -23,6 +23,25 @@ pub fn stdout_json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `edgenas search --data digits --meter simulator --out OUT ARGS [--json]`: a search on the
+/// bundled digits with simulated latency.
+pub fn search_args<'a>(out: &'a Path, args: &[&'a str], json: bool) -> Vec<&'a str> {
+    let mut v = vec![
+        "search",
+        "--data",
+        "digits",
+        "--meter",
+        "simulator",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    v.extend_from_slice(args);
+    if json {
+        v.push("--json");
+    }
+    v
+}
+
 /// The repository's root folder.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
