@@ -165,17 +165,11 @@ fn a_finalist_is_reported_as_trained_named_by_its_labels_and_moves_with_its_stud
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
 
     // A second search in the same folder: what differs, in words, and how to start another.
-    let o = edgenas(&[
-        "search",
-        "--space",
-        "mlp",
-        "--data",
-        "digits",
-        "--max-latency-ms",
-        "1",
-        "--out",
-        moved.to_str().unwrap(),
-    ]);
+    let o = edgenas(&search_args(
+        &moved,
+        &["--space", "mlp", "--max-latency-ms", "1"],
+        false,
+    ));
     let e = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(e.contains("space: ds-cnn in the study, mlp given"), "{e}");
