@@ -74,6 +74,7 @@ fn settings() -> Settings {
         edgenas_version: "0.1.0".into(),
         trials: None,
         fidelity: Default::default(),
+        prescreen: None,
     }
 }
 

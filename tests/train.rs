@@ -2,14 +2,15 @@
 
 use std::process::Command;
 
-use burn::prelude::Tensor;
+use burn::prelude::{Tensor, TensorData};
 use edgenas::candidate::Candidate;
 use edgenas::data::ForData;
 use edgenas::rng::Rng;
 use edgenas::space::{SHIPPED_SPACES, load_space};
 use edgenas::train::TrainDevice;
 use edgenas::train::{self, Batch, GraphModel, StopReason, TrainConfig, TrainError};
-use edgenas::weights::initial_weights;
+use edgenas::network::Network;
+use edgenas::weights::{Array, LayerWeights, Weights, initial_weights};
 
 const MLP: &str = "act=relu,hidden.depth=2,hidden.b1.out=128,hidden.b2.out=64";
 const DS_CNN: &str =
@@ -223,5 +224,152 @@ fn edgenas_train_refuses_bad_input_clearly() {
     assert!(
         e.contains("--epochs") && e.contains("must be at least 1"),
         "{e}"
+    );
+}
+
+/// `weights` with `f` applied to every value, and every convolution and dense weight (not
+/// bias) then multiplied by `scale`.
+fn mapped(weights: &Weights, f: impl Fn(f32) -> f32, scale: f32) -> Weights {
+    let map = |a: &Array, s: f32| Array {
+        shape: a.shape.clone(),
+        data: a.data.iter().map(|&v| f(v) * s).collect(),
+    };
+    let layers = weights.layers.iter().map(|(name, layer)| {
+        let layer = match layer {
+            LayerWeights::Conv2d { weight, bias } => LayerWeights::Conv2d {
+                weight: map(weight, scale),
+                bias: bias.as_ref().map(|b| map(b, 1.0)),
+            },
+            LayerWeights::Dense { weight, bias } => LayerWeights::Dense {
+                weight: map(weight, scale),
+                bias: bias.as_ref().map(|b| map(b, 1.0)),
+            },
+            LayerWeights::BatchNorm {
+                gamma,
+                beta,
+                running_mean,
+                running_var,
+                epsilon,
+            } => LayerWeights::BatchNorm {
+                gamma: map(gamma, 1.0),
+                beta: map(beta, 1.0),
+                running_mean: map(running_mean, 1.0),
+                running_var: running_var.clone(),
+                epsilon: *epsilon,
+            },
+        };
+        (name.clone(), layer)
+    });
+    Weights {
+        layers: layers.collect(),
+    }
+}
+
+/// The logits of `weights` for `x` (`n` samples), in inference mode.
+fn logits(net: &Network, weights: &Weights, x: Vec<f32>, n: usize) -> Vec<f32> {
+    let device = TrainDevice::cpu();
+    let model = GraphModel::new(net, weights, device.burn()).unwrap();
+    let dims = net.input_shape().dims();
+    let input = Tensor::from_data(
+        TensorData::new(x, [n, dims[0], dims[1], dims[2]]),
+        device.burn(),
+    );
+    model
+        .logits(Batch::Image(input))
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap()
+}
+
+/// Synflow is Σ θ·∂R/∂θ over the convolution and dense weights, R the sum of the logits of
+/// the absolute-valued network for an input of ones: the derivative of R as all those
+/// weights grow together, which a central difference of two forward passes measures
+/// without any gradient code.
+#[test]
+fn synflow_is_the_derivative_of_the_absolute_networks_signal_along_its_weights() {
+    let device = TrainDevice::cpu();
+    for (space, genotype) in [("mlp", MLP), ("ds-cnn", DS_CNN)] {
+        let space = load_space(space).unwrap();
+        let c = Candidate::new(&space, space.parse_genotype(genotype).unwrap()).unwrap();
+        let weights = initial_weights(&c.network, 3);
+        let score = train::synflow(&c.network, &weights, &device).unwrap();
+        let size = c.network.input_shape().elements();
+        let signal = |scale: f32| -> f64 {
+            let w = mapped(&weights, f32::abs, scale);
+            let out = logits(&c.network, &w, vec![1.0; size], 1);
+            out.iter().map(|&v| v as f64).sum()
+        };
+        let eps = 0.01;
+        let derivative = (signal(1.0 + eps) - signal(1.0 - eps)) / (2.0 * eps as f64);
+        assert!(score > 0.0, "{}: {score}", space.name);
+        assert!(
+            (score - derivative).abs() <= 0.01 * derivative.abs(),
+            "{}: synflow {score}, central difference {derivative}",
+            space.name
+        );
+        // The signs of the weights do not matter.
+        let flipped = mapped(&weights, |v| -v, 1.0);
+        let again = train::synflow(&c.network, &flipped, &device).unwrap();
+        assert!((again - score).abs() <= 1e-4 * score, "{again} vs {score}");
+    }
+}
+
+/// Grad-norm is the sum over convolution and dense layers of the Euclidean norm of the
+/// cross-entropy's gradient on a batch of 32 samples spread over the split: checked against
+/// central differences of the loss, one weight at a time, on a small MLP.
+#[test]
+fn grad_norm_is_the_sum_of_each_layers_loss_gradient_norm() {
+    let device = TrainDevice::cpu();
+    let space = load_space("mlp").unwrap();
+    let g = space
+        .parse_genotype("act=relu,hidden.depth=1,hidden.b1.out=16")
+        .unwrap();
+    let (c, data) = Candidate::for_data(&space, g, "digits", 0).unwrap();
+    let weights = initial_weights(&c.network, 5);
+    let score = train::grad_norm(&c.network, &weights, &data.train, 32, &device).unwrap();
+    let split = &data.train;
+    let size = c.network.input_shape().elements();
+    let picked: Vec<usize> = (0..32).map(|i| i * split.len() / 32).collect();
+    let x: Vec<f32> = picked
+        .iter()
+        .flat_map(|&i| split.x[i * size..(i + 1) * size].to_vec())
+        .collect();
+    let loss = |w: &Weights| -> f64 {
+        let out = logits(&c.network, w, x.clone(), 32);
+        let classes = out.len() / 32;
+        picked
+            .iter()
+            .zip(out.chunks(classes))
+            .map(|(&i, row)| {
+                let max = row.iter().fold(f32::MIN, |m, &v| m.max(v)) as f64;
+                let sum: f64 = row.iter().map(|&v| (v as f64 - max).exp()).sum();
+                max + sum.ln() - row[split.labels[i] as usize] as f64
+            })
+            .sum::<f64>()
+            / 32.0
+    };
+    let eps = 1e-2;
+    let mut expected = 0.0;
+    for (name, layer) in &weights.layers {
+        let LayerWeights::Dense { weight, .. } = layer else {
+            panic!("the MLP has only dense layers, {name} is not");
+        };
+        let mut squares = 0.0;
+        for k in 0..weight.data.len() {
+            let at = |delta: f32| {
+                let mut w = weights.clone();
+                if let Some(LayerWeights::Dense { weight, .. }) = w.layers.get_mut(name) {
+                    weight.data[k] += delta;
+                }
+                loss(&w)
+            };
+            let d = (at(eps) - at(-eps)) / (2.0 * eps as f64);
+            squares += d * d;
+        }
+        expected += f64::sqrt(squares);
+    }
+    assert!(
+        (score - expected).abs() <= 0.02 * expected,
+        "grad-norm {score}, from central differences {expected}"
     );
 }

@@ -1,5 +1,8 @@
 //! Zero-cost proxies: a score of an untrained network from one mini-batch, which may rank
-//! candidates as training would (`edgenas bench proxies` measures how well it does).
+//! candidates as training would (`edgenas bench proxies` measures how well each does).
+//! Synflow and grad-norm need gradients and live with the rest of burn in the train crate
+//! ([`edgenas_train::synflow`], [`edgenas_train::grad_norm`]); NASWOT reads activations
+//! and is computed here.
 //!
 //! NASWOT (Mellor et al., ICML 2021, "Neural Architecture Search without Training"): each
 //! sample's binary code is which rectified units it switches on; networks whose codes keep
@@ -10,12 +13,34 @@ use edgenas_data::Split;
 use edgenas_model::network::layers::ActivationKind;
 use edgenas_model::network::{Layer, Network};
 use edgenas_model::weights::Weights;
+use edgenas_study::ProxyName;
 use edgenas_train::TrainDevice;
 
 use crate::strategy::gp::cholesky;
 
 /// Samples in the mini-batch a proxy scores on.
 pub const BATCH: usize = 32;
+
+/// `proxy`'s score of `net` at `weights` (its initial ones), the mini-batch drawn from
+/// `split`: higher is meant to train better. An error when the proxy cannot read the network
+/// (NASWOT without rectified units) or its value overflowed.
+pub fn score(
+    proxy: ProxyName,
+    net: &Network,
+    weights: &Weights,
+    split: &Split,
+    device: &TrainDevice,
+) -> Result<f64, String> {
+    match proxy {
+        ProxyName::Naswot => naswot(net, weights, split, device),
+        ProxyName::Synflow => {
+            edgenas_train::synflow(net, weights, device).map_err(|e| e.to_string())
+        }
+        ProxyName::GradNorm => {
+            edgenas_train::grad_norm(net, weights, split, BATCH, device).map_err(|e| e.to_string())
+        }
+    }
+}
 
 /// The NASWOT score of `net` with `weights` (its initial ones) on [`BATCH`] samples spread
 /// over `split`: ln det of the agreement kernel of the rectified units' on/off codes.

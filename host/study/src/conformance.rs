@@ -46,6 +46,7 @@ pub(crate) fn settings() -> Settings {
         edgenas_version: "0.0.0".into(),
         trials: Some(9),
         fidelity: Default::default(),
+        prescreen: None,
     }
 }
 

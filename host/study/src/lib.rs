@@ -311,6 +311,54 @@ impl Fidelity {
     }
 }
 
+/// A zero-cost proxy: a score of an untrained network that may rank candidates as training
+/// would (computed by `edgenas_search::proxy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProxyName {
+    /// NASWOT: how differently the rectified units switch for the samples of one batch.
+    Naswot,
+    /// Synflow: the signal the absolute-valued network passes, from an input of ones.
+    Synflow,
+    /// Grad-norm: the size of the loss's gradient on one batch.
+    GradNorm,
+}
+
+impl ProxyName {
+    /// Every proxy, in the order the docs and benchmarks list them.
+    pub const ALL: [ProxyName; 3] = [ProxyName::Naswot, ProxyName::Synflow, ProxyName::GradNorm];
+
+    /// The name on the command line and in JSON (`naswot`, `synflow`, `grad-norm`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ProxyName::Naswot => "naswot",
+            ProxyName::Synflow => "synflow",
+            ProxyName::GradNorm => "grad-norm",
+        }
+    }
+}
+
+impl std::str::FromStr for ProxyName {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<ProxyName, String> {
+        ProxyName::ALL
+            .into_iter()
+            .find(|p| p.name() == text)
+            .ok_or_else(|| format!("unknown proxy `{text}` (naswot, synflow or grad-norm)"))
+    }
+}
+
+/// Zero-cost pre-screening: of `candidates` genotypes the strategy proposes, only the one
+/// within the static limits that `proxy` scores best is trained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prescreen {
+    /// The score that ranks the proposals.
+    pub proxy: ProxyName,
+    /// Proposals ranked per trained trial (at least 2).
+    pub candidates: usize,
+}
+
 /// What a study searches: fixed when it is created; a resumed search must agree.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
@@ -349,6 +397,10 @@ pub struct Settings {
     /// How much training each trial gets (full in studies of older versions).
     #[serde(default)]
     pub fidelity: Fidelity,
+    /// Zero-cost pre-screening (may change between runs; the study's workers follow the
+    /// last search's choice). None in studies of older versions.
+    #[serde(default)]
+    pub prescreen: Option<Prescreen>,
 }
 
 impl Settings {

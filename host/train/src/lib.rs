@@ -6,11 +6,13 @@
 
 mod device;
 mod model;
+mod scores;
 mod trainer;
 
 pub use device::{DeviceChoice, TrainDevice, device};
 pub use edgenas_model::training::{Optimizer, TrainConfig};
 pub use model::{Batch, GraphModel};
+pub use scores::{grad_norm, synflow};
 pub use trainer::{
     Progress, StopReason, TrainError, TrainReport, Trained, activations, evaluate, outputs, train,
     train_until,

@@ -6,6 +6,7 @@ use burn::nn::{
     BatchNorm as BurnBatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d,
 };
 use burn::prelude::*;
+use burn::tensor::Gradients;
 use burn::tensor::activation::{hard_swish, relu, softmax};
 use burn::tensor::module::{adaptive_avg_pool2d, avg_pool2d, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
@@ -205,6 +206,30 @@ impl GraphModel {
             }
         }
         Ok(m)
+    }
+
+    /// The model with every batch norm normalising by its running statistics, also on an
+    /// autodiff device (where it would otherwise use the batch's).
+    pub(crate) fn with_frozen_norms(mut self) -> GraphModel {
+        for norm in &mut self.norms {
+            norm.training = Param::from_bool(false);
+        }
+        self
+    }
+
+    /// Each convolution's and dense layer's weight, as values and their gradient in `grads`
+    /// (flattened alike); a weight the loss does not reach has a zero gradient.
+    pub(crate) fn weight_gradients(&self, grads: &Gradients) -> Vec<(Vec<f32>, Vec<f32>)> {
+        fn pair<const D: usize>(weight: Tensor<D>, grads: &Gradients) -> (Vec<f32>, Vec<f32>) {
+            let values = to_array(weight.clone().inner()).data;
+            let grad = weight
+                .grad(grads)
+                .map_or_else(|| vec![0.0; values.len()], |g| to_array(g).data);
+            (values, grad)
+        }
+        let convs = self.convs.iter().map(|c| pair(c.weight.val(), grads));
+        let denses = self.denses.iter().map(|d| pair(d.weight.val(), grads));
+        convs.chain(denses).collect()
     }
 
     /// The logits (the output before a final softmax) for a batch, `[n, classes]`.

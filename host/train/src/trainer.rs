@@ -98,6 +98,14 @@ pub enum TrainError {
     /// The data set does not fit the network.
     #[error("the data set does not fit the network: {0}")]
     Mismatch(String),
+    /// A zero-cost score ([`crate::synflow`], [`crate::grad_norm`]) overflowed `f32`.
+    #[error("{proxy} is not finite ({value}): the network's signal overflowed f32")]
+    NonFiniteScore {
+        /// The score's name.
+        proxy: &'static str,
+        /// What it came to.
+        value: f64,
+    },
     /// The caller asked training to stop (Ctrl-C during a search).
     #[error("interrupted")]
     Interrupted,
@@ -298,8 +306,7 @@ pub fn activations(
 ) -> Result<Vec<Vec<f32>>, TrainError> {
     let device = device.burn();
     let model = GraphModel::new(net, weights, device).map_err(TrainError::Mismatch)?;
-    let n = split.len().min(max_samples);
-    let picked: Vec<usize> = (0..n).map(|i| i * split.len() / n.max(1)).collect();
+    let picked = spread(split, max_samples);
     let mut all = vec![Vec::new(); net.nodes.len()];
     for chunk in picked.chunks(64) {
         let (x, _) = make_batch(split, chunk, net.input_shape(), device);
@@ -343,8 +350,14 @@ fn accuracy_of(model: &GraphModel, split: &Split, shape: Shape, device: &Device)
     correct as f64 / split.len().max(1) as f64
 }
 
+/// Up to `max_samples` sample indices spread evenly over `split`.
+pub(crate) fn spread(split: &Split, max_samples: usize) -> Vec<usize> {
+    let n = split.len().min(max_samples);
+    (0..n).map(|i| i * split.len() / n).collect()
+}
+
 /// The samples `chunk` of `split` as one batch and its labels.
-fn make_batch(
+pub(crate) fn make_batch(
     split: &Split,
     chunk: &[usize],
     shape: Shape,

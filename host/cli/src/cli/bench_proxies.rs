@@ -1,6 +1,6 @@
-//! `edgenas bench proxies`: how well a zero-cost proxy, computed on one mini-batch at
-//! initialisation, ranks candidates as training does (Spearman's rank correlation), and what
-//! it costs next to training.
+//! `edgenas bench proxies`: how well each zero-cost proxy (NASWOT, synflow, grad-norm),
+//! computed on one mini-batch at initialisation, ranks candidates as training does
+//! (Spearman's rank correlation), and what it costs next to training.
 
 use std::io::IsTerminal;
 use std::time::Instant;
@@ -9,9 +9,10 @@ use anyhow::Result;
 use edgenas::candidate::Candidate;
 use edgenas::data::{Datasets, ForData};
 use edgenas::measure::spearman;
-use edgenas::proxy::naswot;
+use edgenas::proxy;
 use edgenas::rng::Rng;
 use edgenas::space::load_space;
+use edgenas::study::ProxyName;
 use edgenas::training::TrainConfig;
 use edgenas::weights::initial_weights;
 use serde_json::json;
@@ -50,9 +51,10 @@ pub fn proxies(args: ProxiesArgs) -> Result<()> {
         let space = load_space(name)?;
         let mut rng = Rng::new(args.seed);
         let mut datasets = Datasets::new(&args.data, args.seed);
-        let (mut scores, mut accuracies) = (Vec::new(), Vec::new());
-        let (mut proxy_ms, mut train_s) = (Vec::new(), Vec::new());
-        let mut unscored = 0;
+        // Per proxy: (score, trained accuracy) of the candidates it could score, and its times.
+        let mut scored: Vec<Vec<(f64, f64)>> = vec![Vec::new(); ProxyName::ALL.len()];
+        let mut proxy_ms: Vec<Vec<f64>> = vec![Vec::new(); ProxyName::ALL.len()];
+        let (mut accuracies, mut train_s) = (Vec::new(), Vec::new());
         for i in 0..args.candidates {
             let genotype = space.sample(&mut rng);
             let format = Candidate::input_format(&space, &genotype)?;
@@ -60,9 +62,15 @@ pub fn proxies(args: ProxiesArgs) -> Result<()> {
             let candidate = Candidate::for_dataset(&space, genotype, dataset)?;
             let seed = args.seed + i as u64;
             let initial = initial_weights(&candidate.network, seed);
-            let started = Instant::now();
-            let score = naswot(&candidate.network, &initial, &dataset.train, &device);
-            proxy_ms.push(started.elapsed().as_secs_f64() * 1e3);
+            let scores: Vec<(Result<f64, String>, f64)> = ProxyName::ALL
+                .iter()
+                .map(|&p| {
+                    let started = Instant::now();
+                    let score =
+                        proxy::score(p, &candidate.network, &initial, &dataset.train, &device);
+                    (score, started.elapsed().as_secs_f64() * 1e3)
+                })
+                .collect();
             let config = TrainConfig {
                 epochs: args.epochs,
                 seed,
@@ -77,13 +85,15 @@ pub fn proxies(args: ProxiesArgs) -> Result<()> {
                 &mut |_| {},
             )?;
             train_s.push(trained.report.train_seconds);
-            match score {
-                // A singular kernel (two samples the network cannot tell apart) ranks lowest.
-                Ok(s) => {
-                    scores.push(s.max(-1e300));
-                    accuracies.push(trained.report.valid_accuracy);
+            let accuracy = trained.report.valid_accuracy;
+            accuracies.push(accuracy);
+            for (k, (score, ms)) in scores.into_iter().enumerate() {
+                proxy_ms[k].push(ms);
+                // A singular NASWOT kernel (two samples the network cannot tell apart)
+                // ranks lowest; a proxy that cannot read the network leaves it out.
+                if let Ok(s) = score {
+                    scored[k].push((s.max(-1e300), accuracy));
                 }
-                Err(_) => unscored += 1,
             }
             if std::io::stderr().is_terminal() {
                 eprint!("\r{}: {}/{} candidates", space.name, i + 1, args.candidates);
@@ -92,13 +102,24 @@ pub fn proxies(args: ProxiesArgs) -> Result<()> {
         if std::io::stderr().is_terminal() {
             eprintln!();
         }
+        let proxies: Vec<serde_json::Value> = ProxyName::ALL
+            .iter()
+            .zip(scored.iter().zip(proxy_ms.iter_mut()))
+            .map(|(p, (pairs, ms))| {
+                let (scores, truth): (Vec<f64>, Vec<f64>) = pairs.iter().copied().unzip();
+                json!({
+                    "proxy": p.name(),
+                    "scored": pairs.len(),
+                    "spearman": spearman(&scores, &truth),
+                    "median_ms": median(ms),
+                })
+            })
+            .collect();
         rows.push(json!({
             "space": space.name,
             "candidates": args.candidates,
-            "unscored": unscored,
             "epochs": args.epochs,
-            "spearman_naswot": spearman(&scores, &accuracies),
-            "proxy_median_ms": median(&mut proxy_ms),
+            "proxies": proxies,
             "train_median_s": median(&mut train_s),
             "valid_accuracy_range": [
                 accuracies.iter().copied().fold(f64::INFINITY, f64::min),
@@ -111,33 +132,35 @@ pub fn proxies(args: ProxiesArgs) -> Result<()> {
     }
     let mut t = Table::new(&[
         "space",
-        ">candidates",
-        ">epochs",
-        ">Spearman NASWOT",
+        "proxy",
+        ">scored",
+        ">Spearman",
         ">proxy median ms",
         ">training median s",
         ">valid % range",
     ]);
     for r in &rows {
         let range = &r["valid_accuracy_range"];
-        t.row(vec![
-            r["space"].as_str().unwrap_or("").into(),
-            format!("{}", r["candidates"]),
-            format!("{}", r["epochs"]),
-            format!("{:.3}", r["spearman_naswot"].as_f64().unwrap_or(f64::NAN)),
-            format!("{:.1}", r["proxy_median_ms"].as_f64().unwrap_or(0.0)),
-            format!("{:.2}", r["train_median_s"].as_f64().unwrap_or(0.0)),
-            format!(
-                "{:.1}–{:.1}",
-                100.0 * range[0].as_f64().unwrap_or(0.0),
-                100.0 * range[1].as_f64().unwrap_or(0.0)
-            ),
-        ]);
+        for p in r["proxies"].as_array().into_iter().flatten() {
+            t.row(vec![
+                r["space"].as_str().unwrap_or("").into(),
+                p["proxy"].as_str().unwrap_or("").into(),
+                format!("{}/{}", p["scored"], r["candidates"]),
+                format!("{:.3}", p["spearman"].as_f64().unwrap_or(f64::NAN)),
+                format!("{:.1}", p["median_ms"].as_f64().unwrap_or(0.0)),
+                format!("{:.2}", r["train_median_s"].as_f64().unwrap_or(0.0)),
+                format!(
+                    "{:.1}–{:.1}",
+                    100.0 * range[0].as_f64().unwrap_or(0.0),
+                    100.0 * range[1].as_f64().unwrap_or(0.0)
+                ),
+            ]);
+        }
     }
     print!("{}", t.render());
     println!(
-        "data: {} (scored at initialisation on one batch of 32)",
-        args.data
+        "data: {}, {} epochs per candidate (proxies scored at initialisation on one batch of 32; synflow on an input of ones)",
+        args.data, args.epochs
     );
     Ok(())
 }

@@ -17,7 +17,8 @@ use edgenas::search::{Event, Search, SearchConfig, Stop, Summary};
 use edgenas::space::load_space;
 use edgenas::strategy::{StrategyName, strategy};
 use edgenas::study::{
-    Fidelity, HEARTBEAT_TIMEOUT_SECONDS, Limits, Settings, Trial, TrialState, worker_name,
+    Fidelity, HEARTBEAT_TIMEOUT_SECONDS, Limits, Prescreen, Settings, Trial, TrialState,
+    worker_name,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -114,12 +115,13 @@ pub struct Args {
     /// trained trials (docs/search.md).
     #[arg(long, value_enum, default_value = "full")]
     fidelity: FidelityArg,
-    /// Zero-cost pre-screening, `naswot:K`: the strategy proposes K genotypes, and only the
-    /// one within the static limits that the NASWOT proxy scores best at initialisation is
-    /// trained (`edgenas bench proxies` says how far to trust it on a task). This run's
-    /// choice; workers do not pre-screen.
-    #[arg(long, value_name = "naswot:K", value_parser = prescreen)]
-    prescreen: Option<usize>,
+    /// Zero-cost pre-screening, `PROXY:K` with PROXY `naswot`, `synflow` or `grad-norm`: the
+    /// strategy proposes K genotypes, and only the one within the static limits that the
+    /// proxy scores best at initialisation is trained (`edgenas bench proxies` says how far
+    /// to trust each on a task). This run's choice, stored in the study: its workers follow
+    /// it.
+    #[arg(long, value_name = "PROXY:K", value_parser = prescreen)]
+    prescreen: Option<Prescreen>,
     /// With --fidelity median: the warm-up epochs; asha: the first rung; hyperband: the first
     /// bracket's first rung.
     #[arg(long, default_value_t = 1, value_parser = super::numbers::count)]
@@ -177,6 +179,7 @@ pub fn run(args: Args) -> Result<()> {
                 eta: args.eta,
             },
         },
+        prescreen: args.prescreen,
     };
     let options = PlanOptions {
         board_file: None,
@@ -201,7 +204,6 @@ pub fn run(args: Args) -> Result<()> {
         worker: worker_name(None),
         heartbeat_timeout_seconds: args.heartbeat_timeout,
         stream: 0,
-        prescreen: args.prescreen,
     };
     let stop = stop_on_ctrl_c()?;
     let search = Search {
@@ -438,10 +440,15 @@ enum FidelityArg {
     Hyperband,
 }
 
-/// `--prescreen naswot:K`: K, at least 2.
-fn prescreen(text: &str) -> Result<usize, String> {
-    let Some(("naswot", k)) = text.split_once(':') else {
-        return Err("expected naswot:K (the only proxy so far is NASWOT)".into());
+/// `--prescreen PROXY:K`: a proxy's name and K, at least 2.
+fn prescreen(text: &str) -> Result<Prescreen, String> {
+    let Some((proxy, k)) = text.split_once(':') else {
+        return Err(
+            "expected PROXY:K, such as naswot:8 (proxies: naswot, synflow, grad-norm)".into(),
+        );
     };
-    super::numbers::at_least_two(k)
+    Ok(Prescreen {
+        proxy: proxy.parse()?,
+        candidates: super::numbers::at_least_two(k)?,
+    })
 }

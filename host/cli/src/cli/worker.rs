@@ -106,7 +106,6 @@ pub fn run(args: Args) -> Result<()> {
         stream: fnv1a(worker.as_bytes()),
         worker: worker.clone(),
         heartbeat_timeout_seconds: args.heartbeat_timeout,
-        prescreen: None,
     };
     let timed = TimedStorage::new(study.as_ref());
     let stop = stop_on_ctrl_c()?;

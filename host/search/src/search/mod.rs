@@ -74,9 +74,6 @@ pub struct SearchConfig {
     /// Mixed into the strategy's random stream, so that workers of one study propose
     /// differently (0 for a search).
     pub stream: u64,
-    /// Zero-cost pre-screening: of this many genotypes the strategy proposes, train only the
-    /// one within the static limits that NASWOT scores best (none: train each proposal).
-    pub prescreen: Option<usize>,
 }
 
 /// What the search reports while it runs.
@@ -314,10 +311,11 @@ impl Search<'_> {
             strategy,
             told: HashSet::new(),
             rng: Rng::new(settings.seed ^ history.wrapping_mul(0x9E37_79B9) ^ self.config.stream),
-            prescreen: self.config.prescreen.map(|k| {
+            prescreen: settings.prescreen.map(|p| {
                 (
-                    k,
+                    p.candidates,
                     prescreen::Screen {
+                        proxy: p.proxy,
                         settings,
                         board: self.board,
                         device: self.device,

@@ -1,20 +1,23 @@
-//! Zero-cost pre-screening (`--prescreen naswot:K`): of K genotypes the strategy proposes, the
-//! one within the static limits that the NASWOT proxy ([`crate::proxy`]) scores best is
-//! trained; the others cost one forward pass each and are not recorded.
+//! Zero-cost pre-screening (`--prescreen PROXY:K`): of K genotypes the strategy proposes, the
+//! one within the static limits that the proxy ([`crate::proxy`]) scores best is trained;
+//! the others cost one forward (and for synflow and grad-norm, backward) pass each and are
+//! not recorded.
 
 use edgenas_data::{Datasets, ForData};
 use edgenas_model::board::Board;
 use edgenas_model::candidate::Candidate;
 use edgenas_model::space::SearchSpace;
 use edgenas_model::weights::initial_weights;
-use edgenas_study::Settings;
+use edgenas_study::{ProxyName, Settings};
 use edgenas_train::TrainDevice;
 
 use super::limits;
-use crate::proxy::naswot;
+use crate::proxy;
 
 /// What pre-screening needs besides the genotypes.
 pub(super) struct Screen<'a> {
+    /// The score that ranks the proposals.
+    pub proxy: ProxyName,
     /// The study's settings: limits, datum type, seed.
     pub settings: &'a Settings,
     /// The board the static limits are checked against.
@@ -23,7 +26,7 @@ pub(super) struct Screen<'a> {
     pub device: &'a TrainDevice,
 }
 
-/// The genotype (text) to train of `proposed`: the best NASWOT score at the trial's initial
+/// The genotype (text) to train of `proposed`: the best proxy score at the trial's initial
 /// weights among those within the board's memory and the static limits; the first proposed
 /// when none is (its trial then records why). A genotype that cannot be decoded or scored
 /// ranks last.
@@ -44,9 +47,15 @@ pub(super) fn pick(
             return None;
         }
         let weights = initial_weights(&candidate.network, screen.settings.seed);
-        naswot(&candidate.network, &weights, &dataset.train, screen.device)
-            .ok()
-            .map(|s| s.max(f64::MIN))
+        proxy::score(
+            screen.proxy,
+            &candidate.network,
+            &weights,
+            &dataset.train,
+            screen.device,
+        )
+        .ok()
+        .map(|s| s.max(f64::MIN))
     };
     let scored: Vec<(f64, &String)> = proposed
         .iter()
