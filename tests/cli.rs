@@ -435,10 +435,16 @@ fn the_proxy_benchmark_ranks_trained_candidates_by_their_score_at_initialisation
     assert_eq!(row["space"], "mlp");
     assert_eq!(row["candidates"], 8);
     let proxies = row["proxies"].as_array().unwrap();
-    let names: Vec<&str> = proxies.iter().map(|p| p["proxy"].as_str().unwrap()).collect();
+    let names: Vec<&str> = proxies
+        .iter()
+        .map(|p| p["proxy"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["naswot", "synflow", "grad-norm"]);
     for p in proxies {
-        assert_eq!(p["scored"], 8, "every MLP has ReLUs and weights to score: {p}");
+        assert_eq!(
+            p["scored"], 8,
+            "every MLP has ReLUs and weights to score: {p}"
+        );
         let rho = p["spearman"].as_f64().unwrap();
         assert!((-1.0..=1.0).contains(&rho), "{p}");
         assert!(p["median_ms"].as_f64().unwrap() > 0.0, "{p}");

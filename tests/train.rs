@@ -5,11 +5,11 @@ use std::process::Command;
 use burn::prelude::{Tensor, TensorData};
 use edgenas::candidate::Candidate;
 use edgenas::data::ForData;
+use edgenas::network::Network;
 use edgenas::rng::Rng;
 use edgenas::space::{SHIPPED_SPACES, load_space};
 use edgenas::train::TrainDevice;
 use edgenas::train::{self, Batch, GraphModel, StopReason, TrainConfig, TrainError};
-use edgenas::network::Network;
 use edgenas::weights::{Array, LayerWeights, Weights, initial_weights};
 
 const MLP: &str = "act=relu,hidden.depth=2,hidden.b1.out=128,hidden.b2.out=64";

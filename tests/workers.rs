@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use edgenas::study::{Trial, TrialState};
+use edgenas::study::{Prescreen, ProxyName, Trial, TrialState};
 use serde_json::Value;
 
 fn edgenas(args: &[&str]) -> Command {
@@ -414,4 +414,46 @@ fn the_search_exports_the_front_that_workers_elsewhere_trained() {
     // No trial was run again: the three the worker trained are the study's.
     assert_eq!(trained(&trials(&study)), 3);
     assert_eq!(trials(&study).len(), v["trials"].as_array().unwrap().len());
+}
+
+/// Pre-screening is a setting of the study: a worker follows the last search's
+/// `--prescreen`, so with a flash limit that rejects 70 % of MLPs, every trial a worker
+/// records is admitted and trained (a worker that proposed without screening would record
+/// rejected ones, as the plain search on the same limit does; that all 30 proposals for a
+/// trial are rejected has a chance of 0.7^30, 2e-5).
+#[test]
+fn workers_pre_screen_as_the_study_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = ["--max-flash-kb", "76"];
+    let plain = dir.path().join("plain.db").display().to_string();
+    search(&plain, dir.path(), 4, 1, &limit);
+    assert!(
+        trials(&plain)
+            .iter()
+            .any(|t| t.state == TrialState::Infeasible),
+        "76 KiB of flash (64 KiB of it the runtime) rejects most MLPs"
+    );
+    let study = dir.path().join("screened.db").display().to_string();
+    let mut extra = limit.to_vec();
+    extra.extend(["--workers", "0", "--prescreen", "grad-norm:30"]);
+    search(&study, dir.path(), 3, 1, &extra);
+    let settings = edgenas::study::open(&study, false)
+        .unwrap()
+        .settings()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        settings.prescreen,
+        Some(Prescreen {
+            proxy: ProxyName::GradNorm,
+            candidates: 30
+        })
+    );
+    ran(worker(&study, "w", dir.path()));
+    let recorded = trials(&study);
+    assert_eq!(recorded.len(), 3, "{recorded:?}");
+    for t in recorded {
+        assert_eq!(t.state, TrialState::Complete, "{t:?}");
+        assert!(t.flash_bytes.unwrap() <= 76 * 1024, "{t:?}");
+    }
 }
