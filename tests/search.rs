@@ -653,3 +653,80 @@ fn prescreening_trains_the_best_scored_of_several_admitted_proposals() {
         assert!(t.ram_bytes.unwrap() <= 20 * 1024, "{t:?}");
     }
 }
+
+/// ASHA's decisions are trial states in the study, written as they are taken: a search
+/// killed with SIGKILL mid-trial and resumed keeps every trial that had ended (pruned at its
+/// rung or complete) exactly as it was, runs the interrupted one again from its first epoch
+/// (no epoch twice in a curve), and ends with the trials asked for.
+#[test]
+fn asha_decisions_survive_a_kill_and_the_resumed_search_keeps_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let study = out.join("study.db");
+    let args = [
+        "--space",
+        "mlp",
+        "--trials",
+        "30",
+        "--epochs",
+        "8",
+        "--patience",
+        "0",
+        "--fidelity",
+        "asha",
+        "--eta",
+        "2",
+        "--finalists",
+        "0",
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edgenas"))
+        .args(search_args(&out, &args, false))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill once a trial has been pruned and another is part-way through its epochs.
+    let start = Instant::now();
+    let before = loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "no pruned trial"
+        );
+        if let Ok(s) = SqliteStudy::open(&study, false)
+            && let Ok(t) = s.trials()
+            && t.iter().any(|t| t.state == TrialState::Pruned)
+            && t.iter()
+                .any(|t| t.state == TrialState::Running && !t.curve.is_empty())
+        {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break trials(&study);
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the search ended before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let ended: Vec<&Trial> = before
+        .iter()
+        .filter(|t| !matches!(t.state, TrialState::Running))
+        .collect();
+    search(&out, &args);
+    let after = trials(&study);
+    for t in &ended {
+        let now = after.iter().find(|a| a.id == t.id).unwrap();
+        assert_eq!(
+            (now.state, &now.reason, &now.curve, now.valid_accuracy),
+            (t.state, &t.reason, &t.curve, t.valid_accuracy),
+            "trial {} changed on resume",
+            t.id
+        );
+    }
+    assert_eq!(after.iter().filter(|t| t.state.was_trained()).count(), 30);
+    for t in &after {
+        let epochs: Vec<usize> = t.curve.iter().map(|p| p.epoch).collect();
+        assert_eq!(epochs, (1..=epochs.len()).collect::<Vec<_>>(), "{t:?}");
+        assert_ne!(t.state, TrialState::Running, "{t:?}");
+    }
+}
