@@ -14,9 +14,20 @@ use edgenas_model::network::layers::ActivationKind;
 use edgenas_model::network::{Layer, Network};
 use edgenas_model::weights::Weights;
 use edgenas_study::ProxyName;
-use edgenas_train::TrainDevice;
+use edgenas_train::{TrainDevice, TrainError};
 
 use crate::strategy::gp::cholesky;
+
+/// Why a proxy could not score a network.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProxyError {
+    /// The forward or backward pass failed, or the score overflowed.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// NASWOT reads rectified units, and the network has none.
+    #[error("the network has no ReLU or ReLU6 unit: NASWOT has nothing to read")]
+    NoRectifiedUnits,
+}
 
 /// Samples in the mini-batch a proxy scores on.
 pub const BATCH: usize = 32;
@@ -30,16 +41,12 @@ pub fn score(
     weights: &Weights,
     split: &Split,
     device: &TrainDevice,
-) -> Result<f64, String> {
-    match proxy {
-        ProxyName::Naswot => naswot(net, weights, split, device),
-        ProxyName::Synflow => {
-            edgenas_train::synflow(net, weights, device).map_err(|e| e.to_string())
-        }
-        ProxyName::GradNorm => {
-            edgenas_train::grad_norm(net, weights, split, BATCH, device).map_err(|e| e.to_string())
-        }
-    }
+) -> Result<f64, ProxyError> {
+    Ok(match proxy {
+        ProxyName::Naswot => naswot(net, weights, split, device)?,
+        ProxyName::Synflow => edgenas_train::synflow(net, weights, device)?,
+        ProxyName::GradNorm => edgenas_train::grad_norm(net, weights, split, BATCH, device)?,
+    })
 }
 
 /// The NASWOT score of `net` with `weights` (its initial ones) on [`BATCH`] samples spread
@@ -51,9 +58,8 @@ pub fn naswot(
     weights: &Weights,
     split: &Split,
     device: &TrainDevice,
-) -> Result<f64, String> {
-    let values = edgenas_train::activations(net, weights, split, BATCH, device)
-        .map_err(|e| e.to_string())?;
+) -> Result<f64, ProxyError> {
+    let values = edgenas_train::activations(net, weights, split, BATCH, device)?;
     let n = split.len().min(BATCH);
     let rectified: Vec<(usize, usize)> = net
         .nodes
@@ -68,7 +74,7 @@ pub fn naswot(
         .map(|(i, node)| (i, node.shape.elements()))
         .collect();
     if rectified.is_empty() {
-        return Err("the network has no ReLU or ReLU6 unit: NASWOT has nothing to read".into());
+        return Err(ProxyError::NoRectifiedUnits);
     }
     let code = |sample: usize| -> Vec<bool> {
         rectified

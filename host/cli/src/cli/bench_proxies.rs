@@ -9,7 +9,7 @@ use anyhow::Result;
 use edgenas::candidate::Candidate;
 use edgenas::data::{Datasets, ForData};
 use edgenas::measure::spearman;
-use edgenas::proxy;
+use edgenas::proxy::{self, ProxyError};
 use edgenas::rng::Rng;
 use edgenas::space::load_space;
 use edgenas::study::ProxyName;
@@ -62,7 +62,7 @@ pub fn proxies(args: ProxiesArgs) -> Result<()> {
             let candidate = Candidate::for_dataset(&space, genotype, dataset)?;
             let seed = args.seed + i as u64;
             let initial = initial_weights(&candidate.network, seed);
-            let scores: Vec<(Result<f64, String>, f64)> = ProxyName::ALL
+            let scores: Vec<(Result<f64, ProxyError>, f64)> = ProxyName::ALL
                 .iter()
                 .map(|&p| {
                     let started = Instant::now();
