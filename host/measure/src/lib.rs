@@ -100,6 +100,20 @@ pub enum MeasureError {
     /// The model file cannot be read, parsed or run.
     #[error("{0}")]
     Model(String),
+    /// The model does not compile for the device engine.
+    #[error(transparent)]
+    Compile(#[from] edgenas_onnx::compile::CompileError),
+    /// A compiled blob does not load or run in the device engine.
+    #[error("the device blob: {0}")]
+    Engine(#[from] edgenas_engine::Error),
+    /// A front-end blob cannot be read.
+    #[error("the front end of {what}: {source}")]
+    FrontEnd {
+        /// The model it feeds.
+        what: String,
+        /// Why.
+        source: edgenas_engine::front_end::FrontEndError,
+    },
     /// The board file has no cost model for the simulator.
     #[error("board {0} has no [cost_model]; the simulator needs one (see docs/boards.md)")]
     NoCostModel(String),

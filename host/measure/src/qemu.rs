@@ -255,9 +255,13 @@ impl QemuMeter {
         front_end: &[u8],
     ) -> Result<Measurement, MeasureError> {
         let (compiled, _) = compile_with_input(bytes, what)?;
-        let host = edgenas_onnx::compile::HostFrontEnd::new(front_end)
-            .map_err(|e| MeasureError::Model(format!("the front end of {what}: {e}")))?;
-        let samples = host.clip_samples().map_err(MeasureError::Model)?;
+        let host = edgenas_onnx::compile::HostFrontEnd::new(front_end).map_err(|source| {
+            MeasureError::FrontEnd {
+                what: what.into(),
+                source,
+            }
+        })?;
+        let samples = host.clip_samples();
         let mut rng = edgenas_model::rng::Rng::new(1);
         let clip: Vec<u8> = (0..samples)
             .flat_map(|_| (((rng.unit() * 2.0 - 1.0) * 16000.0) as i16).to_le_bytes())

@@ -61,7 +61,7 @@ fn write_front_end_blobs(
             "an audio data set is normalised per feature".into(),
         ));
     }
-    let input = edgenas_onnx::compile::input_record(int8_blob).map_err(ExportError::Run)?;
+    let input = edgenas_onnx::compile::input_record(int8_blob)?;
     let int8 = DeviceInput::Int8 {
         scale: input.scale,
         zero_point: input.zero_point,
@@ -141,7 +141,7 @@ pub fn write_artifacts(
         },
     });
     let compile = |bytes: &[u8], what: &str| {
-        edgenas_onnx::compile::compile(bytes, what).map_err(ExportError::Run)
+        edgenas_onnx::compile::compile(bytes, what).map_err(ExportError::from)
     };
     let (f32_blob, int8_blob) = (
         compile(&f32_bytes, "model.onnx")?,

@@ -75,9 +75,9 @@ struct Timing {
 }
 
 fn time_model(onnx: &[u8], runs: usize) -> Result<Timing> {
-    let compiled = compile::compile(onnx, "model").map_err(anyhow::Error::msg)?;
+    let compiled = compile::compile(onnx, "model")?;
     let tract = TractModel::load(onnx, "model").map_err(anyhow::Error::msg)?;
-    let mut host = HostEngine::new(&compiled.blob).map_err(anyhow::Error::msg)?;
+    let mut host = HostEngine::new(&compiled.blob)?;
     let n: usize = tract.input_shape().iter().product();
     let mut rng = Rng::new(3);
     let x: Vec<f32> = (0..n).map(|_| (rng.unit() * 2.0 - 1.0) as f32).collect();

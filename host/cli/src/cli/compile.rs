@@ -33,7 +33,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let what = args.model.display().to_string();
     let onnx = std::fs::read(&args.model).with_context(|| format!("cannot read {what}"))?;
-    let compiled = compile::compile(&onnx, &what).map_err(anyhow::Error::msg)?;
+    let compiled = compile::compile(&onnx, &what)?;
     let out = args
         .out
         .clone()
@@ -49,7 +49,7 @@ pub fn run(args: Args) -> Result<()> {
         )?;
     }
     // One random input through the engine and through tract, as a check of the whole chain.
-    let mut host = HostEngine::new(&compiled.blob).map_err(anyhow::Error::msg)?;
+    let mut host = HostEngine::new(&compiled.blob)?;
     let tract = TractModel::load(&onnx, &what).map_err(anyhow::Error::msg)?;
     let mut rng = Rng::new(1);
     let n: usize = tract.input_shape().iter().product();

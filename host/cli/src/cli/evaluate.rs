@@ -187,8 +187,8 @@ fn device_score(dir: &Path, front_end: &FrontEnd, root: &str) -> Result<Option<S
         return Ok(None);
     }
     let read = |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
-    let mut fe = HostFrontEnd::new(&read(&fe_path)?).map_err(anyhow::Error::msg)?;
-    let mut engine = HostEngine::new(&read(&blob_path)?).map_err(anyhow::Error::msg)?;
+    let mut fe = HostFrontEnd::new(&read(&fe_path)?)?;
+    let mut engine = HostEngine::new(&read(&blob_path)?)?;
     let data::audio::LabelledClips { class_names, clips } = data::audio::clips(root, front_end)?;
     let mut labels = Vec::with_capacity(clips.len());
     let mut predicted = Vec::with_capacity(clips.len());

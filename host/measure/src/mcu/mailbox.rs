@@ -157,8 +157,8 @@ pub fn run(
     let (fe_len, scratch_len, features_len) = match front_end {
         None => (0, 0, 0),
         Some(b) => {
-            let fe = edgenas_onnx::compile::HostFrontEnd::new(b)?;
-            (b.len(), 4 * fe.scratch_words()?, fe.output_bytes()?)
+            let fe = edgenas_onnx::compile::HostFrontEnd::new(b).map_err(|e| e.to_string())?;
+            (b.len(), 4 * fe.scratch_words(), fe.output_bytes())
         }
     };
     let sizes = [

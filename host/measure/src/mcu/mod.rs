@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::MeasureError;
+use edgenas_engine::Error as EngineError;
 use edgenas_model::board::{Board, BoardKind};
 use edgenas_model::rng::Rng;
 use edgenas_onnx::compile::{self, Compiled, to_bytes};
@@ -78,9 +79,8 @@ pub fn firmware_path(board: &Board) -> PathBuf {
 /// The blob of the ONNX model in `bytes` (`what` names it in errors) and an input for it:
 /// uniform in [−1, 1), seed 1 (a kernel's time does not depend on the values).
 pub fn compile_with_input(bytes: &[u8], what: &str) -> Result<(Compiled, Vec<u8>), MeasureError> {
-    let compiled = compile::compile(bytes, what).map_err(MeasureError::Model)?;
-    let blob = edgenas_engine::blob::Blob::parse(&compiled.blob)
-        .map_err(|e| MeasureError::Model(e.to_string()))?;
+    let compiled = compile::compile(bytes, what)?;
+    let blob = edgenas_engine::blob::Blob::parse(&compiled.blob).map_err(EngineError::from)?;
     let input = blob
         .tensor(blob.header().input as usize)
         .ok_or_else(|| MeasureError::Model(format!("{what}: the blob has no input")))?;

@@ -10,8 +10,8 @@ pub mod graph;
 pub mod lower;
 mod onnx;
 
-use edgenas_engine::front_end::FrontEnd;
-use edgenas_engine::{DType, Engine, blob};
+use edgenas_engine::front_end::{FrontEnd, FrontEndError};
+use edgenas_engine::{DType, Engine, Error as EngineError, blob};
 use onnx_protobuf::{Message, ModelProto};
 
 /// A compiled model.
@@ -26,18 +26,53 @@ pub struct Compiled {
     pub arena_bytes: usize,
 }
 
+/// Why an ONNX model cannot be compiled; each names the model (`what`, a file name).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    /// The bytes are not an ONNX protobuf.
+    #[error("{what}: not an ONNX model: {message}")]
+    NotOnnx {
+        /// The model.
+        what: String,
+        /// The protobuf decoder's words.
+        message: String,
+    },
+    /// An op, attribute or datum type the device engine does not run (naming the node).
+    #[error("{what}: {message}")]
+    Unsupported {
+        /// The model.
+        what: String,
+        /// The node and what about it is unsupported.
+        message: String,
+    },
+    /// More ops than the blob's 16-bit op indices hold.
+    #[error("{what}: {ops} ops are more than the device format holds")]
+    TooManyOps {
+        /// The model.
+        what: String,
+        /// Its ops.
+        ops: usize,
+    },
+}
+
 /// Compiles the ONNX model in `bytes`; `what` (a file name) names it in errors.
-pub fn compile(bytes: &[u8], what: &str) -> Result<Compiled, String> {
-    let model = ModelProto::parse_from_bytes(bytes)
-        .map_err(|e| format!("{what}: not an ONNX model: {e}"))?;
-    let mut g = graph::read(&model).map_err(|e| format!("{what}: {e}"))?;
+pub fn compile(bytes: &[u8], what: &str) -> Result<Compiled, CompileError> {
+    let unsupported = |message: String| CompileError::Unsupported {
+        what: what.into(),
+        message,
+    };
+    let model = ModelProto::parse_from_bytes(bytes).map_err(|e| CompileError::NotOnnx {
+        what: what.into(),
+        message: e.to_string(),
+    })?;
+    let mut g = graph::read(&model).map_err(unsupported)?;
     lower::settle_types(&mut g);
-    let m = lower::lower(&g).map_err(|e| format!("{what}: {e}"))?;
+    let m = lower::lower(&g).map_err(unsupported)?;
     if m.ops.len() >= u16::MAX as usize {
-        return Err(format!(
-            "{what}: {} ops are more than the device format holds",
-            m.ops.len()
-        ));
+        return Err(CompileError::TooManyOps {
+            what: what.into(),
+            ops: m.ops.len(),
+        });
     }
     Ok(Compiled {
         blob: blob::write(&m),
@@ -75,8 +110,8 @@ pub struct HostEngine {
 
 impl HostEngine {
     /// Copies `blob` into aligned memory and allocates the arena it asks for.
-    pub fn new(blob: &[u8]) -> Result<HostEngine, String> {
-        let parsed = blob::Blob::parse(blob).map_err(|e| e.to_string())?;
+    pub fn new(blob: &[u8]) -> Result<HostEngine, EngineError> {
+        let parsed = blob::Blob::parse(blob)?;
         let arena = vec![0u32; (parsed.header().arena_bytes as usize).div_ceil(4)];
         Ok(HostEngine {
             blob: Aligned::new(blob),
@@ -85,28 +120,27 @@ impl HostEngine {
     }
 
     /// An engine over the blob and the arena.
-    pub fn engine(&mut self) -> Result<Engine<'_, '_>, String> {
+    pub fn engine(&mut self) -> Result<Engine<'_, '_>, EngineError> {
         Engine::new(self.blob.bytes(), bytemuck::cast_slice_mut(&mut self.arena))
-            .map_err(|e| e.to_string())
     }
 
     /// Runs one sample given as the input tensor's bytes and returns the output as floats
     /// (dequantised when it is int8).
-    pub fn run_bytes(&mut self, input: &[u8]) -> Result<Vec<f32>, String> {
+    pub fn run_bytes(&mut self, input: &[u8]) -> Result<Vec<f32>, EngineError> {
         let mut e = self.engine()?;
         let mut y = vec![0u8; e.output().bytes as usize];
-        e.run(input, &mut y).map_err(|e| e.to_string())?;
+        e.run(input, &mut y)?;
         Ok(from_bytes(&e.output(), &y))
     }
 
     /// Runs one sample given as floats (quantised with the input's parameters, rounding half to
     /// even as ONNX's QuantizeLinear does, when the input is int8), and returns the output as
     /// floats (dequantised when it is int8) with the arena's high-water mark.
-    pub fn run_f32(&mut self, input: &[f32]) -> Result<(Vec<f32>, usize), String> {
+    pub fn run_f32(&mut self, input: &[f32]) -> Result<(Vec<f32>, usize), EngineError> {
         let mut e = self.engine()?;
         let x = to_bytes(&e.input(), input);
         let mut y = vec![0u8; e.output().bytes as usize];
-        e.run(&x, &mut y).map_err(|e| e.to_string())?;
+        e.run(&x, &mut y)?;
         Ok((from_bytes(&e.output(), &y), e.high_water_mark()))
     }
 }
@@ -115,55 +149,60 @@ impl HostEngine {
 pub struct HostFrontEnd {
     blob: Aligned,
     scratch: Vec<i32>,
+    clip_samples: usize,
+    output_bytes: usize,
 }
 
 impl HostFrontEnd {
     /// Copies and checks a front-end blob (`edgenas_engine::front_end`).
-    pub fn new(blob: &[u8]) -> Result<HostFrontEnd, String> {
-        let mut fe = HostFrontEnd {
-            blob: Aligned::new(blob),
-            scratch: Vec::new(),
-        };
-        let needed = fe.front_end()?.scratch_words();
-        fe.scratch = vec![0; needed];
-        Ok(fe)
-    }
-
-    fn front_end(&self) -> Result<FrontEnd<'_>, String> {
-        FrontEnd::new(self.blob.bytes()).map_err(|e| e.to_string())
+    pub fn new(blob: &[u8]) -> Result<HostFrontEnd, FrontEndError> {
+        let aligned = Aligned::new(blob);
+        let fe = FrontEnd::new(aligned.bytes())?;
+        let (scratch, clip_samples, output_bytes) = (
+            vec![0; fe.scratch_words()],
+            fe.clip_samples(),
+            fe.output_bytes(),
+        );
+        Ok(HostFrontEnd {
+            blob: aligned,
+            scratch,
+            clip_samples,
+            output_bytes,
+        })
     }
 
     /// Samples of a clip it reads.
-    pub fn clip_samples(&self) -> Result<usize, String> {
-        Ok(self.front_end()?.clip_samples())
+    pub fn clip_samples(&self) -> usize {
+        self.clip_samples
     }
 
     /// 32-bit words of scratch a run needs on the device.
-    pub fn scratch_words(&self) -> Result<usize, String> {
-        Ok(self.front_end()?.scratch_words())
+    pub fn scratch_words(&self) -> usize {
+        self.scratch.len()
     }
 
     /// Bytes of the network input it writes.
-    pub fn output_bytes(&self) -> Result<usize, String> {
-        Ok(self.front_end()?.output_bytes())
+    pub fn output_bytes(&self) -> usize {
+        self.output_bytes
     }
 
     /// The network input for `clip`, as the device computes it (int8 or f32 bytes).
-    pub fn run(&mut self, clip: &[i16]) -> Result<Vec<u8>, String> {
-        let fe = FrontEnd::new(self.blob.bytes()).map_err(|e| e.to_string())?;
-        let mut out = vec![0u8; fe.output_bytes()];
-        fe.run(clip, &mut self.scratch, &mut out)
-            .map_err(|e| e.to_string())?;
+    pub fn run(&mut self, clip: &[i16]) -> Result<Vec<u8>, FrontEndError> {
+        let fe = FrontEnd::new(self.blob.bytes())?;
+        let mut out = vec![0u8; self.output_bytes];
+        fe.run(clip, &mut self.scratch, &mut out)?;
         Ok(out)
     }
 }
 
 /// The input tensor of a device blob: its datum type and, for int8, scale and zero point.
-pub fn input_record(blob: &[u8]) -> Result<blob::TensorRecord, String> {
-    let parsed = blob::Blob::parse(blob).map_err(|e| e.to_string())?;
-    parsed
-        .tensor(parsed.header().input as usize)
-        .ok_or_else(|| "the blob's input tensor is missing".into())
+pub fn input_record(blob: &[u8]) -> Result<blob::TensorRecord, EngineError> {
+    let parsed = blob::Blob::parse(blob)?;
+    let input = parsed.header().input as usize;
+    parsed.tensor(input).ok_or(EngineError::BadTensor {
+        tensor: input,
+        what: "the blob's input tensor is missing",
+    })
 }
 
 /// The bytes of tensor `t` holding the float values `v` (quantised if `t` is int8).

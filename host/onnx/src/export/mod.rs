@@ -190,6 +190,12 @@ pub enum ExportError {
     /// An exported model does not run.
     #[error("{0}")]
     Run(String),
+    /// An exported model does not compile for the device engine.
+    #[error(transparent)]
+    Compile(#[from] crate::compile::CompileError),
+    /// A compiled blob does not load in the device engine.
+    #[error("the device blob: {0}")]
+    Engine(#[from] edgenas_engine::Error),
     /// A file cannot be written.
     #[error("cannot write {0}")]
     Io(String),
