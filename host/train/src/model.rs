@@ -13,7 +13,9 @@ use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
 
 use edgenas_model::network::layers::{ActivationKind, PoolKind};
 use edgenas_model::network::{Layer, Network, Shape};
-use edgenas_model::weights::{Array, LayerWeights, Weights};
+use edgenas_model::weights::{Array, LayerWeights, Weights, WeightsMismatch};
+
+use crate::TrainError;
 
 /// What one node of the graph does, with indices into the model's layer lists.
 #[derive(Clone, Debug)]
@@ -95,7 +97,11 @@ fn to_array<const D: usize>(t: Tensor<D>) -> Array {
 impl GraphModel {
     /// Builds the module for `net` with `weights` (which must fit it, see `Weights::check`) on
     /// `device`.
-    pub fn new(net: &Network, weights: &Weights, device: &Device) -> Result<GraphModel, String> {
+    pub fn new(
+        net: &Network,
+        weights: &Weights,
+        device: &Device,
+    ) -> Result<GraphModel, TrainError> {
         weights.check(net)?;
         let mut m = GraphModel {
             convs: Vec::new(),
@@ -190,9 +196,8 @@ impl GraphModel {
                     Op::Softmax
                 }
                 (Layer::Zero(z), _) => Op::Zero(z.shape),
-                (layer, _) => {
-                    return Err(format!("node {}: no weights for {:?}", node.name, layer));
-                }
+                // `check` saw weights of the right kind for every parameterised node.
+                _ => return Err(WeightsMismatch::Missing(node.name.clone()).into()),
             };
             m.steps.push(Step {
                 op,

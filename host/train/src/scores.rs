@@ -18,9 +18,7 @@ use edgenas_model::weights::{Array, LayerWeights, Weights};
 /// signal the untrained architecture lets through, layer collapse scoring low.
 pub fn synflow(net: &Network, weights: &Weights, device: &TrainDevice) -> Result<f64, TrainError> {
     let ad = device.burn().clone().autodiff();
-    let model = GraphModel::new(net, &absolute(weights), &ad)
-        .map_err(TrainError::Mismatch)?
-        .with_frozen_norms();
+    let model = GraphModel::new(net, &absolute(weights), &ad)?.with_frozen_norms();
     let shape = net.input_shape();
     let ones = Split {
         x: vec![1.0; shape.elements()],
@@ -57,7 +55,7 @@ pub fn grad_norm(
         )));
     }
     let ad = device.burn().clone().autodiff();
-    let model = GraphModel::new(net, weights, &ad).map_err(TrainError::Mismatch)?;
+    let model = GraphModel::new(net, weights, &ad)?;
     let (x, y) = make_batch(split, &spread(split, max_samples), shape, &ad);
     let loss = CrossEntropyLossConfig::new()
         .init(&ad)

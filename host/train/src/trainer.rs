@@ -16,7 +16,7 @@ use edgenas_data::{Dataset, Split};
 use edgenas_model::network::{Network, Shape};
 use edgenas_model::rng::Rng;
 use edgenas_model::training::{Optimizer, TrainConfig};
-use edgenas_model::weights::Weights;
+use edgenas_model::weights::{Weights, WeightsMismatch};
 
 /// Where training stands, for progress displays.
 #[derive(Clone, Debug)]
@@ -98,6 +98,9 @@ pub enum TrainError {
     /// The data set does not fit the network.
     #[error("the data set does not fit the network: {0}")]
     Mismatch(String),
+    /// The weights do not fit the network.
+    #[error("the weights do not fit the network: {0}")]
+    Weights(#[from] WeightsMismatch),
     /// A zero-cost score ([`crate::synflow`], [`crate::grad_norm`]) overflowed `f32`.
     #[error("{proxy} is not finite ({value}): the network's signal overflowed f32")]
     NonFiniteScore {
@@ -158,7 +161,7 @@ pub fn train_until(
         ));
     }
     let ad = device.clone().autodiff();
-    let mut model = GraphModel::new(net, initial, &ad).map_err(TrainError::Mismatch)?;
+    let mut model = GraphModel::new(net, initial, &ad)?;
     let mut optim = match config.optimizer {
         Optimizer::Adam => AdamWConfig::new()
             .with_weight_decay(config.weight_decay as f32)
@@ -291,7 +294,7 @@ pub fn evaluate(
     device: &TrainDevice,
 ) -> Result<f64, TrainError> {
     let device = device.burn();
-    let model = GraphModel::new(net, weights, device).map_err(TrainError::Mismatch)?;
+    let model = GraphModel::new(net, weights, device)?;
     Ok(accuracy_of(&model, split, net.input_shape(), device))
 }
 
@@ -305,7 +308,7 @@ pub fn activations(
     device: &TrainDevice,
 ) -> Result<Vec<Vec<f32>>, TrainError> {
     let device = device.burn();
-    let model = GraphModel::new(net, weights, device).map_err(TrainError::Mismatch)?;
+    let model = GraphModel::new(net, weights, device)?;
     let picked = spread(split, max_samples);
     let mut all = vec![Vec::new(); net.nodes.len()];
     for chunk in picked.chunks(64) {
@@ -325,7 +328,7 @@ pub fn outputs(
     device: &TrainDevice,
 ) -> Result<Vec<Vec<f32>>, TrainError> {
     let device = device.burn();
-    let model = GraphModel::new(net, weights, device).map_err(TrainError::Mismatch)?;
+    let model = GraphModel::new(net, weights, device)?;
     let split = Split {
         x: samples.concat(),
         labels: vec![0; samples.len()],

@@ -142,27 +142,50 @@ impl Weights {
 
     /// Checks that these weights fit `network`: every parameterised node has weights of the
     /// right kind and shapes. Names the first node that does not.
-    pub fn check(&self, network: &Network) -> Result<(), String> {
+    pub fn check(&self, network: &Network) -> Result<(), WeightsMismatch> {
         for (id, node) in network.nodes.iter().enumerate() {
             let expected = expected_shapes(network, id);
             let found = self.layers.get(&node.name);
             match (expected, found) {
                 (None, None) => {}
-                (Some(shapes), Some(w)) => {
-                    let got: Vec<&Vec<usize>> = w.arrays().iter().map(|a| &a.shape).collect();
-                    if got.len() != shapes.len() || got.iter().zip(&shapes).any(|(g, s)| *g != s) {
-                        return Err(format!(
-                            "node {}: weights of shapes {got:?}, expected {shapes:?}",
-                            node.name
-                        ));
+                (Some(expected), Some(w)) => {
+                    let found: Vec<Vec<usize>> =
+                        w.arrays().iter().map(|a| a.shape.clone()).collect();
+                    if found != expected {
+                        return Err(WeightsMismatch::Shapes {
+                            node: node.name.clone(),
+                            found,
+                            expected,
+                        });
                     }
                 }
-                (Some(_), None) => return Err(format!("node {} has no weights", node.name)),
-                (None, Some(_)) => return Err(format!("node {} takes no weights", node.name)),
+                (Some(_), None) => return Err(WeightsMismatch::Missing(node.name.clone())),
+                (None, Some(_)) => return Err(WeightsMismatch::Unexpected(node.name.clone())),
             }
         }
         Ok(())
     }
+}
+
+/// Why weights do not fit a network ([`Weights::check`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WeightsMismatch {
+    /// A node's arrays have other shapes than its layer needs.
+    #[error("node {node}: weights of shapes {found:?}, expected {expected:?}")]
+    Shapes {
+        /// The node.
+        node: String,
+        /// The shapes given.
+        found: Vec<Vec<usize>>,
+        /// The shapes its layer needs.
+        expected: Vec<Vec<usize>>,
+    },
+    /// A node with parameters has no weights.
+    #[error("node {0} has no weights")]
+    Missing(String),
+    /// Weights are given for a node without parameters.
+    #[error("node {0} takes no weights")]
+    Unexpected(String),
 }
 
 /// The shapes of the arrays node `id` needs, in the order of [`LayerWeights::arrays`].

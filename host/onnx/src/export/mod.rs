@@ -190,6 +190,9 @@ pub enum ExportError {
     /// An exported model does not run.
     #[error("{0}")]
     Run(String),
+    /// The weights do not fit the network's layers.
+    #[error("the weights do not fit the network: {0}")]
+    Mismatch(#[from] edgenas_model::weights::WeightsMismatch),
     /// An exported model does not compile for the device engine.
     #[error(transparent)]
     Compile(#[from] crate::compile::CompileError),
@@ -229,7 +232,7 @@ pub fn export(
     info: &ModelInfo,
     precision: &Precision,
 ) -> Result<ModelProto, ExportError> {
-    weights.check(net).map_err(ExportError::Weights)?;
+    weights.check(net)?;
     let folded = fold::folded(net, weights).map_err(ExportError::Weights)?;
     let deployed = deployment(net);
     let (qparams, operators) = match precision {

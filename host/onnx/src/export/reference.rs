@@ -37,7 +37,7 @@ impl<'a> Reference<'a> {
         weights: &'a Weights,
         params: Option<&'a [Option<QParams>]>,
     ) -> Result<Reference<'a>, ExportError> {
-        weights.check(net).map_err(ExportError::Weights)?;
+        weights.check(net)?;
         let folded = fold::folded(net, weights).map_err(ExportError::Weights)?;
         let deployed = deployment(net);
         let mut scales: Vec<Option<f32>> = Vec::with_capacity(net.nodes.len());
