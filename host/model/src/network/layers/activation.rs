@@ -2,7 +2,7 @@
 
 use edgenas_engine::blob::OpKind;
 
-use super::{Fold, LayerOp, Lowering, Shape};
+use super::{Fold, LayerOp, Lowering, Shape, ShapeError};
 
 /// Which activation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -52,7 +52,7 @@ impl LayerOp for Activation {
         Lowering::op(OpKind::Activation)
     }
 
-    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, ShapeError> {
         super::expect_inputs(inputs, 1)?;
         Ok(inputs[0])
     }

@@ -2,7 +2,7 @@
 
 use edgenas_engine::blob::OpKind;
 
-use super::{LayerOp, Lowering, Shape};
+use super::{LayerOp, Lowering, Shape, ShapeError};
 
 /// The sum of two tensors of the same shape.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -17,10 +17,10 @@ impl LayerOp for Add {
         Lowering::op(OpKind::Add)
     }
 
-    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, ShapeError> {
         super::expect_inputs(inputs, 2)?;
         if inputs[0] != inputs[1] {
-            return Err(format!("cannot add {} and {}", inputs[0], inputs[1]));
+            return Err(ShapeError::Unequal(inputs[0], inputs[1]));
         }
         Ok(inputs[0])
     }

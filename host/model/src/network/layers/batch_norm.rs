@@ -4,7 +4,7 @@ use edgenas_engine::DType;
 use edgenas_engine::blob::OpKind;
 use edgenas_engine::format;
 
-use super::{Fold, LayerOp, Lowering, Shape};
+use super::{Fold, LayerOp, Lowering, Shape, ShapeError};
 use crate::weights::{Array, LayerWeights};
 
 /// Batch normalisation over channels; at inference a per-channel scale and shift, folded into
@@ -24,7 +24,7 @@ impl LayerOp for BatchNorm {
         Lowering::op(OpKind::Affine)
     }
 
-    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, ShapeError> {
         super::expect_inputs(inputs, 1)?;
         Ok(inputs[0])
     }

@@ -4,7 +4,7 @@ use edgenas_engine::DType;
 use edgenas_engine::blob::OpKind;
 use edgenas_engine::format;
 
-use super::{LayerOp, Lowering, Shape, expect_image, window_out};
+use super::{LayerOp, Lowering, Shape, ShapeError, expect_image, window_out};
 use crate::weights::{Array, LayerWeights};
 
 /// A 2-D convolution with symmetric zero padding; `groups == in_channels` is depthwise.
@@ -66,19 +66,20 @@ impl LayerOp for Conv2d {
         }
     }
 
-    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, ShapeError> {
         let (c, h, w) = expect_image(inputs)?;
         if self.groups == 0
             || !c.is_multiple_of(self.groups)
             || !self.out_channels.is_multiple_of(self.groups)
         {
-            return Err(format!(
-                "{} groups do not divide {c} input and {} output channels",
-                self.groups, self.out_channels
-            ));
+            return Err(ShapeError::Groups {
+                groups: self.groups,
+                inputs: c,
+                outputs: self.out_channels,
+            });
         }
         if self.kernel.contains(&0) {
-            return Err("kernel size 0".into());
+            return Err(ShapeError::ZeroKernel);
         }
         Ok(Shape::Image {
             c: self.out_channels,

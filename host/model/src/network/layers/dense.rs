@@ -4,7 +4,7 @@ use edgenas_engine::DType;
 use edgenas_engine::blob::OpKind;
 use edgenas_engine::format;
 
-use super::{LayerOp, Lowering, Shape};
+use super::{LayerOp, Lowering, Shape, ShapeError};
 use crate::weights::{Array, LayerWeights};
 
 /// A fully connected layer `y = W·x + b` over a vector.
@@ -25,13 +25,11 @@ impl LayerOp for Dense {
         Lowering::op(OpKind::Dense)
     }
 
-    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, ShapeError> {
         super::expect_inputs(inputs, 1)?;
         match inputs[0] {
             Shape::Vector(_) => Ok(Shape::Vector(self.out_features)),
-            s => Err(format!(
-                "needs a vector, got a feature map {s} (flatten it first)"
-            )),
+            s => Err(ShapeError::NeedsVector(s)),
         }
     }
 

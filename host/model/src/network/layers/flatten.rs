@@ -1,6 +1,6 @@
 //! Feature map → vector.
 
-use super::{LayerOp, Lowering, Shape};
+use super::{LayerOp, Lowering, Shape, ShapeError};
 
 /// Reinterprets a feature map as a vector (channel-major, as ONNX `Flatten`); no data moves.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -15,7 +15,7 @@ impl LayerOp for Flatten {
         Lowering::View
     }
 
-    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, ShapeError> {
         super::expect_inputs(inputs, 1)?;
         Ok(Shape::Vector(inputs[0].elements()))
     }

@@ -2,7 +2,7 @@
 
 use edgenas_engine::blob::OpKind;
 
-use super::{LayerOp, Lowering, Shape, expect_image};
+use super::{LayerOp, Lowering, Shape, ShapeError, expect_image};
 
 /// The mean of each channel: `c × h × w → c × 1 × 1`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -17,7 +17,7 @@ impl LayerOp for GlobalAvgPool {
         Lowering::op(OpKind::GlobalAvgPool)
     }
 
-    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, ShapeError> {
         let (c, _, _) = expect_image(inputs)?;
         Ok(Shape::Image { c, h: 1, w: 1 })
     }

@@ -1,6 +1,6 @@
 //! The network input.
 
-use super::{LayerOp, Lowering, Shape};
+use super::{LayerOp, Lowering, Shape, ShapeError};
 
 /// The network input: a source of the given shape.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -17,7 +17,7 @@ impl LayerOp for Input {
     fn lowering(&self) -> Lowering {
         Lowering::Input
     }
-    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, ShapeError> {
         super::expect_inputs(inputs, 0)?;
         Ok(self.shape)
     }

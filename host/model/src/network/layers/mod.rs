@@ -79,7 +79,7 @@ pub trait LayerOp {
     /// Short lower-case name of the layer type (`conv2d`, `relu6`).
     fn kind(&self) -> &'static str;
     /// The output shape for these input shapes, or why they do not fit the layer.
-    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String>;
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, ShapeError>;
     /// Trainable parameters (batch norm running statistics are not parameters).
     fn params(&self, _inputs: &[Shape]) -> u64 {
         0
@@ -171,21 +171,76 @@ impl Layer {
     }
 }
 
+/// Why a layer cannot take its inputs (shape inference, [`LayerOp::output_shape`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    /// Another number of inputs than the layer reads.
+    #[error("takes {expected} input(s), got {given}")]
+    Inputs {
+        /// Inputs the layer reads.
+        expected: usize,
+        /// Inputs given.
+        given: usize,
+    },
+    /// A vector where the layer needs a feature map.
+    #[error("needs a feature map, got a vector of {0}")]
+    NeedsImage(usize),
+    /// A feature map where the layer needs a vector.
+    #[error("needs a vector, got a feature map {0} (flatten it first)")]
+    NeedsVector(Shape),
+    /// Two shapes that an addition cannot add.
+    #[error("cannot add {0} and {1}")]
+    Unequal(Shape, Shape),
+    /// Groups that do not divide the channels.
+    #[error("{groups} groups do not divide {inputs} input and {outputs} output channels")]
+    Groups {
+        /// The groups.
+        groups: usize,
+        /// Input channels.
+        inputs: usize,
+        /// Output channels.
+        outputs: usize,
+    },
+    /// A kernel with a zero dimension.
+    #[error("kernel size 0")]
+    ZeroKernel,
+    /// A window that does not move.
+    #[error("{axis}: stride 0")]
+    ZeroStride {
+        /// `height` or `width`.
+        axis: &'static str,
+    },
+    /// A window larger than its padded input.
+    #[error("{axis}: kernel {kernel} is larger than the padded input {} ({input} + 2×{pad})", input + 2 * pad)]
+    WindowTooLarge {
+        /// `height` or `width`.
+        axis: &'static str,
+        /// The kernel's size along it.
+        kernel: usize,
+        /// The input's size along it.
+        input: usize,
+        /// The padding on each side.
+        pad: usize,
+    },
+}
+
 /// Checks that a layer has `n` inputs.
-fn expect_inputs(inputs: &[Shape], n: usize) -> Result<(), String> {
-    if inputs.len() == n {
-        Ok(())
-    } else {
-        Err(format!("takes {n} input(s), got {}", inputs.len()))
+fn expect_inputs(inputs: &[Shape], n: usize) -> Result<(), ShapeError> {
+    match inputs.len() == n {
+        true => Ok(()),
+        false => Err(ShapeError::Inputs {
+            expected: n,
+            given: inputs.len(),
+        }),
     }
 }
 
 /// Checks that a layer's single input is a feature map and returns it.
-fn expect_image(inputs: &[Shape]) -> Result<(usize, usize, usize), String> {
+fn expect_image(inputs: &[Shape]) -> Result<(usize, usize, usize), ShapeError> {
     expect_inputs(inputs, 1)?;
     match inputs[0] {
         Shape::Image { c, h, w } => Ok((c, h, w)),
-        Shape::Vector(n) => Err(format!("needs a feature map, got a vector of {n}")),
+        Shape::Vector(n) => Err(ShapeError::NeedsImage(n)),
     }
 }
 
@@ -195,16 +250,18 @@ fn window_out(
     kernel: usize,
     stride: usize,
     pad: usize,
-    what: &str,
-) -> Result<usize, String> {
+    axis: &'static str,
+) -> Result<usize, ShapeError> {
     if stride == 0 {
-        return Err(format!("{what}: stride 0"));
+        return Err(ShapeError::ZeroStride { axis });
     }
     if input + 2 * pad < kernel {
-        return Err(format!(
-            "{what}: kernel {kernel} is larger than the padded input {} ({input} + 2×{pad})",
-            input + 2 * pad
-        ));
+        return Err(ShapeError::WindowTooLarge {
+            axis,
+            kernel,
+            input,
+            pad,
+        });
     }
     Ok((input + 2 * pad - kernel) / stride + 1)
 }

@@ -2,7 +2,7 @@
 
 use edgenas_engine::blob::OpKind;
 
-use super::{LayerOp, Lowering, Shape, expect_image, window_out};
+use super::{LayerOp, Lowering, Shape, ShapeError, expect_image, window_out};
 
 /// Which pooling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -48,7 +48,7 @@ impl LayerOp for Pool {
         }
     }
 
-    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, ShapeError> {
         let (c, h, w) = expect_image(inputs)?;
         Ok(Shape::Image {
             c,

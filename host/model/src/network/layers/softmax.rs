@@ -2,7 +2,7 @@
 
 use edgenas_engine::blob::OpKind;
 
-use super::{LayerOp, Lowering, Shape};
+use super::{LayerOp, Lowering, Shape, ShapeError};
 
 /// Softmax over a vector of class scores.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -17,11 +17,11 @@ impl LayerOp for Softmax {
         Lowering::op(OpKind::Softmax)
     }
 
-    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, ShapeError> {
         super::expect_inputs(inputs, 1)?;
         match inputs[0] {
             Shape::Vector(n) => Ok(Shape::Vector(n)),
-            s => Err(format!("needs a vector, got a feature map {s}")),
+            s => Err(ShapeError::NeedsVector(s)),
         }
     }
 }

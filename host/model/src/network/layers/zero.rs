@@ -2,7 +2,7 @@
 
 use edgenas_engine::blob::OpKind;
 
-use super::{LayerOp, Lowering, Shape};
+use super::{LayerOp, Lowering, Shape, ShapeError};
 
 /// A source of zeros of the given shape: the output of an NB201 node whose incoming edges are
 /// all `none`.
@@ -20,7 +20,7 @@ impl LayerOp for Zero {
     fn lowering(&self) -> Lowering {
         Lowering::op(OpKind::Fill)
     }
-    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, String> {
+    fn output_shape(&self, inputs: &[Shape]) -> Result<Shape, ShapeError> {
         super::expect_inputs(inputs, 0)?;
         Ok(self.shape)
     }
