@@ -81,7 +81,9 @@ impl Plan {
         let train = settings.training.clone().ok_or_else(|| {
             unrunnable("it was made by an older edgenas and has no training settings".into())
         })?;
-        let space = settings.load_space().map_err(unrunnable)?;
+        let space = settings
+            .load_space()
+            .map_err(|e| unrunnable(e.to_string()))?;
         let board = load_board(options.board_file.unwrap_or(settings.board_source()))?;
         if board.name != settings.board {
             return Err(unrunnable(format!(

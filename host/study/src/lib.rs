@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use edgenas_model::cost::DType;
+use edgenas_model::error::FileError;
 use edgenas_model::named::StrategyName;
 use edgenas_model::space::{SearchSpace, load_space};
 use edgenas_model::training::TrainConfig;
@@ -406,17 +407,20 @@ pub struct Settings {
 impl Settings {
     /// The study's space, read again from the shipped name or file it was given as. An error
     /// if it cannot be read, or if that file now holds another space.
-    pub fn load_space(&self) -> Result<SearchSpace, String> {
+    pub fn load_space(&self) -> Result<SearchSpace, FileError> {
         let file = if self.space_file.is_empty() {
             &self.space
         } else {
             &self.space_file
         };
-        let space = load_space(file).map_err(|e| e.to_string())?;
+        let space = load_space(file)?;
         if space.name != self.space {
-            return Err(format!(
-                "{file} is now space `{}`, the study searched `{}`",
-                space.name, self.space
+            return Err(FileError::file(
+                file,
+                format!(
+                    "is now space `{}`, the study searched `{}`",
+                    space.name, self.space
+                ),
             ));
         }
         Ok(space)

@@ -29,15 +29,18 @@ impl TrainDevice {
     }
 }
 
+/// A training device this build of edgenas does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("this edgenas was built without GPU training; rebuild with `--features gpu`")]
+pub struct NoGpu;
+
 /// The device for a choice, or why it is not available in this build.
-pub fn device(choice: DeviceChoice) -> Result<TrainDevice, String> {
+pub fn device(choice: DeviceChoice) -> Result<TrainDevice, NoGpu> {
     match choice {
         DeviceChoice::Cpu => Ok(TrainDevice::cpu()),
         #[cfg(feature = "gpu")]
         DeviceChoice::Gpu => Ok(TrainDevice(Device::wgpu(Default::default()))),
         #[cfg(not(feature = "gpu"))]
-        DeviceChoice::Gpu => {
-            Err("this edgenas was built without GPU training; rebuild with `--features gpu`".into())
-        }
+        DeviceChoice::Gpu => Err(NoGpu),
     }
 }

@@ -9,7 +9,7 @@ mod model;
 mod scores;
 mod trainer;
 
-pub use device::{DeviceChoice, TrainDevice, device};
+pub use device::{DeviceChoice, NoGpu, TrainDevice, device};
 pub use edgenas_model::training::{Optimizer, TrainConfig};
 pub use model::{Batch, GraphModel};
 pub use scores::{grad_norm, synflow};

@@ -44,8 +44,7 @@ pub struct ProxiesArgs {
 }
 
 pub fn proxies(args: ProxiesArgs) -> Result<()> {
-    let device =
-        edgenas::train::device(edgenas::train::DeviceChoice::Cpu).map_err(anyhow::Error::msg)?;
+    let device = edgenas::train::device(edgenas::train::DeviceChoice::Cpu)?;
     let mut rows = Vec::new();
     for name in &args.spaces {
         let space = load_space(name)?;

@@ -60,11 +60,11 @@ pub fn run(args: Args) -> Result<()> {
                 .map_or(String::new(), |r| format!(" ({r})"))
         );
     }
-    let space = settings.load_space().map_err(anyhow::Error::msg)?;
+    let space = settings.load_space()?;
     let genotype = space.parse_genotype(&trial.genotype)?;
     let (candidate, dataset) =
         Candidate::for_data(&space, genotype, &settings.data, settings.seed)?;
-    let device = train::device(train::DeviceChoice::Cpu).map_err(anyhow::Error::msg)?;
+    let device = train::device(train::DeviceChoice::Cpu)?;
     let kept = edgenas::study::artefacts_dir(study.as_ref(), &trial);
     if !kept
         .as_deref()

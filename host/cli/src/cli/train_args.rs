@@ -79,7 +79,7 @@ impl TrainingArgs {
 
     /// The training device.
     pub fn device(&self) -> Result<train::TrainDevice> {
-        train::device(self.device.into()).map_err(anyhow::Error::msg)
+        Ok(train::device(self.device.into())?)
     }
 }
 

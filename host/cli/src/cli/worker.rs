@@ -90,7 +90,7 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(note) = &plan.note {
         eprintln!("note: {note}");
     }
-    let device = edgenas::train::device(args.device.into()).map_err(anyhow::Error::msg)?;
+    let device = edgenas::train::device(args.device.into())?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let worker = worker_name(args.name.as_deref());
