@@ -21,6 +21,9 @@ pub enum PlanError {
     /// The settings are not runnable (a limit out of range, a missing field, another board).
     #[error("{0}")]
     Settings(String),
+    /// A limit no model could meet.
+    #[error(transparent)]
+    Limit(#[from] crate::search::limits::LimitError),
     /// The latency limit needs a meter that this board does not have here.
     #[error("{why}: {error}")]
     NoMeter {
@@ -91,7 +94,7 @@ impl Plan {
                 settings.board, board.name
             )));
         }
-        limits::validate(&settings.limits, &board).map_err(PlanError::Settings)?;
+        limits::validate(&settings.limits, &board)?;
         let (meter, note) = match meter_for(&board, options.meter, Timer::default()) {
             Ok(m) => {
                 let note = m.fallback().map(str::to_string);

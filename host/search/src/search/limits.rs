@@ -5,18 +5,48 @@ use edgenas_model::board::Board;
 use edgenas_model::cost::Fit;
 use edgenas_study::Limits;
 
+/// A limit that no model could meet, or that is not a limit.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LimitError {
+    /// Zero, negative or not a number.
+    #[error("{flag} must be above 0")]
+    NotPositive {
+        /// The limit's flag (`--max-ram-kb`).
+        flag: &'static str,
+    },
+    /// `--max-macs 0`.
+    #[error("--max-macs must be at least 1")]
+    NoMacs,
+    /// A memory limit the board's runtime alone exceeds.
+    #[error(
+        "{flag} {limit_kb} conflicts with board {board}: its runtime alone takes {runtime_kb:.1} KiB of {memory}"
+    )]
+    BelowRuntime {
+        /// The limit's flag.
+        flag: &'static str,
+        /// The limit, KiB.
+        limit_kb: f64,
+        /// The board.
+        board: String,
+        /// What the board's runtime takes, KiB.
+        runtime_kb: f64,
+        /// `RAM` or `flash`.
+        memory: &'static str,
+    },
+}
+
 /// Checks that the limits make sense for `board`: positive numbers, and room for a model once
 /// the board's runtime has taken its share.
-pub fn validate(limits: &Limits, board: &Board) -> Result<(), String> {
-    let positive = |name: &str, v: Option<f64>| match v {
-        Some(v) if !(v.is_finite() && v > 0.0) => Err(format!("{name} must be above 0")),
+pub fn validate(limits: &Limits, board: &Board) -> Result<(), LimitError> {
+    let positive = |flag: &'static str, v: Option<f64>| match v {
+        Some(v) if !(v.is_finite() && v > 0.0) => Err(LimitError::NotPositive { flag }),
         _ => Ok(()),
     };
     positive("--max-latency-ms", limits.max_latency_ms)?;
     positive("--max-ram-kb", limits.max_ram_kb)?;
     positive("--max-flash-kb", limits.max_flash_kb)?;
     if limits.max_macs == Some(0) {
-        return Err("--max-macs must be at least 1".into());
+        return Err(LimitError::NoMacs);
     }
     let runtime = [
         (
@@ -32,15 +62,17 @@ pub fn validate(limits: &Limits, board: &Board) -> Result<(), String> {
             "flash",
         ),
     ];
-    for (name, limit, taken, what) in runtime {
+    for (flag, limit, taken, memory) in runtime {
         if let Some(kb) = limit
             && kb * 1024.0 <= taken as f64
         {
-            return Err(format!(
-                "{name} {kb} conflicts with board {}: its runtime alone takes {:.1} KiB of {what}",
-                board.name,
-                taken as f64 / 1024.0
-            ));
+            return Err(LimitError::BelowRuntime {
+                flag,
+                limit_kb: kb,
+                board: board.name.clone(),
+                runtime_kb: taken as f64 / 1024.0,
+                memory,
+            });
         }
     }
     Ok(())
@@ -117,12 +149,17 @@ mod tests {
             max_latency_ms: Some(-1.0),
             ..Limits::default()
         };
-        assert!(validate(&negative, &board).unwrap_err().contains("above 0"));
+        assert_eq!(
+            validate(&negative, &board),
+            Err(LimitError::NotPositive {
+                flag: "--max-latency-ms"
+            })
+        );
         let tiny = Limits {
             max_flash_kb: Some(0.5),
             ..Limits::default()
         };
-        let err = validate(&tiny, &board).unwrap_err();
+        let err = validate(&tiny, &board).unwrap_err().to_string();
         assert!(err.contains("conflicts with board nucleo-f746zg"), "{err}");
     }
 
