@@ -88,15 +88,13 @@ pub fn run(args: Args) -> Result<()> {
         &dataset,
         &settings,
         &device,
-    )
-    .map_err(anyhow::Error::msg)?;
+    )?;
     let place = ExportPlace {
         space: &space.name,
         board: &settings.board,
         dir: &args.out,
     };
     let a = export_trial(&trial, &candidate, &weights, &dataset, place, &device)
-        .map_err(anyhow::Error::msg)
         .with_context(|| format!("exporting trial {} to {}", trial.id, args.out.display()))?;
     if args.json {
         return super::print_json(&json!({

@@ -6,9 +6,9 @@ use edgenas_data::Dataset;
 use edgenas_model::candidate::Candidate;
 use edgenas_model::network::Shape;
 use edgenas_model::weights::{Weights, initial_weights};
-use edgenas_onnx::export::{self, Calibration, ModelInfo};
+use edgenas_onnx::export::{self, Calibration, ExportError, ModelInfo};
 use edgenas_study::{Settings, Trial};
-use edgenas_train::{TrainConfig, TrainDevice};
+use edgenas_train::{TrainConfig, TrainDevice, TrainError};
 
 use super::Finalist;
 use crate::artifacts::{Artifacts, write_artifacts};
@@ -24,7 +24,7 @@ pub fn trial_weights(
     dataset: &Dataset,
     settings: &Settings,
     device: &TrainDevice,
-) -> Result<(Weights, bool), String> {
+) -> Result<(Weights, bool), TrainError> {
     if let Some(Ok(w)) = kept.map(load_weights) {
         return Ok((w, false));
     }
@@ -41,8 +41,7 @@ pub fn trial_weights(
         &config,
         device,
         &mut |_| {},
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     Ok((trained.weights, true))
 }
 
@@ -66,9 +65,9 @@ pub fn export_trial(
     dataset: &Dataset,
     place: ExportPlace,
     device: &TrainDevice,
-) -> Result<Artifacts, String> {
+) -> Result<Artifacts, ExportError> {
     let dir = place.dir;
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(|e| ExportError::Io(format!("{}: {e}", dir.display())))?;
     let text = candidate.genotype.to_text();
     let info = ModelInfo::for_dataset(place.space, &text, dataset);
     let a = write_artifacts(
@@ -79,8 +78,7 @@ pub fn export_trial(
         &info,
         Calibration::MinMax,
         device,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     save_weights(dir, weights)?;
     let mut t = trial.clone();
     t.test_accuracy = Some(100.0 * a.f32_test_accuracy);
@@ -100,8 +98,7 @@ pub fn export_trial(
         dir,
         "trial.json",
         &serde_json::to_vec_pretty(&card).expect("JSON"),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     Ok(a)
 }
 
@@ -152,15 +149,39 @@ impl Card {
 }
 
 /// Writes `weights.json` into `dir`.
-pub(super) fn save_weights(dir: &Path, weights: &Weights) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let bytes = serde_json::to_vec(weights).map_err(|e| e.to_string())?;
-    export::write(dir, "weights.json", &bytes).map_err(|e| e.to_string())
+pub(super) fn save_weights(dir: &Path, weights: &Weights) -> Result<(), ExportError> {
+    std::fs::create_dir_all(dir).map_err(|e| ExportError::Io(format!("{}: {e}", dir.display())))?;
+    let bytes = serde_json::to_vec(weights).expect("weights serialise to JSON");
+    export::write(dir, "weights.json", &bytes)
+}
+
+/// Why `weights.json` cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsFileError {
+    /// The file cannot be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not weights.
+    #[error("{}: {source}", path.display())]
+    Parse {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: serde_json::Error,
+    },
 }
 
 /// Reads `weights.json` from `dir`.
-pub fn load_weights(dir: &Path) -> Result<Weights, String> {
+pub fn load_weights(dir: &Path) -> Result<Weights, WeightsFileError> {
     let path = dir.join("weights.json");
-    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(source) => return Err(WeightsFileError::Read { path, source }),
+    };
+    serde_json::from_slice(&bytes).map_err(|source| WeightsFileError::Parse { path, source })
 }

@@ -516,7 +516,7 @@ impl Search<'_> {
         t.valid_accuracy = Some(100.0 * trained.report.valid_accuracy);
         t.train_seconds = Some(trained.report.train_seconds);
         let dir = self.config.out.join("trials").join(t.id.to_string());
-        save_weights(&dir, &trained.weights).map_err(TrialFailure::Failed)?;
+        save_weights(&dir, &trained.weights).map_err(failed)?;
         t.artefacts = Some(artefacts_text(self.storage, &dir));
         Ok(TrialState::Complete)
     }
@@ -565,7 +565,7 @@ impl Search<'_> {
                 &self.config.settings,
                 self.device,
             )
-            .map_err(input)?;
+            .map_err(|e| input(e.to_string()))?;
             let a = export_trial(
                 &t,
                 &candidate,
@@ -578,7 +578,7 @@ impl Search<'_> {
                 },
                 self.device,
             )
-            .map_err(input)?;
+            .map_err(|e| input(e.to_string()))?;
             t.test_accuracy = Some(100.0 * a.f32_test_accuracy);
             t.artefacts = Some(artefacts_text(self.storage, &dir));
             self.storage.update(&t)?;
