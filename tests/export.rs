@@ -6,7 +6,9 @@ use edgenas::candidate::Candidate;
 use edgenas::data::Dataset;
 use edgenas::data::ForData;
 use edgenas::export::reference::Reference;
-use edgenas::export::{self, Calibration, ExportError, ModelInfo, Precision, TractModel};
+use edgenas::export::{
+    self, Calibration, ExportError, ModelInfo, Precision, TractFailure, TractModel,
+};
 use edgenas::network::{Layer, Shape};
 use edgenas::rng::Rng;
 use edgenas::space::load_space;
@@ -292,6 +294,10 @@ fn corrupted_or_truncated_models_are_errors_not_panics() {
         let err = TractModel::load(broken, "broken.onnx")
             .err()
             .expect("refused");
-        assert!(err.starts_with("broken.onnx: "), "{err}");
+        assert!(
+            matches!(&err, TractFailure::Load { what, .. } if what == "broken.onnx"),
+            "{err:?}"
+        );
+        assert!(err.to_string().starts_with("broken.onnx: "), "{err}");
     }
 }

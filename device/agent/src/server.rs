@@ -282,10 +282,10 @@ fn measure_model(model: Vec<u8>, name: &str, timer: &Timer) -> Result<AgentMeasu
     let idle_rss_bytes = rss_bytes();
     let reset = reset_peak_rss();
     let loading = Instant::now();
-    let tract = TractModel::load(&model, name)?;
+    let tract = TractModel::load(&model, name).map_err(|e| e.to_string())?;
     let load_ms = loading.elapsed().as_secs_f64() * 1e3;
     drop(model);
-    let timed = timer.time(&tract, name)?;
+    let timed = timer.time(&tract).map_err(|e| e.to_string())?;
     let mut warnings = timed.warnings;
     if !reset {
         warnings.push("this kernel cannot reset the peak memory of a process: no peak RSS".into());

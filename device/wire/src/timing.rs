@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::stats::{Latency, median_relative_bound};
-use crate::tract::TractModel;
+use crate::tract::{TractFailure, TractModel};
 
 /// How a model is timed: untimed warm-up runs, then timed runs until the 95 % confidence bound
 /// of the median is within `bound` of it, or `max_runs` or `max_time` is reached.
@@ -51,26 +51,25 @@ pub struct Timed {
 }
 
 impl Timer {
-    /// Times `model` on a fixed input; `what` (a file name) names it in errors. Latency does
-    /// not depend on the input's values, so the input is a fixed pattern in [-1, 1).
-    pub fn time(&self, model: &TractModel, what: &str) -> Result<Timed, String> {
+    /// Times `model` on a fixed input. Latency does not depend on the input's values, so the
+    /// input is a fixed pattern in [-1, 1).
+    pub fn time(&self, model: &TractModel) -> Result<Timed, TractFailure> {
         let size: usize = model.input_shape().iter().product();
         let input: Vec<f32> = (0..size)
             .map(|i| (i * 7919 % 200) as f32 / 100.0 - 1.0)
             .collect();
-        let fail = |e: String| format!("{what}: tract cannot run it: {e}");
-        let mut run = model.runner(&input).map_err(fail)?;
+        let mut run = model.runner(&input)?;
         let warming = Instant::now();
         let mut warm = 0;
         while warm < self.warmup_runs || warming.elapsed() < self.warmup_time {
-            run().map_err(fail)?;
+            run()?;
             warm += 1;
         }
         let started = Instant::now();
         let mut samples = Vec::new();
         while samples.len() < self.max_runs.max(1) {
             let t = Instant::now();
-            run().map_err(fail)?;
+            run()?;
             samples.push(t.elapsed().as_secs_f64() * 1e3);
             if samples.len() >= self.min_runs
                 && (median_relative_bound(&samples) <= self.bound

@@ -9,12 +9,40 @@ use tract_onnx::prelude::*;
 pub struct TractModel {
     plan: Arc<TypedRunnableModel>,
     input_shape: Vec<usize>,
+    what: String,
+}
+
+/// Why tract cannot load or run a model; each names the model (a file name).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TractFailure {
+    /// The file is not an ONNX model tract can read, optimise and plan.
+    #[error("{what}: tract cannot load it: {message}")]
+    Load {
+        /// The model.
+        what: String,
+        /// tract's words.
+        message: String,
+    },
+    /// The input's shape is not fixed.
+    #[error("{what}: the input shape is not static")]
+    DynamicInput {
+        /// The model.
+        what: String,
+    },
+    /// A run failed (an input of the wrong size, an op tract cannot evaluate).
+    #[error("{what}: tract cannot run it: {message}")]
+    Run {
+        /// The model.
+        what: String,
+        /// tract's words.
+        message: String,
+    },
 }
 
 impl TractModel {
     /// Loads a model from its bytes; `what` (a file name) names it in errors. A corrupted or
     /// truncated file is an error, never a panic.
-    pub fn load(bytes: &[u8], what: &str) -> Result<TractModel, String> {
+    pub fn load(bytes: &[u8], what: &str) -> Result<TractModel, TractFailure> {
         TractModel::load_observing(bytes, what, &[])
     }
 
@@ -25,8 +53,11 @@ impl TractModel {
         bytes: &[u8],
         what: &str,
         outputs: &[String],
-    ) -> Result<TractModel, String> {
-        let fail = |e: TractError| format!("{what}: tract cannot load it: {e:#}");
+    ) -> Result<TractModel, TractFailure> {
+        let fail = |e: TractError| TractFailure::Load {
+            what: what.into(),
+            message: format!("{e:#}"),
+        };
         let mut model = tract_onnx::onnx()
             .model_for_read(&mut &bytes[..])
             .map_err(fail)?;
@@ -41,10 +72,14 @@ impl TractModel {
             .map_err(fail)?
             .shape
             .as_concrete()
-            .ok_or_else(|| format!("{what}: the input shape is not static"))?
+            .ok_or_else(|| TractFailure::DynamicInput { what: what.into() })?
             .to_vec();
         let plan = typed.into_runnable().map_err(fail)?;
-        Ok(TractModel { plan, input_shape })
+        Ok(TractModel {
+            plan,
+            input_shape,
+            what: what.into(),
+        })
     }
 
     /// The input shape, batch included.
@@ -52,23 +87,34 @@ impl TractModel {
         &self.input_shape
     }
 
+    /// The model's name in errors.
+    pub fn what(&self) -> &str {
+        &self.what
+    }
+
+    /// A run failure of this model.
+    fn failed(&self, e: TractError) -> TractFailure {
+        TractFailure::Run {
+            what: self.what.clone(),
+            message: format!("{e:#}"),
+        }
+    }
+
     /// Runs one sample (`input` holds the input's elements) and returns the output values.
-    pub fn run(&self, input: &[f32]) -> Result<Vec<f32>, String> {
+    pub fn run(&self, input: &[f32]) -> Result<Vec<f32>, TractFailure> {
         Ok(self.run_all(input)?.swap_remove(0))
     }
 
     /// Runs one sample and returns the values of every output.
-    pub fn run_all(&self, input: &[f32]) -> Result<Vec<Vec<f32>>, String> {
-        let tensor = Tensor::from_shape(&self.input_shape, input).map_err(|e| format!("{e:#}"))?;
+    pub fn run_all(&self, input: &[f32]) -> Result<Vec<Vec<f32>>, TractFailure> {
+        let tensor = Tensor::from_shape(&self.input_shape, input).map_err(|e| self.failed(e))?;
         let out = self
             .plan
             .run(tvec!(tensor.into_tvalue()))
-            .map_err(|e| format!("{e:#}"))?;
+            .map_err(|e| self.failed(e))?;
         out.iter()
             .map(|t| {
-                let view = t
-                    .to_plain_array_view::<f32>()
-                    .map_err(|e| format!("{e:#}"))?;
+                let view = t.to_plain_array_view::<f32>().map_err(|e| self.failed(e))?;
                 Ok(view.iter().copied().collect())
             })
             .collect()
@@ -76,20 +122,23 @@ impl TractModel {
 
     /// A closure that runs the model once on `input` and drops the result: what a meter
     /// times (the input tensor is built once, outside the timed part).
-    pub fn runner(&self, input: &[f32]) -> Result<impl FnMut() -> Result<(), String> + '_, String> {
+    pub fn runner(
+        &self,
+        input: &[f32],
+    ) -> Result<impl FnMut() -> Result<(), TractFailure> + '_, TractFailure> {
         let tensor = Tensor::from_shape(&self.input_shape, input)
-            .map_err(|e| format!("{e:#}"))?
+            .map_err(|e| self.failed(e))?
             .into_tvalue();
         Ok(move || {
             self.plan
                 .run(tvec!(tensor.clone()))
                 .map(|_| ())
-                .map_err(|e| format!("{e:#}"))
+                .map_err(|e| self.failed(e))
         })
     }
 
     /// Accuracy over samples laid one after another in `x` with their `labels`.
-    pub fn accuracy(&self, x: &[f32], labels: &[u32]) -> Result<f64, String> {
+    pub fn accuracy(&self, x: &[f32], labels: &[u32]) -> Result<f64, TractFailure> {
         let size: usize = self.input_shape.iter().product();
         let mut correct = 0;
         for (sample, &label) in x.chunks(size).zip(labels) {

@@ -36,8 +36,8 @@ impl Meter for TractMeter {
     }
 
     fn measure(&self, bytes: &[u8], what: &str) -> Result<Measurement, MeasureError> {
-        let model = TractModel::load(bytes, what).map_err(MeasureError::Model)?;
-        let timed = self.timer.time(&model, what).map_err(MeasureError::Model)?;
+        let model = TractModel::load(bytes, what)?;
+        let timed = self.timer.time(&model)?;
         Ok(Measurement {
             board: self.board.clone(),
             backend: self.backend().into(),

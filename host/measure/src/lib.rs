@@ -100,6 +100,9 @@ pub enum MeasureError {
     /// The model file cannot be read, parsed or run.
     #[error("{0}")]
     Model(String),
+    /// tract cannot load or run the model.
+    #[error(transparent)]
+    Tract(#[from] edgenas_wire::tract::TractFailure),
     /// The model does not compile for the device engine.
     #[error(transparent)]
     Compile(#[from] edgenas_onnx::compile::CompileError),

@@ -124,11 +124,9 @@ impl Meter for Simulator {
     }
 
     fn measure(&self, bytes: &[u8], what: &str) -> Result<Measurement, MeasureError> {
-        let model = TractModel::load(bytes, what).map_err(MeasureError::Model)?;
+        let model = TractModel::load(bytes, what)?;
         let zeros = vec![0.0; model.input_shape().iter().product()];
-        model
-            .run(&zeros)
-            .map_err(|e| MeasureError::Model(format!("{what}: tract cannot run it: {e}")))?;
+        model.run(&zeros)?;
         let mut warnings = Vec::new();
         let by_kernels = match self.kernel_cycles(bytes, what) {
             Some(Ok((cycles, note))) => {

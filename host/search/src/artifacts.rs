@@ -115,10 +115,9 @@ pub fn write_artifacts(
         info,
         &Precision::Int8Operators(params),
     )?);
-    let f32_tract = TractModel::load(&f32_bytes, "model.onnx").map_err(ExportError::Run)?;
-    let int8_tract = TractModel::load(&int8_bytes, "model-int8.onnx").map_err(ExportError::Run)?;
-    let ops_tract =
-        TractModel::load(&ops_bytes, "model-int8-ops.onnx").map_err(ExportError::Run)?;
+    let f32_tract = TractModel::load(&f32_bytes, "model.onnx")?;
+    let int8_tract = TractModel::load(&int8_bytes, "model-int8.onnx")?;
+    let ops_tract = TractModel::load(&ops_bytes, "model-int8-ops.onnx")?;
     let size = net.input_shape().elements();
     let samples: Vec<&[f32]> = data.test.x.chunks(size).take(CHECK_SAMPLES).collect();
     let expected_f32 = train::outputs(net, weights, &samples, device).map_err(run_err)?;

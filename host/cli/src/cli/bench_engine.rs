@@ -76,12 +76,12 @@ struct Timing {
 
 fn time_model(onnx: &[u8], runs: usize) -> Result<Timing> {
     let compiled = compile::compile(onnx, "model")?;
-    let tract = TractModel::load(onnx, "model").map_err(anyhow::Error::msg)?;
+    let tract = TractModel::load(onnx, "model")?;
     let mut host = HostEngine::new(&compiled.blob)?;
     let n: usize = tract.input_shape().iter().product();
     let mut rng = Rng::new(3);
     let x: Vec<f32> = (0..n).map(|_| (rng.unit() * 2.0 - 1.0) as f32).collect();
-    let mut tract_run = tract.runner(&x).map_err(anyhow::Error::msg)?;
+    let mut tract_run = tract.runner(&x)?;
     let mut e = host.engine().map_err(anyhow::Error::msg)?;
     let input = compile::to_bytes(&e.input(), &x);
     let blob = *e.blob();

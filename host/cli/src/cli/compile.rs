@@ -50,7 +50,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     // One random input through the engine and through tract, as a check of the whole chain.
     let mut host = HostEngine::new(&compiled.blob)?;
-    let tract = TractModel::load(&onnx, &what).map_err(anyhow::Error::msg)?;
+    let tract = TractModel::load(&onnx, &what)?;
     let mut rng = Rng::new(1);
     let n: usize = tract.input_shape().iter().product();
     let x: Vec<f32> = (0..n).map(|_| (rng.unit() * 2.0 - 1.0) as f32).collect();

@@ -57,7 +57,7 @@ pub fn run(args: Args) -> Result<()> {
         let what = file.display().to_string();
         let bytes = std::fs::read(file).with_context(|| format!("cannot read {what}"))?;
         let info = StoredInfo::from_bytes(&bytes, &what)?;
-        let model = TractModel::load(&bytes, &what).map_err(anyhow::Error::msg)?;
+        let model = TractModel::load(&bytes, &what)?;
         front_end = info.front_end;
         let same = loaded
             .as_ref()

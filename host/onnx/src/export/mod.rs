@@ -31,6 +31,7 @@ pub mod quant;
 pub mod reference;
 
 pub use edgenas_wire::TractModel;
+pub use edgenas_wire::tract::TractFailure;
 pub use files::{write, write_path};
 pub use header::c_header;
 pub use quant::{Calibration, QParams};
@@ -187,9 +188,9 @@ pub enum ExportError {
     /// Calibration cannot give quantisation parameters.
     #[error("calibration: {0}")]
     Calibration(String),
-    /// An exported model does not run.
-    #[error("{0}")]
-    Run(String),
+    /// An exported model does not load or run in tract.
+    #[error(transparent)]
+    Run(#[from] edgenas_wire::tract::TractFailure),
     /// The weights do not fit the network's layers.
     #[error("the weights do not fit the network: {0}")]
     Mismatch(#[from] edgenas_model::weights::WeightsMismatch),
