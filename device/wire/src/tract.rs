@@ -23,11 +23,13 @@ pub enum TractFailure {
         /// tract's words.
         message: String,
     },
-    /// The input's shape is not fixed.
-    #[error("{what}: the input shape is not static")]
-    DynamicInput {
+    /// A value's shape is not fixed.
+    #[error("{what}: {value} has no static shape")]
+    NotStatic {
         /// The model.
         what: String,
+        /// `the input`, or `node NAME`.
+        value: String,
     },
     /// A run failed (an input of the wrong size, an op tract cannot evaluate).
     #[error("{what}: tract cannot run it: {message}")]
@@ -72,7 +74,10 @@ impl TractModel {
             .map_err(fail)?
             .shape
             .as_concrete()
-            .ok_or_else(|| TractFailure::DynamicInput { what: what.into() })?
+            .ok_or_else(|| TractFailure::NotStatic {
+                what: what.into(),
+                value: "the input".into(),
+            })?
             .to_vec();
         let plan = typed.into_runnable().map_err(fail)?;
         Ok(TractModel {

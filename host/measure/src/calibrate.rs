@@ -164,7 +164,7 @@ pub fn calibrate(
         for precision in [false, true].into_iter().filter(|&q| !q || int8) {
             let bytes = export_untrained(net, precision, 0)?;
             let label = format!("{name}{}", if precision { " int8" } else { "" });
-            let work = analyse(&bytes, &label).map_err(MeasureError::Model)?;
+            let work = analyse(&bytes, &label)?;
             let m = meter.measure(&bytes, &label)?;
             points.push(CalibrationPoint {
                 name: label.clone(),

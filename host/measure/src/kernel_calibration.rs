@@ -178,8 +178,8 @@ fn chain(rng: &mut Rng, index: usize) -> (String, Network) {
 /// The loop counts of the ONNX model `bytes` compiled for the engine.
 pub fn compiled_counts(bytes: &[u8], name: &str) -> Result<ModelCounts, MeasureError> {
     let (compiled, _) = compile_with_input(bytes, name)?;
-    let blob = Blob::parse(&compiled.blob).map_err(|e| MeasureError::Model(e.to_string()))?;
-    model_counts(&blob).map_err(MeasureError::Model)
+    let blob = Blob::parse(&compiled.blob).map_err(edgenas_engine::Error::from)?;
+    Ok(model_counts(&blob)?)
 }
 
 /// Measures `bytes` with `meter` (which must report each op's instructions) as a sample of

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use edgenas_engine::Error as EngineError;
 use edgenas_engine::blob::{Activation, Blob, OpKind, OpRecord, TensorRecord};
 use edgenas_engine::dtype::DType;
 use edgenas_engine::kernels;
@@ -44,16 +45,19 @@ pub struct ModelCounts {
 }
 
 /// The loop counts of every op of `blob`.
-pub fn model_counts(blob: &Blob) -> Result<ModelCounts, String> {
+pub fn model_counts(blob: &Blob) -> Result<ModelCounts, EngineError> {
     let tensor = |i: usize| {
-        blob.tensor(i)
-            .ok_or_else(|| format!("the blob has no tensor {i}"))
+        blob.tensor(i).ok_or(EngineError::BadTensor {
+            tensor: i,
+            what: "missing",
+        })
     };
     let mut ops = Vec::new();
     for i in 0..blob.header().ops as usize {
-        let op = blob
-            .op(i)
-            .ok_or_else(|| format!("the blob has no op {i}"))?;
+        let op = blob.op(i).ok_or(EngineError::BadOp {
+            op: i,
+            what: "missing",
+        })?;
         let output = tensor(op.output as usize)?;
         let input = match op.input_tensors().next() {
             Some(t) => tensor(t)?,
@@ -254,17 +258,31 @@ fn end_counts(m: &ModelCounts) -> [(&'static str, f64); 2] {
     [("end", 1.0), ("output", m.output)]
 }
 
+/// A model with a kernel that the kernel model was not calibrated on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the kernel model (measured on {measured_on}) has no `{kernel}` kernel: calibrate again")]
+pub struct UncalibratedKernel {
+    /// The board the kernel model was measured on.
+    pub measured_on: String,
+    /// The kernel it lacks.
+    pub kernel: String,
+}
+
 /// The predicted cycles of `model` under `km`, op by op (the first op's with the inference's
 /// start, the end apart, last); an error names a kernel `km` was not calibrated on.
-pub fn predict_op_cycles(km: &KernelModel, model: &ModelCounts) -> Result<Vec<f64>, String> {
+pub fn predict_op_cycles(
+    km: &KernelModel,
+    model: &ModelCounts,
+) -> Result<Vec<f64>, UncalibratedKernel> {
     let mut cycles = Vec::with_capacity(model.ops.len() + 1);
     for op in &model.ops {
-        let coefficients = km.kernels.get(&op.kernel).ok_or_else(|| {
-            format!(
-                "the kernel model (measured on {}) has no `{}` kernel: calibrate again",
-                km.measured_on, op.kernel
-            )
-        })?;
+        let coefficients = km
+            .kernels
+            .get(&op.kernel)
+            .ok_or_else(|| UncalibratedKernel {
+                measured_on: km.measured_on.clone(),
+                kernel: op.kernel.clone(),
+            })?;
         cycles.push(cost(coefficients, &op.counts));
     }
     if let Some(first) = cycles.first_mut() {
@@ -275,7 +293,7 @@ pub fn predict_op_cycles(km: &KernelModel, model: &ModelCounts) -> Result<Vec<f6
 }
 
 /// The predicted cycles of one inference of `model` under `km`.
-pub fn predict_cycles(km: &KernelModel, model: &ModelCounts) -> Result<f64, String> {
+pub fn predict_cycles(km: &KernelModel, model: &ModelCounts) -> Result<f64, UncalibratedKernel> {
     Ok(predict_op_cycles(km, model)?.iter().sum())
 }
 
@@ -427,6 +445,7 @@ mod tests {
             output: 1.0,
         };
         let e = predict_cycles(&km, &unknown).unwrap_err();
-        assert!(e.contains("no `f32 softmax` kernel"), "{e}");
+        assert_eq!(e.kernel, "f32 softmax");
+        assert!(e.to_string().contains("no `f32 softmax` kernel"), "{e}");
     }
 }

@@ -61,12 +61,16 @@ impl Simulator {
             Ok(c) => c,
             Err(e) => return Some(Err(format!("the engine cannot compile it ({e})"))),
         };
-        Some(kernel_model::predict_cycles(km, &counts).map(|c| {
-            (
-                c,
-                format!("predicted per kernel of the compiled model: kernel model {note}"),
-            )
-        }))
+        Some(
+            kernel_model::predict_cycles(km, &counts)
+                .map(|c| {
+                    (
+                        c,
+                        format!("predicted per kernel of the compiled model: kernel model {note}"),
+                    )
+                })
+                .map_err(|e| e.to_string()),
+        )
     }
 }
 
@@ -145,7 +149,7 @@ impl Meter for Simulator {
         let cycles = match by_kernels {
             Some(cycles) => cycles,
             None => {
-                let work = analyse(bytes, what).map_err(MeasureError::Model)?;
+                let work = analyse(bytes, what)?;
                 let fallback = work.fallback_ops();
                 if !fallback.is_empty() {
                     warnings.push(format!(

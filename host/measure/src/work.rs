@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use edgenas_wire::tract::TractFailure;
 use serde::Serialize;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::cnn::{Conv, MaxPool, SumPool};
@@ -122,8 +123,11 @@ const ELEMENTWISE_OPS: &[&str] = &[
 
 /// Loads `bytes` with tract, types and declutters it, and returns each node's work. `what`
 /// (a file name) names the model in errors.
-pub fn analyse(bytes: &[u8], what: &str) -> Result<ModelWork, String> {
-    let fail = |e: TractError| format!("{what}: tract cannot load it: {e:#}");
+pub fn analyse(bytes: &[u8], what: &str) -> Result<ModelWork, TractFailure> {
+    let fail = |e: TractError| TractFailure::Load {
+        what: what.into(),
+        message: format!("{e:#}"),
+    };
     let inference = tract_onnx::onnx()
         .model_for_read(&mut &bytes[..])
         .map_err(fail)?;
@@ -158,7 +162,10 @@ pub fn analyse(bytes: &[u8], what: &str) -> Result<ModelWork, String> {
             .shape
             .as_concrete()
             .map(|s| s.iter().product())
-            .ok_or_else(|| format!("{what}: node {} has no static shape", node.name))?;
+            .ok_or_else(|| TractFailure::NotStatic {
+                what: what.into(),
+                value: format!("node {}", node.name),
+            })?;
         let input = |k: usize| -> Option<Vec<usize>> {
             let fact = typed.outlet_fact(*node.inputs.get(k)?).ok()?;
             fact.shape.as_concrete().map(|s| s.to_vec())

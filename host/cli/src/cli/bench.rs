@@ -166,7 +166,7 @@ fn predictor(args: PredictorArgs) -> Result<()> {
             let c = Candidate::new(&space, space.sample(&mut rng))?;
             let bytes = export_untrained(&c.network, args.int8, 0)?;
             let genotype = c.genotype.to_string();
-            let work = analyse(&bytes, &genotype).map_err(anyhow::Error::msg)?;
+            let work = analyse(&bytes, &genotype)?;
             let counts = if emulated {
                 Some(compiled_counts(&bytes, &genotype)?)
             } else {
@@ -248,7 +248,7 @@ fn predictor(args: PredictorArgs) -> Result<()> {
                     }
                     // Each candidate once: every one is in the last group, "all".
                     Err(e) if space == "all" => {
-                        unpredicted.push(json!({"genotype": m.genotype, "error": e}));
+                        unpredicted.push(json!({"genotype": m.genotype, "error": e.to_string()}));
                     }
                     Err(_) => {}
                 }

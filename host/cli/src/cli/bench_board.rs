@@ -119,11 +119,7 @@ pub fn board(args: BoardArgs) -> Result<()> {
         let kernel_ms = match &board.kernel_model {
             Some(km) => {
                 let counts = compiled_counts(&bytes, label)?;
-                Some(
-                    kernel_model::predict_cycles(km, &counts).map_err(anyhow::Error::msg)?
-                        / L4R5ZI_HZ
-                        * 1e3,
-                )
+                Some(kernel_model::predict_cycles(km, &counts)? / L4R5ZI_HZ * 1e3)
             }
             None => None,
         };
