@@ -126,13 +126,29 @@ pub enum MeasureError {
     /// A file cannot be written or a model cannot be exported.
     #[error("{0}")]
     Io(String),
+    /// Talking to a Cortex-M board (emulated or real) through its debug link failed.
+    #[error("{board} ({via}): {source}")]
+    Board {
+        /// The board's name.
+        board: String,
+        /// `QEMU` or `probe`.
+        via: &'static str,
+        /// What failed.
+        source: mcu::LinkError,
+    },
 }
 
 impl MeasureError {
     /// Whether the board could not hold the model in its RAM (a property of the model and the
     /// board, not a failure of the meter).
     pub fn is_too_big(&self) -> bool {
-        matches!(self, MeasureError::Unreachable(e) if e.contains(mcu::TOO_BIG))
+        matches!(
+            self,
+            MeasureError::Board {
+                source: mcu::LinkError::TooBig { .. },
+                ..
+            }
+        )
     }
 }
 

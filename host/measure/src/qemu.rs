@@ -20,8 +20,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::mcu::{
-    BoardRun, DataRegion, FirmwareSymbols, Gdb, artefact, compile_with_input, firmware_path,
-    mailbox, op_profile,
+    BoardRun, DataRegion, FirmwareSymbols, Gdb, LinkError, artefact, compile_with_input,
+    firmware_path, mailbox, op_profile,
 };
 use super::{FrontEndShare, Kind, Latency, MeasureError, Measurement, Meter};
 use edgenas_model::board::Board;
@@ -212,13 +212,20 @@ impl QemuMeter {
         front_end: Option<&[u8]>,
         runs: u32,
     ) -> Result<BoardRun, MeasureError> {
-        let fail =
-            |e: String| MeasureError::Unreachable(format!("{} (QEMU): {e}", self.board.name));
-        let elf = std::fs::read(&self.firmware)
-            .map_err(|e| fail(format!("cannot read {}: {e}", self.firmware.display())))?;
-        let symbols = FirmwareSymbols::of(&elf).map_err(&fail)?;
+        let fail = |source: LinkError| MeasureError::Board {
+            board: self.board.name.clone(),
+            via: "QEMU",
+            source,
+        };
+        let elf = std::fs::read(&self.firmware).map_err(|e| {
+            fail(LinkError::Firmware(format!(
+                "cannot read {}: {e}",
+                self.firmware.display()
+            )))
+        })?;
+        let symbols = FirmwareSymbols::of(&elf).map_err(fail)?;
         let (qemu, stream) = self.start(symbols)?;
-        let mut gdb = Gdb::new(stream).map_err(&fail)?;
+        let mut gdb = Gdb::new(stream).map_err(fail)?;
         let region = data_region(&self.machine);
         let result = gdb.request("?", Duration::from_secs(5)).and_then(|_| {
             let timeout = self.timeout;
@@ -229,16 +236,24 @@ impl QemuMeter {
         drop(gdb);
         let mut qemu = qemu;
         let result = result.map_err(|e| match qemu.exited() {
-            Some(status) => format!("QEMU stopped during the run ({status}): {e}"),
+            Some(status) => LinkError::Exited {
+                status: status.to_string(),
+                during: Box::new(e),
+            },
             None => e,
         });
         let log = qemu.stop();
-        let mut run = result.map_err(&fail)?;
+        let mut run = result.map_err(fail)?;
         let ops = edgenas_engine::blob::Blob::parse(blob).map_or(0, |b| b.header().ops as usize);
         // The front end's end is counted like an op's, before the network's first.
         let marks = ops + front_end.is_some() as usize;
-        (run.instructions, run.op_instructions) = counts(&log, runs as usize, marks)
-            .map_err(|e| fail(format!("{e} (QEMU said: {})", log.join(" | "))))?;
+        (run.instructions, run.op_instructions) =
+            counts(&log, runs as usize, marks).map_err(|e| {
+                fail(LinkError::BadReply(format!(
+                    "{e} (QEMU said: {})",
+                    log.join(" | ")
+                )))
+            })?;
         if front_end.is_some() {
             run.front_end_instructions = Some(run.op_instructions.remove(0));
         }

@@ -6,6 +6,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use super::LinkError;
+
 /// Bytes of memory per `m` or `M` packet.
 const CHUNK: usize = 1024;
 
@@ -24,21 +26,31 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn unhex(text: &[u8]) -> Result<Vec<u8>, String> {
+fn unhex(text: &[u8]) -> Result<Vec<u8>, LinkError> {
     text.chunks(2)
         .map(|c| {
             std::str::from_utf8(c)
                 .ok()
                 .and_then(|s| u8::from_str_radix(s, 16).ok())
-                .ok_or_else(|| format!("bad hex in a gdb reply: {}", String::from_utf8_lossy(text)))
+                .ok_or_else(|| {
+                    LinkError::BadReply(format!(
+                        "bad hex in a gdb reply: {}",
+                        String::from_utf8_lossy(text)
+                    ))
+                })
         })
         .collect()
 }
 
+/// A failure of the connection to the gdb server.
+fn connection(e: std::io::Error) -> LinkError {
+    LinkError::Connection(format!("gdb server: {e}"))
+}
+
 impl Gdb {
     /// Connects to `stream` (a gdb server), with `TCP_NODELAY`.
-    pub fn new(stream: TcpStream) -> Result<Gdb, String> {
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    pub fn new(stream: TcpStream) -> Result<Gdb, LinkError> {
+        stream.set_nodelay(true).map_err(connection)?;
         Ok(Gdb {
             stream,
             breakpoints: Vec::new(),
@@ -46,29 +58,27 @@ impl Gdb {
     }
 
     /// Sends one packet and returns the reply's payload; a reply must come within `timeout`.
-    pub fn request(&mut self, payload: &str, timeout: Duration) -> Result<Vec<u8>, String> {
+    pub fn request(&mut self, payload: &str, timeout: Duration) -> Result<Vec<u8>, LinkError> {
         let packet = format!("${payload}#{:02x}", checksum(payload.as_bytes()));
         self.stream
             .write_all(packet.as_bytes())
-            .map_err(|e| format!("gdb server: {e}"))?;
+            .map_err(connection)?;
         self.stream
             .set_read_timeout(Some(timeout))
-            .map_err(|e| e.to_string())?;
+            .map_err(connection)?;
         let reply = self.read_packet()?;
-        self.stream
-            .write_all(b"+")
-            .map_err(|e| format!("gdb server: {e}"))?;
+        self.stream.write_all(b"+").map_err(connection)?;
         Ok(reply)
     }
 
-    fn read_packet(&mut self) -> Result<Vec<u8>, String> {
+    fn read_packet(&mut self) -> Result<Vec<u8>, LinkError> {
         let mut byte = [0u8; 1];
-        let mut next = |s: &mut TcpStream| -> Result<u8, String> {
+        let mut next = |s: &mut TcpStream| -> Result<u8, LinkError> {
             s.read_exact(&mut byte).map_err(|e| match e.kind() {
                 std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
-                    "the gdb server did not answer in time".to_string()
+                    LinkError::NoAnswer
                 }
-                _ => format!("gdb server: {e}"),
+                _ => connection(e),
             })?;
             Ok(byte[0])
         };
@@ -83,13 +93,13 @@ impl Gdb {
         }
         let sum = [next(&mut self.stream)?, next(&mut self.stream)?];
         if unhex(&sum)?.first() != Some(&checksum(&payload)) {
-            return Err("a gdb reply has a bad checksum".into());
+            return Err(LinkError::BadReply("a gdb reply has a bad checksum".into()));
         }
         Ok(payload)
     }
 
     /// Reads `len` bytes at `addr`.
-    pub fn read(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, String> {
+    pub fn read(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, LinkError> {
         let mut out = Vec::with_capacity(len);
         for start in (0..len).step_by(CHUNK) {
             let n = CHUNK.min(len - start);
@@ -98,10 +108,11 @@ impl Gdb {
                 Duration::from_secs(5),
             )?;
             if reply.first() == Some(&b'E') {
-                return Err(format!(
-                    "cannot read {n} bytes at {:#x}",
-                    addr as usize + start
-                ));
+                return Err(LinkError::Memory {
+                    access: "read",
+                    bytes: n,
+                    addr: (addr as usize + start) as u32,
+                });
             }
             out.extend(unhex(&reply)?);
         }
@@ -109,7 +120,7 @@ impl Gdb {
     }
 
     /// Writes `bytes` at `addr`.
-    pub fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<(), String> {
+    pub fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<(), LinkError> {
         for (k, chunk) in bytes.chunks(CHUNK).enumerate() {
             let at = addr as usize + k * CHUNK;
             let reply = self.request(
@@ -117,23 +128,27 @@ impl Gdb {
                 Duration::from_secs(5),
             )?;
             if reply != b"OK" {
-                return Err(format!("cannot write {} bytes at {at:#x}", chunk.len()));
+                return Err(LinkError::Memory {
+                    access: "write",
+                    bytes: chunk.len(),
+                    addr: at as u32,
+                });
             }
         }
         Ok(())
     }
 
     /// Sets a software breakpoint at `addr` (a Thumb address: bit 0 is dropped).
-    pub fn breakpoint(&mut self, addr: u32) -> Result<(), String> {
+    pub fn breakpoint(&mut self, addr: u32) -> Result<(), LinkError> {
         self.set_breakpoint('Z', addr & !1)?;
         self.breakpoints.push(addr & !1);
         Ok(())
     }
 
-    fn set_breakpoint(&mut self, op: char, addr: u32) -> Result<(), String> {
+    fn set_breakpoint(&mut self, op: char, addr: u32) -> Result<(), LinkError> {
         let reply = self.request(&format!("{op}0,{addr:x},2"), Duration::from_secs(5))?;
         if reply != b"OK" {
-            return Err(format!("cannot set or clear a breakpoint at {addr:#x}"));
+            return Err(LinkError::Breakpoint(addr));
         }
         Ok(())
     }
@@ -141,7 +156,7 @@ impl Gdb {
     /// Continues and waits for the core to stop (a breakpoint), at most `timeout`. As gdb
     /// does, it first steps over a breakpoint the core may be stopped on: breakpoints are
     /// cleared for one single step and set again.
-    pub fn resume(&mut self, timeout: Duration) -> Result<(), String> {
+    pub fn resume(&mut self, timeout: Duration) -> Result<(), LinkError> {
         let breakpoints = self.breakpoints.clone();
         for &b in &breakpoints {
             self.set_breakpoint('z', b)?;
@@ -153,10 +168,10 @@ impl Gdb {
         let reply = self.request("c", timeout)?;
         match reply.first() {
             Some(b'T') | Some(b'S') => Ok(()),
-            _ => Err(format!(
+            _ => Err(LinkError::BadReply(format!(
                 "the core stopped unexpectedly: {}",
                 String::from_utf8_lossy(&reply)
-            )),
+            ))),
         }
     }
 }

@@ -2,10 +2,7 @@
 
 use std::time::Duration;
 
-use super::{Transport, elf};
-
-/// What the error of a model too big for the board's RAM says ([`crate::MeasureError::is_too_big`]).
-pub const TOO_BIG: &str = "bytes of RAM";
+use super::{LinkError, Transport, elf};
 
 /// Words of the mailbox, and the indices the host uses (device/firmware/src/main.rs).
 mod word {
@@ -46,7 +43,7 @@ pub struct FirmwareSymbols {
 
 impl FirmwareSymbols {
     /// The symbols of the firmware ELF `bytes`.
-    pub fn of(bytes: &[u8]) -> Result<FirmwareSymbols, String> {
+    pub fn of(bytes: &[u8]) -> Result<FirmwareSymbols, LinkError> {
         let names = [
             "EDGENAS_MAILBOX",
             "edgenas_done",
@@ -54,7 +51,7 @@ impl FirmwareSymbols {
             "edgenas_inference_end",
             "edgenas_op_end",
         ];
-        match elf::symbols(bytes, &names)?[..] {
+        match elf::symbols(bytes, &names).map_err(LinkError::Firmware)?[..] {
             [mailbox, done, begin, end, op_end] => Ok(FirmwareSymbols {
                 mailbox,
                 done,
@@ -62,7 +59,7 @@ impl FirmwareSymbols {
                 end,
                 op_end,
             }),
-            _ => Err("the firmware lacks one of its symbols".into()),
+            _ => Err(LinkError::Firmware("it lacks one of its symbols".into())),
         }
     }
 }
@@ -92,7 +89,7 @@ impl DataRegion {
     }
 
     /// Where buffers of these sizes go, one after another, each 16-byte aligned.
-    fn layout(&self, sizes: &[usize]) -> Result<Vec<u32>, String> {
+    fn layout(&self, sizes: &[usize]) -> Result<Vec<u32>, LinkError> {
         let align = |a: u64| a.div_ceil(16) * 16;
         let mut at = Vec::with_capacity(sizes.len());
         let mut next = self.start as u64;
@@ -102,12 +99,10 @@ impl DataRegion {
             next += size as u64;
         }
         if next > self.end as u64 {
-            return Err(format!(
-                "the model needs {} {TOO_BIG} for its blob, arena, input and output (and its \
-                 front end's); the board has {} above its firmware",
-                next - self.start as u64,
-                self.end - self.start
-            ));
+            return Err(LinkError::TooBig {
+                needed: next - self.start as u64,
+                available: self.end - self.start,
+            });
         }
         Ok(at)
     }
@@ -148,8 +143,9 @@ pub fn run(
     front_end: Option<&[u8]>,
     runs: u32,
     timeout: Duration,
-) -> Result<BoardRun, String> {
-    let parsed = edgenas_engine::blob::Blob::parse(blob).map_err(|e| e.to_string())?;
+) -> Result<BoardRun, LinkError> {
+    let parsed = edgenas_engine::blob::Blob::parse(blob)
+        .map_err(|e| LinkError::Model(format!("the blob: {e}")))?;
     let arena_bytes = parsed.header().arena_bytes;
     let output_len = parsed
         .tensor(parsed.header().output as usize)
@@ -157,7 +153,8 @@ pub fn run(
     let (fe_len, scratch_len, features_len) = match front_end {
         None => (0, 0, 0),
         Some(b) => {
-            let fe = edgenas_onnx::compile::HostFrontEnd::new(b).map_err(|e| e.to_string())?;
+            let fe = edgenas_onnx::compile::HostFrontEnd::new(b)
+                .map_err(|e| LinkError::Model(format!("the front end: {e}")))?;
             (b.len(), 4 * fe.scratch_words(), fe.output_bytes())
         }
     };
@@ -179,9 +176,7 @@ pub fn run(
         link.read_u32(mailbox(word::STATUS))?,
     );
     if magic != MAGIC || status != READY {
-        return Err(format!(
-            "the firmware did not come up (magic {magic:#x}, status {status})"
-        ));
+        return Err(LinkError::NotUp { magic, status });
     }
     link.write(at[0], blob)?;
     link.write(at[2], input)?;
@@ -219,15 +214,17 @@ pub fn run(
             .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     };
     if w(word::STATUS) != DONE {
-        return Err(format!(
-            "the engine on the board failed: status {}, error {} ({})",
-            w(word::STATUS),
-            w(word::ERROR),
-            w(word::ERROR_DETAIL)
-        ));
+        return Err(LinkError::Engine {
+            status: w(word::STATUS),
+            error: w(word::ERROR),
+            detail: w(word::ERROR_DETAIL),
+        });
     }
     if w(word::RUNS_DONE) != runs {
-        return Err(format!("{} of {runs} runs finished", w(word::RUNS_DONE)));
+        return Err(LinkError::Runs {
+            done: w(word::RUNS_DONE),
+            asked: runs,
+        });
     }
     Ok(BoardRun {
         instructions: vec![],
@@ -256,6 +253,13 @@ mod tests {
         assert_eq!(at[2], at[1] + 4000);
         assert_eq!(at[3], at[2] + 32);
         let too_big = r.layout(&[60_000, 10_000, 0, 0]).unwrap_err();
-        assert!(too_big.contains("70000 bytes"), "{too_big}");
+        assert_eq!(
+            too_big,
+            LinkError::TooBig {
+                needed: 70_000,
+                available: 0x1_0000
+            }
+        );
+        assert!(too_big.to_string().contains("70000 bytes"), "{too_big}");
     }
 }

@@ -24,7 +24,7 @@ use edgenas_model::rng::Rng;
 use edgenas_onnx::compile::{self, Compiled, to_bytes};
 
 pub use gdb::Gdb;
-pub use mailbox::{BoardRun, DataRegion, FirmwareSymbols, TOO_BIG};
+pub use mailbox::{BoardRun, DataRegion, FirmwareSymbols};
 pub use profile::{OpProfile, op_profile};
 
 /// Where an installed edgenas looks for the firmware and the QEMU plugin it did not build:
@@ -92,42 +92,130 @@ pub fn compile_with_input(bytes: &[u8], what: &str) -> Result<(Compiled, Vec<u8>
     Ok((compiled, input))
 }
 
+/// Why talking to a board's core, or its firmware, failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    /// The connection to the debug server or the probe failed (the transport's words).
+    #[error("{0}")]
+    Connection(String),
+    /// The debug server did not answer within the request's time.
+    #[error("the gdb server did not answer in time")]
+    NoAnswer,
+    /// A reply that is not the protocol's (bad hex, a bad checksum, an unexpected stop).
+    #[error("{0}")]
+    BadReply(String),
+    /// The core refused a memory access.
+    #[error("cannot {access} {bytes} bytes at {addr:#x}")]
+    Memory {
+        /// `read` or `write`.
+        access: &'static str,
+        /// Bytes asked for.
+        bytes: usize,
+        /// Where.
+        addr: u32,
+    },
+    /// The core refused a breakpoint.
+    #[error("cannot set or clear a breakpoint at {0:#x}")]
+    Breakpoint(u32),
+    /// The core did not stop within the time given.
+    #[error("the core did not stop within {timeout:?}: {message}")]
+    Timeout {
+        /// The time given.
+        timeout: Duration,
+        /// The transport's words.
+        message: String,
+    },
+    /// The firmware image is not ours, or not there.
+    #[error("the firmware: {0}")]
+    Firmware(String),
+    /// The firmware did not boot to its mailbox.
+    #[error("the firmware did not come up (magic {magic:#x}, status {status})")]
+    NotUp {
+        /// The mailbox's magic word.
+        magic: u32,
+        /// Its status word.
+        status: u32,
+    },
+    /// The model and its buffers do not fit in the RAM above the firmware.
+    #[error(
+        "the model needs {needed} bytes of RAM for its blob, arena, input and output (and its front end's); the board has {available} above its firmware"
+    )]
+    TooBig {
+        /// Bytes needed.
+        needed: u64,
+        /// Bytes there are.
+        available: u32,
+    },
+    /// The blob or front end does not load (checked on the host before it is sent).
+    #[error("{0}")]
+    Model(String),
+    /// The engine on the board reported an error.
+    #[error("the engine on the board failed: status {status}, error {error} ({detail})")]
+    Engine {
+        /// The mailbox's status word.
+        status: u32,
+        /// The engine's error code.
+        error: u32,
+        /// Its detail word.
+        detail: u32,
+    },
+    /// Fewer runs finished than were asked for.
+    #[error("{done} of {asked} runs finished")]
+    Runs {
+        /// Runs finished.
+        done: u32,
+        /// Runs asked for.
+        asked: u32,
+    },
+    /// The emulator exited during the run.
+    #[error("QEMU stopped during the run ({status}): {during}")]
+    Exited {
+        /// Its exit status.
+        status: String,
+        /// What the host saw.
+        during: Box<LinkError>,
+    },
+}
+
 /// What the host needs of a connection to a halted Cortex-M core.
 pub trait Transport {
     /// Reads `len` bytes at `addr`.
-    fn read(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, String>;
+    fn read(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, LinkError>;
     /// Writes `bytes` at `addr`.
-    fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<(), String>;
+    fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<(), LinkError>;
     /// Stops the core when it reaches `addr` (a Thumb function address).
-    fn breakpoint(&mut self, addr: u32) -> Result<(), String>;
+    fn breakpoint(&mut self, addr: u32) -> Result<(), LinkError>;
     /// Runs the core from where it stands (over a breakpoint it is stopped on) until it
     /// stops again, within `timeout`.
-    fn resume(&mut self, timeout: Duration) -> Result<(), String>;
+    fn resume(&mut self, timeout: Duration) -> Result<(), LinkError>;
 
     /// Reads one little-endian word.
-    fn read_u32(&mut self, addr: u32) -> Result<u32, String> {
+    fn read_u32(&mut self, addr: u32) -> Result<u32, LinkError> {
         let b = self.read(addr, 4)?;
         match b[..] {
             [a, b, c, d] => Ok(u32::from_le_bytes([a, b, c, d])),
-            _ => Err(format!("read {} bytes of a word at {addr:#x}", b.len())),
+            _ => Err(LinkError::BadReply(format!(
+                "read {} bytes of a word at {addr:#x}",
+                b.len()
+            ))),
         }
     }
 }
 
 impl Transport for Gdb {
-    fn read(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, String> {
+    fn read(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, LinkError> {
         Gdb::read(self, addr, len)
     }
 
-    fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<(), String> {
+    fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<(), LinkError> {
         Gdb::write(self, addr, bytes)
     }
 
-    fn breakpoint(&mut self, addr: u32) -> Result<(), String> {
+    fn breakpoint(&mut self, addr: u32) -> Result<(), LinkError> {
         Gdb::breakpoint(self, addr)
     }
 
-    fn resume(&mut self, timeout: Duration) -> Result<(), String> {
+    fn resume(&mut self, timeout: Duration) -> Result<(), LinkError> {
         Gdb::resume(self, timeout)
     }
 }

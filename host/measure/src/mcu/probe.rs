@@ -11,7 +11,7 @@ use probe_rs::flashing::{ElfLoader, ElfOptions, download_file};
 use probe_rs::probe::list::Lister;
 use probe_rs::{MemoryInterface, Permissions, Session};
 
-use super::{DataRegion, FirmwareSymbols, Transport, compile_with_input, mailbox};
+use super::{DataRegion, FirmwareSymbols, LinkError, Transport, compile_with_input, mailbox};
 use crate::{Kind, Latency, MeasureError, Measurement, Meter};
 use edgenas_model::board::Board;
 
@@ -77,40 +77,45 @@ pub struct ProbeLink<'s> {
     breakpoints: Vec<u32>,
 }
 
+/// A probe-rs failure, in its words.
+fn probe_error(e: probe_rs::Error) -> LinkError {
+    LinkError::Connection(e.to_string())
+}
+
 impl ProbeLink<'_> {
-    fn core(&mut self) -> Result<probe_rs::Core<'_>, String> {
-        self.session.core(0).map_err(|e| e.to_string())
+    fn core(&mut self) -> Result<probe_rs::Core<'_>, LinkError> {
+        self.session.core(0).map_err(probe_error)
     }
 }
 
 impl Transport for ProbeLink<'_> {
-    fn read(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, String> {
+    fn read(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, LinkError> {
         let mut buf = vec![0u8; len];
         self.core()?
             .read_8(addr as u64, &mut buf)
-            .map_err(|e| e.to_string())?;
+            .map_err(probe_error)?;
         Ok(buf)
     }
 
-    fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<(), String> {
+    fn write(&mut self, addr: u32, bytes: &[u8]) -> Result<(), LinkError> {
         self.core()?
             .write_8(addr as u64, bytes)
-            .map_err(|e| e.to_string())
+            .map_err(probe_error)
     }
 
-    fn breakpoint(&mut self, addr: u32) -> Result<(), String> {
+    fn breakpoint(&mut self, addr: u32) -> Result<(), LinkError> {
         let addr = addr & !1;
         self.core()?
             .set_hw_breakpoint(addr as u64)
-            .map_err(|e| e.to_string())?;
+            .map_err(probe_error)?;
         self.breakpoints.push(addr);
         Ok(())
     }
 
-    fn resume(&mut self, timeout: Duration) -> Result<(), String> {
+    fn resume(&mut self, timeout: Duration) -> Result<(), LinkError> {
         let breakpoints = self.breakpoints.clone();
         let mut core = self.core()?;
-        let e = |e: probe_rs::Error| e.to_string();
+        let e = probe_error;
         // Over a breakpoint the core may stand on: clear them for one step, as gdb does.
         core.clear_all_hw_breakpoints().map_err(e)?;
         core.step().map_err(e)?;
@@ -120,7 +125,10 @@ impl Transport for ProbeLink<'_> {
         core.run().map_err(e)?;
         core.wait_for_core_halted(timeout).map_err(|err| {
             let _ = core.halt(Duration::from_millis(100));
-            format!("the core did not stop within {timeout:?}: {err}")
+            LinkError::Timeout {
+                timeout,
+                message: err.to_string(),
+            }
         })
     }
 }
@@ -179,23 +187,25 @@ impl ProbeMeter {
     }
 
     /// Attaches to the chip and flashes the firmware, then resets the core halted.
-    fn connect(&self) -> Result<Session, String> {
+    fn connect(&self) -> Result<Session, LinkError> {
         let probe = Lister::new()
             .list_all()
             .into_iter()
             .next()
-            .ok_or("the debug probe went away")?
+            .ok_or_else(|| LinkError::Connection("the debug probe went away".into()))?
             .open()
-            .map_err(|e| format!("cannot open the probe: {e}"))?;
+            .map_err(|e| LinkError::Connection(format!("cannot open the probe: {e}")))?;
         let mut session = probe
             .attach(self.chip.as_str(), Permissions::default())
-            .map_err(|e| format!("cannot attach to {}: {e}", self.chip))?;
+            .map_err(|e| LinkError::Connection(format!("cannot attach to {}: {e}", self.chip)))?;
         download_file(
             &mut session,
             &self.firmware,
             ElfLoader(ElfOptions::default()),
         )
-        .map_err(|e| format!("cannot flash {}: {e}", self.firmware.display()))?;
+        .map_err(|e| {
+            LinkError::Firmware(format!("cannot flash {}: {e}", self.firmware.display()))
+        })?;
         Ok(session)
     }
 
@@ -206,20 +216,27 @@ impl ProbeMeter {
         input: &[u8],
         runs: u32,
     ) -> Result<mailbox::BoardRun, MeasureError> {
-        let fail =
-            |e: String| MeasureError::Unreachable(format!("{} (probe): {e}", self.board.name));
-        let elf = std::fs::read(&self.firmware)
-            .map_err(|e| fail(format!("cannot read {}: {e}", self.firmware.display())))?;
-        let symbols = FirmwareSymbols::of(&elf).map_err(&fail)?;
+        let fail = |source: LinkError| MeasureError::Board {
+            board: self.board.name.clone(),
+            via: "probe",
+            source,
+        };
+        let elf = std::fs::read(&self.firmware).map_err(|e| {
+            fail(LinkError::Firmware(format!(
+                "cannot read {}: {e}",
+                self.firmware.display()
+            )))
+        })?;
+        let symbols = FirmwareSymbols::of(&elf).map_err(fail)?;
         let mut slot = self.session.lock().unwrap_or_else(|e| e.into_inner());
         if slot.is_none() {
-            *slot = Some(self.connect().map_err(&fail)?);
+            *slot = Some(self.connect().map_err(fail)?);
         }
         let session = slot.as_mut().expect("connected above");
         session
             .core(0)
             .and_then(|mut c| c.reset_and_halt(Duration::from_secs(2)))
-            .map_err(|e| fail(format!("cannot reset the core: {e}")))?;
+            .map_err(|e| fail(LinkError::Connection(format!("cannot reset the core: {e}"))))?;
         let mut link = ProbeLink {
             session,
             breakpoints: vec![],
