@@ -180,7 +180,10 @@ fn replay_refuses_bad_tables_and_arguments() {
     );
     for (args, expected) in [
         (vec!["--table", bad.to_str().unwrap()], "bad.csv:2"),
-        (vec!["--table", "missing.csv"], "cannot read missing.csv"),
+        (
+            vec!["--table", "missing.csv"],
+            "missing.csv: cannot read it",
+        ),
         (
             vec![
                 "--table",

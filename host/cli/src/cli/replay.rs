@@ -54,7 +54,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let space = load_space(&args.space)?;
-    let table = ArchTable::read(&args.table, &space).map_err(anyhow::Error::msg)?;
+    let table = ArchTable::read(&args.table, &space)?;
     let Some(optimum) = table.optimum(args.max_latency_ms) else {
         bail!(
             "no architecture of {} meets --max-latency-ms {}",

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::pareto::hypervolume_2d;
 use super::{Outcome, Score, StrategyName, strategy};
+use edgenas_model::error::FileError;
 use edgenas_model::rng::Rng;
 use edgenas_model::space::SearchSpace;
 
@@ -35,36 +36,46 @@ pub struct ArchTable {
 impl ArchTable {
     /// Reads a table for `space`. Fails, naming the file and line, on a missing column, a
     /// number that does not parse, or an architecture that is not a genotype of the space.
-    pub fn read(path: &Path, space: &SearchSpace) -> Result<ArchTable, String> {
-        let file = path.display();
-        let mut reader =
-            csv::Reader::from_path(path).map_err(|e| format!("cannot read {file}: {e}"))?;
+    pub fn read(path: &Path, space: &SearchSpace) -> Result<ArchTable, FileError> {
+        let file = path.display().to_string();
+        let at = |line: usize, message: String| FileError {
+            line: Some(line),
+            ..FileError::file(&file, message)
+        };
+        let mut reader = csv::Reader::from_path(path)
+            .map_err(|e| FileError::file(&file, format!("cannot read it: {e}")))?;
         let headers = reader
             .headers()
-            .map_err(|e| format!("{file}: {e}"))?
+            .map_err(|e| FileError::file(&file, e.to_string()))?
             .clone();
         let column = |name: &str| {
             headers.iter().position(|h| h == name).ok_or_else(|| {
-                format!("{file}: no column `{name}` (need arch, accuracy, latency_ms)")
+                FileError::file(
+                    &file,
+                    format!("no column `{name}` (need arch, accuracy, latency_ms)"),
+                )
             })
         };
         let (arch, acc, lat) = (column("arch")?, column("accuracy")?, column("latency_ms")?);
         let mut entries = HashMap::new();
         for (i, record) in reader.records().enumerate() {
             let line = i + 2;
-            let record = record.map_err(|e| format!("{file}:{line}: {e}"))?;
+            let record = record.map_err(|e| at(line, e.to_string()))?;
             let number = |k: usize, what: &str| {
                 record
                     .get(k)
                     .and_then(|v| v.trim().parse::<f64>().ok())
                     .filter(|v| v.is_finite())
-                    .ok_or_else(|| format!("{file}:{line}: `{what}` is not a number"))
+                    .ok_or_else(|| at(line, format!("`{what}` is not a number")))
             };
             let text = record.get(arch).unwrap_or("");
             let g = space.parse_genotype(text).map_err(|e| {
-                format!(
-                    "{file}:{line}: `{text}` is not a genotype of space {}: {}",
-                    space.name, e.message
+                at(
+                    line,
+                    format!(
+                        "`{text}` is not a genotype of space {}: {}",
+                        space.name, e.message
+                    ),
                 )
             })?;
             entries.insert(
@@ -76,7 +87,7 @@ impl ArchTable {
             );
         }
         if entries.is_empty() {
-            return Err(format!("{file}: the table has no rows"));
+            return Err(FileError::file(&file, "the table has no rows"));
         }
         Ok(ArchTable { entries })
     }
