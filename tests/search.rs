@@ -652,6 +652,11 @@ fn prescreening_trains_the_best_scored_of_several_admitted_proposals() {
         assert_eq!(t.state, TrialState::Complete, "{t:?}");
         assert!(t.ram_bytes.unwrap() <= 20 * 1024, "{t:?}");
     }
+    // The report's settings say how the trials were chosen.
+    let html = std::fs::read_to_string(dir.path().join("screened/report.html")).unwrap();
+    assert!(html.contains("naswot: best of 6 proposals"), "{html}");
+    let html = std::fs::read_to_string(dir.path().join("plain/report.html")).unwrap();
+    assert!(html.contains(">pre-screening</th><td class=\"g\">none<"));
 }
 
 /// ASHA's decisions are trial states in the study, written as they are taken: a search

@@ -266,6 +266,12 @@ pub fn html(input: &ReportInput) -> String {
                 ("costs for", s.dtype.name().to_string()),
                 ("epochs per trial", s.epochs.to_string()),
                 ("fidelity", s.fidelity.describe(s.epochs)),
+                (
+                    "pre-screening",
+                    s.prescreen.map_or("none".into(), |p| {
+                        format!("{}: best of {} proposals", p.proxy.name(), p.candidates)
+                    }),
+                ),
                 ("strategy", s.strategy.name().to_string()),
                 ("seed", s.seed.to_string()),
                 ("created by edgenas", s.edgenas_version.clone()),
