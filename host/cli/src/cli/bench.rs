@@ -56,10 +56,10 @@ enum Bench {
     /// `--postgres`): trials per minute for each worker count with a cheap evaluator (MLPs on
     /// `digits`, simulator latency), and the coordination overhead per trial.
     Workers(super::bench_workers::WorkersArgs),
-    /// Zero-cost proxies: random candidates of each space scored at initialisation on one
-    /// mini-batch (NASWOT) and trained; Spearman's rank correlation of score and validation
-    /// accuracy, and the proxy's cost next to training's. Says whether to trust a proxy on
-    /// a task.
+    /// Zero-cost proxies: random candidates of each space scored at initialisation by NASWOT,
+    /// synflow and grad-norm (one mini-batch, or for synflow an input of ones) and trained;
+    /// each proxy's Spearman rank correlation of score and validation accuracy, and its cost
+    /// next to training's. Says which proxy to trust on a task.
     Proxies(super::bench_proxies::ProxiesArgs),
 }
 
