@@ -440,6 +440,40 @@ fn every_strategy_runs_a_search() {
     }
 }
 
+/// Pruned trials are told to every strategy as failures, and pre-screening asks every
+/// strategy for several proposals: each strategy runs such a search to its trials.
+#[test]
+fn every_strategy_runs_a_search_with_pruning_and_pre_screening() {
+    for strategy in ["random", "evolution", "reinforce", "bayes", "nsga2"] {
+        let dir = tempfile::tempdir().unwrap();
+        let s = search(
+            dir.path(),
+            &[
+                "--space",
+                "mlp",
+                "--trials",
+                "6",
+                "--epochs",
+                "2",
+                "--fidelity",
+                "asha",
+                "--eta",
+                "2",
+                "--prescreen",
+                "grad-norm:3",
+                "--strategy",
+                strategy,
+                "--finalists",
+                "0",
+            ],
+        );
+        assert_eq!(s["stop"], "trials", "{strategy}");
+        let stored = trials(&dir.path().join("study.db"));
+        let trained = stored.iter().filter(|t| t.state.was_trained()).count();
+        assert_eq!(trained, 6, "{strategy}: {stored:?}");
+    }
+}
+
 #[test]
 fn bad_input_is_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();

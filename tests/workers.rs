@@ -457,3 +457,44 @@ fn workers_pre_screen_as_the_study_says() {
         assert!(t.flash_bytes.unwrap() <= 76 * 1024, "{t:?}");
     }
 }
+
+/// ASHA decides at a rung from the curves in the study, so workers need not wait for one
+/// another: three workers on one study train the trials asked for, prune some at the rungs
+/// (epochs 1 and 2 of 4, eta 2), and run every complete trial to its last epoch.
+#[test]
+fn asha_with_three_workers_prunes_at_the_rungs_and_trains_the_trials_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    for study in studies(dir.path(), "asha") {
+        let extra = ["--workers", "0", "--fidelity", "asha", "--eta", "2"];
+        search(&study, dir.path(), 9, 4, &extra);
+        let children: Vec<Child> = (1..=3)
+            .map(|i| worker(&study, &format!("a{i}"), dir.path()))
+            .collect();
+        for child in children {
+            ran(child);
+        }
+        let all = trials(&study);
+        let trained: Vec<&Trial> = all.iter().filter(|t| t.state.was_trained()).collect();
+        assert_eq!(trained.len(), 9, "{study}: {all:#?}");
+        let pruned: Vec<&&Trial> = trained
+            .iter()
+            .filter(|t| t.state == TrialState::Pruned)
+            .collect();
+        assert!(
+            !pruned.is_empty(),
+            "{study}: nine MLPs, none behind at a rung"
+        );
+        for t in &pruned {
+            let last = t.curve.last().unwrap().epoch;
+            assert!([1, 2].contains(&last), "{study}: {t:?}");
+            let reason = t.reason.as_deref().unwrap_or("");
+            assert!(
+                reason.contains(&format!("at the {last}-epoch rung")),
+                "{reason}"
+            );
+        }
+        for t in trained.iter().filter(|t| t.state == TrialState::Complete) {
+            assert_eq!(t.curve.len(), 4, "{study}: {t:?}");
+        }
+    }
+}
