@@ -10,7 +10,7 @@ use edgenas::rng::Rng;
 use edgenas::space::{SHIPPED_SPACES, load_space};
 use edgenas::train::TrainDevice;
 use edgenas::train::{self, Batch, GraphModel, StopReason, TrainConfig, TrainError};
-use edgenas::weights::{Array, LayerWeights, Weights, initial_weights};
+use edgenas::weights::{ArrayRole, LayerWeights, Weights, initial_weights};
 
 const MLP: &str = "act=relu,hidden.depth=2,hidden.b1.out=128,hidden.b2.out=64";
 const DS_CNN: &str =
@@ -227,42 +227,14 @@ fn edgenas_train_refuses_bad_input_clearly() {
     );
 }
 
-/// `weights` with `f` applied to every value, and every convolution and dense weight (not
-/// bias) then multiplied by `scale`.
+/// `weights` with `f` applied to every value but the running variances, and every
+/// convolution and dense weight (not bias) then multiplied by `scale`.
 fn mapped(weights: &Weights, f: impl Fn(f32) -> f32, scale: f32) -> Weights {
-    let map = |a: &Array, s: f32| Array {
-        shape: a.shape.clone(),
-        data: a.data.iter().map(|&v| f(v) * s).collect(),
-    };
-    let layers = weights.layers.iter().map(|(name, layer)| {
-        let layer = match layer {
-            LayerWeights::Conv2d { weight, bias } => LayerWeights::Conv2d {
-                weight: map(weight, scale),
-                bias: bias.as_ref().map(|b| map(b, 1.0)),
-            },
-            LayerWeights::Dense { weight, bias } => LayerWeights::Dense {
-                weight: map(weight, scale),
-                bias: bias.as_ref().map(|b| map(b, 1.0)),
-            },
-            LayerWeights::BatchNorm {
-                gamma,
-                beta,
-                running_mean,
-                running_var,
-                epsilon,
-            } => LayerWeights::BatchNorm {
-                gamma: map(gamma, 1.0),
-                beta: map(beta, 1.0),
-                running_mean: map(running_mean, 1.0),
-                running_var: running_var.clone(),
-                epsilon: *epsilon,
-            },
-        };
-        (name.clone(), layer)
-    });
-    Weights {
-        layers: layers.collect(),
-    }
+    weights.map(|role, a| match role {
+        ArrayRole::Weight => a.map(|v| f(v) * scale),
+        ArrayRole::RunningVar => a.clone(),
+        _ => a.map(&f),
+    })
 }
 
 /// The logits of `weights` for `x` (`n` samples), in inference mode.

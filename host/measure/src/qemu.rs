@@ -217,13 +217,7 @@ impl QemuMeter {
             via: "QEMU",
             source,
         };
-        let elf = std::fs::read(&self.firmware).map_err(|e| {
-            fail(LinkError::Firmware(format!(
-                "cannot read {}: {e}",
-                self.firmware.display()
-            )))
-        })?;
-        let symbols = FirmwareSymbols::of(&elf).map_err(fail)?;
+        let symbols = FirmwareSymbols::read(&self.firmware).map_err(fail)?;
         let (qemu, stream) = self.start(symbols)?;
         let mut gdb = Gdb::new(stream).map_err(fail)?;
         let region = data_region(&self.machine);

@@ -9,7 +9,7 @@ use super::model::GraphModel;
 use super::trainer::{TrainError, make_batch, spread};
 use edgenas_data::Split;
 use edgenas_model::network::Network;
-use edgenas_model::weights::{Array, LayerWeights, Weights};
+use edgenas_model::weights::{ArrayRole, Weights};
 
 /// Synflow (Tanaka et al., NeurIPS 2020; as a NAS proxy, Abdelfattah et al., ICLR 2021):
 /// with every parameter replaced by its absolute value and batch norms using their running
@@ -82,41 +82,11 @@ fn finite(proxy: &'static str, value: f64) -> Result<f64, TrainError> {
     }
 }
 
-/// `weights` with every value replaced by its absolute value (synflow's linearisation).
+/// `weights` with every value replaced by its absolute value (synflow's linearisation); the
+/// running variances are positive already.
 fn absolute(weights: &Weights) -> Weights {
-    let abs = |a: &Array| Array {
-        shape: a.shape.clone(),
-        data: a.data.iter().map(|v| v.abs()).collect(),
-    };
-    let layers = weights
-        .layers
-        .iter()
-        .map(|(name, layer)| {
-            let layer = match layer {
-                LayerWeights::Conv2d { weight, bias } => LayerWeights::Conv2d {
-                    weight: abs(weight),
-                    bias: bias.as_ref().map(abs),
-                },
-                LayerWeights::Dense { weight, bias } => LayerWeights::Dense {
-                    weight: abs(weight),
-                    bias: bias.as_ref().map(abs),
-                },
-                LayerWeights::BatchNorm {
-                    gamma,
-                    beta,
-                    running_mean,
-                    running_var,
-                    epsilon,
-                } => LayerWeights::BatchNorm {
-                    gamma: abs(gamma),
-                    beta: abs(beta),
-                    running_mean: abs(running_mean),
-                    running_var: running_var.clone(),
-                    epsilon: *epsilon,
-                },
-            };
-            (name.clone(), layer)
-        })
-        .collect();
-    Weights { layers }
+    weights.map(|role, a| match role {
+        ArrayRole::RunningVar => a.clone(),
+        _ => a.map(f32::abs),
+    })
 }

@@ -42,6 +42,13 @@ pub struct FirmwareSymbols {
 }
 
 impl FirmwareSymbols {
+    /// The symbols of the firmware ELF file at `path`.
+    pub fn read(path: &std::path::Path) -> Result<FirmwareSymbols, LinkError> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| LinkError::Firmware(format!("cannot read {}: {e}", path.display())))?;
+        FirmwareSymbols::of(&bytes)
+    }
+
     /// The symbols of the firmware ELF `bytes`.
     pub fn of(bytes: &[u8]) -> Result<FirmwareSymbols, LinkError> {
         let names = [

@@ -221,13 +221,7 @@ impl ProbeMeter {
             via: "probe",
             source,
         };
-        let elf = std::fs::read(&self.firmware).map_err(|e| {
-            fail(LinkError::Firmware(format!(
-                "cannot read {}: {e}",
-                self.firmware.display()
-            )))
-        })?;
-        let symbols = FirmwareSymbols::of(&elf).map_err(fail)?;
+        let symbols = FirmwareSymbols::read(&self.firmware).map_err(fail)?;
         let mut slot = self.session.lock().unwrap_or_else(|e| e.into_inner());
         if slot.is_none() {
             *slot = Some(self.connect().map_err(fail)?);

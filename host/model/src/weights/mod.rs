@@ -36,6 +36,14 @@ impl Array {
     pub fn is_finite(&self) -> bool {
         self.data.iter().all(|x| x.is_finite())
     }
+
+    /// The array with `f` applied to every value.
+    pub fn map(&self, f: impl Fn(f32) -> f32) -> Array {
+        Array {
+            shape: self.shape.clone(),
+            data: self.data.iter().map(|&v| f(v)).collect(),
+        }
+    }
 }
 
 /// The parameters (and batch norm statistics) of one layer.
@@ -90,6 +98,52 @@ impl LayerWeights {
     }
 }
 
+/// Which array of a layer's weights an array is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArrayRole {
+    /// A convolution's kernel or a dense layer's matrix.
+    Weight,
+    /// A convolution's or dense layer's bias.
+    Bias,
+    /// A batch norm's scale γ.
+    Gamma,
+    /// A batch norm's shift β.
+    Beta,
+    /// A batch norm's running mean.
+    RunningMean,
+    /// A batch norm's running variance.
+    RunningVar,
+}
+
+impl LayerWeights {
+    /// The layer with every array replaced by `f(role, array)`.
+    pub fn map(&self, f: &impl Fn(ArrayRole, &Array) -> Array) -> LayerWeights {
+        match self {
+            LayerWeights::Conv2d { weight, bias } => LayerWeights::Conv2d {
+                weight: f(ArrayRole::Weight, weight),
+                bias: bias.as_ref().map(|b| f(ArrayRole::Bias, b)),
+            },
+            LayerWeights::Dense { weight, bias } => LayerWeights::Dense {
+                weight: f(ArrayRole::Weight, weight),
+                bias: bias.as_ref().map(|b| f(ArrayRole::Bias, b)),
+            },
+            LayerWeights::BatchNorm {
+                gamma,
+                beta,
+                running_mean,
+                running_var,
+                epsilon,
+            } => LayerWeights::BatchNorm {
+                gamma: f(ArrayRole::Gamma, gamma),
+                beta: f(ArrayRole::Beta, beta),
+                running_mean: f(ArrayRole::RunningMean, running_mean),
+                running_var: f(ArrayRole::RunningVar, running_var),
+                epsilon: *epsilon,
+            },
+        }
+    }
+}
+
 /// The weights of a network, by node name.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Weights {
@@ -101,6 +155,14 @@ impl Weights {
     /// The weights of a node.
     pub fn get(&self, node: &str) -> Option<&LayerWeights> {
         self.layers.get(node)
+    }
+
+    /// These weights with every array replaced by `f(role, array)`.
+    pub fn map(&self, f: impl Fn(ArrayRole, &Array) -> Array) -> Weights {
+        let layers = self.layers.iter();
+        Weights {
+            layers: layers.map(|(n, l)| (n.clone(), l.map(&f))).collect(),
+        }
     }
 
     /// Batch norm node `node` in inference mode as a per-channel affine map
