@@ -5,6 +5,7 @@ mod common;
 
 mod agent;
 mod audio;
+mod capi;
 mod cli;
 mod data;
 mod engine;
