@@ -3,8 +3,10 @@
 //! output bytes and the arena the compiler planned; bad blobs and buffers come back as status
 //! codes.
 //!
-//! The C half needs a C compiler (`cc`; `.ci/run` installs gcc): without one it says that it
-//! skipped, except in CI, where it fails.
+//! The host half needs a C compiler (`cc`); the Cortex-M half builds the library with Debian's
+//! toolchain (`device/capi/build.sh`), the example with `arm-none-eabi-gcc` and newlib, and runs
+//! it under QEMU (`.ci/run` installs them all). Without its tools a half says that it skipped,
+//! except in CI, where it fails.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -65,22 +67,72 @@ fn static_library() -> PathBuf {
     target.join("debug/libedgenas_capi.a")
 }
 
-/// Whether a C compiler runs here (in CI it must).
-fn have_cc() -> bool {
-    let found = Command::new("cc").arg("--version").output().is_ok();
+/// Whether every one of `tools` runs here (in CI they must); says what is missing otherwise.
+fn have(tools: &[&str], half: &str) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| Command::new(t).arg("--version").output().is_err())
+        .collect();
     assert!(
-        found || std::env::var_os("CI").is_none(),
-        "CI must compile the C example: no `cc`"
+        missing.is_empty() || std::env::var_os("CI").is_none(),
+        "CI must run {half}: missing {missing:?}"
     );
-    if !found {
-        eprintln!("skipped the C example: no C compiler (`cc`) here");
+    if !missing.is_empty() {
+        eprintln!("skipped {half}: missing {missing:?}");
     }
-    found
+    missing.is_empty()
+}
+
+/// Runs the example `command` on three random inputs for `blob` (files in `dir`) and checks
+/// that its output bytes are the host engine's, and that the arena the blob asks for is the
+/// compiler's plan and is what each run used.
+fn check_example(blob: &[u8], dir: &Path, command: impl Fn(&Path) -> Command) {
+    let mut host = HostEngine::new(blob).unwrap();
+    let (input_bytes, output_bytes, planned) = {
+        let e = host.engine().unwrap();
+        let planned = e.blob().header().arena_bytes as usize;
+        (e.input().bytes as usize, e.output().bytes as usize, planned)
+    };
+    let mut rng = Rng::new(7);
+    for sample in 0..3 {
+        let x: Vec<u8> = (0..input_bytes).map(|_| rng.below(256) as u8).collect();
+        let file = dir.join(format!("input-{sample}"));
+        std::fs::write(&file, &x).unwrap();
+        let run = command(&file).output().unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let text = String::from_utf8(run.stdout).unwrap();
+        let mut lines = text.lines();
+        // `arena PLANNED planned USED used`.
+        let arena: Vec<usize> = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        assert_eq!(arena, [planned, planned], "{text}");
+        let output: Vec<u8> = lines
+            .next()
+            .unwrap()
+            .strip_prefix("output ")
+            .unwrap()
+            .split(' ')
+            .map(|h| u8::from_str_radix(h, 16).unwrap())
+            .collect();
+        let mut e = host.engine().unwrap();
+        let mut y = vec![0u8; output_bytes];
+        e.run(&x, &mut y).unwrap();
+        assert_eq!(output, y, "sample {sample}: {text}");
+    }
 }
 
 #[test]
 fn the_c_example_runs_a_finalist_with_the_host_engines_bytes_and_the_planned_arena() {
-    if !have_cc() {
+    if !have(&["cc"], "the host C example") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -114,47 +166,114 @@ fn the_c_example_runs_a_finalist_with_the_host_engines_bytes_and_the_planned_are
         "{}",
         String::from_utf8_lossy(&cc.stderr)
     );
+    check_example(&blob, dir.path(), |input| {
+        let mut c = Command::new(&program);
+        c.arg(input);
+        c
+    });
+}
 
-    let mut host = HostEngine::new(&blob).unwrap();
-    let (input_bytes, output_bytes, planned) = {
-        let e = host.engine().unwrap();
-        let planned = e.blob().header().arena_bytes as usize;
-        (e.input().bytes as usize, e.output().bytes as usize, planned)
-    };
-    let mut rng = Rng::new(7);
-    for sample in 0..3 {
-        let x: Vec<u8> = (0..input_bytes).map(|_| rng.below(256) as u8).collect();
-        let file = dir.path().join(format!("input-{sample}"));
-        std::fs::write(&file, &x).unwrap();
-        let run = Command::new(&program).arg(&file).output().unwrap();
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let text = String::from_utf8(run.stdout).unwrap();
-        let mut lines = text.lines();
-        // `arena PLANNED planned USED used`: the arena the blob asks for is the compiler's
-        // plan, and the run uses all of it, no more.
-        let arena: Vec<usize> = lines
-            .next()
-            .unwrap()
-            .split(' ')
-            .filter_map(|w| w.parse().ok())
-            .collect();
-        assert_eq!(arena, [planned, planned], "{text}");
-        let c_output: Vec<u8> = lines
-            .next()
-            .unwrap()
-            .strip_prefix("output ")
-            .unwrap()
-            .split(' ')
-            .map(|h| u8::from_str_radix(h, 16).unwrap())
-            .collect();
-        let mut e = host.engine().unwrap();
-        let mut y = vec![0u8; output_bytes];
-        e.run(&x, &mut y).unwrap();
-        assert_eq!(c_output, y, "sample {sample}");
+/// The library built for `target` with Debian's toolchain (`device/capi/build.sh`).
+fn thumb_library(target: &str, cpu: &str) -> PathBuf {
+    let build = Command::new(repo_root().join("device/capi/build.sh"))
+        .args([target, cpu])
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let library = String::from_utf8(build.stdout).unwrap();
+    repo_root().join(library.lines().last().unwrap())
+}
+
+/// `arm-none-eabi-gcc` with `flags` compiling and linking the example for the model in `model`
+/// (newlib's semihosting for stdio, the mps2-an386 memory map) against `library` into `program`.
+fn link_for_cortex_m(flags: &[&str], model: &Path, library: &Path, program: &Path) {
+    let capi = repo_root().join("device/capi");
+    let gcc = Command::new("arm-none-eabi-gcc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-mthumb"])
+        .args(flags)
+        .args(["--specs=rdimon.specs", "-Wl,--no-warn-execstack", "-T"])
+        .arg(capi.join("examples/cortex-m/mps2-an386.ld"))
+        .arg("-I")
+        .arg(capi.join("include"))
+        .arg("-I")
+        .arg(model)
+        .arg(capi.join("examples/cortex-m/startup.c"))
+        .arg(capi.join("examples/main.c"))
+        .arg(library)
+        .arg("-o")
+        .arg(program)
+        .output()
+        .unwrap();
+    assert!(
+        gcc.status.success(),
+        "{flags:?}: {}",
+        String::from_utf8_lossy(&gcc.stderr)
+    );
+}
+
+/// The same example for a Cortex-M4F: the library built for `thumbv7em-none-eabihf`, the
+/// program compiled and linked by `arm-none-eabi-gcc` against it, run on QEMU's mps2-an386.
+#[test]
+fn the_c_example_for_a_cortex_m4_runs_in_qemu_with_the_host_engines_bytes() {
+    let tools = ["/usr/bin/rustc", "arm-none-eabi-gcc", "qemu-system-arm"];
+    if !have(&tools, "the Cortex-M C example") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    let blob = exported(&model);
+    let library = thumb_library("thumbv7em-none-eabihf", "cortex-m4");
+    let program = dir.path().join("example.elf");
+    let hard_float = ["-mcpu=cortex-m4", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"];
+    link_for_cortex_m(&hard_float, &model, &library, &program);
+    check_example(&blob, dir.path(), |input| {
+        let mut c = Command::new("timeout");
+        c.args([
+            "60",
+            "qemu-system-arm",
+            "-M",
+            "mps2-an386",
+            "-display",
+            "none",
+        ])
+        .args(["-serial", "null", "-monitor", "none", "-semihosting-config"])
+        .arg(format!(
+            "enable=on,target=native,arg=example,arg={}",
+            input.display()
+        ))
+        .arg("-kernel")
+        .arg(&program);
+        c
+    });
+}
+
+/// The soft-float Cortex-M4 and the Cortex-M0+ libraries link into the same example with
+/// `arm-none-eabi-gcc` (QEMU has no board here to run the M0+ build with this example's RAM).
+#[test]
+fn the_c_library_links_for_soft_float_cortex_m4_and_cortex_m0_plus() {
+    if !have(
+        &["/usr/bin/rustc", "arm-none-eabi-gcc"],
+        "the Cortex-M link check",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    exported(&model);
+    for (target, cpu) in [
+        ("thumbv7em-none-eabi", "cortex-m4"),
+        ("thumbv6m-none-eabi", "cortex-m0plus"),
+    ] {
+        let library = thumb_library(target, cpu);
+        let program = dir.path().join(format!("{target}.elf"));
+        let flags = [format!("-mcpu={cpu}"), "-mfloat-abi=soft".to_string()];
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        link_for_cortex_m(&flags, &model, &library, &program);
+        assert!(program.exists(), "{target}");
     }
 }
 

@@ -6,6 +6,7 @@
  * file (the input tensor's bytes). Build on a host (docs/deploy.md):
  *     cc -Idevice/capi/include -I FINALIST main.c target/debug/libedgenas_capi.a -lm -lpthread -ldl
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,7 +48,7 @@ int main(int argc, char **argv) {
     if (argc > 1) {
         FILE *f = fopen(argv[1], "rb");
         if (!f || fread(input, 1, in.bytes, f) != in.bytes) {
-            fprintf(stderr, "cannot read %u input bytes from %s\n", in.bytes, argv[1]);
+            fprintf(stderr, "cannot read %" PRIu32 " input bytes from %s\n", in.bytes, argv[1]);
             return 1;
         }
         fclose(f);
@@ -61,7 +62,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "run: %s\n", edgenas_status_name(s));
         return 1;
     }
-    printf("arena %zu planned %zu used\n", arena_bytes, used);
+    printf("arena %lu planned %lu used\n", (unsigned long)arena_bytes, (unsigned long)used);
     printf("output");
     for (uint32_t i = 0; i < out.bytes; i++) {
         printf(" %02x", output[i]);
@@ -73,6 +74,6 @@ int main(int argc, char **argv) {
             best = i;
         }
     }
-    printf("class %u\n", best);
+    printf("class %" PRIu32 "\n", best);
     return 0;
 }
