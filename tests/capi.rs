@@ -15,7 +15,7 @@ use edgenas::compile::HostEngine;
 use edgenas::rng::Rng;
 use edgenas_capi::*;
 
-use crate::common::{edgenas, repo_root};
+use crate::common::{edgenas, repo_root, search_args, stdout_json};
 
 /// Trains a random DS-CNN for one epoch on the digits and exports it into `dir`.
 fn exported(dir: &Path) -> Vec<u8> {
@@ -275,6 +275,93 @@ fn the_c_library_links_for_soft_float_cortex_m4_and_cortex_m0_plus() {
         link_for_cortex_m(&flags, &model, &library, &program);
         assert!(program.exists(), "{target}");
     }
+}
+
+/// `edgenas deploy` turns a search's finalist into a folder that builds on its own: its
+/// `main.c`, `edgenas.h` and model array compile against the library it was given, and the
+/// program runs the finalist as the host engine does; the README states the arena, the
+/// tensors, the classes and the latency the search predicted.
+#[test]
+fn deploy_writes_a_c_project_folder_that_builds_and_runs_the_finalist() {
+    if !have(&["cc"], "the deployed C project") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let searched = edgenas(&search_args(
+        &run,
+        &[
+            "--space",
+            "mlp",
+            "--board",
+            "nucleo-f746zg",
+            "--trials",
+            "2",
+            "--epochs",
+            "1",
+            "--finalists",
+            "1",
+        ],
+        true,
+    ));
+    let v = stdout_json(&searched);
+    let finalist = PathBuf::from(v["finalists"][0]["dir"].as_str().unwrap());
+    let project = dir.path().join("project");
+    let library = static_library();
+    let deployed = edgenas(&[
+        "deploy",
+        finalist.to_str().unwrap(),
+        "--out",
+        project.to_str().unwrap(),
+        "--library",
+        library.to_str().unwrap(),
+        "--json",
+    ]);
+    let d = stdout_json(&deployed);
+    let blob = std::fs::read(finalist.join("model-int8.blob")).unwrap();
+    assert_eq!(d["classes"].as_array().unwrap().len(), 10);
+    let readme = std::fs::read_to_string(project.join("README.md")).unwrap();
+    let arena = d["arena_bytes"].as_u64().unwrap();
+    assert!(readme.contains(&format!("**{arena} bytes**")), "{readme}");
+    assert!(
+        readme.contains("ms on nucleo-f746zg (predicted (simulator))"),
+        "{readme}"
+    );
+    // The folder alone: no path into the repository.
+    let program = dir.path().join("example");
+    let cc = Command::new("cc")
+        .current_dir(&project)
+        .args([
+            "-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-I.", "main.c",
+        ])
+        .arg("lib/libedgenas_capi.a")
+        .args([
+            "-lgcc_s",
+            "-lutil",
+            "-lrt",
+            "-lpthread",
+            "-lm",
+            "-ldl",
+            "-lc",
+            "-o",
+        ])
+        .arg(&program)
+        .output()
+        .unwrap();
+    assert!(
+        cc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
+    check_example(&blob, dir.path(), |input| {
+        let mut c = Command::new(&program);
+        c.arg(input);
+        c
+    });
+    // A folder that is not an export is refused, naming what is missing.
+    let refused = edgenas(&["deploy", dir.path().to_str().unwrap(), "--out", "x"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("model-int8.blob"));
 }
 
 /// A 4-byte aligned copy of `bytes` (the engine reads blobs in place).

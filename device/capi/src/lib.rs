@@ -228,3 +228,15 @@ pub extern "C" fn edgenas_status_name(status: EdgenasStatus) -> *const core::ffi
     };
     name.as_ptr()
 }
+
+/// The files a C project needs besides the library, as `edgenas deploy` writes them.
+pub mod files {
+    /// `edgenas.h`: the API.
+    pub const HEADER: &str = include_str!("../include/edgenas.h");
+    /// `main.c`: the example that runs the model in `model-int8-blob.h`.
+    pub const EXAMPLE: &str = include_str!("../examples/main.c");
+    /// `cortex-m/startup.c`: the example's vector table and start-up on a Cortex-M4F.
+    pub const CORTEX_M_STARTUP: &str = include_str!("../examples/cortex-m/startup.c");
+    /// `cortex-m/mps2-an386.ld`: the example's memory map on QEMU's mps2-an386.
+    pub const CORTEX_M_LINKER_SCRIPT: &str = include_str!("../examples/cortex-m/mps2-an386.ld");
+}

@@ -9,6 +9,7 @@ mod bench_workers;
 mod boards;
 mod calibrate;
 mod compile;
+mod deploy;
 mod evaluate;
 mod export;
 mod format;
@@ -84,6 +85,9 @@ enum Command {
     /// Compile an ONNX model (f32 or int8 QDQ) to a device blob for the no_std engine: ops,
     /// arena and size, checked against tract on a random input.
     Compile(compile::Args),
+    /// Turn an exported model into a folder for a C or C++ project: the C API's header, the
+    /// model as a C array, its labels, an example program and a README (docs/deploy.md).
+    Deploy(deploy::Args),
     /// Run a search strategy against a table of pre-measured architectures (NAS-Bench-201
     /// style): the mean best accuracy over seeds after N queries, without training.
     Replay(replay::Args),
@@ -120,6 +124,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Search(a) => search::run(a),
         Command::Export(a) => export::run(a),
         Command::Compile(a) => compile::run(a),
+        Command::Deploy(a) => deploy::run(a),
         Command::Status(a) => status::run(a),
         Command::Worker(a) => worker::run(a),
         Command::Report(a) => report::run(a),
