@@ -8,6 +8,7 @@
 //! it under QEMU (`.ci/run` installs them all). Without its tools a half says that it skipped,
 //! except in CI, where it fails.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,7 +16,7 @@ use edgenas::compile::HostEngine;
 use edgenas::rng::Rng;
 use edgenas_capi::*;
 
-use crate::common::{edgenas, repo_root, search_args, stdout_json};
+use crate::common::{assert_ok, edgenas, ok, repo_root, search_args, stdout_json};
 
 /// Trains a random DS-CNN for one epoch on the digits and exports it into `dir`.
 fn exported(dir: &Path) -> Vec<u8> {
@@ -33,11 +34,7 @@ fn exported(dir: &Path) -> Vec<u8> {
         "--out",
         dir.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     std::fs::read(dir.join("model-int8.blob")).unwrap()
 }
 
@@ -59,11 +56,7 @@ fn static_library() -> PathBuf {
         .arg(&target)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     target.join("debug/libedgenas_capi.a")
 }
 
@@ -99,12 +92,7 @@ fn check_example(blob: &[u8], dir: &Path, command: impl Fn(&Path) -> Command) {
         let x: Vec<u8> = (0..input_bytes).map(|_| rng.below(256) as u8).collect();
         let file = dir.join(format!("input-{sample}"));
         std::fs::write(&file, &x).unwrap();
-        let run = command(&file).output().unwrap();
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        let run = ok(command(&file).output().unwrap());
         let text = String::from_utf8(run.stdout).unwrap();
         let mut lines = text.lines();
         // `arena PLANNED planned USED used`.
@@ -130,6 +118,37 @@ fn check_example(blob: &[u8], dir: &Path, command: impl Fn(&Path) -> Command) {
     }
 }
 
+/// Compiles a C program for this host with `cc` in `cwd` from `inputs` (include flags,
+/// sources, the static library) and the system libraries a Rust static library needs, then
+/// checks it with [`check_example`] (its files in `scratch`).
+fn check_on_host(cwd: &Path, inputs: &[OsString], blob: &[u8], scratch: &Path) {
+    let program = scratch.join("example");
+    assert_ok(
+        &Command::new("cc")
+            .current_dir(cwd)
+            .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1"])
+            .args(inputs)
+            .args([
+                "-lgcc_s",
+                "-lutil",
+                "-lrt",
+                "-lpthread",
+                "-lm",
+                "-ldl",
+                "-lc",
+            ])
+            .arg("-o")
+            .arg(&program)
+            .output()
+            .unwrap(),
+    );
+    check_example(blob, scratch, |input| {
+        let mut c = Command::new(&program);
+        c.arg(input);
+        c
+    });
+}
+
 #[test]
 fn the_c_example_runs_a_finalist_with_the_host_engines_bytes_and_the_planned_arena() {
     if !have(&["cc"], "the host C example") {
@@ -138,39 +157,16 @@ fn the_c_example_runs_a_finalist_with_the_host_engines_bytes_and_the_planned_are
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("model");
     let blob = exported(&model);
-    let program = dir.path().join("example");
     let capi = repo_root().join("device/capi");
-    let cc = Command::new("cc")
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O1"])
-        .arg("-I")
-        .arg(capi.join("include"))
-        .arg("-I")
-        .arg(&model)
-        .arg(capi.join("examples/main.c"))
-        .arg(static_library())
-        .args([
-            "-lgcc_s",
-            "-lutil",
-            "-lrt",
-            "-lpthread",
-            "-lm",
-            "-ldl",
-            "-lc",
-            "-o",
-        ])
-        .arg(&program)
-        .output()
-        .unwrap();
-    assert!(
-        cc.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cc.stderr)
-    );
-    check_example(&blob, dir.path(), |input| {
-        let mut c = Command::new(&program);
-        c.arg(input);
-        c
-    });
+    let inputs = [
+        "-I".into(),
+        capi.join("include").into_os_string(),
+        "-I".into(),
+        model.into_os_string(),
+        capi.join("examples/main.c").into_os_string(),
+        static_library().into_os_string(),
+    ];
+    check_on_host(dir.path(), &inputs, &blob, dir.path());
 }
 
 /// The library built for `target` with Debian's toolchain (`device/capi/build.sh`).
@@ -179,11 +175,7 @@ fn thumb_library(target: &str, cpu: &str) -> PathBuf {
         .args([target, cpu])
         .output()
         .unwrap();
-    assert!(
-        build.status.success(),
-        "{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
+    assert_ok(&build);
     let library = String::from_utf8(build.stdout).unwrap();
     repo_root().join(library.lines().last().unwrap())
 }
@@ -328,36 +320,12 @@ fn deploy_writes_a_c_project_folder_that_builds_and_runs_the_finalist() {
         "{readme}"
     );
     // The folder alone: no path into the repository.
-    let program = dir.path().join("example");
-    let cc = Command::new("cc")
-        .current_dir(&project)
-        .args([
-            "-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", "-I.", "main.c",
-        ])
-        .arg("lib/libedgenas_capi.a")
-        .args([
-            "-lgcc_s",
-            "-lutil",
-            "-lrt",
-            "-lpthread",
-            "-lm",
-            "-ldl",
-            "-lc",
-            "-o",
-        ])
-        .arg(&program)
-        .output()
-        .unwrap();
-    assert!(
-        cc.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cc.stderr)
-    );
-    check_example(&blob, dir.path(), |input| {
-        let mut c = Command::new(&program);
-        c.arg(input);
-        c
-    });
+    let inputs = [
+        "-I.".into(),
+        "main.c".into(),
+        "lib/libedgenas_capi.a".into(),
+    ];
+    check_on_host(&project, &inputs, &blob, dir.path());
     // A folder that is not an export is refused, naming what is missing.
     let refused = edgenas(&["deploy", dir.path().to_str().unwrap(), "--out", "x"]);
     assert_eq!(refused.status.code(), Some(1));

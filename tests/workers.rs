@@ -15,20 +15,12 @@ use std::time::{Duration, Instant};
 use edgenas::study::{Prescreen, ProxyName, Trial, TrialState};
 use serde_json::Value;
 
+use crate::common::ok;
+
 fn edgenas(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_edgenas"));
     c.args(args);
     c
-}
-
-fn ok(o: Output) -> Output {
-    assert!(
-        o.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
 }
 
 /// The studies to test on: a SQLite file in `dir`, and a PostgreSQL study when a server is

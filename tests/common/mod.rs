@@ -13,13 +13,25 @@ pub fn edgenas(args: &[&str]) -> Output {
         .expect("the edgenas binary runs")
 }
 
-/// The JSON a successful run printed (failing with its standard error otherwise).
-pub fn stdout_json(out: &Output) -> serde_json::Value {
+/// Checks that the command of `out` succeeded (failing with what it printed otherwise).
+pub fn assert_ok(out: &Output) {
     assert!(
         out.status.success(),
-        "{}",
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// `out`, once [`assert_ok`] passed.
+pub fn ok(out: Output) -> Output {
+    assert_ok(&out);
+    out
+}
+
+/// The JSON a successful run printed (failing with its standard error otherwise).
+pub fn stdout_json(out: &Output) -> serde_json::Value {
+    assert_ok(out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
