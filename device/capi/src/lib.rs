@@ -98,7 +98,7 @@ fn status(e: Error) -> EdgenasStatus {
     }
 }
 
-/// The slice `len` bytes at `ptr` (empty for a null pointer of length 0).
+/// The slice of `len` bytes at `ptr`; `None` for a null pointer.
 ///
 /// # Safety
 /// `ptr` must point to `len` readable bytes, or be null.
@@ -110,7 +110,7 @@ unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> Option<&'a [u8]> {
     }
 }
 
-/// The slice `len` writable bytes at `ptr`.
+/// The slice of `len` writable bytes at `ptr`; `None` for a null pointer.
 ///
 /// # Safety
 /// `ptr` must point to `len` writable bytes that nothing else reads meanwhile, or be null.

@@ -53,7 +53,7 @@ pub fn score(
 /// over `split`: ln det of the agreement kernel of the rectified units' on/off codes.
 /// `f64::NEG_INFINITY` when two samples share a code (the kernel is singular: the network
 /// cannot tell them apart); an error when it has no ReLU or ReLU6 unit to read.
-pub fn naswot(
+fn naswot(
     net: &Network,
     weights: &Weights,
     split: &Split,

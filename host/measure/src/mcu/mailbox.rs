@@ -151,8 +151,7 @@ pub fn run(
     runs: u32,
     timeout: Duration,
 ) -> Result<BoardRun, LinkError> {
-    let parsed = edgenas_engine::blob::Blob::parse(blob)
-        .map_err(|e| LinkError::Model(format!("the blob: {e}")))?;
+    let parsed = edgenas_engine::blob::Blob::parse(blob).map_err(edgenas_engine::Error::from)?;
     let arena_bytes = parsed.header().arena_bytes;
     let output_len = parsed
         .tensor(parsed.header().output as usize)
@@ -160,8 +159,7 @@ pub fn run(
     let (fe_len, scratch_len, features_len) = match front_end {
         None => (0, 0, 0),
         Some(b) => {
-            let fe = edgenas_onnx::compile::HostFrontEnd::new(b)
-                .map_err(|e| LinkError::Model(format!("the front end: {e}")))?;
+            let fe = edgenas_onnx::compile::HostFrontEnd::new(b)?;
             (b.len(), 4 * fe.scratch_words(), fe.output_bytes())
         }
     };

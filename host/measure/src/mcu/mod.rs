@@ -146,9 +146,12 @@ pub enum LinkError {
         /// Bytes there are.
         available: u32,
     },
-    /// The blob or front end does not load (checked on the host before it is sent).
-    #[error("{0}")]
-    Model(String),
+    /// The blob does not load (checked on the host before it is sent).
+    #[error("the blob: {0}")]
+    Blob(#[from] EngineError),
+    /// The front-end blob does not load (checked on the host before it is sent).
+    #[error("the front end: {0}")]
+    FrontEnd(#[from] edgenas_engine::front_end::FrontEndError),
     /// The engine on the board reported an error.
     #[error("the engine on the board failed: status {status}, error {error} ({detail})")]
     Engine {
