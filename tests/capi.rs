@@ -16,27 +16,7 @@ use edgenas::compile::HostEngine;
 use edgenas::rng::Rng;
 use edgenas_capi::*;
 
-use crate::common::{assert_ok, edgenas, ok, repo_root, search_args, stdout_json};
-
-/// Trains a random DS-CNN for one epoch on the digits and exports it into `dir`.
-fn exported(dir: &Path) -> Vec<u8> {
-    let out = edgenas(&[
-        "train",
-        "--space",
-        "ds-cnn",
-        "--random",
-        "--seed",
-        "3",
-        "--data",
-        "digits",
-        "--epochs",
-        "1",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    assert_ok(&out);
-    std::fs::read(dir.join("model-int8.blob")).unwrap()
-}
+use crate::common::{assert_ok, edgenas, exported, have, ok, repo_root, search_args, stdout_json};
 
 /// The static library, built as a user builds it: `cargo build -p edgenas-capi`, into a
 /// target folder of its own (the test run holds the workspace's).
@@ -58,23 +38,6 @@ fn static_library() -> PathBuf {
         .unwrap();
     assert_ok(&out);
     target.join("debug/libedgenas_capi.a")
-}
-
-/// Whether every one of `tools` runs here (in CI they must); says what is missing otherwise.
-fn have(tools: &[&str], half: &str) -> bool {
-    let missing: Vec<&str> = tools
-        .iter()
-        .copied()
-        .filter(|t| Command::new(t).arg("--version").output().is_err())
-        .collect();
-    assert!(
-        missing.is_empty() || std::env::var_os("CI").is_none(),
-        "CI must run {half}: missing {missing:?}"
-    );
-    if !missing.is_empty() {
-        eprintln!("skipped {half}: missing {missing:?}");
-    }
-    missing.is_empty()
 }
 
 /// Runs the example `command` on three random inputs for `blob` (files in `dir`) and checks
@@ -180,22 +143,16 @@ fn thumb_library(target: &str, cpu: &str) -> PathBuf {
     repo_root().join(library.lines().last().unwrap())
 }
 
-/// `arm-none-eabi-gcc` with `flags` compiling and linking the example for the model in `model`
-/// (newlib's semihosting for stdio, the mps2-an386 memory map) against `library` into `program`.
-fn link_for_cortex_m(flags: &[&str], model: &Path, library: &Path, program: &Path) {
-    let capi = repo_root().join("device/capi");
+/// `arm-none-eabi-gcc` in `cwd` with `flags` compiling and linking `inputs` (the linker
+/// script, include folders, sources and the library) with newlib's semihosting for stdio into
+/// `program`.
+fn link_for_cortex_m(flags: &[&str], cwd: &Path, inputs: &[OsString], program: &Path) {
     let gcc = Command::new("arm-none-eabi-gcc")
+        .current_dir(cwd)
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-mthumb"])
         .args(flags)
-        .args(["--specs=rdimon.specs", "-Wl,--no-warn-execstack", "-T"])
-        .arg(capi.join("examples/cortex-m/mps2-an386.ld"))
-        .arg("-I")
-        .arg(capi.join("include"))
-        .arg("-I")
-        .arg(model)
-        .arg(capi.join("examples/cortex-m/startup.c"))
-        .arg(capi.join("examples/main.c"))
-        .arg(library)
+        .args(["--specs=rdimon.specs", "-Wl,--no-warn-execstack"])
+        .args(inputs)
         .arg("-o")
         .arg(program)
         .output()
@@ -205,6 +162,41 @@ fn link_for_cortex_m(flags: &[&str], model: &Path, library: &Path, program: &Pat
         "{flags:?}: {}",
         String::from_utf8_lossy(&gcc.stderr)
     );
+}
+
+/// The repository's example for the model in `model` with `library`, for
+/// [`link_for_cortex_m`]: the mps2-an386 linker script and start-up, the header, `main.c`.
+fn repository_example(model: &Path, library: &Path) -> Vec<OsString> {
+    let capi = repo_root().join("device/capi");
+    vec![
+        "-T".into(),
+        capi.join("examples/cortex-m/mps2-an386.ld").into(),
+        "-I".into(),
+        capi.join("include").into(),
+        "-I".into(),
+        model.into(),
+        capi.join("examples/cortex-m/startup.c").into(),
+        capi.join("examples/main.c").into(),
+        library.into(),
+    ]
+}
+
+/// The command that runs `program` (the example for the Cortex-M4F) on QEMU's mps2-an386 with
+/// an input file, for [`check_example`].
+fn on_qemu(program: &Path) -> impl Fn(&Path) -> Command {
+    move |input| {
+        let mut c = Command::new("timeout");
+        c.args(["60", "qemu-system-arm", "-M", "mps2-an386"])
+            .args(["-display", "none", "-serial", "null", "-monitor", "none"])
+            .arg("-semihosting-config")
+            .arg(format!(
+                "enable=on,target=native,arg=example,arg={}",
+                input.display()
+            ))
+            .arg("-kernel")
+            .arg(program);
+        c
+    }
 }
 
 /// The same example for a Cortex-M4F: the library built for `thumbv7em-none-eabihf`, the
@@ -221,26 +213,9 @@ fn the_c_example_for_a_cortex_m4_runs_in_qemu_with_the_host_engines_bytes() {
     let library = thumb_library("thumbv7em-none-eabihf", "cortex-m4");
     let program = dir.path().join("example.elf");
     let hard_float = ["-mcpu=cortex-m4", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"];
-    link_for_cortex_m(&hard_float, &model, &library, &program);
-    check_example(&blob, dir.path(), |input| {
-        let mut c = Command::new("timeout");
-        c.args([
-            "60",
-            "qemu-system-arm",
-            "-M",
-            "mps2-an386",
-            "-display",
-            "none",
-        ])
-        .args(["-serial", "null", "-monitor", "none", "-semihosting-config"])
-        .arg(format!(
-            "enable=on,target=native,arg=example,arg={}",
-            input.display()
-        ))
-        .arg("-kernel")
-        .arg(&program);
-        c
-    });
+    let inputs = repository_example(&model, &library);
+    link_for_cortex_m(&hard_float, dir.path(), &inputs, &program);
+    check_example(&blob, dir.path(), on_qemu(&program));
 }
 
 /// The soft-float Cortex-M4 and the Cortex-M0+ libraries link into the same example with
@@ -264,22 +239,15 @@ fn the_c_library_links_for_soft_float_cortex_m4_and_cortex_m0_plus() {
         let program = dir.path().join(format!("{target}.elf"));
         let flags = [format!("-mcpu={cpu}"), "-mfloat-abi=soft".to_string()];
         let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-        link_for_cortex_m(&flags, &model, &library, &program);
+        let inputs = repository_example(&model, &library);
+        link_for_cortex_m(&flags, dir.path(), &inputs, &program);
         assert!(program.exists(), "{target}");
     }
 }
 
-/// `edgenas deploy` turns a search's finalist into a folder that builds on its own: its
-/// `main.c`, `edgenas.h` and model array compile against the library it was given, and the
-/// program runs the finalist as the host engine does; the README states the arena, the
-/// tensors, the classes and the latency the search predicted.
-#[test]
-fn deploy_writes_a_c_project_folder_that_builds_and_runs_the_finalist() {
-    if !have(&["cc"], "the deployed C project") {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().join("run");
+/// The finalist of a short search for the NUCLEO-F746ZG (MLPs on the digits), under `dir`.
+fn searched_finalist(dir: &Path) -> PathBuf {
+    let run = dir.join("run");
     let searched = edgenas(&search_args(
         &run,
         &[
@@ -297,7 +265,20 @@ fn deploy_writes_a_c_project_folder_that_builds_and_runs_the_finalist() {
         true,
     ));
     let v = stdout_json(&searched);
-    let finalist = PathBuf::from(v["finalists"][0]["dir"].as_str().unwrap());
+    PathBuf::from(v["finalists"][0]["dir"].as_str().unwrap())
+}
+
+/// `edgenas deploy` turns a search's finalist into a folder that builds on its own: its
+/// `main.c`, `edgenas.h` and model array compile against the library it was given, and the
+/// program runs the finalist as the host engine does; the README states the arena, the
+/// tensors, the classes and the latency the search predicted.
+#[test]
+fn deploy_writes_a_c_project_folder_that_builds_and_runs_the_finalist() {
+    if !have(&["cc"], "the deployed C project") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let finalist = searched_finalist(dir.path());
     let project = dir.path().join("project");
     let library = static_library();
     let deployed = edgenas(&[
@@ -330,6 +311,75 @@ fn deploy_writes_a_c_project_folder_that_builds_and_runs_the_finalist() {
     let refused = edgenas(&["deploy", dir.path().to_str().unwrap(), "--out", "x"]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("model-int8.blob"));
+}
+
+/// With `--board`, `edgenas deploy` builds the library for the board's core itself: the folder
+/// alone (its `cortex-m/` start-up and linker script, `main.c`, the header, the model and
+/// `lib/`) compiles with `arm-none-eabi-gcc` and the flags the deploy names, and runs in QEMU
+/// with the host engine's output bytes and the planned arena.
+#[test]
+fn deploy_for_a_board_builds_the_library_and_the_folder_runs_in_qemu() {
+    let tools = ["/usr/bin/rustc", "arm-none-eabi-gcc", "qemu-system-arm"];
+    if !have(&tools, "the deployed Cortex-M project") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let finalist = searched_finalist(dir.path());
+    let project = dir.path().join("project");
+    let d = stdout_json(&edgenas(&[
+        "deploy",
+        finalist.to_str().unwrap(),
+        "--board",
+        "qemu-mps2-an386",
+        "--out",
+        project.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(d["library"]["target"], "thumbv7em-none-eabihf");
+    let flags: Vec<&str> = d["library"]["gcc_flags"]
+        .as_str()
+        .unwrap()
+        .split(' ')
+        .collect();
+    let readme = std::fs::read_to_string(project.join("README.md")).unwrap();
+    assert!(readme.contains(d["library"]["gcc_flags"].as_str().unwrap()));
+    let inputs: Vec<OsString> = [
+        "-T",
+        "cortex-m/mps2-an386.ld",
+        "-I.",
+        "cortex-m/startup.c",
+        "main.c",
+        "lib/libedgenas_capi.a",
+    ]
+    .map(OsString::from)
+    .to_vec();
+    let program = dir.path().join("example.elf");
+    link_for_cortex_m(&flags, &project, &inputs, &program);
+    let blob = std::fs::read(finalist.join("model-int8.blob")).unwrap();
+    check_example(&blob, dir.path(), on_qemu(&program));
+    // The library for another core, or none for a core it does not build for.
+    let pico = dir.path().join("pico");
+    let p = stdout_json(&edgenas(&[
+        "deploy",
+        finalist.to_str().unwrap(),
+        "--board",
+        "rpi-pico",
+        "--out",
+        pico.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(p["library"]["target"], "thumbv6m-none-eabi");
+    assert!(pico.join("lib/libedgenas_capi.a").exists());
+    let refused = edgenas(&[
+        "deploy",
+        finalist.to_str().unwrap(),
+        "--board",
+        "raspberry-pi-4",
+        "--out",
+        dir.path().join("pi").to_str().unwrap(),
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--library"));
 }
 
 /// A 4-byte aligned copy of `bytes` (the engine reads blobs in place).

@@ -112,3 +112,41 @@ pub fn spaces() -> Vec<edgenas::space::SearchSpace> {
     spaces.push(edgenas::space::parse_space(HARD_SWISH_SPACE, "hard-swish.toml").unwrap());
     spaces
 }
+
+/// Trains a random DS-CNN for one epoch on the digits and exports it into `dir`; returns its
+/// int8 blob.
+pub fn exported(dir: &Path) -> Vec<u8> {
+    let out = edgenas(&[
+        "train",
+        "--space",
+        "ds-cnn",
+        "--random",
+        "--seed",
+        "3",
+        "--data",
+        "digits",
+        "--epochs",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    std::fs::read(dir.join("model-int8.blob")).unwrap()
+}
+
+/// Whether every one of `tools` runs here (in CI they must); says what is missing otherwise.
+pub fn have(tools: &[&str], half: &str) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| Command::new(t).arg("--version").output().is_err())
+        .collect();
+    assert!(
+        missing.is_empty() || std::env::var_os("CI").is_none(),
+        "CI must run {half}: missing {missing:?}"
+    );
+    if !missing.is_empty() {
+        eprintln!("skipped {half}: missing {missing:?}");
+    }
+    missing.is_empty()
+}

@@ -203,7 +203,8 @@ fn device_score(dir: &Path, front_end: &FrontEnd, root: &str) -> Result<Option<S
     score(what, &class_names, &labels, &predicted).map(Some)
 }
 
-fn argmax(out: &[f32]) -> usize {
+/// The index of the largest value (the last of equals), as the firmware's app picks it.
+pub(super) fn argmax(out: &[f32]) -> usize {
     out.iter()
         .enumerate()
         .max_by(|a, b| a.1.total_cmp(b.1))
