@@ -7,7 +7,7 @@
 //! (QEMU), on the host's standard output, where it stops after [`EMULATED_RUNS`] runs.
 //!
 //! What it bakes in comes from `EDGENAS_APP_DIR` (build.rs checks it): `app.rs` (constants
-//! written by `edgenas deploy`: board, clock, arena and output sizes, labels),
+//! written by `edgenas deploy`: board, clock, caches, arena and output sizes, labels),
 //! `model-int8.blob` and `input.bin`.
 #![no_std]
 #![no_main]
@@ -107,6 +107,12 @@ fn main() -> ! {
     if let Some(mut p) = cortex_m::Peripherals::take() {
         p.DCB.enable_trace();
         p.DWT.enable_cycle_counter();
+        // A Cortex-M7 starts with its caches off; the engine runs as a product would, with
+        // them on (nothing here uses DMA, so the data cache needs no maintenance).
+        if model::CACHES {
+            p.SCB.enable_icache();
+            p.SCB.enable_dcache(&mut p.CPUID);
+        }
     }
     rtt_target::rtt_init_print!();
     let mut console = Console;

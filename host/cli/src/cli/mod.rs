@@ -85,8 +85,9 @@ enum Command {
     /// Compile an ONNX model (f32 or int8 QDQ) to a device blob for the no_std engine: ops,
     /// arena and size, checked against tract on a random input.
     Compile(compile::Args),
-    /// Turn an exported model into a folder for a C or C++ project: the C API's header, the
-    /// model as a C array, its labels, an example program and a README (docs/deploy.md).
+    /// Turn an exported model into a folder for a C or C++ project (the C API's header, the
+    /// model as a C array, its labels, an example program, the library built for a board, a
+    /// README), or into a firmware image for a board with the model baked in (docs/deploy.md).
     Deploy(deploy::Args),
     /// Run a search strategy against a table of pre-measured architectures (NAS-Bench-201
     /// style): the mean best accuracy over seeds after N queries, without training.

@@ -130,12 +130,14 @@ fn constants(model: &Exported, target: &Target) -> Result<String> {
          // device/firmware/src/bin/app.rs.\n\
          pub const BOARD: &str = {board:?};\n\
          pub const CLOCK_HZ: u32 = {clock};\n\
+         pub const CACHES: bool = {caches};\n\
          pub const ARENA_BYTES: usize = {arena};\n\
          pub const OUTPUT_BYTES: usize = {output};\n\
          pub const LABELS: &[&str] = &[{labels}];\n",
         dir = model.dir.display(),
         board = target.board.name,
         clock = u32::try_from(target.board.clock_hz).context("the board's clock_hz")?,
+        caches = target.board.core == "cortex-m7",
         arena = model.info["arena_bytes"],
         output = model.info["output"]["bytes"],
         labels = labels.join(", "),
@@ -281,6 +283,10 @@ fn readme(model: &Exported, target: &Target, firmware: &Value, expected: &Expect
          inside {name}'s flash and RAM.\n\
          - Input: {input}. Output: {out}.\n\
          - Latency the search gave: {latency}.\n\n\
+         The image leaves the clock tree as reset left it (an STM32 runs from its internal \
+         oscillator, not at {mhz} MHz) and turns a Cortex-M7's caches on: the cycles are the \
+         core's own count, the microseconds those cycles at the board file's {mhz} MHz. Flash \
+         wait states at full speed can add cycles that the reset clock does not show.\n\n\
          {run}\n\n\
          `app/` holds what was baked in (`app.rs`, `model-int8.blob`, `input.bin`); an audio \
          model's image runs the network on the sample's features (the front end is not in it). \
