@@ -245,16 +245,21 @@ fn the_c_library_links_for_soft_float_cortex_m4_and_cortex_m0_plus() {
     }
 }
 
-/// The finalist of a short search for the NUCLEO-F746ZG (MLPs on the digits), under `dir`.
+/// The finalist of the README's quick start, shortened (two trials of one epoch): DS-CNNs on
+/// the digits for the NUCLEO-F746ZG under 64 KiB of RAM and 5 ms; under `dir`.
 fn searched_finalist(dir: &Path) -> PathBuf {
     let run = dir.join("run");
     let searched = edgenas(&search_args(
         &run,
         &[
             "--space",
-            "mlp",
+            "ds-cnn",
             "--board",
             "nucleo-f746zg",
+            "--max-ram-kb",
+            "64",
+            "--max-latency-ms",
+            "5",
             "--trials",
             "2",
             "--epochs",
