@@ -1,42 +1,50 @@
 #!/bin/sh
-# The table of docs/strategies.md: every strategy replayed against a table of measured
-# architectures (default: the shared NAS-Bench-201 table), 30 seeds, at 50, 100 and 200
-# queries, without and with a latency limit, and the hypervolume share at 100 queries against
-# the default reference point and a stricter one (the table's median accuracy).
-#   bench/strategies.sh [TABLE] [LIMIT_MS] [MEDIAN_ACCURACY]
+# The tables of docs/strategies.md: every strategy replayed against a table of measured
+# architectures (default: the shared NAS-Bench-201 table), 30 seeds, 200 queries each, without
+# and with a latency limit. Prints, at 25, 50, 100 and 200 queries, the mean best accuracy
+# (single-objective), the mean best accuracy under the limit with the architectures looked up
+# (constrained), and the mean hypervolume share of the accuracy/latency front against the
+# table's median accuracy and latency (multi-objective, ../shared/bench/README.md).
+#   bench/strategies.sh [TABLE] [LIMIT_MS]
 set -eu
 table=${1:-../shared/bench/nb201-cifar10-raspi4.csv}
 limit=${2:-15.72}
-median=${3:-90.745}
 bin=${EDGENAS:-target/debug/edgenas}
 [ -x "$bin" ] || cargo build --locked
-echo "| strategy | limit | 50 queries | 100 queries | 200 queries | hypervolume at 100 (default reference) | hypervolume at 100 (reference at $median %) |"
-echo "|---|---|---|---|---|---|---|"
+runs=$(mktemp -d)
+trap 'rm -rf "$runs"' EXIT
 for strategy in random evolution reinforce bayes nsga2; do
-  for lim in none "$limit"; do
-    extra=""; [ "$lim" = none ] || extra="--max-latency-ms $lim"
-    # shellcheck disable=SC2086
-    at200=$("$bin" replay --table "$table" --strategy "$strategy" --budget 200 --seeds 30 $extra)
-    # shellcheck disable=SC2086
-    hv=$("$bin" replay --table "$table" --strategy "$strategy" --budget 100 --seeds 30 $extra --json)
-    # shellcheck disable=SC2086
-    hv_strict=$("$bin" replay --table "$table" --strategy "$strategy" --budget 100 --seeds 30 $extra \
-      --reference-accuracy "$median" --json 2>/dev/null || echo '{}')
-    python3 - "$strategy" "$lim" "$at200" "$hv" "$hv_strict" <<'PY'
-import json, sys
-strategy, lim, text, hv, strict = sys.argv[1:]
-cells = {}
-for line in text.splitlines():
-    f = line.split()
-    if len(f) > 4 and f[0] == strategy and f[1] in ("50", "100", "200"):
-        cells[f[1]] = f"{f[3]} ± {f[5]}"
-def share(j):
-    j = json.loads(j)
-    if "mean_hypervolume_share" not in j:
-        return "–"
-    return f"{100 * j['mean_hypervolume_share']:.1f} ± {100 * j['std_hypervolume_share']:.1f} %"
-limit = "–" if lim == "none" else f"≤ {lim} ms"
-print(f"| {strategy} | {limit} | {cells['50']} | {cells['100']} | {cells['200']} | {share(hv)} | {share(strict)} |")
-PY
-  done
+    "$bin" replay --table "$table" --strategy "$strategy" --budget 200 --seeds 30 --json \
+        > "$runs/$strategy-free.json"
+    "$bin" replay --table "$table" --strategy "$strategy" --budget 200 --seeds 30 --json \
+        --max-latency-ms "$limit" > "$runs/$strategy-limited.json"
 done
+python3 - "$runs" "$limit" <<'PY'
+import json, sys
+runs, limit = sys.argv[1:]
+strategies = ["random", "evolution", "reinforce", "bayes", "nsga2"]
+at = [25, 50, 100, 200]
+def load(s, kind):
+    return json.load(open(f"{runs}/{s}-{kind}.json"))
+def table(title, header, row):
+    print(f"\n{title}\n")
+    print("| strategy | " + " | ".join(header) + " |")
+    print("|---" * (len(header) + 1) + "|")
+    for s in strategies:
+        print(f"| {s} | " + " | ".join(row(s)) + " |")
+free = {s: load(s, "free") for s in strategies}
+limited = {s: load(s, "limited") for s in strategies}
+print(f"optimum {free['random']['optimum']:.3f}; under {limit} ms {limited['random']['optimum']:.3f}; "
+      f"reference point {free['random']['reference_point']}")
+table("Single-objective: mean best accuracy (%) after N queries",
+      [f"{q}" for q in at],
+      lambda s: [f"{free[s]['mean_best_after'][q - 1]:.3f}" for q in at])
+table(f"Constrained (latency ≤ {limit} ms): mean best accuracy (%) after N queries, and the "
+      "architectures looked up by then",
+      [f"{q}" for q in at] + [f"look-ups at {q}" for q in (100, 200)],
+      lambda s: [f"{limited[s]['mean_best_after'][q - 1]:.3f}" for q in at]
+      + [f"{limited[s]['mean_lookups_after'][q - 1]:.0f}" for q in (100, 200)])
+table("Multi-objective: mean hypervolume share of the true accuracy/latency front after N queries",
+      [f"{q}" for q in at],
+      lambda s: [f"{free[s]['mean_hypervolume_after'][q - 1]:.3f}" for q in at])
+PY

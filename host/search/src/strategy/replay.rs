@@ -120,6 +120,22 @@ impl ArchTable {
         }
     }
 
+    /// The reference point `../shared/bench/README.md` scores fronts against, as
+    /// (−accuracy, latency): the table's median accuracy and median latency. Only architectures
+    /// better than the median in both count, so a front that merely reaches down to the worst
+    /// networks (as random search's does) scores little.
+    pub fn median_reference(&self) -> [f64; 2] {
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            let n = v.len();
+            (v[(n - 1) / 2] + v[n / 2]) / 2.0
+        };
+        [
+            -median(self.entries.values().map(|e| e.accuracy).collect()),
+            median(self.entries.values().map(|e| e.latency_ms).collect()),
+        ]
+    }
+
     /// The best accuracy of an architecture within the latency limit, if any is.
     pub fn optimum(&self, max_latency_ms: Option<f64>) -> Option<f64> {
         self.entries
@@ -139,6 +155,10 @@ pub struct Run {
     pub best_after: Vec<f64>,
     /// Genotypes rejected by the latency limit.
     pub infeasible: usize,
+    /// Architectures whose latency was looked up after each query (the queries, and the
+    /// architectures rejected by the limit so far): free in a search, where the board's cost
+    /// model or meter answers before any training, but a user should see them.
+    pub lookups_after: Vec<usize>,
     /// Each query's (−accuracy, latency): both minimised.
     #[serde(skip)]
     pub evaluated: Vec<[f64; 2]>,
@@ -163,6 +183,7 @@ pub fn replay(
         seed,
         best_after: Vec::with_capacity(budget),
         infeasible: 0,
+        lookups_after: Vec::with_capacity(budget),
         evaluated: Vec::with_capacity(budget),
     };
     let mut known: HashSet<String> = HashSet::new();
@@ -201,6 +222,8 @@ pub fn replay(
             streak = 0;
             best = best.max(entry.accuracy);
             run.best_after.push(best);
+            run.lookups_after
+                .push(run.best_after.len() + run.infeasible);
             run.evaluated.push([-entry.accuracy, entry.latency_ms]);
             Outcome::Feasible(Score {
                 objective: entry.accuracy,
@@ -221,19 +244,6 @@ pub fn summary(runs: &[Run], queries: usize) -> (f64, f64) {
     mean_std(&best)
 }
 
-/// The hypervolume's reference point for a true front: its nadir (worst accuracy, worst
-/// latency on the front) moved out by a tenth of the front's range in each objective, so that
-/// the front's extreme points count too.
-pub fn reference_point(front: &[[f64; 2]]) -> [f64; 2] {
-    let mut reference = [0.0; 2];
-    for (m, r) in reference.iter_mut().enumerate() {
-        let lo = front.iter().map(|p| p[m]).fold(f64::INFINITY, f64::min);
-        let hi = front.iter().map(|p| p[m]).fold(f64::NEG_INFINITY, f64::max);
-        *r = hi + 0.1 * (hi - lo).max(f64::EPSILON);
-    }
-    reference
-}
-
 /// Mean and standard deviation over runs of the hypervolume of the architectures found in the
 /// first `queries` queries, as a share of the true front's (both against `reference`).
 pub fn hypervolume_summary(
@@ -248,6 +258,12 @@ pub fn hypervolume_summary(
         .map(|r| hypervolume_2d(&r.evaluated[..queries.min(r.evaluated.len())], reference) / whole)
         .collect();
     mean_std(&shares)
+}
+
+/// Mean over runs of the architectures looked up by the end of query `queries`.
+pub fn mean_lookups(runs: &[Run], queries: usize) -> f64 {
+    let total: usize = runs.iter().map(|r| r.lookups_after[queries - 1]).sum();
+    total as f64 / runs.len() as f64
 }
 
 /// Mean and sample standard deviation.
