@@ -10,6 +10,7 @@ mod cli;
 mod data;
 mod engine;
 mod export;
+mod faults;
 mod firmware_app;
 mod measure;
 mod newcomer;

@@ -318,14 +318,11 @@ fn qemu_children(machine: &str) -> Vec<i32> {
         .collect()
 }
 
-#[test]
-fn qemu_killed_mid_run_fails_the_measurement_with_a_reason() {
-    // The only test on this machine.
-    let Some(meter) = meter("qemu-mps2-an500") else {
-        return;
-    };
-    // A big model run 40 times: well over the half second before the kill (one run of it
-    // took under half a second on a fast machine, and the kill then came too late).
+/// Runs a big model 40 times on the Cortex-M7 board with `meter` and sends QEMU `signal`
+/// half a second into the run; returns the measurement's error and QEMU's process id.
+fn signal_mid_run(meter: QemuMeter, signal: i32) -> (String, i32) {
+    // A big model run 40 times: well over the half second before the signal (one run of it
+    // took under half a second on a fast machine, and the signal then came too late).
     let space = load_space("resnet-tiny").unwrap();
     let g = "stages=3,stem.out=32,s1.depth=3,s1.out=32,s2.depth=3,s2.out=64,s3.depth=3,s3.out=128";
     let c = Candidate::new(&space, space.parse_genotype(g).unwrap()).unwrap();
@@ -333,17 +330,26 @@ fn qemu_killed_mid_run_fails_the_measurement_with_a_reason() {
     let (compiled, input) = edgenas::measure::mcu::compile_with_input(&onnx, "big").unwrap();
     let run = std::thread::spawn(move || meter.run_blob(&compiled.blob, &input, None, 40));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let killed = loop {
+    let pid = loop {
         if let Some(&pid) = qemu_children("mps2-an500").first() {
             std::thread::sleep(std::time::Duration::from_millis(500));
             // SAFETY: kill(2) on a process id; it touches no memory of ours.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            unsafe { libc::kill(pid, signal) };
             break pid;
         }
         assert!(std::time::Instant::now() < deadline, "QEMU never started");
         std::thread::sleep(std::time::Duration::from_millis(5));
     };
-    let err = run.join().unwrap().unwrap_err().to_string();
+    (run.join().unwrap().unwrap_err().to_string(), pid)
+}
+
+#[test]
+fn qemu_killed_or_hung_mid_run_fails_the_measurement_with_a_reason() {
+    // The only test on this machine.
+    let Some(meter) = meter("qemu-mps2-an500") else {
+        return;
+    };
+    let (err, killed) = signal_mid_run(meter, libc::SIGKILL);
     assert!(
         err.contains("qemu-mps2-an500 (QEMU): QEMU stopped during the run (signal: 9"),
         "QEMU {killed} killed: {err}"
@@ -352,6 +358,25 @@ fn qemu_killed_mid_run_fails_the_measurement_with_a_reason() {
     assert!(
         qemu_children("mps2-an500").is_empty(),
         "a QEMU process was left behind"
+    );
+    // A QEMU that hangs (stopped by SIGSTOP, as a wedged emulator or board never answers):
+    // the measurement fails when its time is up, and the stopped QEMU is killed, not left.
+    let mut meter = QemuMeter::new(&load_board("qemu-mps2-an500").unwrap()).unwrap();
+    meter.timeout = std::time::Duration::from_secs(3);
+    let started = std::time::Instant::now();
+    let (err, hung) = signal_mid_run(meter, libc::SIGSTOP);
+    assert!(
+        err.contains("qemu-mps2-an500 (QEMU)") && err.contains("did not"),
+        "QEMU {hung} stopped: {err}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{err}"
+    );
+    println!("QEMU {hung} stopped: {err}");
+    assert!(
+        qemu_children("mps2-an500").is_empty(),
+        "a stopped QEMU process was left behind"
     );
 }
 

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     end_quietly_when_the_reader_goes_away();
+    fail_writes_past_the_file_size_limit();
     let args = cli::parse();
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -34,4 +35,17 @@ fn end_quietly_when_the_reader_goes_away() {
         }
         report(info);
     }));
+}
+
+/// Under a file-size limit (`ulimit -f`, RLIMIT_FSIZE) the kernel kills a process that writes
+/// past it with SIGXFSZ, silently and in the middle of a write. Ignored, the write fails with
+/// "File too large" instead: the study's storage reports it as an error naming the file, the
+/// search stops with that message and a non-zero exit, and the study opens and resumes once
+/// there is room (tests/faults.rs).
+fn fail_writes_past_the_file_size_limit() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to SIG_IGN at start-up, before any thread runs.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
 }

@@ -46,7 +46,7 @@ impl SqliteStudy {
         }
         let db = |e: rusqlite::Error| StudyError::Database {
             path: shown.clone(),
-            message: e.to_string(),
+            message: with_hint(&e),
         };
         let mut connection = Connection::open(path).map_err(db)?;
         connection
@@ -102,7 +102,7 @@ impl SqliteStudy {
     fn error(&self, e: impl std::fmt::Display) -> StudyError {
         StudyError::Database {
             path: self.path.display().to_string(),
-            message: e.to_string(),
+            message: with_hint(&e),
         }
     }
 
@@ -295,6 +295,20 @@ fn update_trial(c: &Connection, t: &Trial) -> Result<(), String> {
         return Err(format!("no trial {}", t.id));
     }
     Ok(())
+}
+
+/// SQLite's words for a write that found no room ("disk I/O error", "database or disk is
+/// full"), with what to do about it; other errors as they are.
+fn with_hint(e: &dyn std::fmt::Display) -> String {
+    let message = e.to_string();
+    if message.contains("disk I/O error") || message.contains("disk is full") {
+        format!(
+            "{message}: is the disk full, or a file-size limit (`ulimit -f`) reached? What the \
+             study holds is kept; run the command again once there is room"
+        )
+    } else {
+        message
+    }
 }
 
 #[cfg(test)]
