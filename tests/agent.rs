@@ -287,3 +287,94 @@ fn calibrate_fits_a_linux_board_from_its_agent() {
         "{shown}"
     );
 }
+
+/// How a fake agent misbehaves, once it has read the host's request.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// Closes the connection without a word.
+    DiesBeforeAnswering,
+    /// Answers with bytes that are not a frame.
+    SendsGarbage,
+    /// Says "continue", reads the model, then closes (the agent crashed mid-measurement).
+    DiesMidMeasurement,
+    /// Says "continue", reads the model, then answers with a frame that is not a reply.
+    SendsGarbageMidMeasurement,
+}
+
+/// A fake agent on a free loopback port that misbehaves as `fault` on every connection;
+/// returns its address.
+fn start_faulty_agent(fault: Fault) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            thread::spawn(move || {
+                let request: Result<edgenas_wire::protocol::Request, _> =
+                    read_frame(&mut s, edgenas_wire::protocol::MAX_REQUEST_BYTES);
+                let Ok(request) = request else { return };
+                let read_model = |s: &mut TcpStream| {
+                    let mut model = vec![0u8; request.model_bytes as usize];
+                    std::io::Read::read_exact(s, &mut model).is_ok()
+                };
+                match fault {
+                    Fault::DiesBeforeAnswering => {}
+                    Fault::SendsGarbage => {
+                        let _ = s.write_all(b"\x00\xffnot a frame at all, just noise\n");
+                    }
+                    Fault::DiesMidMeasurement => {
+                        let _ = edgenas_wire::protocol::write_frame(&mut s, &Reply::Continue);
+                        read_model(&mut s);
+                    }
+                    Fault::SendsGarbageMidMeasurement => {
+                        let _ = edgenas_wire::protocol::write_frame(&mut s, &Reply::Continue);
+                        if read_model(&mut s) {
+                            let _ = edgenas_wire::protocol::write_frame(
+                                &mut s,
+                                &serde_json::json!({"latency": "soon"}),
+                            );
+                        }
+                    }
+                }
+            });
+        }
+    });
+    address
+}
+
+/// An agent that dies or talks nonsense, before or in the middle of a measurement, fails that
+/// measurement in words naming the board — quickly, without a panic — and so fails one trial of
+/// a search, not the search.
+#[test]
+fn an_agent_that_dies_or_sends_garbage_fails_the_measurement_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    for fault in [
+        Fault::DiesBeforeAnswering,
+        Fault::SendsGarbage,
+        Fault::DiesMidMeasurement,
+        Fault::SendsGarbageMidMeasurement,
+    ] {
+        let board = board_file(dir.path(), "faulty", &start_faulty_agent(fault), None);
+        let started = std::time::Instant::now();
+        let out = measure(&model, &board, &["--meter", "agent"], None);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{fault:?}: {err}");
+        assert!(err.contains("board raspberry-pi-4 at"), "{fault:?}: {err}");
+        assert!(!err.contains("panicked"), "{fault:?}: {err}");
+        let why = match fault {
+            Fault::DiesBeforeAnswering | Fault::DiesMidMeasurement => {
+                "the connection closed before a whole answer came"
+            }
+            Fault::SendsGarbage => "not an agent's reply",
+            Fault::SendsGarbageMidMeasurement => "a malformed frame",
+        };
+        assert!(err.contains(why), "{fault:?}: {err}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{fault:?} took {:?}",
+            started.elapsed()
+        );
+        println!("{fault:?}: {}", err.trim());
+    }
+}

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use edgenas_wire::protocol::{
-    AgentMeasurement, MAX_REPLY_BYTES, Op, Reply, Request, read_frame, write_frame,
+    AgentMeasurement, FrameError, MAX_REPLY_BYTES, Op, Reply, Request, read_frame, write_frame,
 };
 use edgenas_wire::token::read_token_file;
 use edgenas_wire::{BoardFacts, Timer};
@@ -149,8 +149,19 @@ impl AgentMeter {
 
     fn reply(&self, stream: &mut impl Read) -> Result<Reply, MeasureError> {
         read_frame(stream, MAX_REPLY_BYTES).map_err(|e| {
+            let why = match e {
+                FrameError::NotEdgenas => "it sent bytes that are not an agent's reply (is \
+                     something else listening there?)"
+                    .to_string(),
+                FrameError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    "the connection closed before a whole answer came (the agent stopped, or \
+                     the link dropped)"
+                        .to_string()
+                }
+                e => e.to_string(),
+            };
             MeasureError::Unreachable(format!(
-                "the agent of board {} at {} did not answer: {e}",
+                "the agent of board {} at {} did not answer: {why}",
                 self.board.name, self.address
             ))
         })
