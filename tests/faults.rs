@@ -74,3 +74,85 @@ fn a_full_disk_stops_the_search_with_an_error_and_the_study_resumes() {
     assert!(c["complete"].as_u64().unwrap() >= 10, "{c}");
     assert_eq!(c["running"], 0, "{c}");
 }
+
+/// The study's trials as `edgenas report --format json` writes them.
+fn trials(out: &Path) -> Vec<Value> {
+    let file = out.join("trials.json");
+    let report = Command::new(env!("CARGO_BIN_EXE_edgenas"))
+        .args(["report", "--format", "json", "--study"])
+        .arg(out.join("study.db"))
+        .arg("--out")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(report.status.success(), "{report:?}");
+    let v: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    v["trials"].as_array().unwrap().clone()
+}
+
+/// Checks what a search killed many times and finished must hold: `wanted` trials ended,
+/// none left running or pending, no genotype trained twice, and every learning curve's epochs
+/// in order with none twice (a trial killed mid-training starts a fresh curve).
+pub fn check_every_trial_ended_once(out: &Path, wanted: usize) {
+    let trials = trials(out);
+    let ended: Vec<&Value> = trials
+        .iter()
+        .filter(|t| {
+            ["complete", "failed", "infeasible", "pruned"].contains(&t["state"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(ended.len(), wanted, "{trials:?}");
+    assert_eq!(trials.len(), wanted, "trials not ended: {trials:?}");
+    let mut genotypes: Vec<&str> = trials
+        .iter()
+        .map(|t| t["genotype"].as_str().unwrap())
+        .collect();
+    genotypes.sort_unstable();
+    let before = genotypes.len();
+    genotypes.dedup();
+    assert_eq!(genotypes.len(), before, "a genotype trained twice");
+    for t in &trials {
+        let epochs: Vec<u64> = t["curve"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["epoch"].as_u64().unwrap())
+            .collect();
+        assert!(
+            epochs.iter().enumerate().all(|(i, &e)| e == i as u64 + 1),
+            "trial {}: epochs {epochs:?}",
+            t["id"]
+        );
+    }
+}
+
+/// SIGKILL at random moments, again and again: each rerun of the same command resumes, and
+/// when it finally finishes every trial ended exactly once (`bench/kills.sh` does this a
+/// hundred times and with workers).
+#[test]
+fn a_search_killed_at_random_moments_ends_every_trial_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let args = [
+        "--space", "mlp", "--board", "host", "--trials", "16", "--epochs", "3",
+    ];
+    let command = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_edgenas"));
+        c.args(search_args(&out, &args, false))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    let mut rng = edgenas::rng::Rng::new(5);
+    for _ in 0..6 {
+        let mut child = command().spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(
+            150 + rng.below(600) as u64,
+        ));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    let last = command().output().unwrap();
+    assert!(last.status.success(), "{last:?}");
+    check_every_trial_ended_once(&out, 16);
+}
