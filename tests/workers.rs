@@ -490,3 +490,84 @@ fn asha_with_three_workers_prunes_at_the_rungs_and_trains_the_trials_asked_for()
         }
     }
 }
+
+/// A throwaway PostgreSQL cluster of this test's own (`.ci/start-postgres`), stopped when
+/// dropped: restarting the shared one would disturb the other tests.
+struct OwnServer {
+    url: String,
+    dir: String,
+}
+
+impl OwnServer {
+    /// Starts one, or says why not (no PostgreSQL here) — in CI it must start.
+    fn start() -> Option<OwnServer> {
+        let script = crate::common::repo_root().join(".ci/start-postgres");
+        let out = Command::new("bash").arg(&script).output().unwrap();
+        if !out.status.success() {
+            let why = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run the server-restart test: {why}"
+            );
+            eprintln!("skipped the server-restart test: {why}");
+            return None;
+        }
+        let text = String::from_utf8(out.stdout).unwrap();
+        let value = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}=")))
+                .unwrap()
+                .to_string()
+        };
+        Some(OwnServer {
+            url: value("EDGENAS_TEST_POSTGRES"),
+            dir: value("EDGENAS_TEST_POSTGRES_DIR"),
+        })
+    }
+
+    /// `.ci/start-postgres --restart|--stop DIR`.
+    fn control(&self, what: &str) {
+        let script = crate::common::repo_root().join(".ci/start-postgres");
+        ok(Command::new("bash")
+            .arg(&script)
+            .args([what, &self.dir])
+            .output()
+            .unwrap());
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        self.control("--stop");
+    }
+}
+
+/// The PostgreSQL server restarts in the middle of a four-worker study: every worker opens its
+/// connection again (waiting for the server with back-off) and goes on; every trial ends
+/// exactly once.
+#[test]
+fn four_workers_ride_out_a_server_restart() {
+    let Some(server) = OwnServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let study = format!("{}?study=restart", server.url);
+    create(&study, dir.path(), 16, 8);
+    let children: Vec<Child> = (1..=4)
+        .map(|i| worker(&study, &format!("w{i}"), dir.path()))
+        .collect();
+    let first = running_under(&study, "w1");
+    server.control("--restart");
+    let mut by_worker: HashMap<i64, usize> = HashMap::new();
+    for (i, child) in children.into_iter().enumerate() {
+        for id in ran(child) {
+            assert!(by_worker.insert(id, i).is_none(), "trial {id} ran twice");
+        }
+    }
+    let all = trials(&study);
+    assert_eq!(trained(&all), 16, "{all:#?}");
+    assert!(all.iter().all(|t| t.state.is_final()), "{all:#?}");
+    assert!(by_worker.contains_key(&first.id));
+    let genotypes: HashSet<&str> = all.iter().map(|t| t.genotype.as_str()).collect();
+    assert_eq!(genotypes.len(), all.len(), "a genotype twice");
+}

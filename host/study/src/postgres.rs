@@ -22,6 +22,10 @@ use super::{Settings, Storage, StudyError, Trial, now};
 /// The schema version this edgenas writes: 2 added the trials' learning curves.
 const SCHEMA_VERSION: i32 = 2;
 
+/// How long a lost connection is tried again before the study fails (a server restart takes
+/// seconds; a server gone for longer ends the worker, whose trial another then takes over).
+const RECONNECT_FOR: Duration = Duration::from_secs(30);
+
 /// The first key of edgenas's advisory locks (`EDGE`); the second is the study's id, or 0
 /// for the schema.
 const LOCK_NAMESPACE: i32 = 0x4544_4745;
@@ -189,14 +193,31 @@ impl PostgresStudy {
         }
     }
 
+    /// Opens the connection again, trying for [`RECONNECT_FOR`] with waits that double from
+    /// a tenth of a second up to two seconds: a server that restarts (a second or so) is
+    /// waited for; one that stays away ends the caller with the last error.
     fn reconnect(&self, client: &mut Client) -> Result<(), StudyError> {
-        *client = self.config.connect(NoTls).map_err(|e| {
-            self.error(format!(
-                "the connection was lost and cannot be opened again: {}",
-                describe(&e)
-            ))
-        })?;
-        Ok(())
+        let start = std::time::Instant::now();
+        let mut wait = Duration::from_millis(100);
+        loop {
+            match self.config.connect(NoTls) {
+                Ok(c) => {
+                    *client = c;
+                    return Ok(());
+                }
+                Err(e) if start.elapsed() + wait > RECONNECT_FOR => {
+                    return Err(self.error(format!(
+                        "the connection was lost and could not be opened again within {} s: {}",
+                        RECONNECT_FOR.as_secs(),
+                        describe(&e)
+                    )));
+                }
+                Err(_) => {
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
     }
 
     fn with<T>(
