@@ -1,6 +1,6 @@
 //! `edgenas-agent`, the binary: where it agrees to listen, and how it refuses a wrong token,
-//! an oversized model, random bytes, a slow client and one request too many while it goes on
-//! serving good requests. (A model measured through it by `edgenas measure`: tests/agent.rs.)
+//! an oversized model, random bytes, a slow client, a connection or a measurement too many, and
+//! a crowd of hostile clients while it goes on serving good requests. (A model measured through it by `edgenas measure`: tests/agent.rs.)
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -190,25 +190,139 @@ fn bad_requests_are_refused_and_the_agent_goes_on_serving() {
     still_serves(&a.address, token);
 }
 
+/// Waits until the agent answers `request` with something other than a busy refusal (the
+/// slots of closed connections are given back as the agent notices them).
+fn until_not_busy(address: &str, request: &Request) -> Reply {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match ask(address, request) {
+            Reply::Refused { reason } if reason.contains("busy") => {
+                assert!(Instant::now() < deadline, "still refused: {reason}");
+                thread::sleep(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
+}
+
 #[test]
-fn one_request_too_many_is_refused_as_busy() {
-    let a = agent(&["--max-requests", "1", "--request-timeout-seconds", "3"]);
-    // One client holds the only slot by sending nothing.
-    let holder = TcpStream::connect(&a.address).unwrap();
+fn connections_and_measurements_over_the_limits_are_refused_as_busy() {
+    let a = agent(&[
+        "--max-requests",
+        "1",
+        "--max-connections",
+        "4",
+        "--request-timeout-seconds",
+        "3",
+    ]);
+    let facts = request(None, Op::Facts, 0);
+    // Clients that connect and send nothing hold connections, not measurements: with three of
+    // them open, a fourth connection is still answered.
+    let silent: Vec<TcpStream> = (0..3)
+        .map(|_| TcpStream::connect(&a.address).unwrap())
+        .collect();
     thread::sleep(Duration::from_millis(300));
-    let reason = refusal(ask(&a.address, &request(None, Op::Facts, 0)));
+    assert!(matches!(ask(&a.address, &facts), Reply::Facts { .. }));
+    // With four open, a fifth is refused at once, naming the limit.
+    let fourth = TcpStream::connect(&a.address).unwrap();
+    thread::sleep(Duration::from_millis(300));
+    let reason = refusal(ask(&a.address, &facts));
+    assert!(
+        reason.contains("busy") && reason.contains("--max-connections"),
+        "{reason}"
+    );
+    drop((silent, fourth));
+    assert!(matches!(
+        until_not_busy(&a.address, &facts),
+        Reply::Facts { .. }
+    ));
+    // A measurement whose model is held back holds the only measurement slot: another
+    // measurement is refused, naming that limit, while facts are still answered.
+    let measure = request(None, Op::Measure, 1000);
+    let mut holder = TcpStream::connect(&a.address).unwrap();
+    holder
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write_frame(&mut holder, &measure).unwrap();
+    assert_eq!(
+        read_frame::<Reply>(&mut holder, MAX_REPLY_BYTES).unwrap(),
+        Reply::Continue
+    );
+    let reason = refusal(ask(&a.address, &measure));
     assert!(
         reason.contains("busy") && reason.contains("--max-requests"),
         "{reason}"
     );
+    assert!(matches!(ask(&a.address, &facts), Reply::Facts { .. }));
     drop(holder);
-    // Once it is gone (the agent notices the closed connection at once), the slot is free.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match ask(&a.address, &request(None, Op::Facts, 0)) {
-            Reply::Facts { .. } => break,
-            other => assert!(Instant::now() < deadline, "still refused: {other:?}"),
-        }
-        thread::sleep(Duration::from_millis(100));
+    // Once it is gone, the slot is free again.
+    assert_eq!(until_not_busy(&a.address, &measure), Reply::Continue);
+}
+
+/// Load: 64 clients at once, a quarter of them slow-loris (a byte of a request every half
+/// second) or malformed, the rest asking for the board's facts: every well-formed client is
+/// answered, none refused as busy. Prints the well-formed answers' median and 99th-percentile
+/// times (docs/reliability.md).
+#[test]
+fn under_64_clients_a_quarter_of_them_hostile_every_good_one_is_answered() {
+    let a = agent(&["--request-timeout-seconds", "5"]);
+    let address = a.address.clone();
+    let hostile: Vec<thread::JoinHandle<()>> = (0..16)
+        .map(|i| {
+            let address = address.clone();
+            thread::spawn(move || {
+                let mut s = TcpStream::connect(&address).unwrap();
+                if i % 2 == 0 {
+                    // Slow-loris: the magic, one byte at a time.
+                    for &b in b"EDGENAS\x01" {
+                        if s.write_all(&[b]).is_err() {
+                            return;
+                        }
+                        thread::sleep(Duration::from_millis(500));
+                    }
+                } else {
+                    let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: agent\r\n\r\n");
+                }
+                let mut sink = Vec::new();
+                let _ = s.read_to_end(&mut sink);
+            })
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(200));
+    let good: Vec<thread::JoinHandle<(Duration, Reply)>> = (0..48)
+        .map(|_| {
+            let address = address.clone();
+            thread::spawn(move || {
+                let started = Instant::now();
+                let reply = ask(&address, &request(None, Op::Facts, 0));
+                (started.elapsed(), reply)
+            })
+        })
+        .collect();
+    let mut times: Vec<Duration> = good
+        .into_iter()
+        .map(|h| {
+            let (t, reply) = h.join().unwrap();
+            assert!(matches!(reply, Reply::Facts { .. }), "{reply:?}");
+            t
+        })
+        .collect();
+    times.sort();
+    println!(
+        "48 well-formed of 64 clients: p50 {:?}, p99 {:?}",
+        times[times.len() / 2],
+        times[times.len() * 99 / 100]
+    );
+    for h in hostile {
+        h.join().unwrap();
     }
+    still_serves_without_token(&address);
+}
+
+/// The agent still answers a well-formed facts request (no token).
+fn still_serves_without_token(address: &str) {
+    assert!(matches!(
+        ask(address, &request(None, Op::Facts, 0)),
+        Reply::Facts { .. }
+    ));
 }

@@ -42,10 +42,14 @@ struct Args {
     /// second per 256 KiB).
     #[arg(long, default_value_t = 10)]
     request_timeout_seconds: u64,
-    /// Requests handled at once (models are measured one at a time; more connections than
-    /// this are refused as busy).
+    /// Measurement requests taken at once (models are measured one at a time, the others
+    /// wait their turn; more are refused as busy). A slot is taken once a request has arrived
+    /// whole: clients that connect and send nothing do not hold one.
     #[arg(long, default_value_t = 4)]
     max_requests: usize,
+    /// Connections open at once, whatever they are doing; more are refused as busy.
+    #[arg(long, default_value_t = 64)]
+    max_connections: usize,
     /// No line per request on standard error.
     #[arg(long)]
     quiet: bool,
@@ -68,9 +72,18 @@ fn run(args: Args) -> Result<(), String> {
         (None, token) => token,
     };
     check_exposure(&args.listen, token.as_deref())?;
-    if args.max_requests == 0 || args.max_model_kb == 0 || args.max_run_seconds == 0 {
+    if [
+        args.max_requests,
+        args.max_connections,
+        args.max_model_kb as usize,
+        args.max_run_seconds as usize,
+    ]
+    .contains(&0)
+    {
         return Err(
-            "--max-requests, --max-model-kb and --max-run-seconds must be at least 1".into(),
+            "--max-requests, --max-connections, --max-model-kb and --max-run-seconds \
+                    must be at least 1"
+                .into(),
         );
     }
     let limits = Limits {
@@ -78,6 +91,7 @@ fn run(args: Args) -> Result<(), String> {
         request_timeout: Duration::from_secs(args.request_timeout_seconds.max(1)),
         max_run_time: Duration::from_secs(args.max_run_seconds),
         max_requests: args.max_requests,
+        max_connections: args.max_connections,
     };
     let listener = TcpListener::bind(args.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -86,7 +100,7 @@ fn run(args: Args) -> Result<(), String> {
     let _ = std::io::stdout().flush();
     if !args.quiet {
         eprintln!(
-            "edgenas-agent {}: {}; models up to {} KiB, {} s each, {} requests at once",
+            "edgenas-agent {}: {}; models up to {} KiB, {} s each, {} measurement requests and {} connections at once",
             env!("CARGO_PKG_VERSION"),
             if token.is_some() {
                 "token required"
@@ -95,7 +109,8 @@ fn run(args: Args) -> Result<(), String> {
             },
             args.max_model_kb,
             args.max_run_seconds,
-            args.max_requests
+            args.max_requests,
+            args.max_connections
         );
     }
     Arc::new(Agent::new(token, limits, !args.quiet))

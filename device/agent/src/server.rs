@@ -1,5 +1,8 @@
-//! The agent's TCP server: one thread per connection, at most `max_requests` at a time, one
-//! model measured at a time (so that timings and peak memory are the model's alone).
+//! The agent's TCP server: one thread per connection, at most `max_connections` at a time; at
+//! most `max_requests` measurement requests taken at a time (a slot is taken only once a
+//! request has arrived whole, so clients that connect and send nothing hold a connection, not
+//! a measurement); one model measured at a time (so that timings and peak memory are the
+//! model's alone).
 //!
 //! Every way a request can go wrong ends the same way: a [`Reply::Refused`] with the reason,
 //! a closed connection, and the agent serving the next one. The model is only ever held in
@@ -35,8 +38,12 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// The longest a measurement may run, loading included.
     pub max_run_time: Duration,
-    /// Requests handled at once; more are refused as busy.
+    /// Measurement requests taken at once (their models are measured one at a time); more
+    /// are refused as busy.
     pub max_requests: usize,
+    /// Connections open at once, whatever they are doing (sending a request, waiting for a
+    /// measurement, reading the answer); more are refused as busy when they connect.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -46,6 +53,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(10),
             max_run_time: Duration::from_secs(60),
             max_requests: 4,
+            max_connections: 64,
         }
     }
 }
@@ -57,6 +65,9 @@ pub struct Agent {
     log: bool,
     /// The board's facts, read once: they do not change while the agent runs.
     facts: BoardFacts,
+    /// Connections open.
+    open: Arc<AtomicUsize>,
+    /// Measurement requests taken.
     active: Arc<AtomicUsize>,
     measuring: Arc<Mutex<()>>,
 }
@@ -92,6 +103,7 @@ impl Agent {
             limits,
             log,
             facts: board_facts(),
+            open: Arc::new(AtomicUsize::new(0)),
             active: Arc::new(AtomicUsize::new(0)),
             measuring: Arc::new(Mutex::new(())),
         }
@@ -110,25 +122,25 @@ impl Agent {
                     continue;
                 }
             };
-            // The slot is taken here, in the order connections arrive, so that the first
-            // `max_requests` clients get one however the threads are scheduled.
-            let slot = Slot::take(&self.active, self.limits.max_requests);
+            // The connection's slot is taken here, in the order connections arrive, so that
+            // the first `max_connections` clients get one however the threads are scheduled.
+            let connection = Slot::take(&self.open, self.limits.max_connections);
             let agent = Arc::clone(&self);
-            thread::spawn(move || agent.handle(stream, slot));
+            thread::spawn(move || agent.handle(stream, connection));
         }
         Ok(())
     }
 
-    fn handle(&self, stream: TcpStream, slot: Option<Slot>) {
+    fn handle(&self, stream: TcpStream, connection: Option<Slot>) {
         let peer = stream
             .peer_addr()
             .map_or_else(|_| "?".to_string(), |a| a.to_string());
         let started = Instant::now();
-        let reply = match slot {
-            Some(slot) => self.exchange(&stream, slot),
+        let reply = match connection {
+            Some(_open) => self.exchange(&stream),
             None => Err(format!(
-                "busy: this agent already handles {} requests (--max-requests)",
-                self.limits.max_requests
+                "busy: this agent already has {} connections open (--max-connections)",
+                self.limits.max_connections
             )),
         };
         let (reply, outcome) = match reply {
@@ -161,7 +173,7 @@ impl Agent {
     }
 
     /// Reads the request, checks it, and answers it (a reason when it is refused).
-    fn exchange(&self, stream: &TcpStream, slot: Slot) -> Result<Reply, String> {
+    fn exchange(&self, stream: &TcpStream) -> Result<Reply, String> {
         let timeout = self.limits.request_timeout;
         let _ = stream.set_write_timeout(Some(timeout));
         let mut reader = Deadline {
@@ -196,6 +208,12 @@ impl Agent {
                 self.limits.max_model_bytes
             ));
         }
+        let slot = Slot::take(&self.active, self.limits.max_requests).ok_or_else(|| {
+            format!(
+                "busy: this agent already handles {} measurements (--max-requests)",
+                self.limits.max_requests
+            )
+        })?;
         write_frame(&mut &*stream, &Reply::Continue).map_err(|e| e.to_string())?;
         reader.until = Instant::now()
             + timeout
@@ -318,7 +336,7 @@ impl Read for Deadline<'_> {
     }
 }
 
-/// One of the agent's request slots, given back when dropped.
+/// One of the agent's connection or measurement slots, given back when dropped.
 struct Slot(Arc<AtomicUsize>);
 
 impl Slot {
