@@ -44,6 +44,8 @@ struct Run {
     trials: usize,
     seconds: f64,
     storage_seconds: f64,
+    /// Trials that more than one worker said it ran (must be 0; the most of any round).
+    run_twice: usize,
 }
 
 pub fn workers(args: WorkersArgs) -> Result<()> {
@@ -92,6 +94,7 @@ pub fn workers(args: WorkersArgs) -> Result<()> {
                 "seconds": r.seconds,
                 "trials_per_minute": 60.0 * r.trials as f64 / r.seconds,
                 "overhead_ms_per_trial": 1e3 * r.storage_seconds / r.trials.max(1) as f64,
+                "run_twice": r.run_twice,
             })
         })
         .collect();
@@ -106,6 +109,7 @@ pub fn workers(args: WorkersArgs) -> Result<()> {
         ">trials/min",
         ">speed-up",
         ">overhead ms/trial",
+        ">run twice",
     ]);
     for (r, v) in runs.iter().zip(&rows) {
         let one = runs
@@ -123,11 +127,12 @@ pub fn workers(args: WorkersArgs) -> Result<()> {
             format!("{:.1}", v["trials_per_minute"].as_f64().unwrap_or(0.0)),
             speedup,
             format!("{:.2}", v["overhead_ms_per_trial"].as_f64().unwrap_or(0.0)),
+            r.run_twice.to_string(),
         ]);
     }
     print!("{}", t.render());
     println!(
-        "MLPs on digits, {} epoch(s) a trial, simulator latency; medians of {} rounds; overhead = time a worker spends in the study's storage (claims, updates, heartbeats) per trial, the strategy's proposals excluded",
+        "MLPs on digits, {} epoch(s) a trial, simulator latency; medians of {} rounds; overhead = time a worker spends in the study's storage (claims, updates, heartbeats) per trial, the strategy's proposals excluded; run twice = trials more than one worker ran (must be 0)",
         args.epochs, args.rounds
     );
     Ok(())
@@ -160,6 +165,7 @@ fn medians(all: &[Run]) -> Vec<Run> {
             seconds: median(&|o| o.seconds / o.trials.max(1) as f64) * trials as f64,
             storage_seconds: median(&|o| o.storage_seconds / o.trials.max(1) as f64)
                 * trials as f64,
+            run_twice: same.iter().map(|o| o.run_twice).max().unwrap_or(0),
         });
     }
     out
@@ -226,7 +232,8 @@ fn run(
                 .spawn()
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut done = 0;
+    let mut ran = std::collections::HashSet::new();
+    let (mut done, mut run_twice) = (0, 0);
     let mut storage_seconds = 0.0;
     for child in children {
         let out = child.wait_with_output()?;
@@ -234,7 +241,12 @@ fn run(
             bail!("a worker on {study} failed ({})", out.status);
         }
         let v: Value = serde_json::from_slice(&out.stdout)?;
-        done += v["trials"].as_array().map_or(0, Vec::len);
+        for t in v["trials"].as_array().into_iter().flatten() {
+            done += 1;
+            if !ran.insert(t["id"].as_i64()) {
+                run_twice += 1;
+            }
+        }
         storage_seconds += v["storage_seconds"].as_f64().unwrap_or(0.0);
     }
     Ok(Run {
@@ -243,5 +255,6 @@ fn run(
         trials: done,
         seconds: started.elapsed().as_secs_f64(),
         storage_seconds,
+        run_twice,
     })
 }
