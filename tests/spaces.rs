@@ -381,6 +381,31 @@ fn malformed_space_files_get_messages_that_name_file_line_and_key() {
         ),
         "{e}"
     );
+    // Sizes that would never finish or overflow (found by the fuzzer, fuzz/regressions): a
+    // range of ten billion values, a block repeated ten billion times, an input of ten billion
+    // rows.
+    let e = parse_err(&format!(
+        "{base}[[blocks]]\nname = \"a\"\ntype = \"conv\"\nout = {{ min = 1, max = 9999999999 }}\n"
+    ));
+    assert!(
+        e.contains("`a.out`: a range of at most 10000 values, not 9999999999"),
+        "{e}"
+    );
+    let e = parse_err(&format!(
+        "{base}[[blocks]]\nname = \"a\"\ntype = \"conv\"\nout = 4\nrepeat = 100\n"
+    ));
+    assert!(
+        e.contains("`a.repeat`: at most 64 repetitions of a block, not 100"),
+        "{e}"
+    );
+    let e = parse_err(&format!(
+        "{}[[blocks]]\nname = \"a\"\ntype = \"pool\"\n",
+        base.replace("resolution = 8", "resolution = 9999999999")
+    ));
+    assert!(
+        e.contains("`input.resolution`: expected an integer from 1 to 65535"),
+        "{e}"
+    );
     // an unused shared choice
     let e = parse_err(&format!(
         "{base}[choices]\nw = {{ values = [1, 2] }}\n[[blocks]]\nname = \"a\"\ntype = \"pool\"\n"

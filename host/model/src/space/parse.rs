@@ -34,6 +34,12 @@ const CHOICE_KEYS: [&str; 7] = ["values", "min", "max", "step", "when", "name", 
 /// Keys every block has besides its type's parameters.
 const BLOCK_KEYS: [&str; 4] = ["name", "type", "when", "repeat"];
 
+/// The most repetitions of one block a space may ask for.
+const MAX_REPEAT: i64 = 64;
+
+/// The most values a `min`/`max`/`step` range may have.
+const MAX_RANGE_VALUES: i64 = 10_000;
+
 /// Parses and validates the text of a space file. `file` names it in errors.
 pub fn parse_space(text: &str, file: &str) -> Result<SearchSpace, FileError> {
     let raw: RawSpace = toml::from_str(text).map_err(|e| FileError::file(file, e.to_string()))?;
@@ -300,6 +306,18 @@ impl Parser<'_> {
                 }
                 if max < min {
                     return Err(self.err(at, key, format!("max ({max}) is below min ({min})")));
+                }
+                // Each value is checked and searched over: a typo's billion would never finish.
+                let count = (max as i128 - min as i128) / step as i128 + 1;
+                if count > MAX_RANGE_VALUES as i128 {
+                    return Err(self.err(
+                        at,
+                        key,
+                        format!(
+                            "a range of at most {MAX_RANGE_VALUES} values, not {count} \
+                             ({min} to {max} by {step})"
+                        ),
+                    ));
                 }
                 Ok(Domain::Range { min, max, step })
             }
@@ -588,6 +606,16 @@ impl Parser<'_> {
                 (d.min_int().unwrap(), d.max_int().unwrap())
             }
         };
+        // Every repetition is a block of the space: a typo's billion would never finish.
+        if max_repeat > MAX_REPEAT
+            && let Some(v) = entries.get("repeat")
+        {
+            return Err(self.err(
+                v,
+                &format!("{name}.repeat"),
+                &format!("at most {MAX_REPEAT} repetitions of a block, not {max_repeat}"),
+            ));
+        }
         // Repetition `i` (1-based) exists when the block does and the repeat count reaches i.
         let exists = |i: i64| -> Condition {
             match &repeat {

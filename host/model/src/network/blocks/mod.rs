@@ -63,12 +63,16 @@ pub enum ParamKind {
     Word(&'static [&'static str]),
 }
 
+/// The largest integer a parameter takes: the device format stores every dimension in 16 bits,
+/// and larger figures would overflow the costs computed from them.
+pub const MAX_INT: i64 = u16::MAX as i64;
+
 impl ParamKind {
     /// Checks a value against the kind; the message says what is expected.
     pub fn check(&self, v: &Value) -> Result<(), String> {
         let ok = match (self, v) {
-            (ParamKind::Int { min }, Value::Int(i)) => i >= min,
-            (ParamKind::Channels, Value::Int(i)) => *i >= 1,
+            (ParamKind::Int { min }, Value::Int(i)) => i >= min && *i <= MAX_INT,
+            (ParamKind::Channels, Value::Int(i)) => (1..=MAX_INT).contains(i),
             (ParamKind::Float { min }, v) => v.as_f64().is_some_and(|x| x > *min),
             (ParamKind::Bool, Value::Bool(_)) => true,
             (ParamKind::Word(words), Value::Str(s)) => words.contains(&s.as_str()),
@@ -78,8 +82,8 @@ impl ParamKind {
             return Ok(());
         }
         let expected = match self {
-            ParamKind::Int { min } => format!("an integer of at least {min}"),
-            ParamKind::Channels => "a channel count (an integer of at least 1)".to_string(),
+            ParamKind::Int { min } => format!("an integer from {min} to {MAX_INT}"),
+            ParamKind::Channels => format!("a channel count (an integer from 1 to {MAX_INT})"),
             ParamKind::Float { min } => format!("a number above {min}"),
             ParamKind::Bool => "true or false".to_string(),
             ParamKind::Word(words) => format!("one of {}", words.join(", ")),
