@@ -1,6 +1,7 @@
 //! `edgenas-fuzz TARGET [EXECUTIONS] [SEED]`: fuzzes one parser (or `all`) and prints the
 //! executions, panics, hangs and the slowest execution; a finding is written to
-//! `fuzz/findings/TARGET/` and the exit status is 1. `edgenas-fuzz --list` names the targets.
+//! `fuzz/findings/TARGET/` and the exit status is 1. `edgenas-fuzz --list` names the targets;
+//! `edgenas-fuzz --replay TARGET FILE` runs one input, a panic showing its message.
 
 use std::process::ExitCode;
 
@@ -13,6 +14,20 @@ fn main() -> ExitCode {
         eprintln!("usage: edgenas-fuzz TARGET|all|--list [EXECUTIONS] [SEED]");
         return ExitCode::from(2);
     };
+    if name == "--replay" {
+        let (Some(t), Some(file)) = (args.get(1).and_then(|n| target(n)), args.get(2)) else {
+            eprintln!("usage: edgenas-fuzz --replay TARGET FILE");
+            return ExitCode::from(2);
+        };
+        match std::fs::read(file) {
+            Ok(input) => (t.run)(&input),
+            Err(e) => {
+                eprintln!("{file}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
     if name == "--list" {
         for t in TARGETS {
             println!("{:<6} {}", t.name, t.what);

@@ -166,7 +166,7 @@ fn kind_text(kind: &ParamKind) -> String {
     match kind {
         ParamKind::Int { min } => format!("integer >= {min}"),
         ParamKind::Channels => "channels (x width multiplier)".into(),
-        ParamKind::Float { min } => format!("number > {min}"),
+        ParamKind::Float { min, max } => format!("number > {min}, ≤ {max}"),
         ParamKind::Bool => "true/false".into(),
         ParamKind::Word(words) => words.join("|"),
     }

@@ -57,7 +57,8 @@ pub fn parse_space(text: &str, file: &str) -> Result<SearchSpace, FileError> {
         Some(v) => Some(p.param(
             "width_multiplier",
             v,
-            &ParamKind::Float { min: 0.0 },
+            // MobileNet's multipliers are 0.35 to 1.4; a bound keeps channel counts finite.
+            &ParamKind::Float { min: 0.0, max: 4.0 },
             &Condition::default(),
             "width_multiplier",
         )?),

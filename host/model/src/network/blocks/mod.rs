@@ -52,10 +52,12 @@ pub enum ParamKind {
     },
     /// A channel count (at least 1), scaled by the space's width multiplier.
     Channels,
-    /// A number above `min`.
+    /// A number above `min`, at most `max`.
     Float {
         /// Values must be greater than this.
         min: f64,
+        /// And at most this.
+        max: f64,
     },
     /// `true` or `false`.
     Bool,
@@ -73,7 +75,7 @@ impl ParamKind {
         let ok = match (self, v) {
             (ParamKind::Int { min }, Value::Int(i)) => i >= min && *i <= MAX_INT,
             (ParamKind::Channels, Value::Int(i)) => (1..=MAX_INT).contains(i),
-            (ParamKind::Float { min }, v) => v.as_f64().is_some_and(|x| x > *min),
+            (ParamKind::Float { min, max }, v) => v.as_f64().is_some_and(|x| x > *min && x <= *max),
             (ParamKind::Bool, Value::Bool(_)) => true,
             (ParamKind::Word(words), Value::Str(s)) => words.contains(&s.as_str()),
             _ => false,
@@ -84,7 +86,7 @@ impl ParamKind {
         let expected = match self {
             ParamKind::Int { min } => format!("an integer from {min} to {MAX_INT}"),
             ParamKind::Channels => format!("a channel count (an integer from 1 to {MAX_INT})"),
-            ParamKind::Float { min } => format!("a number above {min}"),
+            ParamKind::Float { min, max } => format!("a number above {min}, at most {max}"),
             ParamKind::Bool => "true or false".to_string(),
             ParamKind::Word(words) => format!("one of {}", words.join(", ")),
         };
