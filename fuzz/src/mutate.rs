@@ -1,27 +1,7 @@
-//! The mutations: byte-level for every format, token-level for text formats.
+//! The mutations: byte-level for every format, token-level for text formats, drawn from
+//! edgenas's own seeded generator so that a run repeats from its seed.
 
-/// A small seeded generator (xorshift64*), so that a run repeats from its seed.
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator seeded with `seed`.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform in `0..n` (`n` ≥ 1).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+pub use edgenas_model::rng::Rng;
 
 /// Bytes that break parsers: limits of integer types, separators, quotes, NUL.
 const INTERESTING_BYTES: &[u8] = &[0, 1, 0x7F, 0x80, 0xFF, b'"', b'\'', b'\n', b',', b'#', b'['];

@@ -614,7 +614,7 @@ impl Parser<'_> {
             return Err(self.err(
                 v,
                 &format!("{name}.repeat"),
-                &format!("at most {MAX_REPEAT} repetitions of a block, not {max_repeat}"),
+                format!("at most {MAX_REPEAT} repetitions of a block, not {max_repeat}"),
             ));
         }
         // Repetition `i` (1-based) exists when the block does and the repeat count reaches i.
