@@ -66,6 +66,17 @@ pub fn constant(t: &TensorProto) -> Result<Const, String> {
                 .map_err(|_| format!("initializer {} has a negative dimension", t.name))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // The element count is a product of untrusted numbers: it must fit before anything uses it.
+    if dims
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .is_none()
+    {
+        return Err(format!(
+            "initializer {} has dimensions {dims:?}, too many elements to count",
+            t.name
+        ));
+    }
     let raw = !t.raw_data.is_empty();
     let data = match t.data_type {
         x if x == DataType::FLOAT as i32 => Data::F32(if raw {
