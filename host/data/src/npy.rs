@@ -90,7 +90,9 @@ fn parse(bytes: &[u8]) -> Result<NpyArray, String> {
         let at = header
             .find(&format!("'{key}'"))
             .ok_or(format!("header has no '{key}'"))?;
-        Ok(header[at + key.len() + 2..]
+        Ok(header
+            .get(at + key.len() + 2..)
+            .ok_or(format!("header ends at '{key}'"))?
             .trim_start()
             .trim_start_matches(':')
             .trim_start())
@@ -102,8 +104,8 @@ fn parse(bytes: &[u8]) -> Result<NpyArray, String> {
     }
     let descr = field("descr")?.trim_start_matches('\'');
     let descr = &descr[..descr.find('\'').ok_or("bad descr")?];
-    let shape_text = field("shape")?;
-    let shape_text = &shape_text[1..shape_text.find(')').ok_or("bad shape")?];
+    let shape_text = field("shape")?.strip_prefix('(').ok_or("bad shape")?;
+    let shape_text = &shape_text[..shape_text.find(')').ok_or("bad shape")?];
     let shape = shape_text
         .split(',')
         .map(str::trim)
@@ -113,7 +115,10 @@ fn parse(bytes: &[u8]) -> Result<NpyArray, String> {
                 .map_err(|_| format!("bad shape ({shape_text})"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let count: usize = shape.iter().product();
+    let count = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or(format!("shape ({shape_text}) has too many values"))?;
     let data = &bytes[start + len..];
     let (size, convert): (usize, fn(&[u8]) -> f64) = match descr.trim_start_matches(['<', '|', '='])
     {
@@ -136,18 +141,17 @@ fn parse(bytes: &[u8]) -> Result<NpyArray, String> {
     if descr.starts_with('>') && size > 1 {
         return Err("big-endian arrays are not supported".into());
     }
-    if data.len() < count * size {
+    let need = count
+        .checked_mul(size)
+        .ok_or(format!("shape ({shape_text}) has too many values"))?;
+    if data.len() < need {
         return Err(format!(
-            "truncated: {count} values of {size} bytes need {} bytes, found {}",
-            count * size,
+            "truncated: {count} values of {size} bytes need {need} bytes, found {}",
             data.len()
         ));
     }
     Ok(NpyArray {
         shape,
-        values: data[..count * size]
-            .chunks_exact(size)
-            .map(convert)
-            .collect(),
+        values: data[..need].chunks_exact(size).map(convert).collect(),
     })
 }

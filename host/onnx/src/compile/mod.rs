@@ -102,6 +102,9 @@ impl Aligned {
     }
 }
 
+/// The largest arena a [`HostEngine`] allocates (1 GiB).
+pub const MAX_HOST_ARENA_BYTES: usize = 1 << 30;
+
 /// A blob and an arena on the host, both 4-byte aligned as the engine requires.
 pub struct HostEngine {
     blob: Aligned,
@@ -109,10 +112,19 @@ pub struct HostEngine {
 }
 
 impl HostEngine {
-    /// Copies `blob` into aligned memory and allocates the arena it asks for.
+    /// Copies `blob` into aligned memory and allocates the arena it asks for — at most
+    /// [`MAX_HOST_ARENA_BYTES`]: a blob asking for more (a corrupt or hostile file; no
+    /// microcontroller model comes near) is refused before anything is allocated.
     pub fn new(blob: &[u8]) -> Result<HostEngine, EngineError> {
         let parsed = blob::Blob::parse(blob)?;
-        let arena = vec![0u32; (parsed.header().arena_bytes as usize).div_ceil(4)];
+        let needed = parsed.header().arena_bytes as usize;
+        if needed > MAX_HOST_ARENA_BYTES {
+            return Err(EngineError::ArenaTooSmall {
+                needed,
+                given: MAX_HOST_ARENA_BYTES,
+            });
+        }
+        let arena = vec![0u32; needed.div_ceil(4)];
         Ok(HostEngine {
             blob: Aligned::new(blob),
             arena,
