@@ -93,7 +93,7 @@ fn trials(out: &Path) -> Vec<Value> {
 /// Checks what a search killed many times and finished must hold: `wanted` trials ended,
 /// none left running or pending, no genotype trained twice, and every learning curve's epochs
 /// in order with none twice (a trial killed mid-training starts a fresh curve).
-pub fn check_every_trial_ended_once(out: &Path, wanted: usize) {
+fn check_every_trial_ended_once(out: &Path, wanted: usize) {
     let trials = trials(out);
     let ended: Vec<&Value> = trials
         .iter()
