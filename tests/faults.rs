@@ -1,12 +1,13 @@
 //! Faults a long search meets on a shared machine, injected: the study's disk fills up.
 
+use std::collections::HashSet;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
-use serde_json::Value;
+use edgenas::study::TrialState;
 
-use crate::common::{search_args, stdout_json};
+use crate::common::{search_args, study_trials};
 
 /// `edgenas search` of 12 MLP trials into `out`, with its files limited to `limit_bytes` when
 /// given (RLIMIT_FSIZE, as `ulimit -f` sets it: a full disk or quota seen from one process).
@@ -36,16 +37,6 @@ fn search(out: &Path, limit_bytes: Option<u64>) -> std::process::Output {
     command.output().unwrap()
 }
 
-/// The study's trial counts by state (`edgenas status --json`).
-fn counts(out: &Path) -> Value {
-    let status = Command::new(env!("CARGO_BIN_EXE_edgenas"))
-        .args(["status", "--json", "--study"])
-        .arg(out.join("study.db"))
-        .output()
-        .unwrap();
-    stdout_json(&status)["counts"].clone()
-}
-
 #[test]
 fn a_full_disk_stops_the_search_with_an_error_and_the_study_resumes() {
     let dir = tempfile::tempdir().unwrap();
@@ -65,63 +56,30 @@ fn a_full_disk_stops_the_search_with_an_error_and_the_study_resumes() {
     // the full disk broke is a failed trial with its reason, not a lost one.
     let resumed = search(&out, None);
     assert!(resumed.status.success(), "{resumed:?}");
-    let c = counts(&out);
-    let ended = ["complete", "failed", "infeasible"]
-        .iter()
-        .map(|k| c[k].as_u64().unwrap())
-        .sum::<u64>();
-    assert_eq!(ended, 12, "{c}");
-    assert!(c["complete"].as_u64().unwrap() >= 10, "{c}");
-    assert_eq!(c["running"], 0, "{c}");
-}
-
-/// The study's trials as `edgenas report --format json` writes them.
-fn trials(out: &Path) -> Vec<Value> {
-    let file = out.join("trials.json");
-    let report = Command::new(env!("CARGO_BIN_EXE_edgenas"))
-        .args(["report", "--format", "json", "--study"])
-        .arg(out.join("study.db"))
-        .arg("--out")
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(report.status.success(), "{report:?}");
-    let v: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    v["trials"].as_array().unwrap().clone()
+    let trials = study_trials(&out.join("study.db").display().to_string());
+    let count = |state: TrialState| trials.iter().filter(|t| t.state == state).count();
+    let ended = trials.iter().filter(|t| t.state.is_final()).count();
+    assert_eq!(ended, 12, "{trials:#?}");
+    assert!(count(TrialState::Complete) >= 10, "{trials:#?}");
+    assert_eq!(count(TrialState::Running), 0, "{trials:#?}");
 }
 
 /// Checks what a search killed many times and finished must hold: `wanted` trials ended,
 /// none left running or pending, no genotype trained twice, and every learning curve's epochs
 /// in order with none twice (a trial killed mid-training starts a fresh curve).
 fn check_every_trial_ended_once(out: &Path, wanted: usize) {
-    let trials = trials(out);
-    let ended: Vec<&Value> = trials
-        .iter()
-        .filter(|t| {
-            ["complete", "failed", "infeasible", "pruned"].contains(&t["state"].as_str().unwrap())
-        })
-        .collect();
-    assert_eq!(ended.len(), wanted, "{trials:?}");
-    assert_eq!(trials.len(), wanted, "trials not ended: {trials:?}");
-    let mut genotypes: Vec<&str> = trials
-        .iter()
-        .map(|t| t["genotype"].as_str().unwrap())
-        .collect();
-    genotypes.sort_unstable();
-    let before = genotypes.len();
-    genotypes.dedup();
-    assert_eq!(genotypes.len(), before, "a genotype trained twice");
+    let trials = study_trials(&out.join("study.db").display().to_string());
+    let ended = trials.iter().filter(|t| t.state.is_final()).count();
+    assert_eq!(ended, wanted, "{trials:#?}");
+    assert_eq!(trials.len(), wanted, "trials not ended: {trials:#?}");
+    let genotypes: HashSet<&str> = trials.iter().map(|t| t.genotype.as_str()).collect();
+    assert_eq!(genotypes.len(), trials.len(), "a genotype trained twice");
     for t in &trials {
-        let epochs: Vec<u64> = t["curve"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["epoch"].as_u64().unwrap())
-            .collect();
+        let epochs: Vec<usize> = t.curve.iter().map(|p| p.epoch).collect();
         assert!(
-            epochs.iter().enumerate().all(|(i, &e)| e == i as u64 + 1),
+            epochs.iter().enumerate().all(|(i, &e)| e == i + 1),
             "trial {}: epochs {epochs:?}",
-            t["id"]
+            t.id
         );
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use edgenas::study::{Prescreen, ProxyName, Trial, TrialState};
 use serde_json::Value;
 
-use crate::common::ok;
+use crate::common::{ok, study_trials};
 
 fn edgenas(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_edgenas"));
@@ -124,13 +124,6 @@ fn ran(child: Child) -> Vec<i64> {
         .collect()
 }
 
-fn trials(study: &str) -> Vec<Trial> {
-    edgenas::study::open(study, false)
-        .unwrap()
-        .trials()
-        .unwrap()
-}
-
 fn trained(trials: &[Trial]) -> usize {
     trials
         .iter()
@@ -142,7 +135,7 @@ fn trained(trials: &[Trial]) -> usize {
 fn running_under(study: &str, name: &str) -> Trial {
     let start = Instant::now();
     loop {
-        if let Some(t) = trials(study).into_iter().find(|t| {
+        if let Some(t) = study_trials(study).into_iter().find(|t| {
             t.state == TrialState::Running
                 && t.worker
                     .as_deref()
@@ -180,7 +173,7 @@ fn four_workers_run_every_trial_of_a_study_exactly_once() {
                 );
             }
         }
-        let all = trials(&study);
+        let all = study_trials(&study);
         assert_eq!(trained(&all), 12, "{study}: {all:#?}");
         let ids: HashSet<i64> = all.iter().map(|t| t.id).collect();
         assert_eq!(ids, by_worker.keys().copied().collect(), "{study}");
@@ -217,11 +210,11 @@ fn a_killed_workers_trial_is_run_again_by_another_and_nothing_finished_is_lost()
         std::thread::sleep(Duration::from_millis(100));
         a.kill().unwrap(); // SIGKILL
         a.wait().unwrap();
-        let before: Vec<Trial> = trials(&study)
+        let before: Vec<Trial> = study_trials(&study)
             .into_iter()
             .filter(|t| t.state == TrialState::Complete)
             .collect();
-        let at_kill = trials(&study)
+        let at_kill = study_trials(&study)
             .into_iter()
             .find(|t| t.id == victim.id)
             .unwrap();
@@ -239,7 +232,7 @@ fn a_killed_workers_trial_is_run_again_by_another_and_nothing_finished_is_lost()
             "{study}: trial {} was not rerun",
             victim.id
         );
-        let all = trials(&study);
+        let all = study_trials(&study);
         assert_eq!(trained(&all), 4, "{study}: {all:#?}");
         let t = all.iter().find(|t| t.id == victim.id).unwrap();
         assert_eq!(t.state, TrialState::Complete, "{study}: {t:?}");
@@ -276,7 +269,7 @@ fn a_hung_workers_trial_is_taken_over_after_the_heartbeat_timeout() {
         let b = worker(&study, "b", dir.path());
         // b takes the trial only once a's heartbeat is older than 6 s.
         let t = loop {
-            let t = trials(&study)
+            let t = study_trials(&study)
                 .into_iter()
                 .find(|t| t.id == victim.id)
                 .unwrap();
@@ -297,7 +290,7 @@ fn a_hung_workers_trial_is_taken_over_after_the_heartbeat_timeout() {
         a.kill().unwrap();
         a.wait().unwrap();
         assert!(ran(b).contains(&victim.id));
-        let all = trials(&study);
+        let all = study_trials(&study);
         assert_eq!(trained(&all), 2, "{study}: {all:#?}");
     }
 }
@@ -340,7 +333,7 @@ fn a_worker_whose_database_connection_is_ended_reconnects_and_finishes() {
         let ids = ran(a);
         assert_eq!(ids.len(), 3, "{study}: {ids:?}");
         assert!(ids.contains(&first.id));
-        let all = trials(&study);
+        let all = study_trials(&study);
         assert_eq!(trained(&all), 3, "{study}: {all:#?}");
         assert!(
             all.iter().all(|t| t.state == TrialState::Complete),
@@ -404,8 +397,11 @@ fn the_search_exports_the_front_that_workers_elsewhere_trained() {
         assert!(folder.join(file).exists(), "{file}");
     }
     // No trial was run again: the three the worker trained are the study's.
-    assert_eq!(trained(&trials(&study)), 3);
-    assert_eq!(trials(&study).len(), v["trials"].as_array().unwrap().len());
+    assert_eq!(trained(&study_trials(&study)), 3);
+    assert_eq!(
+        study_trials(&study).len(),
+        v["trials"].as_array().unwrap().len()
+    );
 }
 
 /// Pre-screening is a setting of the study: a worker follows the last search's
@@ -420,7 +416,7 @@ fn workers_pre_screen_as_the_study_says() {
     let plain = dir.path().join("plain.db").display().to_string();
     search(&plain, dir.path(), 4, 1, &limit);
     assert!(
-        trials(&plain)
+        study_trials(&plain)
             .iter()
             .any(|t| t.state == TrialState::Infeasible),
         "76 KiB of flash (64 KiB of it the runtime) rejects most MLPs"
@@ -442,7 +438,7 @@ fn workers_pre_screen_as_the_study_says() {
         })
     );
     ran(worker(&study, "w", dir.path()));
-    let recorded = trials(&study);
+    let recorded = study_trials(&study);
     assert_eq!(recorded.len(), 3, "{recorded:?}");
     for t in recorded {
         assert_eq!(t.state, TrialState::Complete, "{t:?}");
@@ -465,7 +461,7 @@ fn asha_with_three_workers_prunes_at_the_rungs_and_trains_the_trials_asked_for()
         for child in children {
             ran(child);
         }
-        let all = trials(&study);
+        let all = study_trials(&study);
         let trained: Vec<&Trial> = all.iter().filter(|t| t.state.was_trained()).collect();
         assert_eq!(trained.len(), 9, "{study}: {all:#?}");
         let pruned: Vec<&&Trial> = trained
@@ -564,7 +560,7 @@ fn four_workers_ride_out_a_server_restart() {
             assert!(by_worker.insert(id, i).is_none(), "trial {id} ran twice");
         }
     }
-    let all = trials(&study);
+    let all = study_trials(&study);
     assert_eq!(trained(&all), 16, "{all:#?}");
     assert!(all.iter().all(|t| t.state.is_final()), "{all:#?}");
     assert!(by_worker.contains_key(&first.id));

@@ -54,6 +54,14 @@ pub fn search_args<'a>(out: &'a Path, args: &[&'a str], json: bool) -> Vec<&'a s
     v
 }
 
+/// The trials of `study` (a SQLite file or a PostgreSQL URL), read through the library.
+pub fn study_trials(study: &str) -> Vec<edgenas::study::Trial> {
+    edgenas::study::open(study, false)
+        .unwrap()
+        .trials()
+        .unwrap()
+}
+
 /// The repository's root folder.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
