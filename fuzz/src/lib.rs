@@ -10,6 +10,7 @@
 //! when the parser returns (`Ok` or `Err`) within [`HANG`]; a panic or a hang is a finding,
 //! written to `fuzz/findings/TARGET/` to become a regression test.
 
+pub mod alloc;
 pub mod mutate;
 pub mod targets;
 

@@ -3,45 +3,20 @@
 //! `fuzz/findings/TARGET/` and the exit status is 1. `edgenas-fuzz --list` names the targets;
 //! `edgenas-fuzz --replay TARGET FILE` runs one input, a panic showing its message. The largest
 //! single allocation of a target's run is printed too; over 1 GiB is a finding (status 1).
+//! `--seeds TARGET DIR` writes a target's seeds as a corpus and `--dict` the text tokens as a
+//! dictionary, both for the coverage-guided runs of `fuzz/coverage.sh`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use edgenas_fuzz::alloc::{Largest, TOO_LARGE, largest, reset_largest};
 use edgenas_fuzz::targets::{TARGETS, target};
 use edgenas_fuzz::{Target, finding_path, fuzz, save_finding};
 
-/// The system allocator, noting the largest single allocation: a parser that sizes a buffer
-/// from a length field it did not check shows up here.
-struct Largest;
-
-static LARGEST: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is passed on to the system allocator unchanged.
-unsafe impl GlobalAlloc for Largest {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's contract is the system allocator's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LARGEST.fetch_max(new_size, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// Large allocations are counted here and judged after each target's run.
 #[global_allocator]
-static ALLOCATOR: Largest = Largest;
-
-/// Allocations larger than this are findings.
-const TOO_LARGE: usize = 1 << 30;
+static ALLOCATOR: Largest = Largest {
+    abort_above: usize::MAX,
+};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -60,6 +35,25 @@ fn main() -> ExitCode {
                 eprintln!("{file}: {e}");
                 return ExitCode::from(2);
             }
+        }
+        return ExitCode::SUCCESS;
+    }
+    if name == "--seeds" {
+        let (Some(t), Some(dir)) = (args.get(1).and_then(|n| target(n)), args.get(2)) else {
+            eprintln!("usage: edgenas-fuzz --seeds TARGET DIR");
+            return ExitCode::from(2);
+        };
+        return match write_seeds(t, std::path::Path::new(dir)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{dir}: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if name == "--dict" {
+        for token in edgenas_fuzz::mutate::TOKENS {
+            println!("\"{}\"", libfuzzer_escaped(token));
         }
         return ExitCode::SUCCESS;
     }
@@ -90,9 +84,9 @@ fn main() -> ExitCode {
     let mut found = false;
     for t in chosen {
         let started = std::time::Instant::now();
-        LARGEST.store(0, Ordering::Relaxed);
+        reset_largest();
         let report = fuzz(t, executions, seed);
-        let largest = LARGEST.load(Ordering::Relaxed);
+        let largest = largest();
         println!(
             "{:<6} {} executions in {:.1} s, {} panics, {} hangs over 1 s, slowest {:.1} ms, largest allocation {:.1} MiB",
             t.name,
@@ -118,4 +112,26 @@ fn main() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Writes the seeds of `t` into `dir`, one file each (a libFuzzer corpus).
+fn write_seeds(t: &Target, dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (i, seed) in (t.seeds)().iter().enumerate() {
+        std::fs::write(dir.join(format!("seed-{i}")), seed)?;
+    }
+    Ok(())
+}
+
+/// `token` as a libFuzzer dictionary entry's body: printable ASCII as is, quotes and
+/// backslashes escaped, everything else as `\xNN`.
+fn libfuzzer_escaped(token: &str) -> String {
+    token
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' => format!("\\{}", b as char),
+            0x20..=0x7E => (b as char).to_string(),
+            _ => format!("\\x{b:02X}"),
+        })
+        .collect()
 }

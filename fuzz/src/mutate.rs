@@ -7,7 +7,7 @@ pub use edgenas_model::rng::Rng;
 const INTERESTING_BYTES: &[u8] = &[0, 1, 0x7F, 0x80, 0xFF, b'"', b'\'', b'\n', b',', b'#', b'['];
 
 /// Text that breaks parsers of TOML, CSV, JSON and numbers.
-const TOKENS: &[&str] = &[
+pub const TOKENS: &[&str] = &[
     "0",
     "-1",
     "1e309",
