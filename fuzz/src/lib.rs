@@ -11,7 +11,10 @@
 //! written to `fuzz/findings/TARGET/` to become a regression test.
 
 pub mod alloc;
+pub mod gdb_replies;
+pub mod media;
 pub mod mutate;
+pub mod study_rows;
 pub mod targets;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -11,7 +11,7 @@ use edgenas_wire::protocol::{
     MAX_REPLY_BYTES, MAX_REQUEST_BYTES, Op, Reply, Request, read_frame, write_frame,
 };
 
-use crate::Target;
+use crate::{Target, gdb_replies, media, study_rows};
 
 /// Every target.
 pub const TARGETS: &[Target] = &[
@@ -100,6 +100,34 @@ pub const TARGETS: &[Target] = &[
             let _ = read_frame::<Reply>(&mut &b[..], MAX_REPLY_BYTES);
         },
         text: false,
+    },
+    Target {
+        name: "wav",
+        what: "a WAV clip of an audio folder (`--data audio-folder:PATH`), then its MFCCs",
+        seeds: media::wav_seeds,
+        run: media::run_wav,
+        text: false,
+    },
+    Target {
+        name: "image",
+        what: "a PNG, JPEG or BMP image of an image folder (`--data image-folder:PATH`)",
+        seeds: media::image_seeds,
+        run: media::run_image,
+        text: false,
+    },
+    Target {
+        name: "gdb",
+        what: "a gdb server's replies to the client that drives QEMU and debug probes",
+        seeds: gdb_replies::seeds,
+        run: gdb_replies::run,
+        text: false,
+    },
+    Target {
+        name: "study",
+        what: "a study's settings and a trial row as read back on resume (SQLite)",
+        seeds: study_rows::seeds,
+        run: study_rows::run,
+        text: true,
     },
 ];
 

@@ -2,11 +2,10 @@
 //! PostgreSQL and every wrapper of a [`Storage`] (such as [`crate::TimedStorage`]) are held to
 //! the same behaviour. Each backend's tests call it on a fresh, empty study.
 
-use edgenas_model::cost::DType;
 use edgenas_model::named::StrategyName;
 
 use crate::claim::{Claim, ClaimRequest};
-use crate::{Limits, Settings, Storage, Trial, TrialState, now};
+use crate::{Settings, Storage, Trial, TrialState, now};
 
 /// Runs every check of the contract on `storage`, an empty study. Panics (it is for tests)
 /// with the check that failed and the study's location.
@@ -24,32 +23,6 @@ pub fn check(storage: &dyn Storage) {
     claims_follow_the_rule(storage);
 }
 
-/// Settings with every field set, limits at their edges.
-pub(crate) fn settings() -> Settings {
-    Settings {
-        space: "mlp".into(),
-        space_file: "search-spaces/mlp.toml".into(),
-        board: "host".into(),
-        board_file: "host".into(),
-        data: "digits".into(),
-        limits: Limits {
-            max_latency_ms: Some(1.5),
-            max_ram_kb: None,
-            max_flash_kb: Some(64.0),
-            max_macs: Some(u64::MAX),
-        },
-        dtype: DType::F32,
-        epochs: 3,
-        training: Some(Default::default()),
-        seed: u64::MAX,
-        strategy: StrategyName::Nsga2,
-        edgenas_version: "0.0.0".into(),
-        trials: Some(9),
-        fidelity: Default::default(),
-        prescreen: None,
-    }
-}
-
 fn settings_round_trip(storage: &dyn Storage) {
     let at = storage.location();
     assert_eq!(
@@ -57,7 +30,7 @@ fn settings_round_trip(storage: &dyn Storage) {
         None,
         "{at}: settings of a new study"
     );
-    let mut s = settings();
+    let mut s = Settings::example();
     storage.set_settings(&s).unwrap();
     assert_eq!(
         storage.settings().unwrap().as_ref(),

@@ -405,6 +405,33 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Settings with every field set, limits at their edges: what the storage contract
+    /// round-trips and the study fuzz target starts from.
+    pub fn example() -> Settings {
+        Settings {
+            space: "mlp".into(),
+            space_file: "search-spaces/mlp.toml".into(),
+            board: "host".into(),
+            board_file: "host".into(),
+            data: "digits".into(),
+            limits: Limits {
+                max_latency_ms: Some(1.5),
+                max_ram_kb: None,
+                max_flash_kb: Some(64.0),
+                max_macs: Some(u64::MAX),
+            },
+            dtype: DType::F32,
+            epochs: 3,
+            training: Some(Default::default()),
+            seed: u64::MAX,
+            strategy: StrategyName::Nsga2,
+            edgenas_version: "0.0.0".into(),
+            trials: Some(9),
+            fidelity: Default::default(),
+            prescreen: None,
+        }
+    }
+
     /// The study's space, read again from the shipped name or file it was given as. An error
     /// if it cannot be read, or if that file now holds another space.
     pub fn load_space(&self) -> Result<SearchSpace, FileError> {
@@ -591,6 +618,12 @@ pub fn open(location: &str, create: bool) -> Result<Box<dyn Storage>, StudyError
     }
 }
 
+/// The names of a trial row's columns, in the schema's order, `id` first (for tools that
+/// read or repair a study's table directly).
+pub fn trial_columns() -> impl Iterator<Item = &'static str> {
+    columns::COLUMNS.iter().map(|(name, _)| *name)
+}
+
 /// Seconds since the Unix epoch.
 pub fn now() -> f64 {
     std::time::SystemTime::now()
@@ -677,7 +710,7 @@ mod tests {
 
     #[test]
     fn conflicting_settings_are_named_by_their_flags_in_words() {
-        let stored = conformance::settings();
+        let stored = Settings::example();
         let mut given = stored.clone();
         given.limits.max_latency_ms = Some(2.0);
         given.limits.max_ram_kb = Some(32.0);

@@ -2,18 +2,23 @@
 //! gdb server (QEMU's gdbstub, OpenOCD, J-Link GDB Server, pyOCD): `?`, `m`, `M`, `Z0`/`z0`,
 //! `s`, `c`.
 
-use std::io::{Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::LinkError;
 
 /// Bytes of memory per `m` or `M` packet.
 const CHUNK: usize = 1024;
 
+/// The longest reply payload accepted: an `m` reply of [`CHUNK`] bytes in hex, and room for
+/// a stop reply's registers. A server that sends more is not one we can talk to.
+const MAX_REPLY: usize = 2 * CHUNK + 1024;
+
 /// A connection to a gdb server.
 pub struct Gdb {
-    stream: TcpStream,
+    /// Reads are buffered; writes go to the stream underneath (`get_mut`).
+    stream: BufReader<TcpStream>,
     /// Breakpoints set (addresses as sent).
     breakpoints: Vec<u32>,
 }
@@ -52,46 +57,64 @@ impl Gdb {
     pub fn new(stream: TcpStream) -> Result<Gdb, LinkError> {
         stream.set_nodelay(true).map_err(connection)?;
         Ok(Gdb {
-            stream,
+            stream: BufReader::new(stream),
             breakpoints: Vec::new(),
         })
     }
 
-    /// Sends one packet and returns the reply's payload; a reply must come within `timeout`.
+    /// Sends one packet and returns the reply's payload; the whole reply must come within
+    /// `timeout` (a server that keeps sending anything else, or too much, is an error too).
     pub fn request(&mut self, payload: &str, timeout: Duration) -> Result<Vec<u8>, LinkError> {
         let packet = format!("${payload}#{:02x}", checksum(payload.as_bytes()));
         self.stream
+            .get_mut()
             .write_all(packet.as_bytes())
             .map_err(connection)?;
-        self.stream
-            .set_read_timeout(Some(timeout))
-            .map_err(connection)?;
-        let reply = self.read_packet()?;
-        self.stream.write_all(b"+").map_err(connection)?;
+        let reply = self.read_packet(Instant::now() + timeout)?;
+        self.stream.get_mut().write_all(b"+").map_err(connection)?;
         Ok(reply)
     }
 
-    fn read_packet(&mut self) -> Result<Vec<u8>, LinkError> {
+    /// The next byte from the server, which must come before `deadline`.
+    fn next_byte(&mut self, deadline: Instant) -> Result<u8, LinkError> {
+        if self.stream.buffer().is_empty() {
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+                .ok_or(LinkError::NoAnswer)?;
+            self.stream
+                .get_ref()
+                .set_read_timeout(Some(left))
+                .map_err(connection)?;
+        }
         let mut byte = [0u8; 1];
-        let mut next = |s: &mut TcpStream| -> Result<u8, LinkError> {
-            s.read_exact(&mut byte).map_err(|e| match e.kind() {
+        self.stream
+            .read_exact(&mut byte)
+            .map_err(|e| match e.kind() {
                 std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
                     LinkError::NoAnswer
                 }
                 _ => connection(e),
             })?;
-            Ok(byte[0])
-        };
+        Ok(byte[0])
+    }
+
+    fn read_packet(&mut self, deadline: Instant) -> Result<Vec<u8>, LinkError> {
         // Skip acknowledgements up to the start of the packet.
-        while next(&mut self.stream)? != b'$' {}
+        while self.next_byte(deadline)? != b'$' {}
         let mut payload = Vec::new();
         loop {
-            match next(&mut self.stream)? {
+            match self.next_byte(deadline)? {
                 b'#' => break,
+                _ if payload.len() == MAX_REPLY => {
+                    return Err(LinkError::BadReply(format!(
+                        "a gdb reply longer than {MAX_REPLY} bytes"
+                    )));
+                }
                 b => payload.push(b),
             }
         }
-        let sum = [next(&mut self.stream)?, next(&mut self.stream)?];
+        let sum = [self.next_byte(deadline)?, self.next_byte(deadline)?];
         if unhex(&sum)?.first() != Some(&checksum(&payload)) {
             return Err(LinkError::BadReply("a gdb reply has a bad checksum".into()));
         }
@@ -172,6 +195,52 @@ impl Gdb {
                 "the core stopped unexpectedly: {}",
                 String::from_utf8_lossy(&reply)
             ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// A gdb client connected to a server that sends `reply` over and over (`forever`) or
+    /// once, then waits for the client to hang up.
+    fn client_of(reply: &'static [u8], forever: bool) -> Gdb {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            while s.write_all(reply).is_ok() && forever {}
+            let _ = s.read_to_end(&mut Vec::new());
+        });
+        Gdb::new(TcpStream::connect(addr).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_reply_is_read_past_acknowledgements_and_checked() {
+        let mut gdb = client_of(b"++$OK#9a", false);
+        assert_eq!(gdb.request("?", Duration::from_secs(5)).unwrap(), b"OK");
+        let mut gdb = client_of(b"$OK#00", false);
+        let e = gdb.request("?", Duration::from_secs(5)).unwrap_err();
+        assert!(e.to_string().contains("bad checksum"), "{e}");
+    }
+
+    #[test]
+    fn a_server_that_never_stops_talking_is_an_error_within_the_timeout() {
+        for (stream, says) in [
+            (&b"+"[..], "did not answer in time"),
+            (&b"$xxxxxxxxxxxxxxxx"[..], "longer than"),
+        ] {
+            let mut gdb = client_of(stream, true);
+            let started = Instant::now();
+            let e = gdb.request("?", Duration::from_millis(300)).unwrap_err();
+            assert!(e.to_string().contains(says), "{e}");
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "{:?}",
+                started.elapsed()
+            );
         }
     }
 }
