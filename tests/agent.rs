@@ -15,7 +15,10 @@ use edgenas::candidate::Candidate;
 use edgenas::measure::export_untrained;
 use edgenas::space::load_space;
 use edgenas_agent::server::{Agent, Limits};
-use edgenas_wire::protocol::{MAX_REPLY_BYTES, Reply, read_frame};
+use edgenas_wire::Timer;
+use edgenas_wire::protocol::{
+    KEEPALIVE, MAX_REPLY_BYTES, MAX_REQUEST_BYTES, Op, Reply, Request, read_frame, write_frame,
+};
 use serde_json::Value;
 
 const TOKEN: &str = "a-shared-token-of-some-length";
@@ -299,6 +302,9 @@ enum Fault {
     DiesMidMeasurement,
     /// Says "continue", reads the model, then answers with a frame that is not a reply.
     SendsGarbageMidMeasurement,
+    /// Says "continue", reads the model, says it is working once, then nothing more while it
+    /// keeps the connection open (a frozen agent, or a cable pulled without a reset).
+    StallsMidMeasurement,
 }
 
 /// A fake agent on a free loopback port that misbehaves as `fault` on every connection;
@@ -310,8 +316,7 @@ fn start_faulty_agent(fault: Fault) -> String {
         for stream in listener.incoming() {
             let Ok(mut s) = stream else { continue };
             thread::spawn(move || {
-                let request: Result<edgenas_wire::protocol::Request, _> =
-                    read_frame(&mut s, edgenas_wire::protocol::MAX_REQUEST_BYTES);
+                let request: Result<Request, _> = read_frame(&mut s, MAX_REQUEST_BYTES);
                 let Ok(request) = request else { return };
                 let read_model = |s: &mut TcpStream| {
                     let mut model = vec![0u8; request.model_bytes as usize];
@@ -323,16 +328,20 @@ fn start_faulty_agent(fault: Fault) -> String {
                         let _ = s.write_all(b"\x00\xffnot a frame at all, just noise\n");
                     }
                     Fault::DiesMidMeasurement => {
-                        let _ = edgenas_wire::protocol::write_frame(&mut s, &Reply::Continue);
+                        let _ = write_frame(&mut s, &Reply::Continue);
                         read_model(&mut s);
                     }
                     Fault::SendsGarbageMidMeasurement => {
-                        let _ = edgenas_wire::protocol::write_frame(&mut s, &Reply::Continue);
+                        let _ = write_frame(&mut s, &Reply::Continue);
                         if read_model(&mut s) {
-                            let _ = edgenas_wire::protocol::write_frame(
-                                &mut s,
-                                &serde_json::json!({"latency": "soon"}),
-                            );
+                            let _ = write_frame(&mut s, &serde_json::json!({"latency": "soon"}));
+                        }
+                    }
+                    Fault::StallsMidMeasurement => {
+                        let _ = write_frame(&mut s, &Reply::Continue);
+                        if read_model(&mut s) {
+                            let _ = write_frame(&mut s, &Reply::Working);
+                            thread::sleep(std::time::Duration::from_secs(120));
                         }
                     }
                 }
@@ -342,11 +351,12 @@ fn start_faulty_agent(fault: Fault) -> String {
     address
 }
 
-/// An agent that dies or talks nonsense, before or in the middle of a measurement, fails that
-/// measurement in words naming the board — quickly, without a panic — and so fails one trial of
-/// a search, not the search.
+/// An agent that dies, talks nonsense or stalls, before or in the middle of a measurement,
+/// fails that measurement in words naming the board — quickly (a stalled one after three
+/// keep-alive periods of silence), without a panic — and so fails one trial of a search, not
+/// the search.
 #[test]
-fn an_agent_that_dies_or_sends_garbage_fails_the_measurement_in_words() {
+fn an_agent_that_dies_stalls_or_sends_garbage_fails_the_measurement_in_words() {
     let dir = tempfile::tempdir().unwrap();
     let model = model(dir.path());
     for fault in [
@@ -354,6 +364,7 @@ fn an_agent_that_dies_or_sends_garbage_fails_the_measurement_in_words() {
         Fault::SendsGarbage,
         Fault::DiesMidMeasurement,
         Fault::SendsGarbageMidMeasurement,
+        Fault::StallsMidMeasurement,
     ] {
         let board = board_file(dir.path(), "faulty", &start_faulty_agent(fault), None);
         let started = std::time::Instant::now();
@@ -368,13 +379,58 @@ fn an_agent_that_dies_or_sends_garbage_fails_the_measurement_in_words() {
             }
             Fault::SendsGarbage => "not an agent's reply",
             Fault::SendsGarbageMidMeasurement => "a malformed frame",
+            Fault::StallsMidMeasurement => "it went silent",
         };
         assert!(err.contains(why), "{fault:?}: {err}");
+        // Silence is judged after three keep-alive periods; everything else at once.
+        let limit = KEEPALIVE * 3 + std::time::Duration::from_secs(10);
         assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
+            started.elapsed() < limit,
             "{fault:?} took {:?}",
             started.elapsed()
         );
         println!("{fault:?}: {}", err.trim());
     }
+}
+
+/// A measurement longer than the host's silence limit still ends well: the agent says it is
+/// working every keep-alive period until the answer.
+#[test]
+fn a_long_measurement_keeps_the_host_waiting_with_keepalives() {
+    let dir = tempfile::tempdir().unwrap();
+    let address = start_agent(None, Limits::default());
+    let model = std::fs::read(model(dir.path())).unwrap();
+    let mut s = TcpStream::connect(&address).unwrap();
+    s.set_read_timeout(Some(KEEPALIVE * 2)).unwrap();
+    let request = Request {
+        token: None,
+        op: Op::Measure,
+        model_bytes: model.len() as u64,
+        name: "m.onnx".into(),
+        // Warming up alone outlasts one keep-alive period.
+        timer: Timer {
+            warmup_time: KEEPALIVE + std::time::Duration::from_secs(1),
+            ..Timer::default()
+        },
+    };
+    write_frame(&mut s, &request).unwrap();
+    assert_eq!(
+        read_frame::<Reply>(&mut s, MAX_REPLY_BYTES).unwrap(),
+        Reply::Continue
+    );
+    s.write_all(&model).unwrap();
+    let started = std::time::Instant::now();
+    let mut working = 0;
+    loop {
+        match read_frame::<Reply>(&mut s, MAX_REPLY_BYTES).unwrap() {
+            Reply::Working => working += 1,
+            Reply::Measured { measurement, .. } => {
+                assert!(measurement.latency_ms.median > 0.0);
+                break;
+            }
+            other => panic!("expected keep-alives and a measurement, got {other:?}"),
+        }
+    }
+    assert!(started.elapsed() > KEEPALIVE, "{:?}", started.elapsed());
+    assert!(working >= 1, "{working} keep-alives");
 }

@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use edgenas_wire::Timer;
-use edgenas_wire::protocol::{MAX_REPLY_BYTES, Op, Reply, Request, read_frame, write_frame};
+use edgenas_wire::protocol::{MAGIC, MAX_REPLY_BYTES, Op, Reply, Request, read_frame, write_frame};
 
 /// An agent process on a free loopback port, killed when dropped.
 struct Running {
@@ -157,6 +157,17 @@ fn bad_requests_are_refused_and_the_agent_goes_on_serving() {
     assert!(reason.contains("not an edgenas agent request"), "{reason}");
     drop(s);
 
+    // A host of another protocol version is told so.
+    let mut s = TcpStream::connect(&a.address).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(b"EDGENAS\x01\x00\x00\x00\x02{}").unwrap();
+    let reason = refusal(read_frame(&mut s, MAX_REPLY_BYTES).unwrap());
+    assert!(
+        reason.contains("protocol version 1") && reason.contains("update edgenas and the agent"),
+        "{reason}"
+    );
+    drop(s);
+
     // A model that is not ONNX fails to load, as a model failure, not a refusal.
     let mut s = TcpStream::connect(&a.address).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
@@ -175,7 +186,8 @@ fn bad_requests_are_refused_and_the_agent_goes_on_serving() {
     // A slow client: half a request, then nothing; the agent gives up after its 1 s.
     let mut s = TcpStream::connect(&a.address).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    s.write_all(b"EDGENAS\x01\x00\x00").unwrap();
+    s.write_all(&MAGIC).unwrap();
+    s.write_all(&[0, 0]).unwrap();
     let waiting = Instant::now();
     let reason = refusal(read_frame(&mut s, MAX_REPLY_BYTES).unwrap());
     assert!(reason.contains("did not arrive in time"), "{reason}");
@@ -274,7 +286,7 @@ fn under_64_clients_a_quarter_of_them_hostile_every_good_one_is_answered() {
                 let mut s = TcpStream::connect(&address).unwrap();
                 if i % 2 == 0 {
                     // Slow-loris: the magic, one byte at a time.
-                    for &b in b"EDGENAS\x01" {
+                    for &b in &MAGIC {
                         if s.write_all(&[b]).is_err() {
                             return;
                         }

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use edgenas_wire::facts::{BoardFacts, board_facts, peak_rss_bytes, reset_peak_rss, rss_bytes};
 use edgenas_wire::protocol::{
-    AgentMeasurement, FrameError, MAX_REQUEST_BYTES, Op, Reply, Request, read_frame, write_frame,
+    AgentMeasurement, FrameError, KEEPALIVE, MAX_REQUEST_BYTES, Op, Reply, Request, read_frame,
+    write_frame,
 };
 use edgenas_wire::timing::Timer;
 pub use edgenas_wire::token::read_token_file;
@@ -222,12 +223,19 @@ impl Agent {
         reader
             .read_exact(&mut model)
             .map_err(|e| self.unreadable(FrameError::Io(e), "the model"))?;
-        self.measure(model, &request, slot)
+        self.measure(model, &request, slot, stream)
     }
 
-    /// Measures `model` in a thread of its own, one model at a time; gives up waiting for it
-    /// after the run-time limit (the thread keeps its request slot until it ends).
-    fn measure(&self, model: Vec<u8>, request: &Request, slot: Slot) -> Result<Reply, String> {
+    /// Measures `model` in a thread of its own, one model at a time, telling the host every
+    /// [`KEEPALIVE`] that it still works; gives up waiting for it after the run-time limit
+    /// (the thread keeps its request slot until it ends), or when the host is gone.
+    fn measure(
+        &self,
+        model: Vec<u8>,
+        request: &Request,
+        slot: Slot,
+        stream: &TcpStream,
+    ) -> Result<Reply, String> {
         let timer = self.clip(&request.timer);
         let name = request.name.clone();
         let measuring = Arc::clone(&self.measuring);
@@ -237,19 +245,34 @@ impl Agent {
             let _alone = measuring.lock().unwrap_or_else(PoisonError::into_inner);
             let _ = tx.send(measure_model(model, &name, &timer));
         });
-        match rx.recv_timeout(self.limits.max_run_time) {
-            Ok(Ok(measurement)) => Ok(Reply::Measured {
-                facts: self.facts.clone(),
-                measurement,
-            }),
-            Ok(Err(reason)) => Ok(Reply::Failed { reason }),
-            Err(RecvTimeoutError::Timeout) => Err(format!(
-                "the measurement did not end within this agent's limit of {} s (--max-run-seconds)",
-                self.limits.max_run_time.as_secs_f64()
-            )),
-            Err(RecvTimeoutError::Disconnected) => Ok(Reply::Failed {
-                reason: format!("{}: tract stopped on this model", request.name),
-            }),
+        let until = Instant::now() + self.limits.max_run_time;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left.min(KEEPALIVE)) {
+                Ok(Ok(measurement)) => {
+                    return Ok(Reply::Measured {
+                        facts: self.facts.clone(),
+                        measurement,
+                    });
+                }
+                Ok(Err(reason)) => return Ok(Reply::Failed { reason }),
+                Err(RecvTimeoutError::Timeout) if left > KEEPALIVE => {
+                    write_frame(&mut &*stream, &Reply::Working)
+                        .map_err(|e| format!("the host is gone: {e}"))?;
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(format!(
+                        "the measurement did not end within this agent's limit of {} s \
+                         (--max-run-seconds)",
+                        self.limits.max_run_time.as_secs_f64()
+                    ));
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Ok(Reply::Failed {
+                        reason: format!("{}: tract stopped on this model", request.name),
+                    });
+                }
+            }
         }
     }
 

@@ -6,13 +6,16 @@
 //! 1. the host sends a [`Request`] frame (the token, the operation, the model's size);
 //! 2. the agent answers [`Reply::Continue`], or [`Reply::Refused`] and closes;
 //! 3. for [`Op::Measure`] the host sends the model's bytes, raw;
-//! 4. the agent answers [`Reply::Facts`], [`Reply::Measured`], [`Reply::Failed`] (a model
+//! 4. while it measures, the agent sends [`Reply::Working`] every [`KEEPALIVE`], so that the
+//!    host tells a long measurement from a stalled agent or a pulled cable;
+//! 5. the agent answers [`Reply::Facts`], [`Reply::Measured`], [`Reply::Failed`] (a model
 //!    tract cannot run) or [`Reply::Refused`], and closes.
 //!
 //! The agent refuses a model before it is sent when it is too large, and a request without the
 //! right token before reading anything more.
 
 use std::io::{self, Read, Write};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -21,8 +24,11 @@ use crate::facts::BoardFacts;
 use crate::stats::Latency;
 use crate::timing::Timer;
 
-/// The first bytes of every frame: `EDGENAS` and the protocol version.
-pub const MAGIC: [u8; 8] = *b"EDGENAS\x01";
+/// The first bytes of every frame: `EDGENAS` and the protocol version (2: [`Reply::Working`]).
+pub const MAGIC: [u8; 8] = *b"EDGENAS\x02";
+/// How often the agent tells the host it is still measuring. The host gives up on an agent
+/// silent for three of these.
+pub const KEEPALIVE: Duration = Duration::from_secs(5);
 /// The largest request frame the agent reads.
 pub const MAX_REQUEST_BYTES: u32 = 16 * 1024;
 /// The largest reply frame the host reads.
@@ -89,6 +95,8 @@ pub enum Reply {
         /// The figures.
         measurement: AgentMeasurement,
     },
+    /// Still measuring (sent every [`KEEPALIVE`] until the answer).
+    Working,
     /// The model was received but cannot be measured (tract cannot load or run it).
     Failed {
         /// What tract said.
@@ -104,9 +112,19 @@ pub enum Reply {
 /// Why a frame cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
-    /// The bytes do not start with [`MAGIC`].
+    /// The bytes do not start with `EDGENAS`.
     #[error("not an edgenas agent request (wrong magic bytes)")]
     NotEdgenas,
+    /// The other side speaks another version of the protocol.
+    #[error(
+        "the other side speaks agent protocol version {theirs}, this one {}: update edgenas and \
+         the agent together",
+        MAGIC[7]
+    )]
+    Version {
+        /// Its version.
+        theirs: u8,
+    },
     /// The frame is longer than the reader accepts.
     #[error("a frame of {length} bytes is longer than the {max} accepted")]
     TooLong {
@@ -139,8 +157,11 @@ pub fn write_frame(w: &mut impl Write, value: &impl Serialize) -> io::Result<()>
 pub fn read_frame<T: DeserializeOwned>(r: &mut impl Read, max: u32) -> Result<T, FrameError> {
     let mut head = [0u8; 12];
     r.read_exact(&mut head)?;
-    if head[..8] != MAGIC {
+    if head[..7] != MAGIC[..7] {
         return Err(FrameError::NotEdgenas);
+    }
+    if head[7] != MAGIC[7] {
+        return Err(FrameError::Version { theirs: head[7] });
     }
     let length = u32::from_be_bytes([head[8], head[9], head[10], head[11]]);
     if length > max {

@@ -8,10 +8,11 @@
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use edgenas_wire::protocol::{
-    AgentMeasurement, FrameError, MAX_REPLY_BYTES, Op, Reply, Request, read_frame, write_frame,
+    AgentMeasurement, FrameError, KEEPALIVE, MAX_REPLY_BYTES, Op, Reply, Request, read_frame,
+    write_frame,
 };
 use edgenas_wire::token::read_token_file;
 use edgenas_wire::{BoardFacts, Timer};
@@ -28,10 +29,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the host waits for a request's answers before the model is sent.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How long the host waits for a measurement. The agent ends every measurement at its own
-/// limit (`--max-run-seconds`, 60 s by default); this only keeps a board that vanished from
-/// hanging the host.
+/// How long the host waits for a measurement in all. The agent ends every measurement at its
+/// own limit (`--max-run-seconds`, 60 s by default); this only keeps an agent that never stops
+/// sending [`Reply::Working`] from holding the host.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// How long the host waits for the next frame while the agent measures: it sends
+/// [`Reply::Working`] every [`KEEPALIVE`], so silence this long is a stalled agent or a
+/// broken link.
+const SILENCE_TIMEOUT: Duration = KEEPALIVE.saturating_mul(3);
 
 /// Measures on a Linux board through its agent. (Not `Debug`: it holds the token.)
 #[derive(Clone)]
@@ -119,7 +125,24 @@ impl AgentMeter {
             }
             stream.write_all(model).map_err(lost)?;
             stream.flush().map_err(lost)?;
-            stream.set_read_timeout(Some(REPLY_TIMEOUT)).map_err(lost)?;
+            stream
+                .set_read_timeout(Some(SILENCE_TIMEOUT))
+                .map_err(lost)?;
+            let until = Instant::now() + REPLY_TIMEOUT;
+            loop {
+                match self.reply(&mut stream)? {
+                    Reply::Working if Instant::now() < until => {}
+                    Reply::Working => {
+                        return Err(MeasureError::Unreachable(format!(
+                            "the agent of board {} at {} was still measuring after {} s",
+                            self.board.name,
+                            self.address,
+                            REPLY_TIMEOUT.as_secs()
+                        )));
+                    }
+                    other => return Ok(other),
+                }
+            }
         }
         self.reply(&mut stream)
     }
@@ -157,6 +180,14 @@ impl AgentMeter {
                     "the connection closed before a whole answer came (the agent stopped, or \
                      the link dropped)"
                         .to_string()
+                }
+                FrameError::Io(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    "it went silent (it stopped answering, or the link dropped)".to_string()
                 }
                 e => e.to_string(),
             };
