@@ -65,6 +65,16 @@ fn model(dir: &Path) -> PathBuf {
     path
 }
 
+/// Sets the board file's `connection.retry_waits_seconds` to `waits` (a TOML array).
+fn set_retry_waits(board: &Path, waits: &str) {
+    let text = std::fs::read_to_string(board).unwrap();
+    let text = text.replace(
+        "[connection]\n",
+        &format!("[connection]\nretry_waits_seconds = {waits}\n"),
+    );
+    std::fs::write(board, text).unwrap();
+}
+
 fn measure(model: &Path, board: &Path, extra: &[&str], token: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_edgenas"));
     cmd.arg("measure")
@@ -367,6 +377,8 @@ fn an_agent_that_dies_stalls_or_sends_garbage_fails_the_measurement_in_words() {
         Fault::StallsMidMeasurement,
     ] {
         let board = board_file(dir.path(), "faulty", &start_faulty_agent(fault), None);
+        // Each fault once: trying again is tested on its own below.
+        set_retry_waits(&board, "[]");
         let started = std::time::Instant::now();
         let out = measure(&model, &board, &["--meter", "agent"], None);
         let err = stderr(&out);
@@ -433,4 +445,50 @@ fn a_long_measurement_keeps_the_host_waiting_with_keepalives() {
     }
     assert!(started.elapsed() > KEEPALIVE, "{:?}", started.elapsed());
     assert!(working >= 1, "{working} keep-alives");
+}
+
+/// A board whose agent is not up yet (rebooting, a cable being put back) when a measurement
+/// starts is measured once it answers: the link's failures are tried again, and the
+/// measurement says it needed more than one attempt.
+#[test]
+fn an_agent_that_comes_back_is_measured_on_a_later_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = model(dir.path());
+    let address = {
+        let free = TcpListener::bind("127.0.0.1:0").unwrap();
+        free.local_addr().unwrap().to_string()
+    };
+    let board = board_file(dir.path(), "rebooting", &address, None);
+    set_retry_waits(&board, "[1.5]");
+    let late = address.clone();
+    thread::spawn(move || {
+        thread::sleep(std::time::Duration::from_millis(500));
+        let listener = TcpListener::bind(&late).unwrap();
+        let agent = Arc::new(Agent::new(None, Limits::default(), false));
+        agent.serve(listener)
+    });
+    let m = json(&measure(
+        &model,
+        &board,
+        &["--meter", "agent", "--json"],
+        None,
+    ));
+    assert_eq!(m["kind"], "measured", "{m}");
+    let warnings = m["warnings"].to_string();
+    assert!(
+        warnings.contains("measured at attempt 2") && warnings.contains("cannot reach the agent"),
+        "{warnings}"
+    );
+    // A board that stays away fails the measurement after its attempts, saying how many.
+    let gone = {
+        let free = TcpListener::bind("127.0.0.1:0").unwrap();
+        free.local_addr().unwrap().to_string()
+    };
+    let board = board_file(dir.path(), "gone", &gone, None);
+    set_retry_waits(&board, "[0.2, 0.2]");
+    let err = stderr(&measure(&model, &board, &["--meter", "agent"], None));
+    assert!(
+        err.contains("cannot reach the agent") && err.contains("tried 3 times"),
+        "{err}"
+    );
 }

@@ -98,7 +98,7 @@ impl AgentMeter {
     /// One exchange with the agent (protocol: `edgenas_wire::protocol`).
     fn exchange(&self, op: Op, name: &str, model: &[u8]) -> Result<Reply, MeasureError> {
         let lost = |e: std::io::Error| {
-            MeasureError::Unreachable(format!(
+            MeasureError::Lost(format!(
                 "the agent of board {} at {}: {e}",
                 self.board.name, self.address
             ))
@@ -149,7 +149,7 @@ impl AgentMeter {
 
     fn connect(&self) -> Result<TcpStream, MeasureError> {
         let unreachable = |why: String| {
-            MeasureError::Unreachable(format!(
+            MeasureError::Lost(format!(
                 "cannot reach the agent of board {} at {}: {why} (start edgenas-agent on the \
                  board, docs/boards.md; or measure with --meter simulator)",
                 self.board.name, self.address
@@ -172,29 +172,42 @@ impl AgentMeter {
 
     fn reply(&self, stream: &mut impl Read) -> Result<Reply, MeasureError> {
         read_frame(stream, MAX_REPLY_BYTES).map_err(|e| {
-            let why = match e {
-                FrameError::NotEdgenas => "it sent bytes that are not an agent's reply (is \
-                     something else listening there?)"
-                    .to_string(),
-                FrameError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            let (why, transient) = match e {
+                FrameError::NotEdgenas => (
+                    "it sent bytes that are not an agent's reply (is something else listening \
+                     there?)"
+                        .to_string(),
+                    false,
+                ),
+                FrameError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => (
                     "the connection closed before a whole answer came (the agent stopped, or \
                      the link dropped)"
-                        .to_string()
-                }
+                        .to_string(),
+                    true,
+                ),
                 FrameError::Io(e)
                     if matches!(
                         e.kind(),
                         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                     ) =>
                 {
-                    "it went silent (it stopped answering, or the link dropped)".to_string()
+                    (
+                        "it went silent (it stopped answering, or the link dropped)".to_string(),
+                        true,
+                    )
                 }
-                e => e.to_string(),
+                FrameError::Io(e) => (e.to_string(), true),
+                e => (e.to_string(), false),
             };
-            MeasureError::Unreachable(format!(
+            let message = format!(
                 "the agent of board {} at {} did not answer: {why}",
                 self.board.name, self.address
-            ))
+            );
+            if transient {
+                MeasureError::Lost(message)
+            } else {
+                MeasureError::Unreachable(message)
+            }
         })
     }
 

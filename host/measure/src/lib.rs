@@ -17,6 +17,7 @@ pub mod kernel_model;
 pub mod mcu;
 mod nnls;
 pub mod qemu;
+mod retry;
 mod simulator;
 mod stats;
 pub mod work;
@@ -31,8 +32,11 @@ pub use host::TractMeter;
 pub use kernel_calibration::{calibrate_kernels, compiled_counts, kernel_models, measure_sample};
 pub use mcu::{BoardRun, DataRegion, OpProfile};
 pub use qemu::QemuMeter;
+pub use retry::{RETRY_WAITS, Retrying};
 pub use simulator::{Simulator, predict_cycles};
 pub use stats::spearman;
+
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -120,9 +124,15 @@ pub enum MeasureError {
     /// The board file has no cost model for the simulator.
     #[error("board {0} has no [cost_model]; the simulator needs one (see docs/boards.md)")]
     NoCostModel(String),
-    /// The meter cannot reach the board.
+    /// The meter cannot reach the board (no agent configured, a refusal, no probe attached):
+    /// trying again will not help.
     #[error("{0}")]
     Unreachable(String),
+    /// The board could not be reached at this moment, or the link to it dropped mid-way
+    /// (refused or reset connections, an agent gone silent): trying again may work
+    /// ([`Retrying`]).
+    #[error("{0}")]
+    Lost(String),
     /// A file cannot be written or a model cannot be exported.
     #[error("{0}")]
     Io(String),
@@ -148,6 +158,20 @@ impl MeasureError {
                 source: mcu::LinkError::TooBig { .. },
                 ..
             }
+        )
+    }
+
+    /// Whether the failure is the link's at this moment, not the model's or the setup's: a
+    /// lost agent connection, or a debug probe that could not be opened or stopped answering.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            MeasureError::Lost(_)
+                | MeasureError::Board {
+                    via: "probe",
+                    source: mcu::LinkError::Connection(_) | mcu::LinkError::NoAnswer,
+                    ..
+                }
         )
     }
 }
@@ -312,7 +336,9 @@ pub fn meter_for(
                 ),
             ),
         },
-        (MeterChoice::Agent, BoardKind::Linux) => Ok(Box::new(AgentMeter::new(board, timer)?)),
+        (MeterChoice::Agent, BoardKind::Linux) => {
+            Ok(retrying(board, AgentMeter::new(board, timer)?))
+        }
         (MeterChoice::Agent, _) => Err(MeasureError::Unreachable(format!(
             "the agent meter runs Linux boards (kind = \"linux\" with connection.agent); {} is \
              not one",
@@ -321,7 +347,7 @@ pub fn meter_for(
         (MeterChoice::Auto, BoardKind::Linux) if board.connection.agent.is_some() => {
             let agent = AgentMeter::new(board, timer)?;
             if agent.answers()? {
-                Ok(Box::new(agent))
+                Ok(retrying(board, agent))
             } else {
                 let address = board.connection.agent.as_deref().unwrap_or_default();
                 Fallback::boxed(
@@ -357,7 +383,23 @@ pub fn board_meter(board: &Board, timer: Timer) -> Result<Box<dyn Meter>, Measur
 #[cfg(feature = "probe")]
 fn probe_meter(board: &Board) -> Result<Box<dyn Meter>, MeasureError> {
     let firmware = mcu::firmware_path(board);
-    Ok(Box::new(mcu::probe::ProbeMeter::new(board, firmware)?))
+    Ok(retrying(
+        board,
+        mcu::probe::ProbeMeter::new(board, firmware)?,
+    ))
+}
+
+/// `meter` of `board`, tried again when its link fails, after the board file's waits or
+/// [`RETRY_WAITS`] ([`Retrying`]).
+fn retrying(board: &Board, meter: impl Meter + 'static) -> Box<dyn Meter> {
+    let waits: Vec<Duration> = match &board.connection.retry_waits_seconds {
+        Some(seconds) => seconds
+            .iter()
+            .map(|&s| Duration::from_secs_f64(s))
+            .collect(),
+        None => RETRY_WAITS.to_vec(),
+    };
+    Box::new(Retrying::new(Box::new(meter), &waits))
 }
 
 /// Without the `probe` feature there is no probe meter.

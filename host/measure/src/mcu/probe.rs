@@ -227,10 +227,16 @@ impl ProbeMeter {
             *slot = Some(self.connect().map_err(fail)?);
         }
         let session = slot.as_mut().expect("connected above");
-        session
+        if let Err(e) = session
             .core(0)
             .and_then(|mut c| c.reset_and_halt(Duration::from_secs(2)))
-            .map_err(|e| fail(LinkError::Connection(format!("cannot reset the core: {e}"))))?;
+        {
+            // Connect afresh next time: the probe or the board may have gone.
+            *slot = None;
+            return Err(fail(LinkError::Connection(format!(
+                "cannot reset the core: {e}"
+            ))));
+        }
         let mut link = ProbeLink {
             session,
             breakpoints: vec![],

@@ -70,6 +70,10 @@ pub struct Connection {
     /// Emulated boards: core cycles per executed instruction, which turns the exact
     /// instruction count of the QEMU meter into cycles and latency (default 1).
     pub cycles_per_instruction: Option<f64>,
+    /// Boards behind a link (agent, probe): seconds to wait before each new attempt when a
+    /// measurement failed because the link did (default 2 and 20: three attempts); `[]`
+    /// never tries again.
+    pub retry_waits_seconds: Option<Vec<f64>>,
 }
 
 /// Cycles per unit of work for one datum type.
@@ -305,6 +309,14 @@ pub fn parse_board(text: &str, file: &str) -> Result<Board, FileError> {
         return Err(fail(
             "connection.cycles_per_instruction",
             format!("must be a positive number, found {cpi}"),
+        ));
+    }
+    if let Some(waits) = &c.retry_waits_seconds
+        && (waits.len() > 10 || waits.iter().any(|w| !(0.0..=3600.0).contains(w)))
+    {
+        return Err(fail(
+            "connection.retry_waits_seconds",
+            format!("at most 10 waits of 0 to 3600 seconds, found {waits:?}"),
         ));
     }
     if let Some(cm) = &board.cost_model {
