@@ -1,14 +1,15 @@
-//! A structured mutation fuzzer for the parsers of untrusted input, on stable Rust.
+//! Fuzz targets for the parsers of untrusted input, and a structured mutation fuzzer to run
+//! them, on stable Rust.
 //!
-//! cargo-fuzz needs a nightly compiler and cargo-afl an AFL++ build against a matching LLVM;
-//! neither is available on the machines this project runs on. So each target here starts from
-//! a corpus of valid inputs that edgenas itself produces (the shipped spaces and boards, ONNX
-//! files and blobs exported from real networks, data files and agent requests written the way
-//! their formats say), mutates them — bit flips, interesting bytes and numbers, inserted,
-//! deleted and duplicated runs, splices of two inputs, and for text formats the tokens their
-//! grammars are made of — and feeds each mutant to the parser. A target passes an execution
-//! when the parser returns (`Ok` or `Err`) within [`HANG`]; a panic or a hang is a finding,
-//! written to `fuzz/findings/TARGET/` to become a regression test.
+//! Each [`Target`] starts from a corpus of valid inputs that edgenas itself produces (the
+//! shipped spaces and boards, ONNX files and blobs exported from real networks, data files,
+//! agent frames, gdb packets and study rows written the way their formats say). [`fuzz`]
+//! mutates them — bit flips, interesting bytes and numbers, inserted, deleted and duplicated
+//! runs, splices of two inputs, and for text formats the tokens their grammars are made of —
+//! and feeds each mutant to the parser. A target passes an execution when the parser returns
+//! (`Ok` or `Err`) within [`HANG`]; a panic or a hang is a finding, written to
+//! `fuzz/findings/TARGET/` to become a regression test. The same targets run coverage-guided
+//! under libFuzzer in the `edgenas-fuzz-libfuzzer` binary (`fuzz/coverage.sh`).
 
 pub mod alloc;
 pub mod gdb_replies;
