@@ -163,9 +163,16 @@ fn the_qemu_meter_measures_onnx_models_and_bigger_ones_take_longer() {
         assert_eq!(m.backend, "qemu");
         let instructions = m.instructions.unwrap() as f64;
         let board = load_board("qemu-mps2-an386").unwrap();
-        let cpi = board.connection.cycles_per_instruction.unwrap();
-        let expected = instructions * cpi / board.clock_hz as f64 * 1e3;
+        // Latency is the cycles of the Cortex-M4's table ÷ the clock; every instruction costs
+        // at least one cycle and loads, taken branches and divides more, so the cycles lie
+        // above the instructions — but within twice them for these kernels.
+        let cycles = m.cycles.unwrap();
+        let expected = cycles / board.clock_hz as f64 * 1e3;
         assert!((m.latency_ms.median - expected).abs() < 1e-9 * expected.max(1.0));
+        assert!(
+            cycles > 1.05 * instructions && cycles < 2.0 * instructions,
+            "{cycles} cycles for {instructions} instructions"
+        );
         // At least one instruction per MAC: the count is real work, not a constant.
         assert!(
             instructions >= c.costs.macs as f64,
@@ -180,6 +187,11 @@ fn the_qemu_meter_measures_onnx_models_and_bigger_ones_take_longer() {
         let counted: u64 = ops.iter().map(|p| p.instructions).sum();
         let rest = m.instructions.unwrap() - counted;
         assert!(rest < 1000, "{rest} instructions outside the ops: {ops:?}");
+        for p in ops {
+            assert!(p.cycles >= p.instructions as f64, "{p:?}");
+        }
+        let op_cycles: f64 = ops.iter().map(|p| p.cycles).sum();
+        assert!(op_cycles <= cycles && op_cycles > 0.99 * cycles - 2000.0, "{ops:?}");
         for p in ops.iter().filter(|p| p.kind == "dense") {
             assert!(p.instructions >= p.macs, "{p:?}");
             assert_eq!(p.dtype, "int8");

@@ -11,6 +11,15 @@
  * the model finishes, every call also prints `edgenas-icount-op N`: the instructions since the
  * inference began or the previous op ended, so the host can tell what each op cost.
  *
+ * With `table=W0:W1:...:W15:P`, a cycle model of the core: each instruction is decoded once, at
+ * translation, into one of the classes of `enum class` below, and adds its class's weight to a
+ * second counter (inline too); a conditional branch that is taken adds P more (a callback at
+ * the start of every translation block tells taken from not). Weights are in quarter cycles, so
+ * that estimates such as 1.25 stay integers. Load/store multiple add their weight once plus
+ * REGS per register; a load or store single right after another in the same block takes the
+ * PIPELINED weight (the Cortex-M4 overlaps neighbouring ones). Each line then ends with the
+ * quarter cycles too: `edgenas-icount N Q`, `edgenas-icount-op N Q`.
+ *
  * Debian ships no qemu-plugin.h, so the few functions of plugin API version 1 (QEMU 7.2) that
  * this file uses are declared here.
  */
@@ -19,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "classify.h"
 
 typedef uint64_t qemu_plugin_id_t;
 struct qemu_plugin_tb;
@@ -30,6 +41,11 @@ enum qemu_plugin_op { QEMU_PLUGIN_INLINE_ADD_U64 = 0 };
 
 typedef void (*qemu_plugin_vcpu_tb_trans_cb_t)(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
 typedef void (*qemu_plugin_vcpu_udata_cb_t)(unsigned int vcpu_index, void *userdata);
+const void *qemu_plugin_insn_data(const struct qemu_plugin_insn *insn);
+size_t qemu_plugin_insn_size(const struct qemu_plugin_insn *insn);
+uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
+void qemu_plugin_register_vcpu_tb_exec_cb(struct qemu_plugin_tb *tb, qemu_plugin_vcpu_udata_cb_t cb,
+                                          enum qemu_plugin_cb_flags flags, void *userdata);
 
 void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id, qemu_plugin_vcpu_tb_trans_cb_t cb);
 size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
@@ -47,15 +63,28 @@ __attribute__((visibility("default"))) int qemu_plugin_version = 1;
 static uint64_t executed;
 static uint64_t started;
 static uint64_t marked;
+
+static int with_table;
+static uint64_t weight[CLASSES];
+static uint64_t refill;
+static uint64_t qcycles;
+static uint64_t started_q;
+static uint64_t marked_q;
+/* The fall-through address of the conditional branch just executed, or 0. */
+static uint64_t pending_fallthrough;
 static uint64_t begin_addr;
 static uint64_t end_addr;
 static uint64_t op_addr;
 
-/* Prints `LABEL N` to QEMU's log. */
-static void report(const char *label, uint64_t n)
+/* Prints `LABEL N` (or `LABEL N Q` with a cycle table) to QEMU's log. */
+static void report(const char *label, uint64_t n, uint64_t q)
 {
-    char line[64];
-    snprintf(line, sizeof line, "%s %" PRIu64 "\n", label, n);
+    char line[96];
+    if (with_table) {
+        snprintf(line, sizeof line, "%s %" PRIu64 " %" PRIu64 "\n", label, n, q);
+    } else {
+        snprintf(line, sizeof line, "%s %" PRIu64 "\n", label, n);
+    }
     qemu_plugin_outs(line);
 }
 
@@ -65,31 +94,78 @@ static void on_begin(unsigned int vcpu, void *data)
     (void)data;
     started = executed;
     marked = executed;
+    started_q = qcycles;
+    marked_q = qcycles;
 }
 
 static void on_op(unsigned int vcpu, void *data)
 {
     (void)vcpu;
     (void)data;
-    report("edgenas-icount-op", executed - marked);
+    report("edgenas-icount-op", executed - marked, qcycles - marked_q);
     marked = executed;
+    marked_q = qcycles;
 }
 
 static void on_end(unsigned int vcpu, void *data)
 {
     (void)vcpu;
     (void)data;
-    report("edgenas-icount", executed - started);
+    report("edgenas-icount", executed - started, qcycles - started_q);
+}
+
+/* At the start of every block: was the conditional branch executed just before it taken? */
+static void on_block(unsigned int vcpu, void *data)
+{
+    (void)vcpu;
+    uint64_t start = (uint64_t)(uintptr_t)data;
+    if (pending_fallthrough != 0 && start != pending_fallthrough) {
+        qcycles += refill;
+    }
+    pending_fallthrough = 0;
+}
+
+static void on_conditional(unsigned int vcpu, void *data)
+{
+    (void)vcpu;
+    pending_fallthrough = (uint64_t)(uintptr_t)data;
 }
 
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     (void)id;
     size_t n = qemu_plugin_tb_n_insns(tb);
+    if (with_table) {
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, on_block, QEMU_PLUGIN_CB_NO_REGS,
+                                             (void *)(uintptr_t)qemu_plugin_tb_vaddr(tb));
+    }
+    int after_single = 0;
     for (size_t i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
         uint64_t pc = qemu_plugin_insn_vaddr(insn);
         qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &executed, 1);
+        if (with_table) {
+            const uint8_t *b = qemu_plugin_insn_data(insn);
+            size_t size = qemu_plugin_insn_size(insn);
+            uint32_t hw1 = b[0] | (b[1] << 8);
+            uint32_t hw2 = size >= 4 ? (uint32_t)(b[2] | (b[3] << 8)) : 0;
+            int regs, to_pc;
+            enum class c = classify(hw1, hw2, size >= 4, &regs, &to_pc);
+            int single = c == LOAD || c == STORE;
+            uint64_t q = (single && after_single) ? weight[PIPELINED] : weight[c];
+            if (c == MULTIPLE || c == FP_MULTIPLE) {
+                q += (uint64_t)regs * weight[REGS];
+            }
+            if (to_pc) {
+                q += refill;
+            }
+            after_single = single;
+            qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &qcycles, q);
+            if (c == COND_BRANCH) {
+                qemu_plugin_register_vcpu_insn_exec_cb(insn, on_conditional, QEMU_PLUGIN_CB_NO_REGS,
+                                                       (void *)(uintptr_t)(pc + size));
+            }
+        }
         if (pc == begin_addr) {
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_begin, QEMU_PLUGIN_CB_NO_REGS, NULL);
         }
@@ -100,6 +176,25 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_end, QEMU_PLUGIN_CB_NO_REGS, NULL);
         }
     }
+}
+
+/* Reads `W0:W1:...:W15:P` into the weights and the refill penalty; 0 when it does not parse. */
+static int read_table(const char *text)
+{
+    char *end;
+    for (int c = 0; c <= CLASSES; c++) {
+        uint64_t v = strtoull(text, &end, 10);
+        if (end == text || (c < CLASSES && *end != ':') || (c == CLASSES && *end != '\0')) {
+            return 0;
+        }
+        if (c < CLASSES) {
+            weight[c] = v;
+        } else {
+            refill = v;
+        }
+        text = end + 1;
+    }
+    return 1;
 }
 
 __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t id,
@@ -114,6 +209,13 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
             end_addr = strtoull(argv[i] + 4, NULL, 0);
         } else if (strncmp(argv[i], "op=", 3) == 0) {
             op_addr = strtoull(argv[i] + 3, NULL, 0);
+        } else if (strncmp(argv[i], "table=", 6) == 0) {
+            if (!read_table(argv[i] + 6)) {
+                fprintf(stderr, "edgenas icount plugin: table= needs %d weights and P: %s\n",
+                        CLASSES, argv[i]);
+                return -1;
+            }
+            with_table = 1;
         } else {
             fprintf(stderr, "edgenas icount plugin: unknown argument %s\n", argv[i]);
             return -1;

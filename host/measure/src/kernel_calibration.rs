@@ -199,9 +199,7 @@ pub fn measure_sample(
         ))
     };
     let ops = m.ops.as_ref().ok_or_else(no_ops)?;
-    let instructions = m.instructions.ok_or_else(no_ops)?.max(1) as f64;
     let total_cycles = m.cycles.ok_or_else(no_ops)?;
-    let per_instruction = total_cycles / instructions;
     if ops.len() != counts.ops.len() {
         return Err(MeasureError::Model(format!(
             "{name}: the board reported {} ops of the blob's {}",
@@ -212,10 +210,7 @@ pub fn measure_sample(
     Ok(KernelSample {
         name: name.to_string(),
         counts,
-        op_cycles: ops
-            .iter()
-            .map(|o| o.instructions as f64 * per_instruction)
-            .collect(),
+        op_cycles: ops.iter().map(|o| o.cycles).collect(),
         total_cycles,
     })
 }

@@ -96,6 +96,8 @@ pub struct FrontEndShare {
     pub latency_ms: f64,
     /// Its instructions, where the backend counts them.
     pub instructions: Option<u64>,
+    /// Its cycles, where the backend counts them (an emulated core's cycle model).
+    pub cycles: Option<f64>,
 }
 
 /// Why a model cannot be measured.

@@ -24,7 +24,7 @@ use super::mcu::{
     firmware_path, mailbox, op_profile,
 };
 use super::{FrontEndShare, Kind, Latency, MeasureError, Measurement, Meter};
-use edgenas_model::board::Board;
+use edgenas_model::board::{Board, CycleTable};
 use edgenas_onnx::compile::Compiled;
 
 /// Where the host puts blobs, arenas, inputs and outputs on a machine: mps2-an386's 16 MiB at
@@ -43,6 +43,8 @@ fn data_region(machine: &str) -> DataRegion {
 pub struct QemuMeter {
     board: Board,
     machine: String,
+    /// The core's cycle model, if it has one; else `cycles_per_instruction` stands in.
+    table: Option<&'static CycleTable>,
     cycles_per_instruction: f64,
     firmware: PathBuf,
     plugin: PathBuf,
@@ -114,6 +116,7 @@ impl QemuMeter {
         let meter = QemuMeter {
             board: board.clone(),
             machine,
+            table: CycleTable::of(&board.core),
             cycles_per_instruction: board.connection.cycles_per_instruction.unwrap_or(1.0),
             firmware: firmware_path(board),
             plugin: artefact(
@@ -155,11 +158,13 @@ impl QemuMeter {
             .arg(&self.firmware)
             .arg("-plugin")
             .arg(format!(
-                "{},begin={:#x},end={:#x},op={:#x}",
+                "{},begin={:#x},end={:#x},op={:#x}{}",
                 self.plugin.display(),
                 symbols.begin & !1,
                 symbols.end & !1,
-                symbols.op_end & !1
+                symbols.op_end & !1,
+                self.table
+                    .map_or_else(String::new, |t| format!(",{}", t.plugin_argument()))
             ))
             .args([
                 "-d",
@@ -241,15 +246,17 @@ impl QemuMeter {
         let ops = edgenas_engine::blob::Blob::parse(blob).map_or(0, |b| b.header().ops as usize);
         // The front end's end is counted like an op's, before the network's first.
         let marks = ops + front_end.is_some() as usize;
-        (run.instructions, run.op_instructions) =
-            counts(&log, runs as usize, marks).map_err(|e| {
-                fail(LinkError::BadReply(format!(
-                    "{e} (QEMU said: {})",
-                    log.join(" | ")
-                )))
-            })?;
+        let (totals, per_op) = counts(&log, runs as usize, marks).map_err(|e| {
+            fail(LinkError::BadReply(format!(
+                "{e} (QEMU said: {})",
+                log.join(" | ")
+            )))
+        })?;
+        (run.instructions, run.modelled_cycles) = totals.iter().map(|c| self.split(c)).unzip();
+        (run.op_instructions, run.op_cycles) = per_op.iter().map(|c| self.split(c)).unzip();
         if front_end.is_some() {
             run.front_end_instructions = Some(run.op_instructions.remove(0));
+            run.front_end_cycles = Some(run.op_cycles.remove(0));
         }
         Ok(run)
     }
@@ -278,23 +285,42 @@ impl QemuMeter {
         let run = self.run_blob(&compiled.blob, &clip, Some(front_end), 1)?;
         let mut m = self.measurement(&compiled, &run);
         let fe = run.front_end_instructions.unwrap_or(0);
+        let fe_cycles = run.front_end_cycles.unwrap_or(0.0);
         m.front_end = Some(FrontEndShare {
-            latency_ms: self.ms(fe),
+            latency_ms: self.ms(fe_cycles),
             instructions: Some(fe),
+            cycles: Some(fe_cycles),
         });
         m.flash_bytes = Some((compiled.blob.len() + front_end.len()) as u64);
         Ok(m)
     }
 
-    fn ms(&self, instructions: u64) -> f64 {
-        instructions as f64 * self.cycles_per_instruction / self.board.clock_hz as f64 * 1e3
+    /// The instructions of a count, and their cycles: the plugin's under the cycle table, or
+    /// the instructions × the board file's cycles per instruction.
+    fn split(&self, count: &Count) -> (u64, f64) {
+        let cycles = match (self.table, count.quarter_cycles) {
+            (Some(_), Some(q)) => q as f64 / 4.0,
+            _ => count.instructions as f64 * self.cycles_per_instruction,
+        };
+        (count.instructions, cycles)
+    }
+
+    fn ms(&self, cycles: f64) -> f64 {
+        cycles / self.board.clock_hz as f64 * 1e3
     }
 
     /// The figures of one run of `compiled`.
     fn measurement(&self, compiled: &Compiled, run: &BoardRun) -> Measurement {
         let instructions = run.instructions[0];
-        let cycles = instructions as f64 * self.cycles_per_instruction;
-        let ms = self.ms(instructions);
+        let cycles = run.modelled_cycles[0];
+        let ms = self.ms(cycles);
+        let model = match self.table {
+            Some(t) => format!("its cycles by the core's cycle table ({})", t.source),
+            None => format!(
+                "× {} cycles per instruction (board file)",
+                self.cycles_per_instruction
+            ),
+        };
         Measurement {
             board: self.board.name.clone(),
             backend: self.backend().into(),
@@ -310,27 +336,41 @@ impl QemuMeter {
             ram_bytes: Some(run.high_water as u64),
             flash_bytes: Some(compiled.blob.len() as u64),
             warnings: vec![format!(
-                "emulated: {instructions} instructions counted exactly in QEMU × {} cycles per \
-                 instruction (board file) ÷ {} Hz",
-                self.cycles_per_instruction, self.board.clock_hz
+                "emulated: {instructions} instructions counted exactly in QEMU, {model}: \
+                 {cycles:.0} cycles ÷ {} Hz",
+                self.board.clock_hz
             )],
             board_facts: None,
-            ops: Some(op_profile(compiled, &run.op_instructions)),
+            ops: Some(op_profile(compiled, &run.op_instructions, &run.op_cycles)),
             front_end: None,
         }
     }
 }
 
-/// The plugin's counts in QEMU's `log`: the instructions of each of `runs` inferences, and
-/// those of each of the first inference's `ops` ops.
-fn counts(log: &[String], runs: usize, ops: usize) -> Result<(Vec<u64>, Vec<u64>), String> {
-    let number = |n: &str| n.trim().parse::<u64>().ok();
+/// What the plugin counted over a stretch: instructions, and with a cycle table their cycles
+/// in quarters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Count {
+    instructions: u64,
+    quarter_cycles: Option<u64>,
+}
+
+/// The plugin's counts in QEMU's `log`: those of each of `runs` inferences, and those of each
+/// of the first inference's `ops` ops.
+fn counts(log: &[String], runs: usize, ops: usize) -> Result<(Vec<Count>, Vec<Count>), String> {
+    let count = |text: &str| {
+        let mut numbers = text.split_whitespace().map(|n| n.parse::<u64>().ok());
+        Some(Count {
+            instructions: numbers.next()??,
+            quarter_cycles: numbers.next().flatten(),
+        })
+    };
     let (mut totals, mut per_op, mut first_ops) = (Vec::new(), Vec::new(), None);
     for line in log {
-        if let Some(n) = line.strip_prefix("edgenas-icount-op ").and_then(number) {
-            per_op.push(n);
-        } else if let Some(n) = line.strip_prefix("edgenas-icount ").and_then(number) {
-            totals.push(n);
+        if let Some(c) = line.strip_prefix("edgenas-icount-op ").and_then(count) {
+            per_op.push(c);
+        } else if let Some(c) = line.strip_prefix("edgenas-icount ").and_then(count) {
+            totals.push(c);
             first_ops.get_or_insert(std::mem::take(&mut per_op));
         }
     }
@@ -364,7 +404,7 @@ impl Meter for QemuMeter {
 
 #[cfg(test)]
 mod tests {
-    use super::counts;
+    use super::{Count, counts};
 
     fn log(lines: &[&str]) -> Vec<String> {
         lines.iter().map(|l| l.to_string()).collect()
@@ -381,10 +421,35 @@ mod tests {
             "edgenas-icount-op 21",
             "edgenas-icount 36",
         ]);
-        assert_eq!(counts(&log, 2, 2), Ok((vec![35, 36], vec![10, 20])));
+        let instructions = |c: &[Count]| c.iter().map(|c| c.instructions).collect::<Vec<_>>();
+        let (totals, ops) = counts(&log, 2, 2).unwrap();
+        assert_eq!(
+            (instructions(&totals), instructions(&ops)),
+            (vec![35, 36], vec![10, 20])
+        );
+        assert!(totals.iter().all(|c| c.quarter_cycles.is_none()));
         let missing = counts(&log, 3, 2).unwrap_err();
         assert!(missing.contains("2 of 3 runs"), "{missing}");
         let ops = counts(&log, 2, 3).unwrap_err();
         assert!(ops.contains("2 of the model's 3 ops"), "{ops}");
+    }
+
+    #[test]
+    fn with_a_cycle_table_each_count_carries_its_quarter_cycles() {
+        let log = log(&["edgenas-icount-op 10 57", "edgenas-icount 12 66"]);
+        let (totals, ops) = counts(&log, 1, 1).unwrap();
+        assert_eq!(
+            (totals[0], ops[0]),
+            (
+                Count {
+                    instructions: 12,
+                    quarter_cycles: Some(66)
+                },
+                Count {
+                    instructions: 10,
+                    quarter_cycles: Some(57)
+                }
+            )
+        );
     }
 }

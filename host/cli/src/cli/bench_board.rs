@@ -2,7 +2,7 @@
 //! each kernel kind, and MLPerf Tiny's reference networks next to published figures.
 
 use anyhow::Result;
-use edgenas::board::{Board, load_board};
+use edgenas::board::{Board, CycleTable, load_board};
 use edgenas::candidate::Candidate;
 use edgenas::measure::kernel_model;
 use edgenas::measure::{
@@ -56,13 +56,13 @@ const MLPERF: [(&str, &str, &str, f64, f64); 2] = [
 /// The clock of the board MLPerf Tiny's figures were measured on.
 const L4R5ZI_HZ: f64 = 120e6;
 
-/// The instructions of one inference of `onnx`, and of each of its ops.
-fn instructions(meter: &QemuMeter, onnx: &[u8], what: &str) -> Result<(u64, Vec<OpProfile>)> {
+/// The instructions and cycles of one inference of `onnx`, and each of its ops'.
+fn instructions(meter: &QemuMeter, onnx: &[u8], what: &str) -> Result<(u64, f64, Vec<OpProfile>)> {
     let m = meter.measure(onnx, what)?;
-    let total = m
-        .instructions
-        .ok_or_else(|| anyhow::anyhow!("{what}: the QEMU meter counted no instructions"))?;
-    Ok((total, m.ops.unwrap_or_default()))
+    let (Some(total), Some(cycles)) = (m.instructions, m.cycles) else {
+        anyhow::bail!("{what}: the QEMU meter counted no instructions");
+    };
+    Ok((total, cycles, m.ops.unwrap_or_default()))
 }
 
 /// Instructions and MACs summed by op kind, the kinds in the order they first run.
@@ -83,7 +83,15 @@ fn by_kind(ops: &[OpProfile]) -> Vec<Value> {
 pub fn board(args: BoardArgs) -> Result<()> {
     let board: Board = load_board(&args.board)?;
     let meter = QemuMeter::new(&board)?;
-    let cpi = board.connection.cycles_per_instruction.unwrap_or(1.0);
+    let cycle_model = CycleTable::of(&board.core).map_or_else(
+        || {
+            format!(
+                "instructions × {} cycles per instruction",
+                board.connection.cycles_per_instruction.unwrap_or(1.0)
+            )
+        },
+        |t| format!("the {} cycle table: {}", board.core, t.source),
+    );
     let models = micro_models();
     let mut kernels = Vec::new();
     for name in KERNELS {
@@ -94,7 +102,7 @@ pub fn board(args: BoardArgs) -> Result<()> {
         let macs = edgenas::cost::costs(net).macs;
         let mut row = json!({ "kernel": name, "macs": macs });
         for (int8, label) in [(true, "int8"), (false, "f32")] {
-            let (n, ops) = instructions(&meter, &export_untrained(net, int8, 1)?, name)?;
+            let (n, _, ops) = instructions(&meter, &export_untrained(net, int8, 1)?, name)?;
             let [op] = &ops[..] else {
                 anyhow::bail!("{name} compiles to {} ops, not one", ops.len());
             };
@@ -113,7 +121,7 @@ pub fn board(args: BoardArgs) -> Result<()> {
         let space = load_space(space)?;
         let c = Candidate::new(&space, space.parse_genotype(genotype)?)?;
         let bytes = export_untrained(&c.network, true, 1)?;
-        let (n, ops) = instructions(&meter, &bytes, label)?;
+        let (n, cycles, ops) = instructions(&meter, &bytes, label)?;
         // What the board file's kernel model predicts, and the L4R5ZI's (its emulated twin's,
         // unless it has its own) through the simulator a search uses.
         let kernel_ms = match &board.kernel_model {
@@ -133,14 +141,15 @@ pub fn board(args: BoardArgs) -> Result<()> {
             "macs": c.costs.macs,
             "instructions": n,
             "per_mac": n as f64 / c.costs.macs as f64,
-            "emulated_ms_at_120_mhz": n as f64 * cpi / L4R5ZI_HZ * 1e3,
+            "cycles": cycles,
+            "emulated_ms_at_120_mhz": cycles / L4R5ZI_HZ * 1e3,
             "st_ms": st,
             "tflm_reference_ms": tflm,
         }));
     }
     let out = json!({
         "board": board.name,
-        "cycles_per_instruction": cpi,
+        "cycle_model": cycle_model,
         "kernels": kernels,
         "mlperf_tiny": mlperf,
     });
@@ -222,8 +231,8 @@ fn print_tables(out: &Value) {
         print!("{}", k.render());
     }
     println!(
-        "\n(ours: instructions × {} cycles per instruction ÷ 120 MHz, the NUCLEO-L4R5ZI's clock; \
+        "\n(ours: emulated cycles ÷ 120 MHz, the NUCLEO-L4R5ZI's clock, cycles by {}; \
          published: MLPerf Tiny v1.1 on that board)",
-        out["cycles_per_instruction"]
+        out["cycle_model"].as_str().unwrap_or("?")
     );
 }

@@ -86,6 +86,7 @@ pub fn run(args: Args) -> Result<()> {
                 m.front_end = Some(FrontEndShare {
                     latency_ms: ms,
                     instructions: None,
+                    cycles: None,
                 });
                 m.warnings.push(format!(
                     "the front end's {ms:.3} ms are predicted by the board's cost model, not \
@@ -109,8 +110,10 @@ pub fn run(args: Args) -> Result<()> {
         match &m.ops {
             Some(ops) => print_ops(
                 ops,
-                m.front_end.as_ref().and_then(|f| f.instructions),
-                m.instructions.unwrap_or(0),
+                m.front_end
+                    .as_ref()
+                    .and_then(|f| Some((f.instructions?, f.cycles?))),
+                (m.instructions.unwrap_or(0), m.cycles.unwrap_or(0.0)),
             ),
             None => eprintln!(
                 "note: --ops: the {} meter counts no instructions per op",
@@ -219,9 +222,9 @@ fn print_measurement(what: &str, m: &Measurement) {
     }
 }
 
-/// The per-op table of an emulated run whose inference took `total` instructions, the front
-/// end's first when it ran one.
-fn print_ops(ops: &[OpProfile], front_end: Option<u64>, total: u64) {
+/// The per-op table of an emulated run whose inference took `total` instructions and cycles,
+/// the front end's first when it ran one.
+fn print_ops(ops: &[OpProfile], front_end: Option<(u64, f64)>, total: (u64, f64)) {
     let mut t = Table::new(&[
         ">op",
         "kind",
@@ -229,51 +232,52 @@ fn print_ops(ops: &[OpProfile], front_end: Option<u64>, total: u64) {
         "output",
         ">MACs",
         ">instructions",
-        ">instr/MAC",
+        ">cycles",
+        ">cycles/MAC",
         ">share",
     ]);
-    let share = |n: u64| format!("{:.1} %", 100.0 * n as f64 / total.max(1) as f64);
-    if let Some(n) = front_end {
-        t.row(vec![
-            String::new(),
-            "front end".into(),
-            String::new(),
-            "features".into(),
-            String::new(),
+    let row = |t: &mut Table, head: [String; 4], macs: u64, (n, cycles): (u64, f64)| {
+        let per_mac = match macs {
+            0 => "-".to_string(),
+            m => format!("{:.2}", cycles / m as f64),
+        };
+        let mut cells = head.to_vec();
+        cells.extend([
+            if macs > 0 { count(macs) } else { String::new() },
             count(n),
-            String::new(),
-            share(n),
+            count(cycles.round() as u64),
+            per_mac,
+            format!("{:.1} %", 100.0 * cycles / total.1.max(1.0)),
         ]);
+        t.row(cells);
+    };
+    let blank = String::new;
+    if let Some(f) = front_end {
+        let head = [blank(), "front end".into(), blank(), "features".into()];
+        row(&mut t, head, 0, f);
     }
     for p in ops {
-        t.row(vec![
+        let head = [
             p.op.to_string(),
             p.kind.into(),
             p.dtype.into(),
             p.output.clone(),
-            count(p.macs),
-            count(p.instructions),
-            if p.macs > 0 {
-                format!("{:.2}", p.instructions as f64 / p.macs as f64)
-            } else {
-                "-".into()
-            },
-            share(p.instructions),
-        ]);
+        ];
+        row(&mut t, head, p.macs, (p.instructions, p.cycles));
     }
-    let rest = total
-        .saturating_sub(ops.iter().map(|p| p.instructions).sum())
-        .saturating_sub(front_end.unwrap_or(0));
-    t.row(vec![
-        String::new(),
-        "(output copy)".into(),
-        String::new(),
-        String::new(),
-        String::new(),
-        count(rest),
-        String::new(),
-        share(rest),
-    ]);
+    let (fe_n, fe_cycles) = front_end.unwrap_or((0, 0.0));
+    let rest = (
+        total
+            .0
+            .saturating_sub(ops.iter().map(|p| p.instructions).sum::<u64>() + fe_n),
+        (total.1 - ops.iter().map(|p| p.cycles).sum::<f64>() - fe_cycles).max(0.0),
+    );
+    row(
+        &mut t,
+        [blank(), "(output copy)".into(), blank(), blank()],
+        0,
+        rest,
+    );
     println!();
     print!("{}", t.render());
 }

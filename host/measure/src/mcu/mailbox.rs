@@ -126,6 +126,14 @@ pub struct BoardRun {
     /// Instructions of the front end in the first inference, when it ran one (counted from the
     /// start of the inference; the network's first op counts from the front end's end).
     pub front_end_instructions: Option<u64>,
+    /// Cycles of each inference under the emulated core's cycle model (empty on a real
+    /// board): its cycle table applied to each instruction, or the instructions × the board
+    /// file's cycles per instruction for a core without one.
+    pub modelled_cycles: Vec<f64>,
+    /// Modelled cycles of each op of the first inference, as `op_instructions`.
+    pub op_cycles: Vec<f64>,
+    /// Modelled cycles of the front end, as `front_end_instructions`.
+    pub front_end_cycles: Option<f64>,
     /// The output tensor's bytes.
     pub output: Vec<u8>,
     /// The engine's arena high-water mark on the board.
@@ -235,6 +243,9 @@ pub fn run(
         instructions: vec![],
         op_instructions: vec![],
         front_end_instructions: None,
+        modelled_cycles: vec![],
+        op_cycles: vec![],
+        front_end_cycles: None,
         output: link.read(at[3], output_len as usize)?,
         high_water: w(word::HIGH_WATER),
         cycles: w(word::CYCLES),

@@ -24,10 +24,13 @@ pub struct OpProfile {
     /// Instructions counted from the end of the previous op (for the first op: from the start
     /// of the inference, so copying the input in is counted there).
     pub instructions: u64,
+    /// Those instructions' cycles under the emulated core's cycle model.
+    pub cycles: f64,
 }
 
-/// The profile of `compiled` from the per-op `counts` of one inference (one per op, in order).
-pub fn op_profile(compiled: &Compiled, counts: &[u64]) -> Vec<OpProfile> {
+/// The profile of `compiled` from the per-op instruction `counts` and `cycles` of one
+/// inference (one per op, in order).
+pub fn op_profile(compiled: &Compiled, counts: &[u64], cycles: &[f64]) -> Vec<OpProfile> {
     let Ok(blob) = Blob::parse(&compiled.blob) else {
         return vec![];
     };
@@ -52,6 +55,7 @@ pub fn op_profile(compiled: &Compiled, counts: &[u64]) -> Vec<OpProfile> {
                     .unwrap_or_default(),
                 macs: macs(&op, input.as_ref(), &output),
                 instructions,
+                cycles: cycles.get(i).copied().unwrap_or(0.0),
             })
         })
         .collect()
