@@ -113,6 +113,22 @@ fn image_folders_convert_to_the_space_input() {
         err(&spec)
     );
     assert!(err("image-folder:/no/such/folder").contains("cannot read the folder"));
+    // A BMP whose header claims 10,000 × 10,000 pixels (a damaged file of a few bytes) is
+    // refused by its size, before a 300 MB buffer is allocated for it.
+    std::fs::remove_dir(dir.path().join("emu")).unwrap();
+    let mut bmp = std::io::Cursor::new(Vec::new());
+    image::RgbImage::new(4, 4)
+        .write_to(&mut bmp, image::ImageFormat::Bmp)
+        .unwrap();
+    let mut bmp = bmp.into_inner();
+    bmp[18..22].copy_from_slice(&10_000i32.to_le_bytes());
+    bmp[22..26].copy_from_slice(&10_000i32.to_le_bytes());
+    std::fs::write(dir.path().join("dog").join("huge.bmp"), &bmp).unwrap();
+    let e = err(&spec);
+    assert!(
+        e.contains("huge.bmp: not an image") && e.contains("limit"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -191,7 +191,10 @@ fn the_qemu_meter_measures_onnx_models_and_bigger_ones_take_longer() {
             assert!(p.cycles >= p.instructions as f64, "{p:?}");
         }
         let op_cycles: f64 = ops.iter().map(|p| p.cycles).sum();
-        assert!(op_cycles <= cycles && op_cycles > 0.99 * cycles - 2000.0, "{ops:?}");
+        assert!(
+            op_cycles <= cycles && op_cycles > 0.99 * cycles - 2000.0,
+            "{ops:?}"
+        );
         for p in ops.iter().filter(|p| p.kind == "dense") {
             assert!(p.instructions >= p.macs, "{p:?}");
             assert_eq!(p.dtype, "int8");

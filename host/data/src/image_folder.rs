@@ -7,6 +7,23 @@ use image::imageops::FilterType;
 use super::{DataError, Samples, folder};
 use edgenas_model::network::Shape;
 
+/// The largest image side read, in pixels: a data set of images this large is not one for a
+/// microcontroller, and a header claiming more is more likely damaged.
+const MAX_SIDE: u32 = 8192;
+
+/// The most one image's decoding may allocate.
+const MAX_DECODE_BYTES: u64 = 256 << 20;
+
+/// The decoder's limits: [`MAX_SIDE`] and [`MAX_DECODE_BYTES`] (the image crate's default
+/// lets a damaged header of a few bytes claim 512 MiB).
+fn limits() -> image::Limits {
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    limits
+}
+
 /// Reads `root/CLASS/*.{png,jpg,jpeg,bmp}`; classes are the sorted sub-folder names. Each image
 /// is resized to `(channels, height, width)` (triangle filter) and converted to grey
 /// (1 channel) or RGB (3 channels); values stay 0–255 until normalisation. Hidden files are
@@ -40,16 +57,16 @@ pub fn load(
             ));
         }
         for file in files {
-            let img = image::ImageReader::open(&file)
+            let mut reader = image::ImageReader::open(&file)
                 .and_then(|r| r.with_guessed_format())
-                .map_err(|e| DataError::new(file.display(), format!("cannot read: {e}")))?
-                .decode()
-                .map_err(|e| {
-                    DataError::new(
-                        file.display(),
-                        format!("not an image edgenas can read (PNG, JPEG, BMP): {e}"),
-                    )
-                })?;
+                .map_err(|e| DataError::new(file.display(), format!("cannot read: {e}")))?;
+            reader.limits(limits());
+            let img = reader.decode().map_err(|e| {
+                DataError::new(
+                    file.display(),
+                    format!("not an image edgenas can read (PNG, JPEG, BMP): {e}"),
+                )
+            })?;
             let img = img.resize_exact(width as u32, height as u32, FilterType::Triangle);
             if channels == 1 {
                 x.extend(img.to_luma8().pixels().map(|p| p.0[0] as f32));
