@@ -383,11 +383,12 @@ impl Search<'_> {
     ) -> Result<(), SearchError> {
         events(Event::Started(t));
         let (storage, id) = (self.storage, t.id);
-        let done = AtomicBool::new(false);
         let result = std::thread::scope(|scope| {
-            scope.spawn(|| heartbeat(storage, id, &done));
+            // Dropping `alive` when the work ends wakes the heartbeat at once.
+            let (alive, beating) = std::sync::mpsc::channel::<()>();
+            scope.spawn(move || heartbeat(storage, id, beating));
             let r = self.trial_work(t, datasets, events);
-            done.store(true, Ordering::Relaxed);
+            drop(alive);
             r
         });
         t.finished = Some(now());
@@ -657,15 +658,12 @@ impl Proposer<'_, '_> {
     }
 }
 
-/// Beats for trial `id` every [`HEARTBEAT_SECONDS`] until `done`.
-fn heartbeat(storage: &dyn Storage, id: i64, done: &AtomicBool) {
-    let mut last = Instant::now();
-    while !done.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(100));
-        if last.elapsed() >= Duration::from_secs_f64(HEARTBEAT_SECONDS) {
-            // A missed beat is harmless; the next one follows.
-            let _ = storage.beat(id);
-            last = Instant::now();
-        }
+/// Beats for trial `id` every [`HEARTBEAT_SECONDS`] until the sender of `alive` is dropped.
+fn heartbeat(storage: &dyn Storage, id: i64, alive: std::sync::mpsc::Receiver<()>) {
+    let period = Duration::from_secs_f64(HEARTBEAT_SECONDS);
+    // Beats until the sender is dropped (the trial's work ended).
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = alive.recv_timeout(period) {
+        // A missed beat is harmless; the next one follows.
+        let _ = storage.beat(id);
     }
 }
