@@ -61,12 +61,12 @@ for t in $targets; do
         -artifact_prefix="$findings/" "$@" > "$log" 2>&1; then
         status=1
         echo "$t: a finding (see $findings/ and $log):"
-        grep -E "^(==|SUMMARY|artifact_prefix|Test unit|thread '|edgenas-fuzz)" "$log" | head -8
+        grep -aE "^(==|SUMMARY|artifact_prefix|Test unit|thread '|edgenas-fuzz)" "$log" | head -8
         continue
     fi
     stat() { sed -n "s/^stat::$1: *//p" "$log"; }
     echo "$t: $(stat number_of_executed_units) executions in $(( $(date +%s) - started )) s," \
-        "0 crashes, 0 timeouts over 1 s, $(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)," \
+        "0 crashes, 0 timeouts over 1 s, $(grep -aEo 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)," \
         "corpus $(find "$corpus" -type f | wc -l) inputs, peak RSS $(stat peak_rss_mb) MB"
 done
 exit $status
