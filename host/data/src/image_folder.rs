@@ -25,8 +25,19 @@ fn limits() -> image::Limits {
     limits
 }
 
+/// `img` resized to `width × height`: shrunk by averaging the pixels that fall on each output
+/// pixel (fast: each source pixel is read once, so a photo's size costs little), enlarged or
+/// reshaped by a triangle filter.
+fn fit(img: image::DynamicImage, width: u32, height: u32) -> image::DynamicImage {
+    if img.width() >= width && img.height() >= height {
+        img.thumbnail_exact(width, height)
+    } else {
+        img.resize_exact(width, height, FilterType::Triangle)
+    }
+}
+
 /// Reads `root/CLASS/*.{png,jpg,jpeg,bmp}`; classes are the sorted sub-folder names. Each image
-/// is resized to `(channels, height, width)` (triangle filter) and converted to grey
+/// is resized to `(channels, height, width)` ([`fit`]) and converted to grey
 /// (1 channel) or RGB (3 channels); values stay 0–255 until normalisation. Hidden files are
 /// skipped; any other file that does not decode as an image is an error.
 pub fn load(
@@ -68,7 +79,7 @@ pub fn load(
                     format!("not an image edgenas can read (PNG, JPEG, BMP): {e}"),
                 )
             })?;
-            let img = img.resize_exact(width as u32, height as u32, FilterType::Triangle);
+            let img = fit(img, width as u32, height as u32);
             if channels == 1 {
                 x.extend(img.to_luma8().pixels().map(|p| p.0[0] as f32));
             } else {
