@@ -226,9 +226,9 @@ fn features_agree_on_host_and_device(model: &Path, spec: &str, root: &Path) {
 /// split) between the device's integer front end and the host's f32 one: the tones' highest
 /// cepstral coefficients vary little, so a small error in them is a large share of their
 /// deviation.
-const LARGEST_DIFFERENCE: f32 = 0.3;
+const LARGEST_DIFFERENCE: f32 = 0.1;
 /// The mean absolute difference.
-const MEAN_DIFFERENCE: f64 = 0.03;
+const MEAN_DIFFERENCE: f64 = 0.01;
 
 #[test]
 fn the_front_end_runs_on_the_emulated_board_before_the_network_as_on_the_host() {
