@@ -419,7 +419,9 @@ impl<'a> FrontEnd<'a> {
         let windowed = |x: i16, w: i16| (x as i32 * w as i32 + (1 << (14 - g))) >> (15 - g);
         let bits = z.len().trailing_zeros();
         let reversed = |m: usize| m.reverse_bits() >> (usize::BITS - bits);
-        z.fill([0; 2]);
+        for m in self.frame.div_ceil(2)..z.len() {
+            z[reversed(m)] = [0; 2];
+        }
         let (xs, ws) = (samples.chunks_exact(2), self.window.chunks_exact(2));
         if let (Some(&x), Some(&w)) = (xs.remainder().first(), ws.remainder().first()) {
             z[reversed(self.frame / 2)] = [windowed(x, w), 0];
@@ -461,34 +463,35 @@ impl<'a> FrontEnd<'a> {
 
     /// `|2·X[k]|² × 2^2g` of the real frame's spectrum for k = 0…m (m = n/2), each as two
     /// words (low, high), from the transform `Z` (× 2^g) of its n/2 complex samples:
-    /// `2X[k] = (Z[k] + Z*[m−k]) − i·W^k·(Z[k] − Z*[m−k])`, `W = e^(−2πi/n)`. Every value
-    /// fits 31 bits ([`headroom`]), so each square is one 32 × 32 → 64 multiply.
+    /// `2X[k] = E + W^k·O`, `E = Z[k] + Z*[m−k]`, `O = −i·(Z[k] − Z*[m−k])`,
+    /// `W = e^(−2πi/n)`; and `2X[m−k] = (E − W^k·O)*`, so bins k and m − k share a rotation.
+    /// Every value fits 31 bits ([`headroom`]), so each square is one 32 × 32 → 64 multiply.
     #[inline(never)]
     fn power(&self, z: &[[i32; 2]], power: &mut [i32]) {
-        // (Z[k] + Z*[m−k], −i·(Z[k] − Z*[m−k]))
         let halves = |a: [i32; 2], b: [i32; 2]| {
             let b = [b[0], -b[1]];
             let d = sub(a, b);
             (add(a, b), [d[1], -d[0]])
         };
-        let put = |out: &mut [i32], x: [i32; 2]| {
+        let mut put = |k: usize, x: [i32; 2]| {
             let p = (x[0] as i64 * x[0] as i64) as u64 + (x[1] as i64 * x[1] as i64) as u64;
-            out[0] = p as u32 as i32;
-            out[1] = (p >> 32) as u32 as i32;
+            power[2 * k] = p as u32 as i32;
+            power[2 * k + 1] = (p >> 32) as u32 as i32;
         };
         let m = z.len();
-        let (first, rest) = power.split_at_mut(2);
-        let (middle, last) = rest.split_at_mut(2 * (m - 1));
         // W⁰ = 1, W^m = −1
         let (e, o) = halves(z[0], z[0]);
-        put(first, add(e, o));
-        put(last, sub(e, o));
-        let pairs = z[1..].iter().zip(z[1..].iter().rev());
-        let twiddles = self.cos[1..].iter().zip(&self.sin[1..]);
-        for ((out, (&a, &b)), (&c, &s)) in middle.chunks_exact_mut(2).zip(pairs).zip(twiddles) {
-            let (e, o) = halves(a, b);
-            put(out, add(e, rotate(o, c, s)));
+        put(0, add(e, o));
+        put(m, sub(e, o));
+        for k in 1..m / 2 {
+            let (e, o) = halves(z[k], z[m - k]);
+            let r = rotate(o, self.cos[k], self.sin[k]);
+            put(k, add(e, r));
+            put(m - k, sub(e, r));
         }
+        // W^(m/2) = −i
+        let (e, o) = halves(z[m / 2], z[m / 2]);
+        put(m / 2, add(e, [o[1], -o[0]]));
     }
 }
 

@@ -133,17 +133,33 @@ impl FrontEnd {
         self.device_blob(&[], &[], DeviceInput::F32).len()
     }
 
-    /// The device front end's latency on `board`, predicted from its [`FrontEnd::macs`] at
-    /// [`INSTRUCTIONS_PER_MAC`] and the board's cycles per instruction (1 unless its board
-    /// file says otherwise) — an estimate until the board runs it (`edgenas measure` runs it
+    /// The device front end's cycles for one clip on a core of `model`: its work per frame
+    /// (complex points of the transform, radix-2 butterflies, mel bands, DCT multiply-
+    /// accumulates) at the core's cycles for each.
+    pub fn device_cycles(&self, model: &FrontEndCycles) -> f64 {
+        let points = self.fft_len() as f64 / 2.0;
+        let bands = self.mel_bands as f64;
+        let dct = match self.kind {
+            FrontEndKind::LogMel => 0.0,
+            FrontEndKind::Mfcc => bands * self.coefficients as f64,
+        };
+        let per_frame = model.per_point * points
+            + model.per_butterfly * points / 2.0 * points.log2()
+            + model.per_band * bands
+            + model.per_dct_mac * dct;
+        per_frame * self.frames() as f64
+    }
+
+    /// The device front end's latency on `board`, predicted by [`FrontEnd::device_cycles`]
+    /// with the board's core's [`FrontEndCycles`] (a core without them takes the Cortex-M4's)
+    /// at the board's clock — a prediction until the board runs it (`edgenas measure` runs it
     /// on an emulated board). `None` for a board of no clock (the host).
     pub fn predicted_ms(&self, board: &Board) -> Option<f64> {
         if board.kind == BoardKind::Host || board.clock_hz == 0 {
             return None;
         }
-        let cpi = board.connection.cycles_per_instruction.unwrap_or(1.0);
-        let cycles = self.macs() as f64 * INSTRUCTIONS_PER_MAC * cpi;
-        Some(cycles / board.clock_hz as f64 * 1000.0)
+        let model = FrontEndCycles::of(&board.core).unwrap_or(&FRONT_END_CYCLES[0]);
+        Some(self.device_cycles(model) / board.clock_hz as f64 * 1000.0)
     }
 
     /// Checks that the settings make a front end, or says which does not.
@@ -341,12 +357,52 @@ pub enum DeviceInput {
 /// The lowest frequency the mel filters cover.
 pub const LOWEST_HZ: f64 = 20.0;
 
-/// Instructions of the device front end per [`FrontEnd::macs`], counted on the emulated
-/// Cortex-M4 (`edgenas measure model-int8.onnx --board qemu-mps2-an386`,
-/// docs/keyword-spotting.md): 9.81 for an MFCC of 13 × 49 (40/20 ms, 40 mel bands, 1 s at
-/// 8 kHz; 5.33 M instructions), 9.65 for 13 × 30 (64/32 ms, 20 mel), 10.15 for 12 × 15
-/// (32/32 ms, 16 mel, 0.5 s).
-pub const INSTRUCTIONS_PER_MAC: f64 = 9.87;
+/// The device front end's cycles per unit of its work on one core ([`FrontEnd::device_cycles`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FrontEndCycles {
+    /// The cores it was measured on, as board files name them.
+    pub cores: &'static [&'static str],
+    /// Per frame and complex point of the transform (half the frame's padded length): the
+    /// window, the bit reversal, the split step, the power and the mel filters' weights.
+    pub per_point: f64,
+    /// Per frame and radix-2 butterfly of the transform.
+    pub per_butterfly: f64,
+    /// Per frame and mel band: its filter's sum, its logarithm.
+    pub per_band: f64,
+    /// Per frame and multiply-accumulate of the DCT (MFCCs).
+    pub per_dct_mac: f64,
+}
+
+/// The front end's cycles on the emulated cores, fitted (least squares of the relative error)
+/// to the QEMU plugin's cycle counts of 16 front ends — 8 and 16 kHz, transforms of 128 to
+/// 1,024 points, 20–40 mel bands, 10 or 13 coefficients — on each (`bench/front-end.sh`,
+/// docs/keyword-spotting.md): within 2.5 % of every one on the M4, 2.3 % on the M7.
+pub const FRONT_END_CYCLES: [FrontEndCycles; 2] = [
+    FrontEndCycles {
+        cores: &["cortex-m4", "cortex-m4f"],
+        per_point: 125.49,
+        per_butterfly: 24.69,
+        per_band: 177.9,
+        per_dct_mac: 6.33,
+    },
+    FrontEndCycles {
+        cores: &["cortex-m7"],
+        per_point: 100.04,
+        per_butterfly: 20.16,
+        per_band: 145.39,
+        per_dct_mac: 5.24,
+    },
+];
+
+impl FrontEndCycles {
+    /// The figures of `core` (a board file's `core`), if it was measured.
+    pub fn of(core: &str) -> Option<&'static FrontEndCycles> {
+        let core = core.to_ascii_lowercase();
+        FRONT_END_CYCLES
+            .iter()
+            .find(|m| m.cores.contains(&core.as_str()))
+    }
+}
 
 /// Mel scale (HTK).
 fn mel(hz: f64) -> f64 {

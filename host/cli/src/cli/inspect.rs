@@ -107,6 +107,7 @@ fn to_json(
         "front_end": c.front_end,
         "front_end_ram_bytes": fe_ram,
         "front_end_flash_bytes": fe_flash,
+        "front_end_latency_ms": c.front_end.zip(board).and_then(|(f, b)| f.predicted_ms(b)),
         "classes": net.classes,
         "layers": layers,
         "params": c.costs.params,
