@@ -2,10 +2,11 @@
 # The device front end on the emulated Cortex-M4 (qemu-mps2-an386) and M7 (qemu-mps2-an500):
 # for 16 front ends (8 and 16 kHz, transforms of 128 to 1,024 points, 20–40 mel bands, 10 or
 # 13 coefficients, 1 s clips) its cycles counted by the QEMU plugin against the cycles the
-# search predicts for it (`FrontEndCycles`, host/model/src/front_end.rs), and their error.
+# search predicts for it (the `front_end` figures of each core's `CycleTable`,
+# host/model/src/board/cycle_table.rs), and their error.
 # Each front end goes with a one-layer network trained for one epoch on generated tones; only
 # the front end's row is read. With FIT=1 it also prints the least-squares refit of the
-# figures (of the relative error) to paste into `FRONT_END_CYCLES` after an engine change.
+# figures (of the relative error) to paste there after an engine change.
 # Usage: bench/front-end.sh  (EDGENAS=path/to/edgenas uses that binary instead of building
 #        the release one; the firmware and the plugin must be built: docs/firmware.md)
 set -euo pipefail

@@ -6,11 +6,11 @@
 use std::path::Path;
 
 use crate::common::{edgenas, shared, stdout_json};
+use edgenas::board::CycleTable;
 use edgenas::candidate::{Candidate, InputFormat};
 use edgenas::compile::{HostEngine, HostFrontEnd};
 use edgenas::data;
 use edgenas::export::StoredInfo;
-use edgenas::front_end::FrontEndCycles;
 use edgenas::space::{load_space, parse_space};
 
 /// A small keyword space for tones: a quick front end and one convolution.
@@ -303,7 +303,7 @@ fn the_front_end_runs_on_the_emulated_board_before_the_network_as_on_the_host() 
     // The predictor's cycles for this front end (half a second, 16 bands: not one of those it
     // was fitted to) are the emulated core's within 5 %: an engine change that moves them
     // fails here until `bench/front-end.sh` is rerun and the figures refitted.
-    let m4 = FrontEndCycles::of("cortex-m4f").unwrap();
+    let m4 = &CycleTable::of("cortex-m4f").unwrap().front_end;
     let (predicted, measured) = (front_end.device_cycles(m4), share.cycles.unwrap());
     eprintln!("front end on the emulated M4: {measured} cycles, predicted {predicted:.0}");
     assert!(

@@ -3,10 +3,12 @@
 //! `edgenas search --data` would.
 
 use std::io::Cursor;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use edgenas_data::audio::{Features, clips};
 use edgenas_model::front_end::{FrontEnd, FrontEndKind};
+
+use crate::targets::scratch;
 
 /// The front end the WAV target reads with: 8 kHz, MFCC, as the KWS space's smallest choice.
 const FRONT_END: FrontEnd = FrontEnd {
@@ -22,11 +24,9 @@ const FRONT_END: FrontEnd = FrontEnd {
 /// The folder `root/CLASS/` of this process's scratch space for `kind` holding `bytes` as
 /// `file`; `root`'s path.
 fn class_folder(kind: &str, class: &str, file: &str, bytes: &[u8]) -> PathBuf {
-    let root = std::env::temp_dir().join(format!("edgenas-fuzz-{}-{kind}", std::process::id()));
-    let class = root.join(class);
-    std::fs::create_dir_all(&class).expect("the scratch folder");
-    std::fs::write(class.join(file), bytes).expect("the scratch file");
-    root
+    let path = scratch(&format!("{kind}/{class}/{file}"), bytes);
+    let root = path.parent().and_then(Path::parent);
+    root.expect("the kind's folder").to_path_buf()
 }
 
 /// Reads a mutant as the one clip of an audio folder, then computes its features.

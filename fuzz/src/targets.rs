@@ -137,10 +137,14 @@ pub fn target(name: &str) -> Option<&'static Target> {
 }
 
 /// `bytes` written to `name` in this process's scratch folder; its path.
-fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("edgenas-fuzz-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("the scratch folder");
-    let path = dir.join(name);
+/// Writes `bytes` to `relative` (a file, maybe in folders) in this process's scratch folder;
+/// its path.
+pub(crate) fn scratch(relative: &str, bytes: &[u8]) -> PathBuf {
+    let path = std::env::temp_dir()
+        .join(format!("edgenas-fuzz-{}", std::process::id()))
+        .join(relative);
+    let folder = path.parent().expect("a file has a folder");
+    std::fs::create_dir_all(folder).expect("the scratch folder");
     std::fs::write(&path, bytes).expect("the scratch file");
     path
 }

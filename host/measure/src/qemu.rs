@@ -43,13 +43,20 @@ fn data_region(machine: &str) -> DataRegion {
 pub struct QemuMeter {
     board: Board,
     machine: String,
-    /// The core's cycle model, if it has one; else `cycles_per_instruction` stands in.
-    table: Option<&'static CycleTable>,
-    cycles_per_instruction: f64,
+    cycles: CycleModel,
     firmware: PathBuf,
     plugin: PathBuf,
     /// The longest one command may take.
     pub timeout: Duration,
+}
+
+/// How the meter turns counted instructions into cycles.
+#[derive(Clone, Copy, Debug)]
+enum CycleModel {
+    /// The core's cycle table: the plugin weighs each instruction by its class.
+    Table(&'static CycleTable),
+    /// A core without one: every instruction at the board file's cycles per instruction.
+    PerInstruction(f64),
 }
 
 /// A QEMU process, stopped with its process group when dropped.
@@ -116,8 +123,12 @@ impl QemuMeter {
         let meter = QemuMeter {
             board: board.clone(),
             machine,
-            table: CycleTable::of(&board.core),
-            cycles_per_instruction: board.connection.cycles_per_instruction.unwrap_or(1.0),
+            cycles: match CycleTable::of(&board.core) {
+                Some(table) => CycleModel::Table(table),
+                None => CycleModel::PerInstruction(
+                    board.connection.cycles_per_instruction.unwrap_or(1.0),
+                ),
+            },
             firmware: firmware_path(board),
             plugin: artefact(
                 "EDGENAS_QEMU_PLUGIN",
@@ -163,8 +174,10 @@ impl QemuMeter {
                 symbols.begin & !1,
                 symbols.end & !1,
                 symbols.op_end & !1,
-                self.table
-                    .map_or_else(String::new, |t| format!(",{}", t.plugin_argument()))
+                match self.cycles {
+                    CycleModel::Table(t) => format!(",{}", t.plugin_argument()),
+                    CycleModel::PerInstruction(_) => String::new(),
+                }
             ))
             .args([
                 "-d",
@@ -298,9 +311,10 @@ impl QemuMeter {
     /// The instructions of a count, and their cycles: the plugin's under the cycle table, or
     /// the instructions × the board file's cycles per instruction.
     fn split(&self, count: &Count) -> (u64, f64) {
-        let cycles = match (self.table, count.quarter_cycles) {
-            (Some(_), Some(q)) => q as f64 / 4.0,
-            _ => count.instructions as f64 * self.cycles_per_instruction,
+        let cycles = match (self.cycles, count.quarter_cycles) {
+            (CycleModel::Table(_), Some(q)) => q as f64 / 4.0,
+            (CycleModel::PerInstruction(cpi), _) => count.instructions as f64 * cpi,
+            (CycleModel::Table(_), None) => count.instructions as f64,
         };
         (count.instructions, cycles)
     }
@@ -314,12 +328,11 @@ impl QemuMeter {
         let instructions = run.instructions[0];
         let cycles = run.modelled_cycles[0];
         let ms = self.ms(cycles);
-        let model = match self.table {
-            Some(t) => format!("its cycles by the core's cycle table ({})", t.source),
-            None => format!(
-                "× {} cycles per instruction (board file)",
-                self.cycles_per_instruction
-            ),
+        let model = match self.cycles {
+            CycleModel::Table(t) => format!("its cycles by the core's cycle table ({})", t.source),
+            CycleModel::PerInstruction(cpi) => {
+                format!("× {cpi} cycles per instruction (board file)")
+            }
         };
         Measurement {
             board: self.board.name.clone(),

@@ -25,6 +25,36 @@ impl Retrying {
             waits: waits.to_vec(),
         }
     }
+
+    /// What attempt `attempt` (from 0) ended in, after the link `failures` of those before.
+    fn outcome(
+        &self,
+        result: Result<Measurement, MeasureError>,
+        attempt: usize,
+        failures: &[String],
+    ) -> Result<Measurement, MeasureError> {
+        match result {
+            Ok(mut m) => {
+                if !failures.is_empty() {
+                    m.warnings.push(format!(
+                        "measured at attempt {} (waited {:?} after: {})",
+                        attempt + 1,
+                        &self.waits[..attempt],
+                        failures.join("; ")
+                    ));
+                }
+                Ok(m)
+            }
+            Err(MeasureError::Lost(last)) if !failures.is_empty() => {
+                Err(MeasureError::Lost(format!(
+                    "{last} (tried {} times over {:?})",
+                    attempt + 1,
+                    self.waits[..attempt].iter().sum::<Duration>()
+                )))
+            }
+            Err(e) => Err(e),
+        }
+    }
 }
 
 impl Meter for Retrying {
@@ -34,34 +64,17 @@ impl Meter for Retrying {
 
     fn measure(&self, bytes: &[u8], what: &str) -> Result<Measurement, MeasureError> {
         let mut failures = Vec::new();
-        for attempt in 0..=self.waits.len() {
+        for (attempt, wait) in self.waits.iter().enumerate() {
             match self.inner.measure(bytes, what) {
-                Ok(mut m) => {
-                    if !failures.is_empty() {
-                        m.warnings.push(format!(
-                            "measured at attempt {} (waited {:?} after: {})",
-                            attempt + 1,
-                            &self.waits[..attempt],
-                            failures.join("; ")
-                        ));
-                    }
-                    return Ok(m);
-                }
-                Err(e) if e.is_transient() && attempt < self.waits.len() => {
+                Err(e) if e.is_transient() => {
                     failures.push(e.to_string());
-                    std::thread::sleep(self.waits[attempt]);
+                    std::thread::sleep(*wait);
                 }
-                Err(MeasureError::Lost(last)) if !failures.is_empty() => {
-                    return Err(MeasureError::Lost(format!(
-                        "{last} (tried {} times over {:?})",
-                        attempt + 1,
-                        self.waits.iter().sum::<Duration>()
-                    )));
-                }
-                Err(e) => return Err(e),
+                result => return self.outcome(result, attempt, &failures),
             }
         }
-        unreachable!("the last attempt returns")
+        let last = self.inner.measure(bytes, what);
+        self.outcome(last, self.waits.len(), &failures)
     }
 
     fn fallback(&self) -> Option<&str> {

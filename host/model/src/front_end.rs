@@ -12,7 +12,7 @@ use edgenas_engine::front_end::{self as device, FeatureScale, Output, Tables, q1
 use edgenas_engine::requant::quantize_multiplier;
 use serde::{Deserialize, Serialize};
 
-use crate::board::{Board, BoardKind};
+use crate::board::{Board, BoardKind, CYCLE_TABLES, CycleTable};
 
 /// Which features the front end computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -151,15 +151,15 @@ impl FrontEnd {
     }
 
     /// The device front end's latency on `board`, predicted by [`FrontEnd::device_cycles`]
-    /// with the board's core's [`FrontEndCycles`] (a core without them takes the Cortex-M4's)
-    /// at the board's clock — a prediction until the board runs it (`edgenas measure` runs it
+    /// with the [`FrontEndCycles`] of the board's core's cycle table (a core without one takes
+    /// the Cortex-M4's) at the board's clock — a prediction until the board runs it (`edgenas measure` runs it
     /// on an emulated board). `None` for a board of no clock (the host).
     pub fn predicted_ms(&self, board: &Board) -> Option<f64> {
         if board.kind == BoardKind::Host || board.clock_hz == 0 {
             return None;
         }
-        let model = FrontEndCycles::of(&board.core).unwrap_or(&FRONT_END_CYCLES[0]);
-        Some(self.device_cycles(model) / board.clock_hz as f64 * 1000.0)
+        let table = CycleTable::of(&board.core).unwrap_or(&CYCLE_TABLES[0]);
+        Some(self.device_cycles(&table.front_end) / board.clock_hz as f64 * 1000.0)
     }
 
     /// Checks that the settings make a front end, or says which does not.
@@ -357,11 +357,10 @@ pub enum DeviceInput {
 /// The lowest frequency the mel filters cover.
 pub const LOWEST_HZ: f64 = 20.0;
 
-/// The device front end's cycles per unit of its work on one core ([`FrontEnd::device_cycles`]).
+/// The device front end's cycles per unit of its work on one core ([`FrontEnd::device_cycles`]),
+/// a part of the core's [`CycleTable`](crate::board::CycleTable).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FrontEndCycles {
-    /// The cores it was measured on, as board files name them.
-    pub cores: &'static [&'static str],
     /// Per frame and complex point of the transform (half the frame's padded length): the
     /// window, the bit reversal, the split step, the power and the mel filters' weights.
     pub per_point: f64,
@@ -371,37 +370,6 @@ pub struct FrontEndCycles {
     pub per_band: f64,
     /// Per frame and multiply-accumulate of the DCT (MFCCs).
     pub per_dct_mac: f64,
-}
-
-/// The front end's cycles on the emulated cores, fitted (least squares of the relative error)
-/// to the QEMU plugin's cycle counts of 16 front ends — 8 and 16 kHz, transforms of 128 to
-/// 1,024 points, 20–40 mel bands, 10 or 13 coefficients — on each (`bench/front-end.sh`,
-/// docs/keyword-spotting.md): within 2.5 % of every one on the M4, 2.3 % on the M7.
-pub const FRONT_END_CYCLES: [FrontEndCycles; 2] = [
-    FrontEndCycles {
-        cores: &["cortex-m4", "cortex-m4f"],
-        per_point: 125.49,
-        per_butterfly: 24.69,
-        per_band: 177.9,
-        per_dct_mac: 6.33,
-    },
-    FrontEndCycles {
-        cores: &["cortex-m7"],
-        per_point: 100.04,
-        per_butterfly: 20.16,
-        per_band: 145.39,
-        per_dct_mac: 5.24,
-    },
-];
-
-impl FrontEndCycles {
-    /// The figures of `core` (a board file's `core`), if it was measured.
-    pub fn of(core: &str) -> Option<&'static FrontEndCycles> {
-        let core = core.to_ascii_lowercase();
-        FRONT_END_CYCLES
-            .iter()
-            .find(|m| m.cores.contains(&core.as_str()))
-    }
 }
 
 /// Mel scale (HTK).
