@@ -24,7 +24,7 @@ pub const HEADER_BYTES: usize = 32;
 /// The longest transform: larger frames could overflow the unscaled `i32` FFT.
 pub const MAX_FFT: usize = 2048;
 /// `10⁻⁶ × 2³²`: the host's floor under each mel energy, in the device's units (the device
-/// computes twice the spectrum, × 2¹⁵).
+/// computes twice the spectrum, × 2¹⁵), before the headroom's 2^2g.
 const ENERGY_FLOOR: u64 = 4295;
 /// `ln 2 × 2³²`.
 const LN2_Q32: i64 = 2_977_044_472;
@@ -754,7 +754,7 @@ mod tests {
             }
             // In units of the samples (2^g of the transform's), against values of about
             // √n · 2^15: the q15 twiddles' own error grows as √n (exact rounding of every
-            // product gives 1.7, 3.0, 9.8, 34 and 69 units at these lengths).
+            // product gives 1.7, 3.0, 9.8, 34 and 69 units at 8, 16, 64, 256 and 1,024 points).
             let units = worst / (1 << g) as f64;
             assert!(
                 units < 3.0 * (n as f64).sqrt(),

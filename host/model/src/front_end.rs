@@ -152,8 +152,9 @@ impl FrontEnd {
 
     /// The device front end's latency on `board`, predicted by [`FrontEnd::device_cycles`]
     /// with the [`FrontEndCycles`] of the board's core's cycle table (a core without one takes
-    /// the Cortex-M4's) at the board's clock — a prediction until the board runs it (`edgenas measure` runs it
-    /// on an emulated board). `None` for a board of no clock (the host).
+    /// the Cortex-M4's) at the board's clock — a prediction until the board runs it
+    /// (`edgenas measure` runs it on an emulated board). `None` for a board of no clock (the
+    /// host).
     pub fn predicted_ms(&self, board: &Board) -> Option<f64> {
         if board.kind == BoardKind::Host || board.clock_hz == 0 {
             return None;
