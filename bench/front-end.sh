@@ -48,6 +48,11 @@ configs="8000 32 20 20 10
 8000 16 16 20 10
 8000 20 10 20 13"
 json() { python3 -c "import json, sys; print(json.load(sys.stdin)$1)"; }
+# Each emulated board's clock, to turn a predicted latency back into cycles.
+declare -A clocks
+while read -r board clock; do clocks[$board]=$clock; done < <("$EDGENAS" boards --json |
+    python3 -c "import json, sys
+for b in json.load(sys.stdin): print(b['name'], b['clock_hz'])")
 printf '%-22s %-16s %12s %12s %8s\n' "front end" board cycles predicted error
 while read -r rate frame stride bands coefficients; do
     cat > "$work/space.toml" <<TOML
@@ -76,8 +81,7 @@ TOML
     "$EDGENAS" train --space "$work/space.toml" --random --epochs 1 --split-by none \
         --data "audio-folder:$work/clips" --out "$work/model" > /dev/null
     for board in qemu-mps2-an386 qemu-mps2-an500; do
-        clock=$("$EDGENAS" boards --json | python3 -c "import json, sys
-print(next(b['clock_hz'] for b in json.load(sys.stdin) if b['name'] == '$board'))")
+        clock=${clocks[$board]}
         measured=$("$EDGENAS" measure "$work/model/model-int8.onnx" --board "$board" --json |
             json "['front_end']['cycles']")
         predicted=$("$EDGENAS" inspect --space "$work/space.toml" --random --board "$board" \

@@ -136,7 +136,6 @@ pub fn target(name: &str) -> Option<&'static Target> {
     TARGETS.iter().find(|t| t.name == name)
 }
 
-/// `bytes` written to `name` in this process's scratch folder; its path.
 /// Writes `bytes` to `relative` (a file, maybe in folders) in this process's scratch folder;
 /// its path.
 pub(crate) fn scratch(relative: &str, bytes: &[u8]) -> PathBuf {
