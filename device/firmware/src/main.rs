@@ -47,6 +47,8 @@ const W_FE_SCRATCH_ADDR: usize = 20;
 const W_FE_SCRATCH_LEN: usize = 21;
 const W_FEATURES_ADDR: usize = 22;
 const W_FEATURES_LEN: usize = 23;
+const W_STAMPS_ADDR: usize = 24;
+const W_STAMPS_LEN: usize = 25;
 
 /// The op index `edgenas_op_end` is called with when the front end has finished.
 const FRONT_END_DONE: usize = usize::MAX;
@@ -102,6 +104,24 @@ pub extern "C" fn edgenas_inference_begin() {
 pub extern "C" fn edgenas_op_end(op: usize) {
     compiler_fence(Ordering::SeqCst);
     core::hint::black_box(op);
+}
+
+/// Stamp slots: the inference's start, the front end's end, then each op's end.
+const STAMP_BEGIN: usize = 0;
+const STAMP_FRONT_END: usize = 1;
+const STAMP_FIRST_OP: usize = 2;
+
+/// Writes the cycle counter into slot `slot` of the host's stamp buffer (`W_STAMPS_ADDR`, a
+/// word a slot), if the host gave one that long: on a real board the host reads each op's
+/// cycles from the last inference's stamps.
+#[inline(always)]
+fn stamp(slot: usize) {
+    let (at, slots) = (read(W_STAMPS_ADDR), read(W_STAMPS_LEN) as usize / 4);
+    if at != 0 && slot < slots {
+        // SAFETY: the host owns the buffer as it owns the other regions (see `region`): a word
+        // per slot, aligned, in RAM above the firmware's own; `slot` is within its length.
+        unsafe { (at as *mut u32).add(slot).write_volatile(DWT::cycle_count()) }
+    }
 }
 
 /// Marks the end of one inference (the QEMU plugin reports its count here).
@@ -170,15 +190,20 @@ fn serve() -> Result<(), Failure> {
     for _ in 0..read(W_RUNS).max(1) {
         edgenas_inference_begin();
         let start = DWT::cycle_count();
+        stamp(STAMP_BEGIN);
         let network_input = match &mut front_end {
             None => &*input,
             Some((fe, scratch, features)) => {
                 fe.run_bytes(input, scratch, features)?;
+                stamp(STAMP_FRONT_END);
                 edgenas_op_end(FRONT_END_DONE);
                 &**features
             }
         };
-        engine.run_observed(network_input, output, |op| edgenas_op_end(op))?;
+        engine.run_observed(network_input, output, |op| {
+            stamp(STAMP_FIRST_OP + op);
+            edgenas_op_end(op)
+        })?;
         cycles = DWT::cycle_count().wrapping_sub(start);
         edgenas_inference_end();
     }

@@ -1,6 +1,7 @@
 //! Calibrating the per-kernel predictor: random kernel configurations, chained a few to a
-//! model, measured op by op on a board whose meter reports each op's instructions (the
-//! emulated boards), then fitted ([`fit_kernel_model`]).
+//! model, measured op by op on a board whose meter reports each op's cycles (an emulated
+//! board by the QEMU plugin, a microcontroller by the firmware's DWT stamps), then fitted
+//! ([`fit_kernel_model`]).
 //!
 //! As nn-Meter samples kernel configurations rather than whole networks, the set draws each
 //! op's kind and geometry at random (channels 1–96, maps 3–48 pixels, kernels 1–7, strides 1
@@ -182,8 +183,8 @@ pub fn compiled_counts(bytes: &[u8], name: &str) -> Result<ModelCounts, MeasureE
     Ok(model_counts(&blob)?)
 }
 
-/// Measures `bytes` with `meter` (which must report each op's instructions) as a sample of
-/// the kernel model.
+/// Measures `bytes` with `meter` (which must report each op's cycles) as a sample of the
+/// kernel model.
 pub fn measure_sample(
     meter: &dyn Meter,
     bytes: &[u8],
@@ -193,8 +194,9 @@ pub fn measure_sample(
     let m = meter.measure(bytes, name)?;
     let no_ops = || {
         MeasureError::Unreachable(format!(
-            "the {} meter reports no per-op counts: the kernel model is calibrated on an \
-             emulated board (qemu-mps2-an386, qemu-mps2-an500)",
+            "the {} meter reports no per-op cycles: the kernel model is calibrated on an \
+             emulated board (qemu-mps2-an386, qemu-mps2-an500) or a microcontroller through \
+             its probe (whose DWT cycle counter runs)",
             meter.backend()
         ))
     };

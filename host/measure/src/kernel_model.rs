@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use edgenas_engine::Error as EngineError;
-use edgenas_engine::blob::{Activation, Blob, OpKind, OpRecord, TensorRecord};
+use edgenas_engine::blob::{Activation, Blob, Geometry, OpKind, OpRecord, TensorRecord};
 use edgenas_engine::dtype::DType;
 use edgenas_engine::kernels;
 use edgenas_model::board::KernelModel;
@@ -59,11 +59,11 @@ pub fn model_counts(blob: &Blob) -> Result<ModelCounts, EngineError> {
             what: "missing",
         })?;
         let output = tensor(op.output as usize)?;
-        let input = match op.input_tensors().next() {
-            Some(t) => tensor(t)?,
-            None => output,
-        };
-        ops.push(op_counts(&op, &input, &output));
+        let inputs = op
+            .input_tensors()
+            .map(tensor)
+            .collect::<Result<Vec<_>, _>>()?;
+        ops.push(op_counts(&op, &inputs, &output));
     }
     Ok(ModelCounts {
         ops,
@@ -91,6 +91,56 @@ fn covered(outputs: u64, k: u64, stride: u64, pad: u64, size: u64) -> u64 {
         .sum()
 }
 
+/// How the packed int8 convolution (one group) gathers its receptive fields, pixel pair by
+/// pixel pair as `kernels::packed::conv` does.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct PackedGathers {
+    /// Channels gathered for both pixels of a pair at once (3×3, stride 1, inside the map).
+    pair_channels: u64,
+    /// Kernel rows copied for pixels gathered alone whose window lies inside the map.
+    window_runs: u64,
+    /// Pixels gathered alone whose window crosses the border.
+    border_pixels: u64,
+    /// Their taps (read through a table, channel by channel).
+    border_taps: u64,
+}
+
+/// [`PackedGathers`] of a convolution of geometry `g` from `input` (channels, height, width)
+/// to an `output` map (height, width).
+fn packed_gathers(g: &Geometry, input: [u64; 3], output: [u64; 2]) -> PackedGathers {
+    let [channels, ih, iw] = input;
+    let [oh, ow] = output;
+    let [kh, kw] = g.kernel.map(u64::from);
+    let [sh, sw] = g.stride.map(u64::from);
+    let [ph, pw] = g.padding.map(u64::from);
+    let inside = |o: u64, k: u64, s: u64, p: u64, size: u64| o * s >= p && o * s + k <= size + p;
+    let mut counts = PackedGathers::default();
+    let plane = oh * ow;
+    for p in (0..plane).step_by(2) {
+        let (oy, ox) = (p / ow, p % ow);
+        let pair = [kh, kw, sh, sw] == [3, 3, 1, 1]
+            && ox + 1 < ow
+            && inside(oy, 3, 1, ph, ih)
+            && ox >= pw
+            && ox - pw + 4 <= iw;
+        if pair {
+            counts.pair_channels += channels;
+            continue;
+        }
+        // An odd last pixel is gathered twice (as a pair with itself).
+        for q in [p, (p + 1).min(plane - 1)] {
+            let (oy, ox) = (q / ow, q % ow);
+            if inside(oy, kh, sh, ph, ih) && inside(ox, kw, sw, pw, iw) {
+                counts.window_runs += channels * kh;
+            } else {
+                counts.border_pixels += 1;
+                counts.border_taps += channels * kh * kw;
+            }
+        }
+    }
+    counts
+}
+
 fn dtype_name(d: DType) -> &'static str {
     match d {
         DType::Int8 => "int8",
@@ -98,8 +148,13 @@ fn dtype_name(d: DType) -> &'static str {
     }
 }
 
-/// The kernel of `op` and its loop counts.
-pub fn op_counts(op: &OpRecord, input: &TensorRecord, output: &TensorRecord) -> OpCounts {
+/// The kernel of `op` reading the tensors `inputs` (its weights and other constants are not
+/// tensors) into `output`, and its loop counts.
+pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) -> OpCounts {
+    let input = inputs.first().unwrap_or(output);
+    // An element-wise op whose output takes an input's place in the arena reads that input
+    // from its output: one load fewer per element for each such input.
+    let apart = inputs.iter().filter(|t| t.offset != output.offset).count();
     let dtype = dtype_name(input.dtype);
     let [ic, ih, iw] = chw(input);
     let [oc, oh, ow] = chw(output);
@@ -141,6 +196,11 @@ pub fn op_counts(op: &OpRecord, input: &TensorRecord, output: &TensorRecord) -> 
             let edge_pixels = pixels - interior(oh, kh, sh, ph, ih) * interior(ow, kw, sw, pw, iw);
             let reduction = icpg * kh * kw;
             let pairs = oc.div_ceil(2) * pixels.div_ceil(2);
+            let gathers = if dtype == "int8" && groups == 1 {
+                packed_gathers(g, [icpg, ih, iw], [oh, ow])
+            } else {
+                PackedGathers::default()
+            };
             let activated = if op.activation == Activation::HardSwish {
                 outputs
             } else {
@@ -165,6 +225,14 @@ pub fn op_counts(op: &OpRecord, input: &TensorRecord, output: &TensorRecord) -> 
                     ("edge_outputs", (oc * edge_pixels) as f64),
                     ("inputs", input.elements() as f64),
                     ("hard_swish_outputs", activated),
+                    ("pair_gathers", gathers.pair_channels as f64),
+                    ("window_gathers", gathers.window_runs as f64),
+                    ("border_pixels", gathers.border_pixels as f64),
+                    ("border_taps", gathers.border_taps as f64),
+                    (
+                        "unpacked",
+                        (pixels.div_ceil(2) * reduction.div_ceil(4)) as f64,
+                    ),
                 ],
             )
         }
@@ -221,7 +289,12 @@ pub fn op_counts(op: &OpRecord, input: &TensorRecord, output: &TensorRecord) -> 
             };
             (
                 kind,
-                vec![("op", 1.0), ("channels", oc as f64), ("outputs", outputs)],
+                vec![
+                    ("op", 1.0),
+                    ("channels", oc as f64),
+                    ("outputs", outputs),
+                    ("reads_apart", outputs * apart as f64),
+                ],
             )
         }
     };
@@ -397,6 +470,40 @@ mod tests {
         assert_eq!(covered(4, 3, 1, 1, 4), 10);
         // Stride 2 over 5 rows without padding: rows 0–2 and 2–4.
         assert_eq!(covered(2, 3, 2, 0, 5), 6);
+    }
+
+    #[test]
+    fn packed_gathers_follow_the_kernels_pair_and_border_paths() {
+        // 3×3, stride 1, padding 1, 2 channels, 8×8 → 8×8: pairs start at even columns; a
+        // pair is gathered at once where both windows and the 4-byte loads lie inside the map
+        // (columns 2 and 4, rows 1–6: 12 pairs); of the other pixels, 12 have their window
+        // inside the map (columns 1 and 6, rows 1–6), 28 cross the border.
+        let g = Geometry {
+            kernel: [3, 3],
+            stride: [1, 1],
+            padding: [1, 1],
+            groups: 1,
+            count_include_pad: false,
+        };
+        let counts = packed_gathers(&g, [2, 8, 8], [8, 8]);
+        assert_eq!(
+            counts,
+            PackedGathers {
+                pair_channels: 24,
+                window_runs: 12 * 2 * 3,
+                border_pixels: 28,
+                border_taps: 28 * 2 * 9,
+            }
+        );
+        // A 1×1 convolution has no pair path: every pixel alone, none crossing the border.
+        let pointwise = Geometry {
+            kernel: [1, 1],
+            padding: [0, 0],
+            ..g
+        };
+        let counts = packed_gathers(&pointwise, [5, 3, 3], [3, 3]);
+        // 9 pixels in pairs of two: the odd last pixel is gathered twice.
+        assert_eq!((counts.window_runs, counts.border_pixels), (10 * 5, 0));
     }
 
     fn counts(kernel: &str, macs: f64) -> OpCounts {

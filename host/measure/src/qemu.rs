@@ -354,7 +354,11 @@ impl QemuMeter {
                 self.board.clock_hz
             )],
             board_facts: None,
-            ops: Some(op_profile(compiled, &run.op_instructions, &run.op_cycles)),
+            ops: Some(op_profile(
+                compiled,
+                Some(&run.op_instructions),
+                &run.op_cycles,
+            )),
             front_end: None,
         }
     }

@@ -69,9 +69,11 @@ fn instructions(meter: &QemuMeter, onnx: &[u8], what: &str) -> Result<(u64, f64,
 fn by_kind(ops: &[OpProfile]) -> Vec<Value> {
     let mut kinds: Vec<(&str, u64, u64)> = Vec::new();
     for p in ops {
+        // The QEMU meter counts every op's instructions.
+        let instructions = p.instructions.unwrap_or(0);
         match kinds.iter_mut().find(|(k, ..)| *k == p.kind) {
-            Some((_, n, macs)) => (*n, *macs) = (*n + p.instructions, *macs + p.macs),
-            None => kinds.push((p.kind, p.instructions, p.macs)),
+            Some((_, n, macs)) => (*n, *macs) = (*n + instructions, *macs + p.macs),
+            None => kinds.push((p.kind, instructions, p.macs)),
         }
     }
     kinds
@@ -107,11 +109,14 @@ pub fn board(args: BoardArgs) -> Result<()> {
                 anyhow::bail!("{name} compiles to {} ops, not one", ops.len());
             };
             anyhow::ensure!(op.macs == macs, "{name}: the op has {} MACs", op.macs);
+            let Some(op_n) = op.instructions else {
+                anyhow::bail!("{name}: the QEMU meter counted no instructions for its op");
+            };
             row[label] = json!({
                 "instructions": n,
                 "per_mac": n as f64 / macs as f64,
-                "op_instructions": op.instructions,
-                "op_per_mac": op.instructions as f64 / macs as f64,
+                "op_instructions": op_n,
+                "op_per_mac": op_n as f64 / macs as f64,
             });
         }
         kernels.push(row);

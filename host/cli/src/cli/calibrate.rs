@@ -25,8 +25,10 @@ pub struct Args {
     /// Fit only the f32 coefficients (half the time); int8 keeps the board's.
     #[arg(long)]
     f32_only: bool,
-    /// Emulated boards: how many random kernel chains to measure (each in f32 and int8) for
-    /// the per-kernel predictor the simulator then uses; 0 fits only the cost model.
+    /// Emulated boards and microcontrollers: how many random kernel chains to measure op by
+    /// op (each in f32 and int8) for the per-kernel predictor the simulator then uses — on an
+    /// emulated board by the QEMU plugin's counts, on a real one by the DWT cycle counter the
+    /// firmware stamps as each op ends; 0 fits only the cost model.
     #[arg(long, default_value_t = 150, value_parser = super::numbers::count)]
     kernel_models: usize,
     /// The seed the kernel chains are drawn with.
@@ -63,7 +65,8 @@ pub fn run(args: Args) -> Result<()> {
             bar.inc(1);
         },
     )?;
-    let kernel_model = if board.kind == BoardKind::Emulator && args.kernel_models > 0 {
+    let per_op = matches!(board.kind, BoardKind::Emulator | BoardKind::Mcu);
+    let kernel_model = if per_op && args.kernel_models > 0 {
         let models = kernel_models(args.kernel_models, args.seed);
         bar.set_length(bar.length().unwrap_or(0) + 2 * models.len() as u64);
         let (km, _) = calibrate_kernels(&board.name, meter.as_ref(), &models, &date, &mut |n| {

@@ -112,11 +112,11 @@ pub fn run(args: Args) -> Result<()> {
                 ops,
                 m.front_end
                     .as_ref()
-                    .and_then(|f| Some((f.instructions?, f.cycles?))),
-                (m.instructions.unwrap_or(0), m.cycles.unwrap_or(0.0)),
+                    .and_then(|f| Some((f.instructions, f.cycles?))),
+                (m.instructions, m.cycles.unwrap_or(0.0)),
             ),
             None => eprintln!(
-                "note: --ops: the {} meter counts no instructions per op",
+                "note: --ops: the {} meter counts no cycles per op",
                 m.backend
             ),
         }
@@ -222,9 +222,9 @@ fn print_measurement(what: &str, m: &Measurement) {
     }
 }
 
-/// The per-op table of an emulated run whose inference took `total` instructions and cycles,
-/// the front end's first when it ran one.
-fn print_ops(ops: &[OpProfile], front_end: Option<(u64, f64)>, total: (u64, f64)) {
+/// The per-op table of a run on a board whose inference took `total` instructions (counted on
+/// an emulated board only) and cycles, the front end's first when it ran one.
+fn print_ops(ops: &[OpProfile], front_end: Option<(Option<u64>, f64)>, total: (Option<u64>, f64)) {
     let mut t = Table::new(&[
         ">op",
         "kind",
@@ -236,7 +236,7 @@ fn print_ops(ops: &[OpProfile], front_end: Option<(u64, f64)>, total: (u64, f64)
         ">cycles/MAC",
         ">share",
     ]);
-    let row = |t: &mut Table, head: [String; 4], macs: u64, (n, cycles): (u64, f64)| {
+    let row = |t: &mut Table, head: [String; 4], macs: u64, (n, cycles): (Option<u64>, f64)| {
         let per_mac = match macs {
             0 => "-".to_string(),
             m => format!("{:.2}", cycles / m as f64),
@@ -244,7 +244,7 @@ fn print_ops(ops: &[OpProfile], front_end: Option<(u64, f64)>, total: (u64, f64)
         let mut cells = head.to_vec();
         cells.extend([
             if macs > 0 { count(macs) } else { String::new() },
-            count(n),
+            n.map_or("-".into(), count),
             count(cycles.round() as u64),
             per_mac,
             format!("{:.1} %", 100.0 * cycles / total.1.max(1.0)),
@@ -265,11 +265,13 @@ fn print_ops(ops: &[OpProfile], front_end: Option<(u64, f64)>, total: (u64, f64)
         ];
         row(&mut t, head, p.macs, (p.instructions, p.cycles));
     }
-    let (fe_n, fe_cycles) = front_end.unwrap_or((0, 0.0));
+    let (fe_n, fe_cycles) = front_end.unwrap_or((Some(0), 0.0));
+    let counted: Option<u64> = ops.iter().map(|p| p.instructions).sum();
     let rest = (
         total
             .0
-            .saturating_sub(ops.iter().map(|p| p.instructions).sum::<u64>() + fe_n),
+            .zip(counted.zip(fe_n))
+            .map(|(all, (ops, fe))| all.saturating_sub(ops + fe)),
         (total.1 - ops.iter().map(|p| p.cycles).sum::<f64>() - fe_cycles).max(0.0),
     );
     row(

@@ -18,12 +18,15 @@ mod word {
     pub const HIGH_WATER: usize = 16;
     pub const CHECKSUM: usize = 17;
     pub const FE_ADDR: usize = 18;
+    pub const STAMPS_ADDR: usize = 24;
 }
 
 const MAGIC: u32 = 0x4D47_4445;
 const READY: u32 = 1;
 const DONE: u32 = 3;
 const RUN: u32 = 1;
+/// What the host fills the stamp buffer with: a slot the firmware did not write keeps it.
+const NOT_STAMPED: u32 = u32::MAX;
 
 /// The firmware's addresses the host uses, from its ELF symbols.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,6 +145,32 @@ pub struct BoardRun {
     pub cycles: u32,
     /// CRC-32 of the output, computed on the board.
     pub checksum: u32,
+    /// The DWT cycle counter as the last inference started (slot 0), as its front end ended
+    /// (slot 1) and as each op ended (slot 2 + op), written by the firmware; a slot it did not
+    /// write (slot 1 without a front end) holds `u32::MAX`. All 0 under QEMU.
+    pub stamps: Vec<u32>,
+}
+
+impl BoardRun {
+    /// The DWT cycles of the last inference's front end (when it ran one) and of each of its
+    /// ops, from the stamps; `None` where the counter did not run (QEMU) or the firmware wrote
+    /// no stamps. Copying the output out, after the last op, is in `cycles` only.
+    pub fn stamped_cycles(&self) -> Option<(Option<f64>, Vec<f64>)> {
+        let (&begin, rest) = self.stamps.split_first()?;
+        let (&front_end, ops) = rest.split_first()?;
+        let ran = ops.last().is_some_and(|&last| last != begin);
+        if !ran || ops.contains(&NOT_STAMPED) {
+            return None;
+        }
+        let mut previous = begin;
+        let mut since = |stamp: u32| {
+            let cycles = stamp.wrapping_sub(previous);
+            previous = stamp;
+            f64::from(cycles)
+        };
+        let front_end = (front_end != NOT_STAMPED).then(|| since(front_end));
+        Some((front_end, ops.iter().map(|&s| since(s)).collect()))
+    }
 }
 
 /// Boots the firmware to `edgenas_done` over `link`, runs `blob` `runs` times on `input` in
@@ -164,6 +193,7 @@ pub fn run(
     let output_len = parsed
         .tensor(parsed.header().output as usize)
         .map_or(0, |t| t.bytes);
+    let stamps_len = 4 * (parsed.header().ops as usize + 2);
     let (fe_len, scratch_len, features_len) = match front_end {
         None => (0, 0, 0),
         Some(b) => {
@@ -179,6 +209,7 @@ pub fn run(
         fe_len,
         scratch_len,
         features_len,
+        stamps_len,
     ];
     let at = region.layout(&sizes)?;
     let mailbox = |i: usize| symbols.mailbox + 4 * i as u32;
@@ -219,6 +250,10 @@ pub fn run(
     ];
     let bytes: Vec<u8> = fe_words.iter().flat_map(|w| w.to_le_bytes()).collect();
     link.write(mailbox(word::FE_ADDR), &bytes)?;
+    link.write(at[7], &vec![0xff; stamps_len])?;
+    let stamp_words = [at[7], stamps_len as u32];
+    let bytes: Vec<u8> = stamp_words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    link.write(mailbox(word::STAMPS_ADDR), &bytes)?;
     link.write(mailbox(word::COMMAND), &RUN.to_le_bytes())?;
     link.resume(timeout)?;
     let m = link.read(symbols.mailbox, 4 * word::COUNT)?;
@@ -250,12 +285,51 @@ pub fn run(
         high_water: w(word::HIGH_WATER),
         cycles: w(word::CYCLES),
         checksum: w(word::CHECKSUM),
+        stamps: link
+            .read(at[7], stamps_len)?
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stamped(stamps: Vec<u32>) -> BoardRun {
+        BoardRun {
+            instructions: vec![],
+            op_instructions: vec![],
+            front_end_instructions: None,
+            modelled_cycles: vec![],
+            op_cycles: vec![],
+            front_end_cycles: None,
+            output: vec![],
+            high_water: 0,
+            cycles: 0,
+            checksum: 0,
+            stamps,
+        }
+    }
+
+    #[test]
+    fn stamps_give_each_ops_cycles_across_a_counter_wrap() {
+        let run = stamped(vec![u32::MAX - 9, NOT_STAMPED, 90, 100, 350]);
+        assert_eq!(run.stamped_cycles(), Some((None, vec![100.0, 10.0, 250.0])));
+        let with_front_end = stamped(vec![1000, 5000, 5100, 5400]);
+        assert_eq!(
+            with_front_end.stamped_cycles(),
+            Some((Some(4000.0), vec![100.0, 300.0]))
+        );
+        // QEMU's counter stays at 0; an old firmware leaves the slots as the host filled them.
+        assert_eq!(stamped(vec![0; 5]).stamped_cycles(), None);
+        assert_eq!(
+            stamped(vec![7, NOT_STAMPED, NOT_STAMPED]).stamped_cycles(),
+            None
+        );
+        assert_eq!(stamped(vec![]).stamped_cycles(), None);
+    }
 
     #[test]
     fn buffers_are_laid_out_aligned_inside_the_region() {

@@ -11,7 +11,9 @@ use probe_rs::flashing::{ElfLoader, ElfOptions, download_file};
 use probe_rs::probe::list::Lister;
 use probe_rs::{MemoryInterface, Permissions, Session};
 
-use super::{DataRegion, FirmwareSymbols, LinkError, Transport, compile_with_input, mailbox};
+use super::{
+    DataRegion, FirmwareSymbols, LinkError, Transport, compile_with_input, mailbox, op_profile,
+};
 use crate::{Kind, Latency, MeasureError, Measurement, Meter};
 use edgenas_model::board::Board;
 
@@ -289,7 +291,10 @@ impl Meter for ProbeMeter {
                 run.cycles, self.board.clock_hz
             )],
             board_facts: None,
-            ops: None,
+            // Each op's DWT cycles, from the stamps the firmware wrote as each op ended.
+            ops: run
+                .stamped_cycles()
+                .map(|(_, ops)| op_profile(&compiled, None, &ops)),
             front_end: None,
         })
     }

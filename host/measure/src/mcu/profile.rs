@@ -1,5 +1,6 @@
-//! A model's instructions op by op on an emulated board: the counts the QEMU plugin reports at
-//! each op boundary, next to what each op computes.
+//! A model's cost op by op on a board: the instructions and cycles the QEMU plugin reports at
+//! each op boundary on an emulated board, or the cycles of the DWT counter the firmware stamps
+//! there on a real one, next to what each op computes.
 
 use edgenas_engine::blob::{Blob, OpKind, OpRecord, TensorRecord};
 use edgenas_engine::dtype::DType;
@@ -7,7 +8,7 @@ use serde::Serialize;
 
 use edgenas_onnx::compile::Compiled;
 
-/// What one op of a model cost in one inference on an emulated board.
+/// What one op of a model cost in one inference on a board.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OpProfile {
     /// The op's index in the compiled model (the blob's order, the order it runs in).
@@ -22,22 +23,28 @@ pub struct OpProfile {
     /// Its multiply-accumulates (0 for ops without weights).
     pub macs: u64,
     /// Instructions counted from the end of the previous op (for the first op: from the start
-    /// of the inference, so copying the input in is counted there).
-    pub instructions: u64,
-    /// Those instructions' cycles under the emulated core's cycle model.
+    /// of the inference, so copying the input in is counted there); `None` on a real board,
+    /// which has no instruction counter.
+    pub instructions: Option<u64>,
+    /// Cycles over the same span: those instructions' under the emulated core's cycle model,
+    /// or the DWT counter's on a real board.
     pub cycles: f64,
 }
 
-/// The profile of `compiled` from the per-op instruction `counts` and `cycles` of one
-/// inference (one per op, in order).
-pub fn op_profile(compiled: &Compiled, counts: &[u64], cycles: &[f64]) -> Vec<OpProfile> {
+/// The profile of `compiled` from the per-op `cycles` of one inference (one per op, in order)
+/// and, on an emulated board, the per-op instruction counts `instructions`.
+pub fn op_profile(
+    compiled: &Compiled,
+    instructions: Option<&[u64]>,
+    cycles: &[f64],
+) -> Vec<OpProfile> {
     let Ok(blob) = Blob::parse(&compiled.blob) else {
         return vec![];
     };
-    counts
+    cycles
         .iter()
         .enumerate()
-        .filter_map(|(i, &instructions)| {
+        .filter_map(|(i, &op_cycles)| {
             let op = blob.op(i)?;
             let output = blob.tensor(op.output as usize)?;
             let input = blob.tensor(op.inputs[0] as usize);
@@ -54,8 +61,8 @@ pub fn op_profile(compiled: &Compiled, counts: &[u64], cycles: &[f64]) -> Vec<Op
                     .cloned()
                     .unwrap_or_default(),
                 macs: macs(&op, input.as_ref(), &output),
-                instructions,
-                cycles: cycles.get(i).copied().unwrap_or(0.0),
+                instructions: instructions.and_then(|n| n.get(i).copied()),
+                cycles: op_cycles,
             })
         })
         .collect()
