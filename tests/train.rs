@@ -66,6 +66,21 @@ fn the_same_seed_repeats_a_run_exactly() {
 }
 
 #[test]
+fn the_same_seed_repeats_a_convolutional_run_exactly() {
+    // Convolutions and batch norms train through edgenas's own backward passes on the CPU,
+    // summed over threads in a fixed order: a run repeats to the bit.
+    let config = TrainConfig {
+        epochs: 2,
+        ..TrainConfig::default()
+    };
+    let (a_test, a) = train_on_digits("ds-cnn", DS_CNN, &config);
+    let (b_test, b) = train_on_digits("ds-cnn", DS_CNN, &config);
+    assert_eq!(a.report.loss_curve, b.report.loss_curve);
+    assert_eq!(a.weights, b.weights);
+    assert_eq!(a_test, b_test);
+}
+
+#[test]
 fn a_time_budget_stops_training() {
     let config = TrainConfig {
         epochs: 1000,

@@ -6,6 +6,7 @@
 
 mod device;
 mod model;
+mod native;
 mod scores;
 mod trainer;
 

@@ -9,7 +9,7 @@ use burn::prelude::*;
 use burn::tensor::Gradients;
 use burn::tensor::activation::{hard_swish, relu, softmax};
 use burn::tensor::module::{adaptive_avg_pool2d, avg_pool2d, max_pool2d};
-use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 
 use edgenas_model::network::layers::{ActivationKind, PoolKind};
 use edgenas_model::network::{Layer, Network, Shape};
@@ -21,7 +21,7 @@ use crate::TrainError;
 #[derive(Clone, Debug)]
 enum Op {
     Input,
-    Conv(usize),
+    Conv(usize, ConvOptions<2>),
     Norm(usize),
     Dense(usize),
     MaxPool(MaxPoolOptions<2>),
@@ -64,6 +64,42 @@ impl Batch {
             .try_to_vec::<f32>()
             .expect("f32 tensor data")
     }
+}
+
+/// Max pooling of `x`: on the CPU through edgenas's native op (its backward pass is our own,
+/// `crate::native`), elsewhere through burn's.
+fn max_pool(x: Tensor<4>, options: &MaxPoolOptions<2>) -> Tensor<4> {
+    if x.device().inner() == Device::flex() {
+        crate::native::max_pool2d(x, options.clone())
+    } else {
+        max_pool2d(x, options.clone())
+    }
+}
+
+/// Batch norm `bn` of `x`: in training on the CPU through edgenas's native op (its forward and
+/// backward passes are our own, `crate::native`), with the running statistics updated as
+/// burn's module updates them; otherwise through burn's module.
+fn norm<const D: usize>(bn: &BurnBatchNorm, x: Tensor<D>) -> Tensor<D> {
+    let device = x.device();
+    let training = device.is_autodiff() && bn.training.is_enabled();
+    if !training || device.clone().inner() != Device::flex() {
+        return bn.forward(x);
+    }
+    let (y, mean, variance) =
+        crate::native::batch_norm_train(x, bn.gamma.val(), bn.beta.val(), bn.epsilon);
+    let m = bn.momentum;
+    let blend = |running: Tensor<1>, batch: Tensor<1>| {
+        running
+            .to_device(&device)
+            .mul_scalar(1.0 - m)
+            .add(batch.mul_scalar(m))
+            .detach()
+    };
+    bn.running_mean
+        .update(blend(bn.running_mean.value_sync(), mean));
+    bn.running_var
+        .update(blend(bn.running_var.value_sync(), variance));
+    y
 }
 
 /// A burn module built from a [`Network`]: its convolutions, batch norms and dense layers in
@@ -129,7 +165,8 @@ impl GraphModel {
                         .as_ref()
                         .map(|b| Param::from_data(tensor_data(b), device));
                     m.convs.push(conv);
-                    Op::Conv(m.convs.len() - 1)
+                    let options = ConvOptions::new(c.stride, c.padding, [1, 1], c.groups);
+                    Op::Conv(m.convs.len() - 1, options)
                 }
                 (Layer::Dense(d), Some(LayerWeights::Dense { weight, bias })) => {
                     let fan_in = in_shape.map_or(0, |s| s.elements());
@@ -237,6 +274,21 @@ impl GraphModel {
         convs.chain(denses).collect()
     }
 
+    /// Convolution `i` of `x`: on the CPU through edgenas's native op (whose backward passes
+    /// are our own, `crate::native`), elsewhere through burn's module.
+    fn conv(&self, i: usize, options: &ConvOptions<2>, x: Tensor<4>) -> Tensor<4> {
+        let conv = &self.convs[i];
+        if x.device().inner() != Device::flex() {
+            return conv.forward(x);
+        }
+        let weight = conv.weight.val();
+        let bias = match &conv.bias {
+            Some(b) => b.val(),
+            None => Tensor::zeros([weight.dims()[0]], &x.device()),
+        };
+        crate::native::conv2d(x, weight, bias, options.clone())
+    }
+
     /// The logits (the output before a final softmax) for a batch, `[n, classes]`.
     pub fn logits(&self, input: Batch) -> Tensor<2> {
         match self.run(input, self.logits) {
@@ -289,13 +341,15 @@ impl GraphModel {
             };
             let out = match &step.op {
                 Op::Input => unreachable!("only node 0 is the input"),
-                Op::Conv(i) => Batch::Image(self.convs[*i].forward(image(get(&values, 0)))),
+                Op::Conv(i, options) => {
+                    Batch::Image(self.conv(*i, options, image(get(&values, 0))))
+                }
                 Op::Dense(i) => Batch::Flat(self.denses[*i].forward(flat(get(&values, 0)))),
                 Op::Norm(i) => match get(&values, 0) {
-                    Batch::Image(t) => Batch::Image(self.norms[*i].forward(t)),
-                    Batch::Flat(t) => Batch::Flat(self.norms[*i].forward(t)),
+                    Batch::Image(t) => Batch::Image(norm(&self.norms[*i], t)),
+                    Batch::Flat(t) => Batch::Flat(norm(&self.norms[*i], t)),
                 },
-                Op::MaxPool(o) => Batch::Image(max_pool2d(image(get(&values, 0)), o.clone())),
+                Op::MaxPool(o) => Batch::Image(max_pool(image(get(&values, 0)), o)),
                 Op::AvgPool(o) => Batch::Image(avg_pool2d(image(get(&values, 0)), o.clone())),
                 Op::GlobalAvgPool => {
                     Batch::Image(adaptive_avg_pool2d(image(get(&values, 0)), [1, 1]))
@@ -343,7 +397,7 @@ impl GraphModel {
         let mut out = Weights::default();
         for (node, step) in net.nodes.iter().zip(&self.steps) {
             let w = match (&step.op, &node.layer) {
-                (Op::Conv(i), _) => {
+                (Op::Conv(i, _), _) => {
                     let c = &self.convs[*i];
                     LayerWeights::Conv2d {
                         weight: to_array(c.weight.val()),
