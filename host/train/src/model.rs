@@ -66,6 +66,17 @@ impl Batch {
     }
 }
 
+/// ReLU6 of the feature maps `x`: on the CPU through edgenas's native clamp (burn's clamp
+/// backward, a masked select, took a fifth of a MobileNetV2's training time), elsewhere
+/// through burn's. (burn's ReLU, and ReLU6 after a dense layer, are as fast as ours.)
+fn relu6(x: Tensor<4>) -> Tensor<4> {
+    if x.device().inner() == Device::flex() {
+        crate::native::clamp(x, 0.0, 6.0)
+    } else {
+        x.clamp(0.0, 6.0)
+    }
+}
+
 /// Max pooling of `x`: on the CPU through edgenas's native op (its backward pass is our own,
 /// `crate::native`), elsewhere through burn's.
 fn max_pool(x: Tensor<4>, options: &MaxPoolOptions<2>) -> Tensor<4> {
@@ -360,11 +371,7 @@ impl GraphModel {
                     _ => unreachable!("the IR checked that added shapes are equal"),
                 },
                 Op::Relu => map(get(&values, 0), relu, relu),
-                Op::Relu6 => map(
-                    get(&values, 0),
-                    |t| t.clamp(0.0, 6.0),
-                    |t| t.clamp(0.0, 6.0),
-                ),
+                Op::Relu6 => map(get(&values, 0), relu6, |t| t.clamp(0.0, 6.0)),
                 Op::HardSwish => map(get(&values, 0), hard_swish, hard_swish),
                 Op::Flatten => Batch::Flat(flat(get(&values, 0))),
                 Op::Softmax => Batch::Flat(softmax(flat(get(&values, 0)), 1)),
