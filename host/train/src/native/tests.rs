@@ -200,3 +200,33 @@ fn native_gradients_match_burns_over_many_shapes() {
     compare([4, 16, 16, 16], 32, [3, 3], o(1, 1, 1, 1));
     compare([4, 32, 20, 20], 32, [3, 3], o(2, 1, 1, 32));
 }
+
+#[test]
+fn native_gradients_match_burns_on_random_shapes() {
+    let mut rng = edgenas_model::rng::Rng::new(24);
+    let mut pick = |n: usize| rng.below(n);
+    for _ in 0..40 {
+        let groups = [1, 1, 2, 4][pick(4)];
+        let depthwise = pick(3) == 0;
+        let channels = groups * (1 + pick(4));
+        let (groups, out) = if depthwise {
+            (channels, channels * (1 + pick(2)))
+        } else {
+            (groups, groups * (1 + pick(5)))
+        };
+        let kernel = [1 + pick(5), 1 + pick(5)];
+        let padding = pick(3);
+        let dilation = 1 + pick(2);
+        let stride = 1 + pick(2);
+        // An input at least as large as the dilated kernel, padding counted.
+        let reach = |k: usize| (dilation * (k - 1) + 1).saturating_sub(2 * padding).max(1);
+        let size = [reach(kernel[0]) + pick(6), reach(kernel[1]) + pick(6)];
+        let options = ConvOptions::new([stride; 2], [padding; 2], [dilation; 2], groups);
+        compare(
+            [1 + pick(3), channels, size[0], size[1]],
+            out,
+            kernel,
+            options,
+        );
+    }
+}
