@@ -120,7 +120,11 @@ fn stamp(slot: usize) {
     if at != 0 && slot < slots {
         // SAFETY: the host owns the buffer as it owns the other regions (see `region`): a word
         // per slot, aligned, in RAM above the firmware's own; `slot` is within its length.
-        unsafe { (at as *mut u32).add(slot).write_volatile(DWT::cycle_count()) }
+        unsafe {
+            (at as *mut u32)
+                .add(slot)
+                .write_volatile(DWT::cycle_count())
+        }
     }
 }
 
