@@ -249,7 +249,10 @@ fn connections_and_measurements_over_the_limits_are_refused_as_busy() {
         Reply::Facts { .. }
     ));
     // A measurement whose model is held back holds the only measurement slot: another
-    // measurement is refused, naming that limit, while facts are still answered.
+    // measurement is refused, naming that limit, while facts are still answered. (An agent of
+    // its own, with connections to spare: the one above gives back the slots of the closed
+    // connections only as it notices them, which on a loaded machine can take a while.)
+    let a = agent(&["--max-requests", "1", "--request-timeout-seconds", "3"]);
     let measure = request(None, Op::Measure, 1000);
     let mut holder = TcpStream::connect(&a.address).unwrap();
     holder
