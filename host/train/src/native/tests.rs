@@ -63,7 +63,9 @@ fn compare(x: [usize; 4], out: usize, kernel: [usize; 2], options: ConvOptions<2
 fn native_batch_norm_matches_burns() {
     let device = Device::flex().autodiff();
     // The last large enough to run on every core (`parallel`).
-    for dims in [[4, 3, 5, 5], [2, 6, 1, 1], [8, 2, 3, 7], [8, 16, 33, 33]] {
+    // (Each channel gets at least 16 values: with two, the variance can be near 0 and the
+    // gradient ill-conditioned, and burn's f32 statistics then differ from our f64 ones.)
+    for dims in [[4, 3, 5, 5], [16, 6, 1, 1], [8, 2, 3, 7], [8, 16, 33, 33]] {
         let x = Tensor::<4>::random(dims, Distribution::Default, &device);
         let gamma = Tensor::<1>::random([dims[1]], Distribution::Default, &device);
         let beta = Tensor::<1>::random([dims[1]], Distribution::Default, &device);
