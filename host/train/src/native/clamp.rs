@@ -1,5 +1,6 @@
 //! ReLU and ReLU6 as one clamp, forward and backward, in place: the gradient passes where the
-//! output lies strictly between the bounds (where the input did), as PyTorch's and burn's do.
+//! output lies strictly between the bounds (where the input did), as PyTorch's does (burn's
+//! clamp also passes it at an input exactly on a bound).
 
 use super::parallel::for_each_chunk;
 
