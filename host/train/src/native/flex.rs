@@ -7,7 +7,8 @@ use burn::backend::tensor::FloatTensor;
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 
 use super::{
-    NativeTraining, clamp, conv, geometry, map_in_place, norm, pool, pool_geometry, tensor, values,
+    NativeTraining, clamp, conv, geometry, map_in_place, norm, output_size, pool, pool_geometry,
+    tensor, values,
 };
 
 /// Max pooling of `x`: the output, its dimensions and where each maximum came from.
@@ -35,18 +36,12 @@ impl NativeTraining for Flex {
         let (x_dims, x) = values(&x);
         let (w_dims, w) = values(&weight);
         let (_, b) = values(&bias);
-        let output = options
-            .padding
-            .iter()
-            .zip(&options.stride)
-            .zip(&options.dilation)
-            .enumerate()
-            .map(|(axis, ((&(before, after), &stride), &dilation))| {
-                let reach = dilation * (w_dims[2 + axis] - 1) + 1;
-                (x_dims[2 + axis] + before + after).saturating_sub(reach) / stride + 1
-            });
-        let out: Vec<usize> = output.collect();
-        let dy_dims = [x_dims[0], w_dims[0], out[0], out[1]];
+        let out = |axis: usize| {
+            let reach = options.dilation[axis] * (w_dims[2 + axis] - 1) + 1;
+            let padding = options.padding[axis];
+            output_size(x_dims[2 + axis], padding, reach, options.stride[axis])
+        };
+        let dy_dims = [x_dims[0], w_dims[0], out(0), out(1)];
         let g = geometry(&x_dims, &w_dims, &dy_dims, &options);
         tensor(conv::forward(&g, &x, &w, &b), dy_dims.to_vec())
     }

@@ -111,11 +111,26 @@ pub(super) fn geometry(
     }
 }
 
+/// Pixels along one axis of a window reaching `reach` input pixels, moved every `stride` over
+/// `size` pixels padded by `before` and `after` (rounded down), for convolution and pooling.
+pub(super) fn output_size(
+    size: usize,
+    (before, after): (usize, usize),
+    reach: usize,
+    stride: usize,
+) -> usize {
+    (size + before + after).saturating_sub(reach) / stride + 1
+}
+
 /// The pooling of `options` over an input of dimensions `dims`.
 pub(super) fn pool_geometry(dims: &[usize], o: &MaxPoolOptions<2>) -> pool::Pool {
     let output = |axis: usize| {
-        let (before, after) = o.padding[axis];
-        (dims[2 + axis] + before + after).saturating_sub(o.kernel_size[axis]) / o.stride[axis] + 1
+        output_size(
+            dims[2 + axis],
+            o.padding[axis],
+            o.kernel_size[axis],
+            o.stride[axis],
+        )
     };
     pool::Pool {
         planes: dims[0] * dims[1],
