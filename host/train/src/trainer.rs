@@ -145,6 +145,40 @@ pub fn train_until(
     progress: &mut dyn FnMut(&Progress),
     stop: &AtomicBool,
 ) -> Result<Trained, TrainError> {
+    if rayon::current_thread_index().is_some() {
+        return train_here(net, initial, data, config, device, progress, stop);
+    }
+    // On a thread of rayon's pool, an op's parallel pieces are handed to the other threads
+    // directly; from outside it, each op would wake a thread and sleep until the op is done (a
+    // quarter of a small network's training went to those system calls). The reports come
+    // back here, so `progress` need not be `Send`; `stop` still stops it at the next step.
+    let (report, reports) = std::sync::mpsc::channel();
+    let mut trained = None;
+    rayon::in_place_scope(|scope| {
+        let slot = &mut trained;
+        scope.spawn(move |_| {
+            let mut send = |p: &Progress| report.send(p.clone()).unwrap_or(());
+            *slot = Some(train_here(
+                net, initial, data, config, device, &mut send, stop,
+            ));
+        });
+        for p in reports {
+            progress(&p);
+        }
+    });
+    trained.expect("the training task ran to its end")
+}
+
+/// [`train_until`] on this thread.
+fn train_here(
+    net: &Network,
+    initial: &Weights,
+    data: &Dataset,
+    config: &TrainConfig,
+    device: &TrainDevice,
+    progress: &mut dyn FnMut(&Progress),
+    stop: &AtomicBool,
+) -> Result<Trained, TrainError> {
     let device = device.burn();
     if data.shape != net.input_shape() || data.classes() != net.classes {
         return Err(TrainError::Mismatch(format!(

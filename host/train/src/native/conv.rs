@@ -8,6 +8,7 @@
 
 use gemm::{Parallelism, gemm};
 
+use super::depthwise;
 use super::parallel::{for_each_chunk, map};
 
 /// The geometry of one convolution: input `[batch, in_channels, height, width]`, weight
@@ -50,20 +51,20 @@ struct Run {
 }
 
 impl Geometry {
-    fn in_plane(&self) -> usize {
+    pub(super) fn in_plane(&self) -> usize {
         self.input[0] * self.input[1]
     }
 
-    fn out_plane(&self) -> usize {
+    pub(super) fn out_plane(&self) -> usize {
         self.output[0] * self.output[1]
     }
 
-    fn taps(&self) -> usize {
+    pub(super) fn taps(&self) -> usize {
         self.kernel[0] * self.kernel[1]
     }
 
     /// Input channels per group.
-    fn group_inputs(&self) -> usize {
+    pub(super) fn group_inputs(&self) -> usize {
         self.in_channels / self.groups
     }
 
@@ -73,8 +74,13 @@ impl Geometry {
     }
 
     /// Multiply-adds of the whole convolution (also of each gradient).
-    fn macs(&self) -> usize {
+    pub(super) fn macs(&self) -> usize {
         self.batch * self.out_channels * self.out_plane() * self.group_inputs() * self.taps()
+    }
+
+    /// One input channel a group, more than one group: [`depthwise`]'s case.
+    fn is_depthwise(&self) -> bool {
+        self.groups > 1 && self.group_inputs() == 1
     }
 
     /// A 1×1 kernel of stride 1 without padding: the input is already the `im2col` matrix.
@@ -271,6 +277,9 @@ fn col_scratch(g: &Geometry) -> impl Fn() -> Vec<f32> + Sync + Send {
 
 /// The convolution of `x` by `weight` plus `bias`: the output, `[batch, out_channels, output]`.
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
+    if g.is_depthwise() {
+        return depthwise::forward(g, x, weight, bias);
+    }
     let (in_plane, out_plane) = (g.in_plane(), g.out_plane());
     let mut y = vec![0.0; g.batch * g.out_channels * out_plane];
     let runs = g.runs();
@@ -316,6 +325,9 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32
 
 /// The gradient of the input from the weight and the output's gradient `dy`.
 pub fn input_gradient(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
+    if g.is_depthwise() {
+        return depthwise::input_gradient(g, weight, dy);
+    }
     let (in_plane, out_plane) = (g.in_plane(), g.out_plane());
     let mut dx = vec![0.0; g.batch * g.in_channels * in_plane];
     let runs = g.runs();
@@ -364,6 +376,9 @@ const SUM_RUNS: usize = 8;
 
 /// The gradient of the weight from the input `x` and the output's gradient `dy`.
 pub fn weight_gradient(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    if g.is_depthwise() {
+        return depthwise::weight_gradient(g, x, dy);
+    }
     let (in_plane, out_plane) = (g.in_plane(), g.out_plane());
     let (cin, taps) = (g.group_inputs(), g.taps());
     let size = g.out_channels * cin * taps;

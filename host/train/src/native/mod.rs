@@ -21,6 +21,7 @@ use burn::tensor::{Tensor, TensorData};
 mod autodiff;
 mod clamp;
 mod conv;
+mod depthwise;
 mod flex;
 mod norm;
 mod parallel;

@@ -45,17 +45,40 @@ pub struct Statistics {
     pub variance: Vec<f32>,
 }
 
+/// Partial sums kept apart by [`sum_pairs`].
+const LANES: usize = 8;
+
+/// Σ `f(a, b)` over the pairs of values of the runs `a` and `b`, in f64, as [`LANES`] partial
+/// sums added in order at the end: independent sums the compiler vectorises (one running sum is
+/// a chain of additions, each waiting for the last), in the same order on every call.
+fn sum_pairs<'a>(
+    a: impl Iterator<Item = &'a [f32]>,
+    b: impl Iterator<Item = &'a [f32]>,
+    f: impl Fn(f32, f32) -> f64,
+) -> f64 {
+    let mut lanes = [0.0f64; LANES];
+    for (a, b) in a.zip(b) {
+        let (a, b) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+        let rest = a.remainder().iter().zip(b.remainder());
+        for (a, b) in a.zip(b) {
+            for k in 0..LANES {
+                lanes[k] += f(a[k], b[k]);
+            }
+        }
+        for (lane, (&a, &b)) in lanes.iter_mut().zip(rest) {
+            *lane += f(a, b);
+        }
+    }
+    lanes.iter().sum()
+}
+
 /// Each channel's mean and biased variance over the batch and its pixels (summed in f64, in
 /// one order, so a run repeats exactly).
 pub fn statistics(l: Layout, x: &[f32]) -> Statistics {
     let (mean, variance): (Vec<f32>, Vec<f32>) = map(l.channels, x.len(), |c| {
-        let sum: f64 = l.runs(x, c).flatten().map(|&v| f64::from(v)).sum();
-        let mean = sum / l.count();
-        let squares: f64 = l
-            .runs(x, c)
-            .flatten()
-            .map(|&v| (f64::from(v) - mean).powi(2))
-            .sum();
+        let runs = || l.runs(x, c);
+        let mean = sum_pairs(runs(), runs(), |v, _| f64::from(v)) / l.count();
+        let squares = sum_pairs(runs(), runs(), |v, _| (f64::from(v) - mean).powi(2));
         (mean as f32, (squares / l.count()) as f32)
     })
     .into_iter()
@@ -114,13 +137,11 @@ pub fn backward(
 ) -> Gradients {
     let inv = inverse_std(&s.variance, epsilon);
     let (beta_grad, gamma_grad): (Vec<f32>, Vec<f32>) = map(l.channels, x.len(), |c| {
-        let (mut db, mut dg) = (0.0f64, 0.0f64);
-        for (x, dy) in l.runs(x, c).zip(l.runs(dy, c)) {
-            for (&v, &d) in x.iter().zip(dy) {
-                db += f64::from(d);
-                dg += f64::from(d) * f64::from((v - s.mean[c]) * inv[c]);
-            }
-        }
+        let db = sum_pairs(l.runs(dy, c), l.runs(dy, c), |d, _| f64::from(d));
+        let (mean, inv) = (s.mean[c], inv[c]);
+        let dg = sum_pairs(l.runs(x, c), l.runs(dy, c), |v, d| {
+            f64::from(d) * f64::from((v - mean) * inv)
+        });
         (db as f32, dg as f32)
     })
     .into_iter()
