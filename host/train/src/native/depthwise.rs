@@ -72,6 +72,9 @@ fn weight_by_tap(g: &Geometry, weight: &[f32]) -> Vec<f32> {
 /// channel repeated for its output channels.
 fn spread_input(g: &Geometry, x: &[f32], xt: &mut [f32]) {
     let (plane, m) = (g.in_plane(), multiplier(g));
+    if m == 1 {
+        return turn(g.in_channels, x, xt);
+    }
     for oc in 0..g.out_channels {
         let channel = &x[oc / m * plane..][..plane];
         for (p, &v) in channel.iter().enumerate() {
@@ -139,9 +142,13 @@ pub fn input_gradient(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
                 multiply_add(&mut dxt[i * cout..][..cout], &wt[tap * cout..][..cout], d);
             }
         }
-        for (c, channel) in dx.chunks_mut(in_plane).enumerate() {
-            for (i, v) in channel.iter_mut().enumerate() {
-                *v = dxt[i * cout + c * m..][..m].iter().sum();
+        if m == 1 {
+            turn(in_plane, dxt, dx);
+        } else {
+            for (c, channel) in dx.chunks_mut(in_plane).enumerate() {
+                for (i, v) in channel.iter_mut().enumerate() {
+                    *v = dxt[i * cout + c * m..][..m].iter().sum();
+                }
             }
         }
     };
