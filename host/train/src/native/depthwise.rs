@@ -2,70 +2,114 @@
 //! innermost: each sample's map is turned to `[pixel, channel]`, so that every kernel tap is one
 //! multiply-add over all the output channels at once — a loop the compiler vectorises, however
 //! small the map. (Channel by channel, a 4×4 map gives rows of 3 or 4 pixels, and the time goes
-//! into loop overhead rather than arithmetic.)
+//! into loop overhead rather than arithmetic.) [`Geometry`] picks this layout when the channels
+//! outnumber an output row's pixels.
+//!
+//! All three passes are one kernel, [`gather`]: a row of sums, each the sum over a list of
+//! `(a, b)` pairs of `A[a] · B[b]` channel by channel. The output sums (tap, input pixel) pairs
+//! of weights and inputs per output pixel; the input gradient (tap, output pixel) pairs of
+//! weights and output gradients per input pixel; the weight gradient (input pixel, output
+//! pixel) pairs of inputs and output gradients per tap. Each list is built once per op, and
+//! every sum runs in one order whatever the threads do.
 //!
 //! An output channel `oc` reads input channel `oc / multiplier`; the input is spread to the
 //! output's channels when it is turned, and the input gradient summed back when it is turned
-//! back. Sums run in one order whatever the threads do.
+//! back.
 
 use super::conv::Geometry;
 use super::parallel::{for_each_chunk, map};
 
-/// The taps that reach inside the map, output pixel by output pixel.
-struct Taps {
-    /// `(tap, input pixel)` pairs, output pixel after output pixel.
+/// Lists of `(a, b)` index pairs, one list per destination row.
+struct Pairs {
+    /// The pairs, destination after destination.
     pairs: Vec<(usize, usize)>,
-    /// Where each output pixel's pairs start in `pairs`; one more entry than pixels.
+    /// Where each destination's pairs start in `pairs`; one more entry than destinations.
     starts: Vec<usize>,
 }
 
-impl Taps {
-    fn of(g: &Geometry) -> Taps {
-        let mut pairs = Vec::new();
-        let mut starts = vec![0];
-        // The input index along `axis` of output `o` and kernel offset `k`, if inside the map.
-        let at = |axis: usize, o: usize, k: usize| {
-            (o * g.stride[axis] + k * g.dilation[axis])
-                .checked_sub(g.padding[axis])
-                .filter(|&i| i < g.input[axis])
-        };
-        for oy in 0..g.output[0] {
-            for ox in 0..g.output[1] {
-                for ky in 0..g.kernel[0] {
-                    let Some(iy) = at(0, oy, ky) else { continue };
-                    for kx in 0..g.kernel[1] {
-                        if let Some(ix) = at(1, ox, kx) {
-                            pairs.push((ky * g.kernel[1] + kx, iy * g.input[1] + ix));
-                        }
-                    }
-                }
-                starts.push(pairs.len());
-            }
+impl Pairs {
+    /// Every `(key, a, b)` of `items` as the pair `(a, b)` of destination `key` (of `keys`),
+    /// in the items' order within each destination.
+    fn group(keys: usize, items: &[[usize; 3]]) -> Pairs {
+        let mut starts = vec![0; keys + 1];
+        for &[key, ..] in items {
+            starts[key + 1] += 1;
         }
-        Taps { pairs, starts }
+        for k in 0..keys {
+            starts[k + 1] += starts[k];
+        }
+        let mut next = starts.clone();
+        let mut pairs = vec![(0, 0); items.len()];
+        for &[key, a, b] in items {
+            pairs[next[key]] = (a, b);
+            next[key] += 1;
+        }
+        Pairs { pairs, starts }
     }
 
-    /// The pairs of output pixel `p`.
-    fn of_pixel(&self, p: usize) -> &[(usize, usize)] {
-        &self.pairs[self.starts[p]..self.starts[p + 1]]
+    /// The pairs of destination `d`.
+    fn of(&self, d: usize) -> &[(usize, usize)] {
+        &self.pairs[self.starts[d]..self.starts[d + 1]]
+    }
+}
+
+/// Every `(output pixel, tap, input pixel)` where a tap reaches inside the map, output pixel
+/// by output pixel, taps in order.
+fn reaches(g: &Geometry) -> Vec<[usize; 3]> {
+    // The input index along `axis` of output `o` and kernel offset `k`, if inside the map.
+    let at = |axis: usize, o: usize, k: usize| {
+        (o * g.stride[axis] + k * g.dilation[axis])
+            .checked_sub(g.padding[axis])
+            .filter(|&i| i < g.input[axis])
+    };
+    let mut all = Vec::new();
+    for oy in 0..g.output[0] {
+        for ox in 0..g.output[1] {
+            for ky in 0..g.kernel[0] {
+                let Some(iy) = at(0, oy, ky) else { continue };
+                for kx in 0..g.kernel[1] {
+                    if let Some(ix) = at(1, ox, kx) {
+                        let (p, tap) = (oy * g.output[1] + ox, ky * g.kernel[1] + kx);
+                        all.push([p, tap, iy * g.input[1] + ix]);
+                    }
+                }
+            }
+        }
+    }
+    all
+}
+
+/// Channels summed side by side in registers by [`gather`].
+const BLOCK: usize = 8;
+
+/// `dst[c] += Σ a[i · width + c] · b[j · width + c]` over the pairs `(i, j)`, for each of the
+/// `width` channels of `dst`. Blocks of [`BLOCK`] channels are summed in registers over all the
+/// pairs before they are stored.
+fn gather(dst: &mut [f32], pairs: &[(usize, usize)], a: &[f32], b: &[f32]) {
+    let width = dst.len();
+    let blocks = width / BLOCK * BLOCK;
+    for start in (0..blocks).step_by(BLOCK) {
+        let mut sum = [0.0f32; BLOCK];
+        sum.copy_from_slice(&dst[start..start + BLOCK]);
+        for &(i, j) in pairs {
+            let a = &a[i * width + start..][..BLOCK];
+            let b = &b[j * width + start..][..BLOCK];
+            for k in 0..BLOCK {
+                sum[k] += a[k] * b[k];
+            }
+        }
+        dst[start..start + BLOCK].copy_from_slice(&sum);
+    }
+    for c in blocks..width {
+        for &(i, j) in pairs {
+            dst[c] += a[i * width + c] * b[j * width + c];
+        }
     }
 }
 
 /// Output channels per input channel.
 fn multiplier(g: &Geometry) -> usize {
     g.out_channels / g.in_channels
-}
-
-/// The weight `[out_channels, 1, taps]` turned to `[taps, out_channels]`.
-fn weight_by_tap(g: &Geometry, weight: &[f32]) -> Vec<f32> {
-    let taps = g.taps();
-    let mut t = vec![0.0; weight.len()];
-    for (oc, filter) in weight.chunks(taps).enumerate() {
-        for (tap, &w) in filter.iter().enumerate() {
-            t[tap * g.out_channels + oc] = w;
-        }
-    }
-    t
 }
 
 /// One sample's input `[in_channels, pixels]` turned to `[pixels, out_channels]`, each input
@@ -93,13 +137,6 @@ fn turn(channels: usize, v: &[f32], vt: &mut [f32]) {
     }
 }
 
-/// `acc += w · x`, element by element.
-fn multiply_add(acc: &mut [f32], w: &[f32], x: &[f32]) {
-    for ((a, &w), &x) in acc.iter_mut().zip(w).zip(x) {
-        *a += w * x;
-    }
-}
-
 /// Scratch of one task: a turned input and a turned output.
 fn scratch(g: &Geometry) -> impl Fn() -> (Vec<f32>, Vec<f32>) + Sync + Send {
     let (input, output) = (
@@ -111,16 +148,17 @@ fn scratch(g: &Geometry) -> impl Fn() -> (Vec<f32>, Vec<f32>) + Sync + Send {
 
 /// The convolution's output, `[batch, out_channels, output]`.
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
-    let (taps, wt) = (Taps::of(g), weight_by_tap(g, weight));
+    let by_output = Pairs::group(g.out_plane(), &reaches(g));
+    // The weight `[out_channels, 1, taps]` turned to `[taps, out_channels]`.
+    let mut wt = vec![0.0; weight.len()];
+    turn(g.out_channels, weight, &mut wt);
     let (cout, in_size, out_plane) = (g.out_channels, g.in_channels * g.in_plane(), g.out_plane());
     let mut y = vec![0.0; g.batch * cout * out_plane];
     let sample = |n: usize, y: &mut [f32], (xt, yt): &mut (Vec<f32>, Vec<f32>)| {
         spread_input(g, &x[n * in_size..(n + 1) * in_size], xt);
-        for (p, acc) in yt.chunks_mut(cout).enumerate() {
-            acc.copy_from_slice(bias);
-            for &(tap, i) in taps.of_pixel(p) {
-                multiply_add(acc, &wt[tap * cout..][..cout], &xt[i * cout..][..cout]);
-            }
+        for (p, sums) in yt.chunks_mut(cout).enumerate() {
+            sums.copy_from_slice(bias);
+            gather(sums, by_output.of(p), &wt, xt);
         }
         turn(out_plane, yt, y);
     };
@@ -130,17 +168,18 @@ pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32
 
 /// The gradient of the input from the weight and the output's gradient `dy`.
 pub fn input_gradient(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
-    let (taps, wt) = (Taps::of(g), weight_by_tap(g, weight));
+    let by_input: Vec<[usize; 3]> = reaches(g).iter().map(|&[p, t, i]| [i, t, p]).collect();
+    let by_input = Pairs::group(g.in_plane(), &by_input);
+    let mut wt = vec![0.0; weight.len()];
+    turn(g.out_channels, weight, &mut wt);
     let (cout, in_plane, out_plane) = (g.out_channels, g.in_plane(), g.out_plane());
     let m = multiplier(g);
     let mut dx = vec![0.0; g.batch * g.in_channels * in_plane];
     let sample = |n: usize, dx: &mut [f32], (dxt, dyt): &mut (Vec<f32>, Vec<f32>)| {
         turn(cout, &dy[n * cout * out_plane..][..cout * out_plane], dyt);
-        dxt.fill(0.0);
-        for (p, d) in dyt.chunks(cout).enumerate() {
-            for &(tap, i) in taps.of_pixel(p) {
-                multiply_add(&mut dxt[i * cout..][..cout], &wt[tap * cout..][..cout], d);
-            }
+        for (i, sums) in dxt.chunks_mut(cout).enumerate() {
+            sums.fill(0.0);
+            gather(sums, by_input.of(i), &wt, dyt);
         }
         if m == 1 {
             turn(in_plane, dxt, dx);
@@ -162,7 +201,8 @@ const SUM_RUNS: usize = 8;
 
 /// The gradient of the weight from the input `x` and the output's gradient `dy`.
 pub fn weight_gradient(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
-    let taps = Taps::of(g);
+    let by_tap: Vec<[usize; 3]> = reaches(g).iter().map(|&[p, t, i]| [t, i, p]).collect();
+    let by_tap = Pairs::group(g.taps(), &by_tap);
     let (cout, in_size, out_plane) = (g.out_channels, g.in_channels * g.in_plane(), g.out_plane());
     let per_run = g.batch.div_ceil(SUM_RUNS).max(1);
     let scratch = scratch(g);
@@ -176,10 +216,8 @@ pub fn weight_gradient(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
                 &dy[n * cout * out_plane..][..cout * out_plane],
                 &mut dyt,
             );
-            for (p, d) in dyt.chunks(cout).enumerate() {
-                for &(tap, i) in taps.of_pixel(p) {
-                    multiply_add(&mut dwt[tap * cout..][..cout], &xt[i * cout..][..cout], d);
-                }
+            for (tap, sums) in dwt.chunks_mut(cout).enumerate() {
+                gather(sums, by_tap.of(tap), &xt, &dyt);
             }
         }
         dwt
