@@ -203,7 +203,6 @@ pub fn run(args: Args) -> Result<()> {
 /// A progress bar on a terminal, one line per epoch otherwise (both on standard error).
 struct Display {
     bar: Option<ProgressBar>,
-    last_epoch: usize,
 }
 
 impl Display {
@@ -218,7 +217,7 @@ impl Display {
             );
             bar
         });
-        Display { bar, last_epoch: 0 }
+        Display { bar }
     }
 
     fn update(&mut self, p: &Progress) {
@@ -231,16 +230,12 @@ impl Display {
                 "step {}/{}, loss {:.4}{valid}",
                 p.step, p.steps_per_epoch, p.loss
             ));
-        } else if p.epoch != self.last_epoch && p.epoch > 1 {
+        } else if p.epoch_done {
             eprintln!(
                 "epoch {}/{}: loss {:.4}{valid}, {:.1} s",
-                p.epoch - 1,
-                p.epochs,
-                p.loss,
-                p.elapsed_seconds
+                p.epoch, p.epochs, p.loss, p.elapsed_seconds
             );
         }
-        self.last_epoch = p.epoch;
     }
 
     fn finish(&self) {
