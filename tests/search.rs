@@ -480,6 +480,17 @@ fn bad_input_is_refused_with_a_clear_message() {
         err.contains("space: mlp in the study, resnet-tiny given"),
         "{err}"
     );
+    // A strategy that only a replay can feed.
+    let fresh = dir.path().join("ehvi");
+    let err = failure(&search_args(
+        &fresh,
+        &["--space", "mlp", "--strategy", "ehvi", "--trials", "1"],
+        false,
+    ));
+    assert!(
+        err.contains("strategy `ehvi` needs every candidate's latency") && err.contains("nsga2"),
+        "{err}"
+    );
     // A file that is not a study.
     let notes = dir.path().join("notes.txt");
     std::fs::write(&notes, "not a database").unwrap();

@@ -34,6 +34,8 @@ pub enum StrategyName {
     Bayes,
     /// NSGA-II.
     Nsga2,
+    /// Expected hypervolume improvement over candidates of known cost.
+    Ehvi,
 }
 
 impl Named for StrategyName {
@@ -43,6 +45,7 @@ impl Named for StrategyName {
         StrategyName::Reinforce,
         StrategyName::Bayes,
         StrategyName::Nsga2,
+        StrategyName::Ehvi,
     ];
 
     fn name(self) -> &'static str {
@@ -52,6 +55,7 @@ impl Named for StrategyName {
             StrategyName::Reinforce => "reinforce",
             StrategyName::Bayes => "bayes",
             StrategyName::Nsga2 => "nsga2",
+            StrategyName::Ehvi => "ehvi",
         }
     }
 
@@ -73,6 +77,12 @@ impl Named for StrategyName {
             StrategyName::Nsga2 => {
                 "NSGA-II: a population kept by non-dominated rank and crowding distance over the \
                  objective and the costs (latency, RAM, flash), uniform crossover and mutation"
+            }
+            StrategyName::Ehvi => {
+                "Expected hypervolume improvement of accuracy × latency: a Gaussian process over \
+                 the networks' depth, layers and MACs predicts accuracy, and each query goes to \
+                 the candidate whose known latency and predicted accuracy add most to the front \
+                 (needs every candidate's latency first: `edgenas replay` only, for now)"
             }
         }
     }

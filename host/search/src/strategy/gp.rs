@@ -71,15 +71,15 @@ pub struct Prediction {
 }
 
 /// A kernel matrix's factorisation, as `fit` needs it.
-struct Factored {
+pub(crate) struct Factored {
     /// The log marginal likelihood.
-    log_likelihood: f64,
+    pub(crate) log_likelihood: f64,
     /// The kernel matrix without the noise (n×n, row-major).
     kernel: Vec<f64>,
     /// Lower Cholesky factor of `K + noise·I`, row-major.
-    chol: Vec<f64>,
+    pub(crate) chol: Vec<f64>,
     /// `(K + noise·I)⁻¹ z`.
-    alpha: Vec<f64>,
+    pub(crate) alpha: Vec<f64>,
 }
 
 /// The kernel matrix of `points` (n×n, row-major).
@@ -121,7 +121,7 @@ fn likelihood(points: &[Encoding], z: &[f64], weights: &[f64], noise: f64) -> Op
 }
 
 /// [`likelihood`] from the kernel matrix `k`.
-fn factor(k: Vec<f64>, z: &[f64], noise: f64) -> Option<Factored> {
+pub(crate) fn factor(k: Vec<f64>, z: &[f64], noise: f64) -> Option<Factored> {
     let n = z.len();
     let mut noisy = k.clone();
     for i in 0..n {
@@ -354,7 +354,7 @@ pub(crate) fn cholesky(mut a: Vec<f64>, n: usize) -> Option<Vec<f64>> {
 }
 
 /// Solves `L x = b` for the lower-triangular `l`.
-fn solve_lower(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
+pub(crate) fn solve_lower(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
     let mut x = b.to_vec();
     for i in 0..n {
         let row = &l[i * n..i * n + i];
@@ -378,13 +378,13 @@ fn solve_upper_t(l: &[f64], n: usize, b: &[f64]) -> Vec<f64> {
 }
 
 /// The standard normal density.
-fn normal_pdf(u: f64) -> f64 {
+pub(crate) fn normal_pdf(u: f64) -> f64 {
     (-0.5 * u * u).exp() / (2.0 * std::f64::consts::PI).sqrt()
 }
 
 /// The standard normal distribution function, through the complementary error function
 /// (Numerical Recipes' Chebyshev fit, relative error below 1.2e-7).
-fn normal_cdf(u: f64) -> f64 {
+pub(crate) fn normal_cdf(u: f64) -> f64 {
     let x = -u / std::f64::consts::SQRT_2;
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);

@@ -6,8 +6,10 @@
 //! [`Reinforce`], the Bayesian [`Bayes`] and the multi-objective [`Nsga2`].
 
 mod bayes;
+mod ehvi;
 mod evolution;
 mod feasibility;
+pub mod features;
 pub(crate) mod gp;
 mod nsga2;
 pub mod pareto;
@@ -16,6 +18,7 @@ mod reinforce;
 pub mod replay;
 
 pub use bayes::Bayes;
+pub use ehvi::Ehvi;
 pub use evolution::Evolution;
 pub use nsga2::Nsga2;
 pub use random::Random;
@@ -66,10 +69,25 @@ impl Outcome {
     }
 }
 
+/// A genotype whose costs are known before any training: what a strategy may choose among
+/// ([`Strategy::know_costs`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    /// The genotype.
+    pub genotype: Genotype,
+    /// Its latency in milliseconds.
+    pub latency_ms: f64,
+    /// Its network's [`features::network_features`].
+    pub features: [f64; features::FEATURES],
+}
+
 /// A search strategy.
 pub trait Strategy {
     /// The strategy's name (`random`, `evolution`).
     fn name(&self) -> &'static str;
+    /// Candidates whose costs are known (a table's rows in a replay), before the first ask.
+    /// Only [`Ehvi`] uses them; the others ignore them.
+    fn know_costs(&mut self, _candidates: &[Candidate]) {}
     /// The next genotype to evaluate.
     fn ask(&mut self, space: &SearchSpace, rng: &mut Rng) -> Genotype;
     /// The outcome of a genotype (asked before, or read from a study's history).
@@ -79,7 +97,8 @@ pub trait Strategy {
 pub use edgenas_model::named::StrategyName;
 
 /// A fresh strategy of that name with its default settings. `latency_target_ms` (the search's
-/// latency limit) is the target of REINFORCE's MnasNet reward; the others ignore it.
+/// latency limit) is the target of REINFORCE's MnasNet reward and leaves EHVI's slower
+/// candidates out; the others ignore it.
 pub fn strategy(name: StrategyName, latency_target_ms: Option<f64>) -> Box<dyn Strategy> {
     match name {
         StrategyName::Random => Box::new(Random),
@@ -91,6 +110,7 @@ pub fn strategy(name: StrategyName, latency_target_ms: Option<f64>) -> Box<dyn S
         }
         StrategyName::Bayes => Box::new(Bayes::default()),
         StrategyName::Nsga2 => Box::new(Nsga2::default()),
+        StrategyName::Ehvi => Box::new(Ehvi::new(latency_target_ms)),
     }
 }
 

@@ -12,9 +12,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::features::network_features;
 use super::pareto::hypervolume_2d;
-use super::{Outcome, Score, StrategyName, strategy};
+use super::{Candidate, Outcome, Score, StrategyName, strategy};
 use edgenas_model::error::FileError;
+use edgenas_model::network::decode;
 use edgenas_model::rng::Rng;
 use edgenas_model::space::SearchSpace;
 
@@ -31,6 +33,8 @@ pub struct Entry {
 #[derive(Clone, Debug)]
 pub struct ArchTable {
     entries: HashMap<String, Entry>,
+    /// Every row as a candidate of known latency, with its network's features.
+    candidates: Vec<Candidate>,
 }
 
 impl ArchTable {
@@ -57,7 +61,7 @@ impl ArchTable {
             })
         };
         let (arch, acc, lat) = (column("arch")?, column("accuracy")?, column("latency_ms")?);
-        let mut entries = HashMap::new();
+        let (mut entries, mut candidates) = (HashMap::new(), Vec::new());
         for (i, record) in reader.records().enumerate() {
             let line = i + 2;
             let record = record.map_err(|e| at(line, e.to_string()))?;
@@ -78,18 +82,37 @@ impl ArchTable {
                     ),
                 )
             })?;
-            entries.insert(
-                g.to_text(),
-                Entry {
-                    accuracy: number(acc, "accuracy")?,
-                    latency_ms: number(lat, "latency_ms")?,
-                },
-            );
+            let network = decode(space, &g)
+                .map_err(|e| at(line, format!("`{text}` does not build a network: {e}")))?;
+            let entry = Entry {
+                accuracy: number(acc, "accuracy")?,
+                latency_ms: number(lat, "latency_ms")?,
+            };
+            let candidate = Candidate {
+                features: network_features(&network),
+                latency_ms: entry.latency_ms,
+                genotype: g,
+            };
+            // A row repeated later replaces the earlier one, in both.
+            match entries.insert(candidate.genotype.to_text(), (entry, candidates.len())) {
+                Some((_, earlier)) => {
+                    entries
+                        .get_mut(&candidate.genotype.to_text())
+                        .expect("just inserted")
+                        .1 = earlier;
+                    candidates[earlier] = candidate;
+                }
+                None => candidates.push(candidate),
+            }
         }
         if entries.is_empty() {
             return Err(FileError::file(&file, "the table has no rows"));
         }
-        Ok(ArchTable { entries })
+        let entries = entries.into_iter().map(|(k, (e, _))| (k, e)).collect();
+        Ok(ArchTable {
+            entries,
+            candidates,
+        })
     }
 
     /// The number of architectures.
@@ -178,6 +201,7 @@ pub fn replay(
     seed: u64,
 ) -> Result<Run, String> {
     let mut s = strategy(name, max_latency_ms);
+    s.know_costs(&table.candidates);
     let mut rng = Rng::new(seed);
     let mut run = Run {
         seed,
