@@ -13,7 +13,7 @@ bin=${EDGENAS:-target/debug/edgenas}
 [ -x "$bin" ] || cargo build --locked
 runs=$(mktemp -d)
 trap 'rm -rf "$runs"' EXIT
-for strategy in random evolution reinforce bayes nsga2 ehvi; do
+for strategy in random evolution reinforce bayes nsga2 ehvi ei; do
     "$bin" replay --table "$table" --strategy "$strategy" --budget 200 --seeds 30 --json \
         > "$runs/$strategy-free.json"
     "$bin" replay --table "$table" --strategy "$strategy" --budget 200 --seeds 30 --json \
@@ -22,7 +22,7 @@ done
 python3 - "$runs" "$limit" <<'PY'
 import json, sys
 runs, limit = sys.argv[1:]
-strategies = ["random", "evolution", "reinforce", "bayes", "nsga2", "ehvi"]
+strategies = ["random", "evolution", "reinforce", "bayes", "nsga2", "ehvi", "ei"]
 at = [25, 50, 100, 200]
 def load(s, kind):
     return json.load(open(f"{runs}/{s}-{kind}.json"))

@@ -36,6 +36,8 @@ pub enum StrategyName {
     Nsga2,
     /// Expected hypervolume improvement over candidates of known cost.
     Ehvi,
+    /// Expected improvement over candidates of known cost.
+    Ei,
 }
 
 impl Named for StrategyName {
@@ -46,6 +48,7 @@ impl Named for StrategyName {
         StrategyName::Bayes,
         StrategyName::Nsga2,
         StrategyName::Ehvi,
+        StrategyName::Ei,
     ];
 
     fn name(self) -> &'static str {
@@ -56,6 +59,7 @@ impl Named for StrategyName {
             StrategyName::Bayes => "bayes",
             StrategyName::Nsga2 => "nsga2",
             StrategyName::Ehvi => "ehvi",
+            StrategyName::Ei => "ei",
         }
     }
 
@@ -83,6 +87,11 @@ impl Named for StrategyName {
                  the networks' depth, layers and MACs predicts accuracy, and each query goes to \
                  the candidate whose known latency and predicted accuracy add most to the front \
                  (needs every candidate's latency first: `edgenas replay` only, for now)"
+            }
+            StrategyName::Ei => {
+                "Expected improvement of accuracy over the candidates that meet the limits, by \
+                 the same Gaussian process over the networks' depth, layers and MACs as ehvi \
+                 (`edgenas replay` only, for now)"
             }
         }
     }

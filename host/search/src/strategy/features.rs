@@ -1,5 +1,5 @@
 //! A network's shape in a few numbers, read from the IR before any training: what the
-//! [`super::Ehvi`] strategy's surrogate predicts accuracy from.
+//! [`super::KnownCosts`] strategies' surrogate predicts accuracy from.
 //!
 //! Genotypes are spellings; the network is what trains. Two spellings of one network (an NB201
 //! cell whose dead branches differ, say) build the same IR and so get the same features, and a

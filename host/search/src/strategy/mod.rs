@@ -6,11 +6,11 @@
 //! [`Reinforce`], the Bayesian [`Bayes`] and the multi-objective [`Nsga2`].
 
 mod bayes;
-mod ehvi;
 mod evolution;
 mod feasibility;
 pub mod features;
 pub(crate) mod gp;
+mod known_costs;
 mod nsga2;
 pub mod pareto;
 mod random;
@@ -18,8 +18,8 @@ mod reinforce;
 pub mod replay;
 
 pub use bayes::Bayes;
-pub use ehvi::Ehvi;
 pub use evolution::Evolution;
+pub use known_costs::{Acquisition, KnownCosts};
 pub use nsga2::Nsga2;
 pub use random::Random;
 pub use reinforce::Reinforce;
@@ -86,7 +86,7 @@ pub trait Strategy {
     /// The strategy's name (`random`, `evolution`).
     fn name(&self) -> &'static str;
     /// Candidates whose costs are known (a table's rows in a replay), before the first ask.
-    /// Only [`Ehvi`] uses them; the others ignore them.
+    /// Only [`KnownCosts`] uses them; the others ignore them.
     fn know_costs(&mut self, _candidates: &[Candidate]) {}
     /// The next genotype to evaluate.
     fn ask(&mut self, space: &SearchSpace, rng: &mut Rng) -> Genotype;
@@ -97,8 +97,8 @@ pub trait Strategy {
 pub use edgenas_model::named::StrategyName;
 
 /// A fresh strategy of that name with its default settings. `latency_target_ms` (the search's
-/// latency limit) is the target of REINFORCE's MnasNet reward and leaves EHVI's slower
-/// candidates out; the others ignore it.
+/// latency limit) is the target of REINFORCE's MnasNet reward and leaves the slower candidates
+/// out of [`KnownCosts`]; the others ignore it.
 pub fn strategy(name: StrategyName, latency_target_ms: Option<f64>) -> Box<dyn Strategy> {
     match name {
         StrategyName::Random => Box::new(Random),
@@ -110,7 +110,10 @@ pub fn strategy(name: StrategyName, latency_target_ms: Option<f64>) -> Box<dyn S
         }
         StrategyName::Bayes => Box::new(Bayes::default()),
         StrategyName::Nsga2 => Box::new(Nsga2::default()),
-        StrategyName::Ehvi => Box::new(Ehvi::new(latency_target_ms)),
+        StrategyName::Ehvi => {
+            Box::new(KnownCosts::new(Acquisition::Hypervolume, latency_target_ms))
+        }
+        StrategyName::Ei => Box::new(KnownCosts::new(Acquisition::Improvement, latency_target_ms)),
     }
 }
 

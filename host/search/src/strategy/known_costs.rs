@@ -1,22 +1,23 @@
-//! Multi-objective search that spends queries only where the front can grow: expected
-//! hypervolume improvement (EHVI) of accuracy × latency over candidates whose latency is
-//! already known.
+//! Strategies that choose among candidates whose latency is known before any training: a
+//! Gaussian process over the networks' [`features`](super::features) predicts accuracy, and
+//! each ask proposes the open candidate that the acquisition rates highest.
 //!
-//! Latency (like RAM and flash) is known before training, so a candidate's place on the
-//! latency axis is free; only its accuracy is uncertain. A Gaussian process over the networks'
-//! [`features`](super::features) predicts accuracy; each ask proposes the candidate whose
-//! expected gain in hypervolume is largest. With the latency known exactly, the expectation is
-//! a sum over the steps of the current front: on a stretch of latency where the front reaches
-//! accuracy `c`, a candidate at least as fast as the stretch gains `E[max(0, a − c)]` times the
-//! stretch's length, `a` its predicted accuracy.
+//! - [`Acquisition::Hypervolume`] (`ehvi`, multi-objective): the expected hypervolume
+//!   improvement of accuracy × latency. With the latency known exactly, the expectation is a
+//!   sum over the steps of the current front: on a stretch of latency where the front reaches
+//!   accuracy `c`, a candidate at least as fast as the stretch gains `E[max(0, a − c)]` times
+//!   the stretch's length, `a` its predicted accuracy. The hypervolume's reference point is the
+//!   median accuracy observed and the median latency of the candidates, so the search aims at
+//!   the better half on both axes.
+//! - [`Acquisition::Improvement`] (`ei`, single-objective): the expected improvement over the
+//!   best accuracy observed.
 //!
-//! The hypervolume's reference point is the median accuracy observed and the median latency
-//! of the candidates, so the search aims at the better half on both axes. Accuracies below the
-//! observations' lower quartile are raised to it before the fit: diverged networks (10 % on
-//! CIFAR-10) say nothing about the front and would widen every prediction.
+//! Accuracies below the observations' lower quartile are raised to it before the fit:
+//! diverged networks (10 % on CIFAR-10) say nothing about the best ones and would widen every
+//! prediction. Candidates over the latency limit are never proposed.
 //!
-//! It needs candidates with known costs ([`Strategy::know_costs`]); without them (or after
-//! asking every one) it samples uniformly.
+//! They need candidates with known costs ([`Strategy::know_costs`]); without them (or after
+//! asking every one) they sample uniformly.
 
 use std::collections::HashMap;
 
@@ -33,9 +34,21 @@ const INITIAL: usize = 10;
 const LENGTHSCALES: [f64; 4] = [0.5, 1.0, 2.0, 4.0];
 const NOISES: [f64; 3] = [0.01, 0.05, 0.2];
 
-/// The EHVI strategy; see the module documentation.
+/// What a proposal maximises; see the module documentation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Acquisition {
+    /// Expected hypervolume improvement of accuracy × latency.
+    #[default]
+    Hypervolume,
+    /// Expected improvement of the best accuracy.
+    Improvement,
+}
+
+/// A strategy over candidates of known cost; see the module documentation.
 #[derive(Clone, Debug, Default)]
-pub struct Ehvi {
+pub struct KnownCosts {
+    /// What a proposal maximises.
+    acquisition: Acquisition,
     /// Candidates a proposal is drawn from, at most one per feature vector (the fastest).
     pool: Vec<Candidate>,
     /// Their features, standardised over the pool.
@@ -50,12 +63,14 @@ pub struct Ehvi {
     latency_limit_ms: Option<f64>,
 }
 
-impl Ehvi {
-    /// A strategy that leaves out candidates slower than `latency_limit_ms`.
-    pub fn new(latency_limit_ms: Option<f64>) -> Ehvi {
-        Ehvi {
+impl KnownCosts {
+    /// A strategy maximising `acquisition` that leaves out candidates slower than
+    /// `latency_limit_ms`.
+    pub fn new(acquisition: Acquisition, latency_limit_ms: Option<f64>) -> KnownCosts {
+        KnownCosts {
+            acquisition,
             latency_limit_ms,
-            ..Ehvi::default()
+            ..KnownCosts::default()
         }
     }
 
@@ -65,8 +80,7 @@ impl Ehvi {
         (!open.is_empty()).then(|| open[rng.below(open.len())])
     }
 
-    /// The open candidate of the largest expected hypervolume improvement, if the surrogate
-    /// fits.
+    /// The open candidate that the acquisition rates highest, if the surrogate fits.
     fn best_open(&self) -> Option<usize> {
         let accuracies: Vec<f64> = self.observed.iter().map(|o| o.1).collect();
         let floor = quantile(&accuracies, 0.25);
@@ -87,12 +101,20 @@ impl Ehvi {
                 .map(|&(i, a)| [a, self.pool[i].latency_ms]),
             reference,
         );
+        let best = accuracies.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         (0..self.pool.len())
-            .filter(|&i| !self.done[i] && self.pool[i].latency_ms < reference[1])
+            .filter(|&i| !self.done[i])
             .map(|i| {
                 let (mean, std) = surrogate.predict(&self.features[i]);
-                (i, expected_gain(mean, std, self.pool[i].latency_ms, &steps))
+                let gain = match self.acquisition {
+                    Acquisition::Hypervolume => {
+                        expected_gain(mean, std, self.pool[i].latency_ms, &steps)
+                    }
+                    Acquisition::Improvement => expected_excess(mean, std, best),
+                };
+                (i, gain)
             })
+            .filter(|&(_, gain)| gain > 0.0)
             .fold(None, |best: Option<(usize, f64)>, (i, g)| match best {
                 Some((_, b)) if b >= g => best,
                 _ => Some((i, g)),
@@ -101,9 +123,12 @@ impl Ehvi {
     }
 }
 
-impl Strategy for Ehvi {
+impl Strategy for KnownCosts {
     fn name(&self) -> &'static str {
-        "ehvi"
+        match self.acquisition {
+            Acquisition::Hypervolume => "ehvi",
+            Acquisition::Improvement => "ei",
+        }
     }
 
     fn know_costs(&mut self, candidates: &[Candidate]) {
@@ -238,10 +263,15 @@ fn expected_gain(mean: f64, std: f64, latency: f64, steps: &[(f64, f64, f64)]) -
         .iter()
         .map(|&(from, to, level)| {
             let length = (to - latency.max(from)).max(0.0);
-            let u = (mean - level) / std;
-            length * std * (u * normal_cdf(u) + normal_pdf(u))
+            length * expected_excess(mean, std, level)
         })
         .sum()
+}
+
+/// `E[max(0, a − level)]` for `a` normal with `mean` and `std`: the expected improvement.
+fn expected_excess(mean: f64, std: f64, level: f64) -> f64 {
+    let u = (mean - level) / std;
+    std * (u * normal_cdf(u) + normal_pdf(u))
 }
 
 /// A Gaussian process over standardised features with the squared-exponential kernel, its
@@ -329,7 +359,7 @@ mod tests {
         let fast = candidate(5.0, 1.0, &mut rng);
         let slower_twin = candidate(7.0, 1.0, &mut rng);
         let too_slow = candidate(50.0, 2.0, &mut rng);
-        let mut s = Ehvi::new(Some(20.0));
+        let mut s = KnownCosts::new(Acquisition::Hypervolume, Some(20.0));
         s.know_costs(&[slower_twin, too_slow, fast.clone()]);
         assert_eq!(s.pool.len(), 1);
         assert_eq!(s.ask(&space, &mut rng), fast.genotype);
