@@ -375,7 +375,7 @@ pub fn input_gradient(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
 }
 
 /// Runs of samples whose weight gradients are summed apart (in parallel), then in order.
-const SUM_RUNS: usize = 8;
+pub(super) const SUM_RUNS: usize = 8;
 
 /// The gradient of the weight from the input `x` and the output's gradient `dy`.
 pub fn weight_gradient(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {

@@ -16,7 +16,7 @@
 //! output's channels when it is turned, and the input gradient summed back when it is turned
 //! back.
 
-use super::conv::Geometry;
+use super::conv::{Geometry, SUM_RUNS};
 use super::parallel::{for_each_chunk, map};
 
 /// Lists of `(a, b)` index pairs, one list per destination row.
@@ -195,9 +195,6 @@ pub fn input_gradient(g: &Geometry, weight: &[f32], dy: &[f32]) -> Vec<f32> {
     for_each_chunk(&mut dx, in_size, g.macs(), scratch(g), sample);
     dx
 }
-
-/// Runs of samples whose weight gradients are summed apart (in parallel), then in order.
-const SUM_RUNS: usize = 8;
 
 /// The gradient of the weight from the input `x` and the output's gradient `dy`.
 pub fn weight_gradient(g: &Geometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
