@@ -94,6 +94,39 @@ fn a_time_budget_stops_training() {
 }
 
 #[test]
+fn what_the_caller_decides_at_an_epochs_end_takes_effect_before_the_next_epoch() {
+    // A search prunes a trial when an epoch's end reaches a rung: the report is handled on the
+    // calling thread while training runs on the pool, so training must wait for it. Here the
+    // caller takes its time (as a study write may) and then stops training after epoch 1.
+    let space = load_space("mlp").unwrap();
+    let (c, data) =
+        Candidate::for_data(&space, space.parse_genotype(MLP).unwrap(), "digits", 0).unwrap();
+    let config = TrainConfig {
+        epochs: 5,
+        ..TrainConfig::default()
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut ends = Vec::new();
+    let result = train::train_until(
+        &c.network,
+        &initial_weights(&c.network, 0),
+        &data,
+        &config,
+        &TrainDevice::cpu(),
+        &mut |p| {
+            if p.epoch_done {
+                ends.push(p.epoch);
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        },
+        &stop,
+    );
+    assert!(matches!(result, Err(TrainError::Interrupted)), "{result:?}");
+    assert_eq!(ends, [1], "no epoch ran past the decision");
+}
+
+#[test]
 fn a_loss_that_explodes_fails_with_the_step_named() {
     let space = load_space("mlp").unwrap();
     let (c, data) =

@@ -138,7 +138,8 @@ pub fn train(
 /// [`train`], stopping with [`TrainError::Interrupted`] at the first step after `stop` is set.
 ///
 /// Training runs on a thread of rayon's pool while this thread passes the reports to
-/// `progress`: the end of every epoch, and a step at most every [`STEP_REPORTS_EVERY`].
+/// `progress`: the end of every epoch (training waits until `progress` has returned from it),
+/// and a step at most every [`STEP_REPORTS_EVERY`].
 pub fn train_until(
     net: &Network,
     initial: &Weights,
@@ -156,8 +157,11 @@ pub fn train_until(
     // quarter of a small network's training went to those system calls). The reports come
     // back here, so `progress` need not be `Send`; `stop` still stops it at the next step.
     // Waking this thread for every step cost a fast network a tenth of its time, so a step
-    // is reported only when the last report is [`STEP_REPORTS_EVERY`] old; every epoch's end is.
+    // is reported only when the last report is [`STEP_REPORTS_EVERY`] old. Every epoch's end
+    // is, and training waits until `progress` has seen it: what the caller decides then (a
+    // search pruning the trial at a rung) takes effect before the next epoch begins.
     let (report, reports) = std::sync::mpsc::channel();
+    let (seen, wait_seen) = std::sync::mpsc::channel();
     let mut trained = None;
     rayon::in_place_scope(|scope| {
         let slot = &mut trained;
@@ -166,7 +170,10 @@ pub fn train_until(
             let mut send = |p: &Progress| {
                 if p.epoch_done || last.is_none_or(|t| t.elapsed() >= STEP_REPORTS_EVERY) {
                     last = Some(Instant::now());
-                    report.send(p.clone()).unwrap_or(());
+                    // A caller gone (its `progress` panicked) waits for nothing.
+                    if report.send(p.clone()).is_ok() && p.epoch_done {
+                        wait_seen.recv().unwrap_or(());
+                    }
                 }
             };
             *slot = Some(train_here(
@@ -175,6 +182,9 @@ pub fn train_until(
         });
         for p in reports {
             progress(&p);
+            if p.epoch_done {
+                seen.send(()).unwrap_or(());
+            }
         }
     });
     trained.expect("the training task ran to its end")
