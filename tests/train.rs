@@ -127,6 +127,44 @@ fn what_the_caller_decides_at_an_epochs_end_takes_effect_before_the_next_epoch()
 }
 
 #[test]
+fn a_progress_callback_that_panics_is_a_panic_not_a_hang() {
+    let space = load_space("mlp").unwrap();
+    let (c, data) =
+        Candidate::for_data(&space, space.parse_genotype(MLP).unwrap(), "digits", 0).unwrap();
+    let config = TrainConfig {
+        epochs: 3,
+        ..TrainConfig::default()
+    };
+    // On a thread of its own, so that a hang fails the test instead of stopping the suite.
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            train::train(
+                &c.network,
+                &initial_weights(&c.network, 0),
+                &data,
+                &config,
+                &TrainDevice::cpu(),
+                &mut |p| assert!(!p.epoch_done, "the caller's own bug"),
+            )
+        }));
+        let text = result.err().map(|message| {
+            message
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| message.downcast_ref::<String>().cloned())
+                .unwrap_or_default()
+        });
+        done.send(text).unwrap();
+    });
+    let text = outcome
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("training returned within two minutes of the panic")
+        .expect("the panic reached the caller");
+    assert!(text.contains("the caller's own bug"), "{text}");
+}
+
+#[test]
 fn a_loss_that_explodes_fails_with_the_step_named() {
     let space = load_space("mlp").unwrap();
     let (c, data) =

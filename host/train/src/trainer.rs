@@ -160,10 +160,11 @@ pub fn train_until(
     // is reported only when the last report is [`STEP_REPORTS_EVERY`] old. Every epoch's end
     // is, and training waits until `progress` has seen it: what the caller decides then (a
     // search pruning the trial at a rung) takes effect before the next epoch begins.
-    let (report, reports) = std::sync::mpsc::channel();
-    let (seen, wait_seen) = std::sync::mpsc::channel();
     let mut trained = None;
     rayon::in_place_scope(|scope| {
+        // Made here, so that a `progress` that panics drops them and training waits for no one.
+        let (report, reports) = std::sync::mpsc::channel();
+        let (seen, wait_seen) = std::sync::mpsc::channel();
         let slot = &mut trained;
         scope.spawn(move |_| {
             let mut last: Option<Instant> = None;
