@@ -42,12 +42,12 @@ pub struct Geometry {
 /// `output_at..output_at + len` (offsets in a channel) read input pixels `input_at`,
 /// `input_at + stride`, … .
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Run {
+pub(super) struct Run {
     /// The tap, `ky · kernel width + kx`.
-    tap: usize,
-    input_at: usize,
-    output_at: usize,
-    len: usize,
+    pub(super) tap: usize,
+    pub(super) input_at: usize,
+    pub(super) output_at: usize,
+    pub(super) len: usize,
 }
 
 impl Geometry {
@@ -109,7 +109,7 @@ impl Geometry {
     }
 
     /// Every [`Run`] of the kernel over the map, computed once per op.
-    fn runs(&self) -> Vec<Run> {
+    pub(super) fn runs(&self) -> Vec<Run> {
         let mut runs = Vec::new();
         for ky in 0..self.kernel[0] {
             let (oy0, rows, iy0) = self.span(0, ky);

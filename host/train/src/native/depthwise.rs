@@ -53,30 +53,15 @@ impl Pairs {
     }
 }
 
-/// Every `(output pixel, tap, input pixel)` where a tap reaches inside the map, output pixel
-/// by output pixel, taps in order.
+/// Every `(output pixel, tap, input pixel)` where a tap reaches inside the map: the
+/// geometry's runs ([`Geometry::runs`]) pixel by pixel.
 fn reaches(g: &Geometry) -> Vec<[usize; 3]> {
-    // The input index along `axis` of output `o` and kernel offset `k`, if inside the map.
-    let at = |axis: usize, o: usize, k: usize| {
-        (o * g.stride[axis] + k * g.dilation[axis])
-            .checked_sub(g.padding[axis])
-            .filter(|&i| i < g.input[axis])
-    };
-    let mut all = Vec::new();
-    for oy in 0..g.output[0] {
-        for ox in 0..g.output[1] {
-            for ky in 0..g.kernel[0] {
-                let Some(iy) = at(0, oy, ky) else { continue };
-                for kx in 0..g.kernel[1] {
-                    if let Some(ix) = at(1, ox, kx) {
-                        let (p, tap) = (oy * g.output[1] + ox, ky * g.kernel[1] + kx);
-                        all.push([p, tap, iy * g.input[1] + ix]);
-                    }
-                }
-            }
-        }
-    }
-    all
+    g.runs()
+        .iter()
+        .flat_map(|r| {
+            (0..r.len).map(move |k| [r.output_at + k, r.tap, r.input_at + k * g.stride[1]])
+        })
+        .collect()
 }
 
 /// Channels summed side by side in registers by [`gather`].
