@@ -7,6 +7,7 @@
 //! search); a genotype over the latency limit is rejected before it would be trained and is
 //! not a query; a genotype asked again is answered from what is known and is not a query.
 
+use std::collections::hash_map::Entry as Slot;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
@@ -94,15 +95,16 @@ impl ArchTable {
                 genotype: g,
             };
             // A row repeated later replaces the earlier one, in both.
-            match entries.insert(candidate.genotype.to_text(), (entry, candidates.len())) {
-                Some((_, earlier)) => {
-                    entries
-                        .get_mut(&candidate.genotype.to_text())
-                        .expect("just inserted")
-                        .1 = earlier;
-                    candidates[earlier] = candidate;
+            match entries.entry(candidate.genotype.to_text()) {
+                Slot::Occupied(mut row) => {
+                    let (earlier, at) = row.get_mut();
+                    *earlier = entry;
+                    candidates[*at] = candidate;
                 }
-                None => candidates.push(candidate),
+                Slot::Vacant(row) => {
+                    row.insert((entry, candidates.len()));
+                    candidates.push(candidate);
+                }
             }
         }
         if entries.is_empty() {
@@ -300,4 +302,38 @@ fn mean_std(values: &[f64]) -> (f64, f64) {
         0.0
     };
     (mean, var.sqrt())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edgenas_model::space::load_space;
+
+    #[test]
+    fn a_repeated_row_replaces_the_earlier_one_as_entry_and_as_candidate() {
+        let space = load_space("nb201").unwrap();
+        let cell = "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|skip_connect~1|none~2|";
+        let other = "|none~0|+|none~0|none~1|+|nor_conv_3x3~0|none~1|none~2|";
+        let path = std::env::temp_dir().join(format!("edgenas-replay-{}.csv", std::process::id()));
+        std::fs::write(
+            &path,
+            format!("arch,accuracy,latency_ms\n{cell},90,15\n{other},91,16\n{cell},92,17\n"),
+        )
+        .unwrap();
+        let table = ArchTable::read(&path, &space);
+        std::fs::remove_file(&path).unwrap();
+        let table = table.unwrap();
+        let key = space.parse_genotype(cell).unwrap().to_text();
+        assert_eq!(table.len(), 2);
+        assert_eq!(
+            table.entries[&key],
+            Entry {
+                accuracy: 92.0,
+                latency_ms: 17.0
+            }
+        );
+        assert_eq!(table.candidates.len(), 2);
+        assert_eq!(table.candidates[0].genotype.to_text(), key);
+        assert_eq!(table.candidates[0].latency_ms, 17.0);
+    }
 }
