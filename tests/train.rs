@@ -16,6 +16,12 @@ const MLP: &str = "act=relu,hidden.depth=2,hidden.b1.out=128,hidden.b2.out=64";
 const DS_CNN: &str =
     "stem.out=64,ds.depth=2,ds.b1.out=64,ds.b2.out=64,ds.b1.kernel=3,ds.b2.kernel=3";
 
+/// The `MLP` genotype as a candidate for the digits, with the data set (seed 0).
+fn mlp_on_digits() -> (Candidate, edgenas::data::Dataset) {
+    let space = load_space("mlp").unwrap();
+    Candidate::for_data(&space, space.parse_genotype(MLP).unwrap(), "digits", 0).unwrap()
+}
+
 fn train_on_digits(space: &str, genotype: &str, config: &TrainConfig) -> (f64, train::Trained) {
     let space = load_space(space).unwrap();
     let g = space.parse_genotype(genotype).unwrap();
@@ -98,9 +104,7 @@ fn what_the_caller_decides_at_an_epochs_end_takes_effect_before_the_next_epoch()
     // A search prunes a trial when an epoch's end reaches a rung: the report is handled on the
     // calling thread while training runs on the pool, so training must wait for it. Here the
     // caller takes its time (as a study write may) and then stops training after epoch 1.
-    let space = load_space("mlp").unwrap();
-    let (c, data) =
-        Candidate::for_data(&space, space.parse_genotype(MLP).unwrap(), "digits", 0).unwrap();
+    let (c, data) = mlp_on_digits();
     let config = TrainConfig {
         epochs: 5,
         ..TrainConfig::default()
@@ -128,9 +132,7 @@ fn what_the_caller_decides_at_an_epochs_end_takes_effect_before_the_next_epoch()
 
 #[test]
 fn a_progress_callback_that_panics_is_a_panic_not_a_hang() {
-    let space = load_space("mlp").unwrap();
-    let (c, data) =
-        Candidate::for_data(&space, space.parse_genotype(MLP).unwrap(), "digits", 0).unwrap();
+    let (c, data) = mlp_on_digits();
     let config = TrainConfig {
         epochs: 3,
         ..TrainConfig::default()
@@ -166,9 +168,7 @@ fn a_progress_callback_that_panics_is_a_panic_not_a_hang() {
 
 #[test]
 fn a_loss_that_explodes_fails_with_the_step_named() {
-    let space = load_space("mlp").unwrap();
-    let (c, data) =
-        Candidate::for_data(&space, space.parse_genotype(MLP).unwrap(), "digits", 0).unwrap();
+    let (c, data) = mlp_on_digits();
     let config = TrainConfig {
         learning_rate: 1e30,
         ..TrainConfig::default()
@@ -262,9 +262,7 @@ fn edgenas_train_reports_and_writes_its_results() {
     assert_eq!(saved["test_accuracy"], v["test_accuracy"]);
     let weights: edgenas::weights::Weights =
         serde_json::from_slice(&std::fs::read(dir.path().join("weights.json")).unwrap()).unwrap();
-    let space = load_space("mlp").unwrap();
-    let (c, _) =
-        Candidate::for_data(&space, space.parse_genotype(MLP).unwrap(), "digits", 0).unwrap();
+    let (c, _) = mlp_on_digits();
     weights.check(&c.network).unwrap();
 }
 
