@@ -61,6 +61,8 @@ pub struct KnownCosts {
     observed: Vec<(usize, f64)>,
     /// Candidates over this latency are left out (the search's limit).
     latency_limit_ms: Option<f64>,
+    /// The pool's median latency: the hypervolume's reference latency.
+    median_latency_ms: f64,
 }
 
 impl KnownCosts {
@@ -84,13 +86,7 @@ impl KnownCosts {
     fn best_open(&self) -> Option<usize> {
         let accuracies: Vec<f64> = self.observed.iter().map(|o| o.1).collect();
         let floor = quantile(&accuracies, 0.25);
-        let reference = [
-            quantile(&accuracies, 0.5),
-            quantile(
-                &self.pool.iter().map(|c| c.latency_ms).collect::<Vec<_>>(),
-                0.5,
-            ),
-        ];
+        let reference = [quantile(&accuracies, 0.5), self.median_latency_ms];
         let fitted = fitted(&self.observed);
         let points: Vec<&[f64; FEATURES]> = fitted.iter().map(|o| &self.features[o.0]).collect();
         let values: Vec<f64> = fitted.iter().map(|o| o.1.max(floor)).collect();
@@ -162,6 +158,8 @@ impl Strategy for KnownCosts {
             .collect();
         self.done = vec![false; pool.len()];
         self.observed.clear();
+        self.median_latency_ms =
+            quantile(&pool.iter().map(|c| c.latency_ms).collect::<Vec<_>>(), 0.5);
         self.pool = pool;
     }
 
