@@ -31,6 +31,7 @@ for seed in $(seq 1 "$seeds"); do
         esac
         start=$(date +%s.%N)
         "$EDGENAS" search --space "$space" --board host --meter simulator --data "$data" \
+            --strategy bayes \
             --trials "$trials" --epochs "$epochs" "${how[@]}" --seed "$seed" \
             --finalists 0 --out "$dir" --json > "$dir.json" 2> "$dir.log"
         end=$(date +%s.%N)

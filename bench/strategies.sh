@@ -13,16 +13,32 @@ bin=${EDGENAS:-target/debug/edgenas}
 [ -x "$bin" ] || cargo build --locked
 runs=$(mktemp -d)
 trap 'rm -rf "$runs"' EXIT
-for strategy in random evolution reinforce bayes nsga2 ehvi ei; do
+# NAME STRATEGY [EXTRA]: `ehvi` and `ei` see every row of the table; `… drawn` see 5,000
+# genotypes drawn as `edgenas search` draws its candidates by default, and the neighbours of
+# their best.
+while read -r name strategy extra; do
+    # shellcheck disable=SC2086
     "$bin" replay --table "$table" --strategy "$strategy" --budget 200 --seeds 30 --json \
-        > "$runs/$strategy-free.json"
+        $extra > "$runs/$name-free.json"
+    # shellcheck disable=SC2086
     "$bin" replay --table "$table" --strategy "$strategy" --budget 200 --seeds 30 --json \
-        --max-latency-ms "$limit" > "$runs/$strategy-limited.json"
-done
+        $extra --max-latency-ms "$limit" > "$runs/$name-limited.json"
+done <<'RUNS'
+random random
+evolution evolution
+reinforce reinforce
+bayes bayes
+nsga2 nsga2
+ehvi ehvi
+ei ei
+ehvi-drawn ehvi --candidates 5000
+ei-drawn ei --candidates 5000
+RUNS
 python3 - "$runs" "$limit" <<'PY'
 import json, sys
 runs, limit = sys.argv[1:]
-strategies = ["random", "evolution", "reinforce", "bayes", "nsga2", "ehvi", "ei"]
+strategies = ["random", "evolution", "reinforce", "bayes", "nsga2", "ehvi", "ei", "ehvi-drawn",
+              "ei-drawn"]
 at = [25, 50, 100, 200]
 def load(s, kind):
     return json.load(open(f"{runs}/{s}-{kind}.json"))

@@ -494,3 +494,27 @@ fn a_front_end_table_is_checked_like_the_rest_of_a_space() {
     let e = bad("clip_ms = 500", "clip_ms = 20");
     assert!(e.contains("longer than the clip"), "{e}");
 }
+
+#[test]
+fn a_front_ends_sample_shape_is_known_without_loading_the_clips_through_it() {
+    // What a search's candidates are decoded with: each front end of the space gives the
+    // shape and classes its loaded data set would have.
+    let dir = tempfile::tempdir().unwrap();
+    write_tones(dir.path(), 2);
+    let spec = format!("audio-folder:{}", dir.path().display());
+    let space = parse_space(TONE_SPACE, "tones.toml").unwrap();
+    let formats: Vec<InputFormat> = ["front_end.coefficients=8", "front_end.coefficients=12"]
+        .iter()
+        .map(|g| Candidate::input_format(&space, &space.parse_genotype(g).unwrap()).unwrap())
+        .collect();
+    assert_ne!(formats[0], formats[1]);
+    let mut datasets = data::Datasets::new(&spec, 0);
+    datasets.get(formats[0]).unwrap();
+    for &format in &formats {
+        let loaded = data::load(&spec, format, 0).unwrap();
+        assert_eq!(
+            datasets.shape_and_classes(format).unwrap(),
+            (loaded.shape, loaded.classes())
+        );
+    }
+}

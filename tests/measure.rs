@@ -153,6 +153,11 @@ fn the_simulator_prices_each_node_with_the_board_cost_model() {
         assert_eq!(m.cycles, Some(cycles));
         let ms = cycles / board.clock_hz as f64 * 1e3;
         assert!((m.latency_ms.median - ms).abs() < 1e-12);
+        // What a search's candidates are ranked by: the same figure, without running it.
+        assert_eq!(
+            sim.predict_ms(&bytes, "ds-cnn").unwrap(),
+            m.latency_ms.median
+        );
         // The shipped coefficients are estimates, and the prediction says so.
         assert!(
             m.warnings
@@ -182,6 +187,10 @@ fn a_real_board_inherits_the_kernel_model_of_its_emulated_twin() {
         let cycles = edgenas::measure::kernel_model::predict_cycles(km, &counts).unwrap();
         assert_eq!(m.cycles, Some(cycles));
         assert!((m.latency_ms.median - cycles / 216e6 * 1e3).abs() < 1e-12);
+        assert_eq!(
+            sim.predict_ms(&bytes, "ds-cnn").unwrap(),
+            m.latency_ms.median
+        );
         assert!(
             m.warnings
                 .iter()

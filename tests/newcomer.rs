@@ -249,9 +249,12 @@ fn a_resumed_search_counts_on_from_its_study() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let run = |trials: &str| {
+        // A strategy that proposes without knowing costs, so that the limit rejects trials.
         let o = ds_cnn_search(
             &out,
             &[
+                "--strategy",
+                "random",
                 "--max-latency-ms",
                 "5",
                 "--trials",

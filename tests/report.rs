@@ -75,6 +75,7 @@ fn settings() -> Settings {
         trials: None,
         fidelity: Default::default(),
         prescreen: None,
+        candidates: None,
     }
 }
 

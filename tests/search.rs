@@ -201,10 +201,9 @@ fn a_search_records_every_trial_and_exports_its_front() {
 #[test]
 fn no_candidate_over_a_limit_is_ever_trained() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("run");
-    search(
-        &out,
-        &[
+    let run = |name: &str, strategy: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec![
             "--space",
             "mlp",
             "--board",
@@ -217,9 +216,16 @@ fn no_candidate_over_a_limit_is_ever_trained() {
             "75",
             "--max-macs",
             "20000",
-        ],
-    );
-    let stored = trials(&out.join("study.db"));
+        ];
+        args.extend_from_slice(strategy);
+        let s = search(&out, &args);
+        (s, trials(&out.join("study.db")), out)
+    };
+    let over =
+        |t: &Trial| t.flash_bytes.unwrap() as f64 / 1024.0 > 75.0 || t.macs.unwrap() > 20_000;
+    // A strategy that proposes without knowing costs: the limits reject some of its
+    // proposals, recorded as infeasible trials that were never trained.
+    let (_, stored, out) = run("random", &["--strategy", "random"]);
     let infeasible: Vec<&Trial> = stored
         .iter()
         .filter(|t| t.state == TrialState::Infeasible)
@@ -229,11 +235,9 @@ fn no_candidate_over_a_limit_is_ever_trained() {
         "the limits rejected nothing: {stored:?}"
     );
     for t in &stored {
-        let flash_kb = t.flash_bytes.unwrap() as f64 / 1024.0;
-        let over = flash_kb > 75.0 || t.macs.unwrap() > 20_000;
         match t.state {
             TrialState::Infeasible => {
-                assert!(over, "{t:?}");
+                assert!(over(t), "{t:?}");
                 assert!(t.valid_accuracy.is_none() && t.train_seconds.is_none());
                 assert!(t.artefacts.is_none());
                 assert!(!out.join("trials").join(t.id.to_string()).exists());
@@ -243,17 +247,30 @@ fn no_candidate_over_a_limit_is_ever_trained() {
                     "{reason}"
                 );
             }
-            TrialState::Complete => assert!(!over, "{t:?}"),
+            TrialState::Complete => assert!(!over(t), "{t:?}"),
             other => panic!("trial {} is {other:?}", t.id),
         }
     }
-    assert_eq!(
+    let complete = |stored: &[Trial]| {
         stored
             .iter()
             .filter(|t| t.state == TrialState::Complete)
-            .count(),
-        3
+            .count()
+    };
+    assert_eq!(complete(&stored), 3);
+    // The default strategy (`ehvi`) costs its candidates first: it proposes none over a
+    // limit, so every trial it records is trained.
+    let (s, stored, _) = run("ehvi", &[]);
+    let counts = &s["candidates"];
+    assert!(counts["over_limits"].as_u64().unwrap() > 0, "{counts}");
+    assert_eq!(
+        counts["drawn"].as_u64().unwrap(),
+        counts["within_limits"].as_u64().unwrap() + counts["over_limits"].as_u64().unwrap(),
+        "{counts}"
     );
+    assert_eq!(stored.len(), 3, "{stored:?}");
+    assert_eq!(complete(&stored), 3);
+    assert!(stored.iter().all(|t| !over(t)), "{stored:?}");
 }
 
 #[test]
@@ -480,17 +497,32 @@ fn bad_input_is_refused_with_a_clear_message() {
         err.contains("space: mlp in the study, resnet-tiny given"),
         "{err}"
     );
-    // A strategy that only a replay can feed.
-    let fresh = dir.path().join("ehvi");
+    // A strategy of known costs on a board that cannot predict latency; the default
+    // strategy there is `bayes`, which needs no prediction.
+    let (_, text) = edgenas::board::SHIPPED_BOARDS
+        .iter()
+        .find(|(n, _)| *n == "nucleo-f746zg")
+        .unwrap();
+    let bare = dir.path().join("bare.toml");
+    std::fs::write(&bare, text.split("[cost_model]").next().unwrap()).unwrap();
+    let board = bare.to_str().unwrap();
+    let args = [
+        "--space", "mlp", "--board", board, "--trials", "1", "--epochs", "1",
+    ];
+    let fresh = dir.path().join("bare");
     let err = failure(&search_args(
         &fresh,
-        &["--space", "mlp", "--strategy", "ehvi", "--trials", "1"],
+        &[&args[..], &["--strategy", "ehvi"]].concat(),
         false,
     ));
     assert!(
-        err.contains("strategy `ehvi` needs every candidate's latency") && err.contains("nsga2"),
+        err.contains("strategy `ehvi` ranks candidates by their predicted latency")
+            && err.contains("has no [cost_model]"),
         "{err}"
     );
+    let summary = search(&fresh, &[&args[..], &["--finalists", "0"]].concat());
+    assert_eq!(summary["stop"], "trials", "{summary}");
+    assert!(summary["candidates"].is_null(), "{summary}");
     // A file that is not a study.
     let notes = dir.path().join("notes.txt");
     std::fs::write(&notes, "not a database").unwrap();
@@ -646,7 +678,11 @@ fn prescreening_trains_the_best_scored_of_several_admitted_proposals() {
     let dir = tempfile::tempdir().unwrap();
     let run = |name: &str, extra: &[&str]| {
         let out = dir.path().join(name);
+        // A strategy that proposes without knowing costs: `ehvi` proposes only candidates
+        // within the limits already.
         let mut args = vec![
+            "--strategy",
+            "random",
             "--space",
             "ds-cnn",
             "--board",

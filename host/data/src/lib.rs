@@ -202,6 +202,33 @@ impl Datasets {
         }
         Ok(&self.loaded[&format])
     }
+
+    /// The shape of one sample and the number of classes of the data set in `format`,
+    /// without loading it when a format already loaded tells: the classes are the same in
+    /// every format, an audio folder's shape is its front end's, an image folder's the
+    /// format's dims, and every other data set keeps its own shape.
+    pub fn shape_and_classes(&mut self, format: InputFormat) -> Result<(Shape, usize), DataError> {
+        let Some(any) = self.loaded.values().next() else {
+            return self.get(format).map(|d| (d.shape, d.classes()));
+        };
+        let classes = any.classes();
+        let shape = match (self.loaded.get(&format), format.front_end) {
+            (Some(d), _) => Some(d.shape),
+            (None, Some(front_end)) => {
+                audio_spec(&self.spec).map(|_| audio::feature_shape(&front_end))
+            }
+            (None, None) if self.spec.starts_with("image-folder:") => {
+                let (c, h, w) = format.dims;
+                Some(Shape::Image { c, h, w })
+            }
+            (None, None) => Some(any.shape),
+        };
+        match shape {
+            Some(shape) => Ok((shape, classes)),
+            // A front end over data that is not audio: loading says why that cannot be.
+            None => self.get(format).map(|d| (d.shape, d.classes())),
+        }
+    }
 }
 
 /// Every sample of the data set `spec` in `format`, unsplit and not normalised (audio clips

@@ -53,6 +53,54 @@ impl Simulator {
         })
     }
 
+    /// The latency of the ONNX model `bytes` predicted in milliseconds, without running it
+    /// (a model that does not run is not caught here; [`Meter::measure`] runs it once).
+    pub fn predict_ms(&self, bytes: &[u8], what: &str) -> Result<f64, MeasureError> {
+        Ok(self.ms(self.cycles(bytes, what, &mut Vec::new())?))
+    }
+
+    /// `cycles` at the board's clock, in milliseconds.
+    fn ms(&self, cycles: f64) -> f64 {
+        cycles / self.board.clock_hz as f64 * 1e3
+    }
+
+    /// The predicted cycles of `bytes`: by the kernel model where the board has one that
+    /// prices every kernel, else by the cost model node by node; why, and what to trust less,
+    /// goes to `warnings`.
+    fn cycles(
+        &self,
+        bytes: &[u8],
+        what: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<f64, MeasureError> {
+        match self.kernel_cycles(bytes, what) {
+            Some(Ok((cycles, note))) => {
+                warnings.push(note);
+                return Ok(cycles);
+            }
+            Some(Err(e)) => warnings.push(format!(
+                "the kernel model cannot predict it: {e}; the cost model does"
+            )),
+            None => {}
+        }
+        // The cost model's node-by-node work is read only where it prices the model.
+        let work = analyse(bytes, what)?;
+        let fallback = work.fallback_ops();
+        if !fallback.is_empty() {
+            warnings.push(format!(
+                "no cost-model kind for {}: priced as elementwise work per output element (a fallback)",
+                fallback.join(", ")
+            ));
+        }
+        if self.cost.source != "calibrated" {
+            warnings.push(format!(
+                "board {}'s latency rests on an uncalibrated estimate (published kernel figures, not our engine measured): run `edgenas calibrate`",
+                self.board.name
+            ));
+        }
+        Ok(predict_cycles(&work, &self.cost))
+    }
+
     /// The cycles of `bytes` predicted by the kernel model, with its note; `None` without one,
     /// or with a warning when the model has a kernel it was not calibrated on.
     fn kernel_cycles(&self, bytes: &[u8], what: &str) -> Option<Result<(f64, String), String>> {
@@ -132,45 +180,12 @@ impl Meter for Simulator {
         let zeros = vec![0.0; model.input_shape().iter().product()];
         model.run(&zeros)?;
         let mut warnings = Vec::new();
-        let by_kernels = match self.kernel_cycles(bytes, what) {
-            Some(Ok((cycles, note))) => {
-                warnings.push(note);
-                Some(cycles)
-            }
-            Some(Err(e)) => {
-                warnings.push(format!(
-                    "the kernel model cannot predict it: {e}; the cost model does"
-                ));
-                None
-            }
-            None => None,
-        };
-        // The cost model's node-by-node work is read only where it prices the model.
-        let cycles = match by_kernels {
-            Some(cycles) => cycles,
-            None => {
-                let work = analyse(bytes, what)?;
-                let fallback = work.fallback_ops();
-                if !fallback.is_empty() {
-                    warnings.push(format!(
-                        "no cost-model kind for {}: priced as elementwise work per output element (a fallback)",
-                        fallback.join(", ")
-                    ));
-                }
-                if self.cost.source != "calibrated" {
-                    warnings.push(format!(
-                        "board {}'s latency rests on an uncalibrated estimate (published kernel figures, not our engine measured): run `edgenas calibrate`",
-                        self.board.name
-                    ));
-                }
-                predict_cycles(&work, &self.cost)
-            }
-        };
+        let cycles = self.cycles(bytes, what, &mut warnings)?;
         Ok(Measurement {
             board: self.board.name.clone(),
             backend: self.backend().into(),
             kind: Kind::Predicted,
-            latency_ms: Latency::predicted(cycles / self.board.clock_hz as f64 * 1e3),
+            latency_ms: Latency::predicted(self.ms(cycles)),
             cycles: Some(cycles),
             instructions: None,
             ram_bytes: None,

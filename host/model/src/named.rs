@@ -85,13 +85,14 @@ impl Named for StrategyName {
             StrategyName::Ehvi => {
                 "Expected hypervolume improvement of accuracy × latency: a Gaussian process over \
                  the networks' depth, layers and MACs predicts accuracy, and each query goes to \
-                 the candidate whose known latency and predicted accuracy add most to the front \
-                 (needs every candidate's latency first: `edgenas replay` only, for now)"
+                 the candidate whose predicted latency and accuracy add most to the front (a \
+                 search first prices --candidates genotypes with the board's simulator and never \
+                 proposes one over a limit); the default"
             }
             StrategyName::Ei => {
                 "Expected improvement of accuracy over the candidates that meet the limits, by \
-                 the same Gaussian process over the networks' depth, layers and MACs as ehvi \
-                 (`edgenas replay` only, for now)"
+                 the same Gaussian process over the networks' depth, layers and MACs and the \
+                 same priced candidates as ehvi"
             }
         }
     }

@@ -109,13 +109,6 @@ impl Plan {
             Err(e) => (None, Some(format!("latency is not measured ({e})"))),
         };
         let strategy = options.strategy.unwrap_or(settings.strategy);
-        if matches!(strategy, StrategyName::Ehvi | StrategyName::Ei) {
-            return Err(unrunnable(format!(
-                "strategy `{strategy}` needs every candidate's latency before the first query, \
-                 which a search does not work out yet: use it in `edgenas replay`; `nsga2` for a \
-                 multi-objective search, `bayes` for one objective"
-            )));
-        }
         Ok(Plan {
             strategy,
             settings,

@@ -402,6 +402,10 @@ pub struct Settings {
     /// last search's choice). None in studies of older versions.
     #[serde(default)]
     pub prescreen: Option<Prescreen>,
+    /// Genotypes drawn as candidates of known cost for `ehvi` and `ei` (may change between
+    /// runs, like `prescreen`); `None`: the search's default.
+    #[serde(default)]
+    pub candidates: Option<usize>,
 }
 
 impl Settings {
@@ -429,6 +433,7 @@ impl Settings {
             trials: Some(9),
             fidelity: Default::default(),
             prescreen: None,
+            candidates: Some(300),
         }
     }
 

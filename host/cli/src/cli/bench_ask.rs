@@ -5,9 +5,11 @@ use std::time::Instant;
 
 use anyhow::Result;
 use edgenas::named::Named;
+use edgenas::network::decode;
 use edgenas::rng::Rng;
 use edgenas::space::load_space;
-use edgenas::strategy::{Outcome, Score, StrategyName, strategy};
+use edgenas::strategy::features::network_features;
+use edgenas::strategy::{Candidate, Outcome, Score, StrategyName, strategy};
 use serde_json::json;
 
 use super::format::Table;
@@ -28,17 +30,31 @@ pub struct AskArgs {
     json: bool,
 }
 
+/// Candidates of known cost given to `ehvi` and `ei` before the history: as many as a
+/// search draws by default.
+const CANDIDATES: usize = edgenas::search::CANDIDATES;
+
+/// A deterministic hash of a genotype's text (FNV-1a).
+fn hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// The made-up latency of a genotype, the same in its candidate and its outcome.
+fn latency_of(h: u64) -> f64 {
+    (h >> 20) as f64 % 50.0
+}
+
 /// A made-up but deterministic outcome for a genotype: a fifth infeasible, the rest scored.
 fn outcome_of(text: &str) -> Outcome {
-    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    });
-    if h % 5 == 0 {
+    let h = hash(text);
+    if h.is_multiple_of(5) {
         return Outcome::Infeasible;
     }
     Outcome::Feasible(Score {
         objective: 80.0 + (h % 1000) as f64 / 100.0,
-        latency_ms: (h >> 20) as f64 % 50.0,
+        latency_ms: latency_of(h),
         ram_bytes: ((h >> 30) % 100_000) as f64,
         flash_bytes: ((h >> 40) % 500_000) as f64,
     })
@@ -58,9 +74,27 @@ pub fn ask(args: AskArgs) -> Result<()> {
         for &s in StrategyName::ALL {
             let mut strat = strategy(s, None);
             let mut rng = Rng::new(1);
-            for _ in 0..args.history {
-                let g = space.sample(&mut rng);
-                strat.tell(&g, outcome_of(&g.to_text()));
+            let history: Vec<_> = (0..args.history).map(|_| space.sample(&mut rng)).collect();
+            if strat.wants_candidates() {
+                // The history's genotypes are among the candidates, as in a search.
+                let drawn = (history.len()..CANDIDATES).map(|_| space.sample(&mut rng));
+                let candidates = history
+                    .iter()
+                    .cloned()
+                    .chain(drawn)
+                    .map(|genotype| {
+                        let network = decode(&space, &genotype)?;
+                        Ok(Candidate {
+                            features: network_features(&network),
+                            latency_ms: latency_of(hash(&genotype.to_text())),
+                            genotype,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                strat.know_costs(&candidates);
+            }
+            for g in &history {
+                strat.tell(g, outcome_of(&g.to_text()));
             }
             let (mut asks, mut tells) = (Vec::new(), Vec::new());
             for _ in 0..args.asks {

@@ -7,7 +7,9 @@ use anyhow::{Result, bail};
 use edgenas::named::Named;
 use edgenas::space::load_space;
 use edgenas::strategy::StrategyName;
-use edgenas::strategy::replay::{ArchTable, hypervolume_summary, mean_lookups, replay, summary};
+use edgenas::strategy::replay::{
+    ArchTable, Setup, hypervolume_summary, mean_lookups, replay, summary,
+};
 use serde_json::json;
 
 use super::format::Table;
@@ -37,6 +39,11 @@ pub struct Args {
     /// be trained and cost no query.
     #[arg(long, value_parser = super::numbers::positive)]
     max_latency_ms: Option<f64>,
+    /// For the strategies that choose among candidates of known cost (`ehvi`, `ei`): how many
+    /// genotypes they see, drawn from the space as `edgenas search` draws its candidates
+    /// (1,000 there). Default: every row of the table. Their latencies count as looked up.
+    #[arg(long, value_name = "N", value_parser = super::numbers::count)]
+    candidates: Option<usize>,
     /// The hypervolume's reference accuracy (percent). Default: the table's median accuracy
     /// (the reference of `../shared/bench/README.md`: only architectures better than the
     /// median in both objectives count).
@@ -68,9 +75,12 @@ pub fn run(args: Args) -> Result<()> {
             replay(
                 &table,
                 &space,
-                args.strategy,
-                args.budget,
-                args.max_latency_ms,
+                Setup {
+                    strategy: args.strategy,
+                    budget: args.budget,
+                    max_latency_ms: args.max_latency_ms,
+                    candidates: args.candidates,
+                },
                 seed,
             )
         })

@@ -13,7 +13,7 @@ use edgenas::export::write_path;
 use edgenas::measure::MeterChoice;
 use edgenas::plan::{Plan, PlanOptions};
 use edgenas::report::study_html;
-use edgenas::search::{Event, Search, SearchConfig, Stop, Summary};
+use edgenas::search::{CandidateCounts, Event, Search, SearchConfig, Stop, Summary};
 use edgenas::space::load_space;
 use edgenas::strategy::{StrategyName, strategy};
 use edgenas::study::{
@@ -58,9 +58,18 @@ pub struct Args {
     /// Reject candidates with more multiply-accumulates per inference.
     #[arg(long, value_parser = super::numbers::count_u64)]
     max_macs: Option<u64>,
-    /// The strategy.
-    #[arg(long, value_parser = named::<StrategyName>(), default_value = "bayes")]
-    strategy: StrategyName,
+    /// The strategy. Default: `ehvi`, since a search's front has more than one objective
+    /// (accuracy against latency, RAM and flash): it predicts the latency of --candidates
+    /// genotypes within the limits before the first trial and trains those likeliest to
+    /// extend the accuracy/latency front; `bayes` on a board without a cost model.
+    #[arg(long, value_parser = named::<StrategyName>())]
+    strategy: Option<StrategyName>,
+    /// With `ehvi` or `ei`: how many distinct genotypes are drawn, and their latency predicted
+    /// by the board's simulator, before the first trial (all of a smaller space, nearly); the
+    /// neighbours of the best trials are added as the search goes. More find more of the front
+    /// and cost a few milliseconds each (docs/strategies.md).
+    #[arg(long, value_name = "N", value_parser = super::numbers::count)]
+    candidates: Option<usize>,
     /// Trials to train (complete or failed) in the study, counting earlier runs: rerunning a
     /// finished search with a larger number continues it. Infeasible candidates do not count.
     #[arg(long, default_value_t = 20, value_parser = super::numbers::count)]
@@ -131,7 +140,8 @@ pub struct Args {
     #[arg(long, default_value_t = 3, value_parser = super::numbers::at_least_two)]
     eta: usize,
     /// Print JSON: `stop`, `trials` (every trial of the study), `front` (trial ids),
-    /// `finalists`, `report` (the HTML report's path).
+    /// `finalists`, `report` (the HTML report's path), `candidates` (with `ehvi` or `ei`:
+    /// `drawn`, `within_limits`, `over_limits`, `failed`; else null).
     #[arg(long)]
     json: bool,
 }
@@ -139,7 +149,11 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     super::worker::check_heartbeat_timeout(args.heartbeat_timeout)?;
     let space_name = load_space(&args.space)?.name;
-    let board_name = load_board(&args.board)?.name;
+    let board = load_board(&args.board)?;
+    let strategy_name = args.strategy.unwrap_or(match board.cost_model {
+        Some(_) => StrategyName::Ehvi,
+        None => StrategyName::Bayes,
+    });
     let train = args.training.config(args.epochs, None, args.seed);
     let device = args.training.device()?;
     let study_location = args
@@ -149,7 +163,7 @@ pub fn run(args: Args) -> Result<()> {
     let settings = Settings {
         space: space_name,
         space_file: args.space.clone(),
-        board: board_name,
+        board: board.name,
         board_file: args.board.clone(),
         data: super::data_spec(&args.data, args.split_by)?,
         limits: Limits {
@@ -162,7 +176,7 @@ pub fn run(args: Args) -> Result<()> {
         epochs: args.epochs,
         training: Some(train),
         seed: args.seed,
-        strategy: args.strategy,
+        strategy: strategy_name,
         edgenas_version: env!("CARGO_PKG_VERSION").into(),
         trials: Some(args.trials),
         fidelity: match args.fidelity {
@@ -180,6 +194,7 @@ pub fn run(args: Args) -> Result<()> {
             },
         },
         prescreen: args.prescreen,
+        candidates: args.candidates,
     };
     let options = PlanOptions {
         board_file: None,
@@ -240,6 +255,7 @@ pub fn run(args: Args) -> Result<()> {
     if args.json {
         let mut value = serde_json::to_value(&summary)?;
         value["report"] = serde_json::json!(report);
+        value["candidates"] = serde_json::json!(display.candidates);
         super::print_json(&value)?;
     } else {
         print_summary(&summary, &study_path, &args.out);
@@ -296,6 +312,8 @@ pub(super) struct Display {
     failed: usize,
     pruned: usize,
     best: Option<f64>,
+    /// What became of the candidates drawn for a strategy of known costs.
+    pub(super) candidates: Option<CandidateCounts>,
 }
 
 impl Display {
@@ -322,6 +340,7 @@ impl Display {
             failed: 0,
             pruned: 0,
             best: None,
+            candidates: None,
         };
         for t in history.iter().filter(|t| t.state.is_final()) {
             display.count(t);
@@ -389,6 +408,33 @@ impl Display {
                     bar.set_message(format!("exporting finalist trial {}", t.id));
                 } else if self.lines {
                     eprintln!("exporting finalist trial {}", t.id);
+                }
+            }
+            Event::Costing { done, total } => {
+                if let Some(bar) = &self.bar {
+                    bar.set_message(format!(
+                        "predicting the latency of candidate {done}/{total}"
+                    ));
+                } else if self.lines && done == 0 {
+                    eprintln!("predicting the latency of {total} candidates");
+                }
+            }
+            Event::Candidates(d) => {
+                let c = d.counts;
+                self.candidates = Some(c);
+                let line = format!(
+                    "candidates: {} of {} drawn within the limits ({} over a limit, {} not \
+                     decodable), latency predicted in {:.1} s",
+                    c.within_limits,
+                    c.drawn,
+                    c.over_limits,
+                    c.failed,
+                    self.started.elapsed().as_secs_f64()
+                );
+                match &self.bar {
+                    Some(bar) => bar.println(line),
+                    None if self.lines => eprintln!("{line}"),
+                    None => {}
                 }
             }
         }

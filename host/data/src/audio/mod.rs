@@ -98,6 +98,16 @@ struct Clip {
 /// The sub-folder of Speech Commands' noise recordings: augmentation, not a class.
 const NOISE_FOLDER: &str = "_background_noise_";
 
+/// The shape of one sample that `front_end` computes from a clip: one channel of frames ×
+/// features.
+pub fn feature_shape(front_end: &FrontEnd) -> Shape {
+    Shape::Image {
+        c: 1,
+        h: front_end.frames(),
+        w: front_end.features(),
+    }
+}
+
 /// Loads `root` for `front_end`.
 pub fn load(
     root: &str,
@@ -113,11 +123,7 @@ pub fn load(
     };
     let features = Features::new(*front_end);
     let mut samples = Samples {
-        shape: Shape::Image {
-            c: 1,
-            h: front_end.frames(),
-            w: front_end.features(),
-        },
+        shape: feature_shape(front_end),
         x: Vec::new(),
         labels: Vec::new(),
         class_names,

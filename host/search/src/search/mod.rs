@@ -12,11 +12,14 @@
 //! re-queues a trial whose work did not end, or asks this process's strategy, told every
 //! result in the study so far, for a genotype the study does not hold yet.
 
+mod candidates;
 mod fidelity;
 mod finalists;
 pub mod limits;
 mod prescreen;
 
+use candidates::Costing;
+pub use candidates::{CANDIDATES, CandidateCounts, Drawn};
 pub use finalists::{Card, ExportPlace, export_trial, load_weights, trial_weights};
 use finalists::{exported_before, save_weights};
 
@@ -86,6 +89,16 @@ pub enum Event<'a> {
     Finished(&'a Trial),
     /// A finalist is being exported.
     Exporting(&'a Trial),
+    /// The latency of `done` of `total` genotypes drawn as candidates is predicted (for a
+    /// strategy that chooses among candidates of known cost).
+    Costing {
+        /// Genotypes done.
+        done: usize,
+        /// Genotypes drawn.
+        total: usize,
+    },
+    /// The candidates are ready.
+    Candidates(&'a Drawn),
 }
 
 /// Why the search stopped.
@@ -305,12 +318,33 @@ impl Search<'_> {
         events: &mut dyn FnMut(Event),
     ) -> Result<Stop, SearchError> {
         let settings = &self.config.settings;
+        let costing = match strategy.wants_candidates() {
+            false => None,
+            true => {
+                let costing = Costing::new(self.space, self.board, settings).map_err(|e| {
+                    SearchError::Input(format!(
+                        "strategy `{}` ranks candidates by their predicted latency, which \
+                             board {} cannot give: {e}",
+                        strategy.name(),
+                        self.board.name
+                    ))
+                })?;
+                let wanted = settings.candidates.unwrap_or(CANDIDATES);
+                let drawn = costing.draw(wanted, datasets, self.stop, &mut |done, total| {
+                    events(Event::Costing { done, total })
+                });
+                events(Event::Candidates(&drawn));
+                strategy.know_costs(&drawn.candidates);
+                Some(costing)
+            }
+        };
         let history = self.storage.trials()?.len() as u64;
         let mut proposer = Proposer {
             space: self.space,
             strategy,
             told: HashSet::new(),
             rng: Rng::new(settings.seed ^ history.wrapping_mul(0x9E37_79B9) ^ self.config.stream),
+            costing,
             prescreen: settings.prescreen.map(|p| {
                 (
                     p.candidates,
@@ -343,6 +377,8 @@ impl Search<'_> {
             {
                 return Ok(Stop::TimeBudget);
             }
+            // Outside the claim, which may hold the study's lock.
+            proposer.cost_wanted(datasets);
             let mut trial = match self
                 .storage
                 .claim(&request, &mut |history| proposer.propose(history, datasets))?
@@ -442,9 +478,7 @@ impl Search<'_> {
                 Kind::Predicted => "predicted",
                 Kind::Emulated => "emulated",
             };
-            // The limit is on the front end and the network together.
-            let front_end = candidate.front_end.and_then(|f| f.predicted_ms(self.board));
-            let latency = m.latency_ms.median + front_end.unwrap_or(0.0);
+            let (latency, front_end) = with_front_end(&candidate, self.board, m.latency_ms.median);
             t.latency_ms = Some(latency);
             t.latency_kind = Some(match front_end {
                 None => format!("{kind} ({})", m.backend),
@@ -594,6 +628,13 @@ impl Search<'_> {
     }
 }
 
+/// The latency of `candidate` on `board` whose network takes `network_ms`, with its front
+/// end's predicted time (the limit is on the two together), and that time.
+fn with_front_end(candidate: &Candidate, board: &Board, network_ms: f64) -> (f64, Option<f64>) {
+    let front_end = candidate.front_end.and_then(|f| f.predicted_ms(board));
+    (network_ms + front_end.unwrap_or(0.0), front_end)
+}
+
 /// How one trial's work ended early.
 enum TrialFailure {
     /// Ctrl-C.
@@ -613,11 +654,25 @@ struct Proposer<'a, 's> {
     /// The trials whose outcome the strategy was told.
     told: HashSet<i64>,
     rng: Rng,
+    /// Works out the costs of the genotypes a strategy of known costs asks about.
+    costing: Option<Costing<'a>>,
     /// How many proposals pre-screening ranks, and what it needs.
     prescreen: Option<(usize, prescreen::Screen<'a>)>,
 }
 
 impl Proposer<'_, '_> {
+    /// Tells a strategy of known costs the costs of the genotypes it asks about (those within
+    /// the limits).
+    fn cost_wanted(&mut self, datasets: &mut Datasets) {
+        if let Some(costing) = &self.costing {
+            let wanted = self.strategy.costs_wanted(self.space);
+            if !wanted.is_empty() {
+                let known = costing.within_limits(wanted, datasets);
+                self.strategy.know_costs(&known);
+            }
+        }
+    }
+
     /// Tells the strategy the outcomes in `history` it has not heard yet (other workers'
     /// too), then asks it for a genotype not in `history` (with pre-screening, for several,
     /// and picks one).

@@ -19,7 +19,7 @@
 //! They need candidates with known costs ([`Strategy::know_costs`]); without them (or after
 //! asking every one) they sample uniformly.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::features::FEATURES;
 use super::gp::{Factored, factor, normal_cdf, normal_pdf, solve_lower};
@@ -49,19 +49,25 @@ pub enum Acquisition {
 pub struct KnownCosts {
     /// What a proposal maximises.
     acquisition: Acquisition,
-    /// Candidates a proposal is drawn from, at most one per feature vector (the fastest).
+    /// Candidates a proposal is drawn from, at most one per feature vector (the fastest, or
+    /// the one asked).
     pool: Vec<Candidate>,
-    /// Their features, standardised over the pool.
-    features: Vec<[f64; FEATURES]>,
+    /// A pool index by feature vector.
+    by_features: HashMap<[u64; FEATURES], usize>,
     /// A pool index by genotype text.
     index: HashMap<String, usize>,
     /// Whether each candidate was asked or told.
     done: Vec<bool>,
     /// Pool index and accuracy of every feasible candidate told.
     observed: Vec<(usize, f64)>,
+    /// Genotypes whose costs were given or asked for: never asked for again.
+    costed: HashSet<String>,
+    /// Observed candidates whose neighbours were asked for.
+    expanded: HashSet<usize>,
     /// Candidates over this latency are left out (the search's limit).
     latency_limit_ms: Option<f64>,
-    /// The pool's median latency: the hypervolume's reference latency.
+    /// The median latency of the first candidates (within the limit): the hypervolume's
+    /// reference latency.
     median_latency_ms: f64,
 }
 
@@ -82,13 +88,14 @@ impl KnownCosts {
         (!open.is_empty()).then(|| open[rng.below(open.len())])
     }
 
-    /// The open candidate that the acquisition rates highest, if the surrogate fits.
-    fn best_open(&self) -> Option<usize> {
+    /// What rates the open candidates, if the surrogate fits.
+    fn rating(&self) -> Option<Rating> {
         let accuracies: Vec<f64> = self.observed.iter().map(|o| o.1).collect();
         let floor = quantile(&accuracies, 0.25);
         let reference = [quantile(&accuracies, 0.5), self.median_latency_ms];
+        let features = standardise(self.pool.iter().map(|c| c.features).collect());
         let fitted = fitted(&self.observed);
-        let points: Vec<&[f64; FEATURES]> = fitted.iter().map(|o| &self.features[o.0]).collect();
+        let points: Vec<&[f64; FEATURES]> = fitted.iter().map(|o| &features[o.0]).collect();
         let values: Vec<f64> = fitted.iter().map(|o| o.1.max(floor)).collect();
         let surrogate = Surrogate::fit(&points, &values)?;
         let steps = front_steps(
@@ -98,25 +105,68 @@ impl KnownCosts {
             reference,
         );
         let best = accuracies.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        (0..self.pool.len())
+        Some(Rating {
+            features,
+            surrogate,
+            steps,
+            best,
+        })
+    }
+
+    /// What the acquisition rates candidate `i` at, its accuracy normal with `mean` and `std`.
+    fn gain(&self, rating: &Rating, i: usize, mean: f64, std: f64) -> f64 {
+        match self.acquisition {
+            Acquisition::Hypervolume => {
+                expected_gain(mean, std, self.pool[i].latency_ms, &rating.steps)
+            }
+            Acquisition::Improvement => expected_excess(mean, std, rating.best),
+        }
+    }
+
+    /// The open candidate that the acquisition rates highest (the lowest index among equals),
+    /// if the surrogate fits.
+    fn best_open(&self) -> Option<usize> {
+        let r = self.rating()?;
+        let surrogate = &r.surrogate;
+        // Both gains grow with the spread, which is at most the prior's: each candidate's gain
+        // at that spread bounds its gain, so the exact gain (a solve per candidate, the cost
+        // of an ask) is worked out only while a bound exceeds the best gain found.
+        let mut bounded: Vec<(f64, usize, f64)> = (0..self.pool.len())
             .filter(|&i| !self.done[i])
             .map(|i| {
-                let (mean, std) = surrogate.predict(&self.features[i]);
-                let gain = match self.acquisition {
-                    Acquisition::Hypervolume => {
-                        expected_gain(mean, std, self.pool[i].latency_ms, &steps)
-                    }
-                    Acquisition::Improvement => expected_excess(mean, std, best),
-                };
-                (i, gain)
+                let mean = surrogate.mean(&r.features[i]);
+                (self.gain(&r, i, mean, surrogate.spread), i, mean)
             })
-            .filter(|&(_, gain)| gain > 0.0)
-            .fold(None, |best: Option<(usize, f64)>, (i, g)| match best {
-                Some((_, b)) if b >= g => best,
-                _ => Some((i, g)),
-            })
-            .map(|(i, _)| i)
+            .filter(|&(bound, _, _)| bound > 0.0)
+            .collect();
+        bounded.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut chosen: Option<(usize, f64)> = None;
+        for (bound, i, mean) in bounded {
+            if chosen.is_some_and(|(_, g)| g > bound) {
+                break;
+            }
+            let g = self.gain(&r, i, mean, surrogate.std(&r.features[i]));
+            let better = match chosen {
+                None => g > 0.0,
+                Some((at, best)) => g > best || (g == best && i < at),
+            };
+            if better {
+                chosen = Some((i, g));
+            }
+        }
+        chosen.map(|(i, _)| i)
     }
+}
+
+/// The surrogate and the figures an acquisition compares with, fitted for one ask.
+struct Rating {
+    /// The pool's features, standardised.
+    features: Vec<[f64; FEATURES]>,
+    surrogate: Surrogate,
+    /// The observed front's steps ([`front_steps`]).
+    steps: Vec<(f64, f64, f64)>,
+    /// The best accuracy observed.
+    best: f64,
 }
 
 impl Strategy for KnownCosts {
@@ -127,40 +177,64 @@ impl Strategy for KnownCosts {
         }
     }
 
+    fn wants_candidates(&self) -> bool {
+        true
+    }
+
     fn know_costs(&mut self, candidates: &[Candidate]) {
-        // One candidate per feature vector, the fastest: the surrogate cannot tell them apart,
-        // and a slower one is never worth more.
-        let mut fastest: HashMap<[u64; FEATURES], Candidate> = HashMap::new();
+        let first = self.costed.is_empty();
+        let mut within = Vec::new();
         for c in candidates {
+            let text = c.genotype.to_text();
+            self.costed.insert(text.clone());
             if self.latency_limit_ms.is_some_and(|l| c.latency_ms > l) {
                 continue;
             }
+            within.push(c.latency_ms);
+            // One candidate per feature vector, the fastest: the surrogate cannot tell them
+            // apart, and a slower one is never worth more. One asked already stays.
             let key = c.features.map(f64::to_bits);
-            match fastest.get(&key) {
-                Some(f) if f.latency_ms <= c.latency_ms => {}
-                _ => {
-                    fastest.insert(key, c.clone());
+            match self.by_features.get(&key) {
+                Some(&i) if self.done[i] || self.pool[i].latency_ms <= c.latency_ms => {}
+                Some(&i) => {
+                    self.index.remove(&self.pool[i].genotype.to_text());
+                    self.index.insert(text, i);
+                    self.pool[i] = c.clone();
+                }
+                None => {
+                    self.by_features.insert(key, self.pool.len());
+                    self.index.insert(text, self.pool.len());
+                    self.pool.push(c.clone());
+                    self.done.push(false);
                 }
             }
         }
-        let mut pool: Vec<Candidate> = fastest.into_values().collect();
-        // In one order whatever the map's: the run is seeded.
-        pool.sort_by(|a, b| {
-            a.latency_ms
-                .total_cmp(&b.latency_ms)
-                .then_with(|| a.genotype.to_text().cmp(&b.genotype.to_text()))
-        });
-        self.features = standardise(pool.iter().map(|c| c.features).collect());
-        self.index = pool
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.genotype.to_text(), i))
-            .collect();
-        self.done = vec![false; pool.len()];
-        self.observed.clear();
-        self.median_latency_ms =
-            quantile(&pool.iter().map(|c| c.latency_ms).collect::<Vec<_>>(), 0.5);
-        self.pool = pool;
+        if first {
+            self.median_latency_ms = quantile(&within, 0.5);
+        }
+    }
+
+    fn costs_wanted(&mut self, space: &SearchSpace) -> Vec<Genotype> {
+        let parents: Vec<usize> = match self.acquisition {
+            Acquisition::Hypervolume => front(&self.observed, &self.pool),
+            Acquisition::Improvement => {
+                let mut best = self.observed.clone();
+                best.sort_by(|a, b| b.1.total_cmp(&a.1));
+                best.iter().take(PARENTS).map(|o| o.0).collect()
+            }
+        };
+        let mut wanted = Vec::new();
+        for p in parents {
+            if !self.expanded.insert(p) {
+                continue;
+            }
+            for n in space.neighbours(&self.pool[p].genotype) {
+                if self.costed.insert(n.to_text()) {
+                    wanted.push(n);
+                }
+            }
+        }
+        wanted
     }
 
     fn ask(&mut self, space: &SearchSpace, rng: &mut Rng) -> Genotype {
@@ -187,6 +261,23 @@ impl Strategy for KnownCosts {
             self.observed.push((i, score.objective));
         }
     }
+}
+
+/// The best observed candidates whose neighbours `ei` asks the costs of.
+const PARENTS: usize = 3;
+
+/// The pool indices of the observed candidates on the accuracy × latency front.
+fn front(observed: &[(usize, f64)], pool: &[Candidate]) -> Vec<usize> {
+    observed
+        .iter()
+        .filter(|&&(i, a)| {
+            !observed.iter().any(|&(j, b)| {
+                let (li, lj) = (pool[i].latency_ms, pool[j].latency_ms);
+                b >= a && lj <= li && (b > a || lj < li)
+            })
+        })
+        .map(|o| o.0)
+        .collect()
 }
 
 /// Observations the surrogate is fitted on, at most: the most accurate half and the most
@@ -326,17 +417,30 @@ impl Surrogate {
         })
     }
 
-    /// The predicted mean and standard deviation at `x`.
-    fn predict(&self, x: &[f64; FEATURES]) -> (f64, f64) {
-        let k: Vec<f64> = self
-            .points
+    /// The kernel between `x` and each fitted point.
+    fn kernel_row(&self, x: &[f64; FEATURES]) -> Vec<f64> {
+        self.points
             .iter()
             .map(|p| squared_exponential(p, x, self.lengthscale))
-            .collect();
-        let m: f64 = k.iter().zip(&self.alpha).map(|(a, b)| a * b).sum();
-        let v = solve_lower(&self.chol, self.points.len(), &k);
+            .collect()
+    }
+
+    /// The predicted mean at `x`.
+    fn mean(&self, x: &[f64; FEATURES]) -> f64 {
+        let m: f64 = self
+            .kernel_row(x)
+            .iter()
+            .zip(&self.alpha)
+            .map(|(a, b)| a * b)
+            .sum();
+        self.mean + self.spread * m
+    }
+
+    /// The predicted standard deviation at `x`: at most [`Surrogate::spread`], the prior's.
+    fn std(&self, x: &[f64; FEATURES]) -> f64 {
+        let v = solve_lower(&self.chol, self.points.len(), &self.kernel_row(x));
         let var = (1.0 - v.iter().map(|x| x * x).sum::<f64>()).max(1e-12);
-        (self.mean + self.spread * m, self.spread * var.sqrt())
+        self.spread * var.sqrt()
     }
 }
 
@@ -361,6 +465,89 @@ mod tests {
         s.know_costs(&[slower_twin, too_slow, fast.clone()]);
         assert_eq!(s.pool.len(), 1);
         assert_eq!(s.ask(&space, &mut rng), fast.genotype);
+    }
+
+    /// A strategy told `told` of `n` random candidates, scored by a smooth function of their
+    /// features.
+    fn told(acquisition: Acquisition, n: usize, told: usize) -> (KnownCosts, SearchSpace) {
+        let space = load_space("nb201").unwrap();
+        let mut rng = Rng::new(11);
+        let mut s = KnownCosts::new(acquisition, None);
+        let candidates: Vec<Candidate> = (0..n)
+            .map(|_| Candidate {
+                genotype: space.sample(&mut rng),
+                latency_ms: 1.0 + 30.0 * rng.unit(),
+                features: std::array::from_fn(|_| rng.unit()),
+            })
+            .collect();
+        s.know_costs(&candidates);
+        for c in s.pool.clone().iter().take(told) {
+            let accuracy = 90.0 + 5.0 * (c.features[0] - c.features[1]).sin() + c.features[2];
+            s.tell(&c.genotype, Outcome::feasible(accuracy));
+        }
+        (s, space)
+    }
+
+    #[test]
+    fn the_bounded_search_chooses_the_candidate_the_acquisition_rates_highest() {
+        for acquisition in [Acquisition::Hypervolume, Acquisition::Improvement] {
+            for told_n in [12, 40, 90] {
+                let (s, _) = told(acquisition, 400, told_n);
+                let r = s.rating().unwrap();
+                // Every open candidate rated exactly; the highest, the first among equals.
+                let exhaustive = (0..s.pool.len())
+                    .filter(|&i| !s.done[i])
+                    .map(|i| {
+                        let x = &r.features[i];
+                        (i, s.gain(&r, i, r.surrogate.mean(x), r.surrogate.std(x)))
+                    })
+                    .filter(|&(_, g)| g > 0.0)
+                    .fold(None, |best: Option<(usize, f64)>, (i, g)| match best {
+                        Some((_, b)) if b >= g => best,
+                        _ => Some((i, g)),
+                    })
+                    .map(|(i, _)| i);
+                assert!(exhaustive.is_some());
+                assert_eq!(s.best_open(), exhaustive, "{acquisition:?} {told_n}");
+            }
+        }
+    }
+
+    #[test]
+    fn it_asks_the_costs_of_its_fronts_neighbours_once_and_keeps_what_it_asked() {
+        let (mut s, space) = told(Acquisition::Hypervolume, 50, 20);
+        let front = front(&s.observed, &s.pool);
+        assert!(!front.is_empty());
+        let wanted = s.costs_wanted(&space);
+        let expected: HashSet<String> = front
+            .iter()
+            .flat_map(|&i| space.neighbours(&s.pool[i].genotype))
+            .map(|g| g.to_text())
+            .filter(|t| !s.index.contains_key(t))
+            .collect();
+        let texts: HashSet<String> = wanted.iter().map(|g| g.to_text()).collect();
+        assert_eq!(texts, expected);
+        assert_eq!(texts.len(), wanted.len(), "a genotype asked twice");
+        // Asked once: not again, with nothing new told.
+        assert!(s.costs_wanted(&space).is_empty());
+        // A faster spelling of an asked candidate does not replace it; of an open one, does.
+        let asked = s.observed[0].0;
+        let open = (0..s.pool.len()).find(|&i| !s.done[i]).unwrap();
+        let faster = |i: usize, genotype: Genotype| Candidate {
+            genotype,
+            latency_ms: s.pool[i].latency_ms / 2.0,
+            features: s.pool[i].features,
+        };
+        let (a, b) = (
+            faster(asked, wanted[0].clone()),
+            faster(open, wanted[1].clone()),
+        );
+        let before = s.pool.len();
+        s.know_costs(&[a.clone(), b.clone()]);
+        assert_eq!(s.pool.len(), before);
+        assert_ne!(s.pool[asked].genotype, a.genotype);
+        assert_eq!(s.pool[open], b);
+        assert_eq!(s.index[&b.genotype.to_text()], open);
     }
 
     #[test]

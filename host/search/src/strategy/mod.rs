@@ -85,9 +85,21 @@ pub struct Candidate {
 pub trait Strategy {
     /// The strategy's name (`random`, `evolution`).
     fn name(&self) -> &'static str;
-    /// Candidates whose costs are known (a table's rows in a replay), before the first ask.
-    /// Only [`KnownCosts`] uses them; the others ignore them.
+    /// Whether the strategy chooses among candidates of known cost ([`Strategy::know_costs`]):
+    /// a search then works them out before its first ask.
+    fn wants_candidates(&self) -> bool {
+        false
+    }
+    /// Candidates whose costs are known (a table's rows in a replay, genotypes whose latency a
+    /// search predicted), before the first ask. Only [`KnownCosts`] uses them; the others
+    /// ignore them.
     fn know_costs(&mut self, _candidates: &[Candidate]) {}
+    /// Genotypes whose costs the strategy would like to know before its next ask (those near
+    /// its best so far); the caller works them out and passes those within the limits to
+    /// [`Strategy::know_costs`]. Each is asked for once.
+    fn costs_wanted(&mut self, _space: &SearchSpace) -> Vec<Genotype> {
+        Vec::new()
+    }
     /// The next genotype to evaluate.
     fn ask(&mut self, space: &SearchSpace, rng: &mut Rng) -> Genotype;
     /// The outcome of a genotype (asked before, or read from a study's history).

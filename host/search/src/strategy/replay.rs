@@ -34,6 +34,8 @@ pub struct Entry {
 #[derive(Clone, Debug)]
 pub struct ArchTable {
     entries: HashMap<String, Entry>,
+    /// A row of `candidates` by canonical genotype text.
+    index: HashMap<String, usize>,
     /// Every row as a candidate of known latency, with its network's features.
     candidates: Vec<Candidate>,
 }
@@ -110,11 +112,21 @@ impl ArchTable {
         if entries.is_empty() {
             return Err(FileError::file(&file, "the table has no rows"));
         }
+        let index = entries
+            .iter()
+            .map(|(k, (_, at))| (k.clone(), *at))
+            .collect();
         let entries = entries.into_iter().map(|(k, (e, _))| (k, e)).collect();
         Ok(ArchTable {
             entries,
+            index,
             candidates,
         })
+    }
+
+    /// The row of genotype text `key` as a candidate of known latency.
+    fn candidate(&self, key: &str) -> Option<&Candidate> {
+        self.index.get(key).map(|&at| &self.candidates[at])
     }
 
     /// The number of architectures.
@@ -171,6 +183,24 @@ impl ArchTable {
     }
 }
 
+/// The rows of `n` distinct genotypes drawn from `space` as a search draws its candidates
+/// (uniformly, seeded), as far as the table has them.
+fn drawn(table: &ArchTable, space: &SearchSpace, n: usize, seed: u64) -> Vec<Candidate> {
+    let mut rng = Rng::new(seed ^ 0x6361_6E64);
+    let mut wanted = HashSet::new();
+    let mut out = Vec::new();
+    for _ in 0..n.saturating_mul(4) {
+        if wanted.len() == n {
+            break;
+        }
+        let key = space.sample(&mut rng).to_text();
+        if let (true, Some(c)) = (wanted.insert(key.clone()), table.candidate(&key)) {
+            out.push(c.clone());
+        }
+    }
+    out
+}
+
 /// One seed's run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Run {
@@ -193,17 +223,44 @@ pub struct Run {
 /// the limit often enough.
 pub const MAX_CONSECUTIVE_INFEASIBLE: usize = 500;
 
-/// Runs `name` from scratch against `table` for `budget` queries with `seed`.
+/// What one replay runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Setup {
+    /// The strategy.
+    pub strategy: StrategyName,
+    /// Queries.
+    pub budget: usize,
+    /// Slower architectures are rejected before they would be trained.
+    pub max_latency_ms: Option<f64>,
+    /// How many of the table's rows a strategy of known costs sees, drawn from the space as a
+    /// search draws its candidates (`None`: every row).
+    pub candidates: Option<usize>,
+}
+
+/// Runs `setup.strategy` from scratch against `table` with `seed`.
 pub fn replay(
     table: &ArchTable,
     space: &SearchSpace,
-    name: StrategyName,
-    budget: usize,
-    max_latency_ms: Option<f64>,
+    setup: Setup,
     seed: u64,
 ) -> Result<Run, String> {
+    let Setup {
+        strategy: name,
+        budget,
+        max_latency_ms,
+        candidates,
+    } = setup;
     let mut s = strategy(name, max_latency_ms);
-    s.know_costs(&table.candidates);
+    // The candidates' latencies are looked up before the first query.
+    let mut looked_up = 0;
+    if s.wants_candidates() {
+        let known = match candidates {
+            None => table.candidates.clone(),
+            Some(n) => drawn(table, space, n, seed),
+        };
+        looked_up = known.len();
+        s.know_costs(&known);
+    }
     let mut rng = Rng::new(seed);
     let mut run = Run {
         seed,
@@ -223,6 +280,15 @@ pub fn replay(
                 s.name(),
                 run.best_after.len()
             ));
+        }
+        let wanted = s.costs_wanted(space);
+        if !wanted.is_empty() {
+            let found: Vec<Candidate> = wanted
+                .iter()
+                .filter_map(|g| table.candidate(&g.to_text()).cloned())
+                .collect();
+            looked_up += found.len();
+            s.know_costs(&found);
         }
         let g = s.ask(space, &mut rng);
         let key = g.to_text();
@@ -249,7 +315,7 @@ pub fn replay(
             best = best.max(entry.accuracy);
             run.best_after.push(best);
             run.lookups_after
-                .push(run.best_after.len() + run.infeasible);
+                .push(looked_up + run.best_after.len() + run.infeasible);
             run.evaluated.push([-entry.accuracy, entry.latency_ms]);
             Outcome::Feasible(Score {
                 objective: entry.accuracy,
