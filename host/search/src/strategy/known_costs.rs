@@ -28,7 +28,7 @@ use edgenas_model::rng::Rng;
 use edgenas_model::space::{Genotype, SearchSpace};
 
 /// Candidates drawn at random before the surrogate takes over.
-const INITIAL: usize = 10;
+const INITIAL: usize = 5;
 /// The lengthscales (of the standardised features) and noise variances (of the standardised
 /// accuracy) tried at every fit, chosen by marginal likelihood.
 const LENGTHSCALES: [f64; 4] = [0.5, 1.0, 2.0, 4.0];
