@@ -101,6 +101,24 @@ impl SearchSpace {
         self.build(|c| c.domain.get(rng.below(c.domain.len())))
     }
 
+    /// Up to `n` distinct genotypes drawn as [`SearchSpace::sample`] draws them, in the order
+    /// drawn; after 4n draws it stops with what it has (of a space no larger than n, nearly
+    /// all: each genotype of probability p is missed with probability about e^(−4np)).
+    pub fn sample_distinct(&self, n: usize, rng: &mut Rng) -> Vec<Genotype> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for _ in 0..n.saturating_mul(4) {
+            if out.len() == n {
+                break;
+            }
+            let g = self.sample(rng);
+            if seen.insert(g.to_text()) {
+                out.push(g);
+            }
+        }
+        out
+    }
+
     /// Changes one active choice that has more than one value to another of its values, keeps
     /// every other value, and samples the choices that the change makes active.
     pub fn mutate(&self, g: &Genotype, rng: &mut Rng) -> Genotype {

@@ -5,7 +5,6 @@
 //! genotypes the strategy asks about (neighbours of its best). A trial still measures its own
 //! latency with the search's meter; the prediction only ranks candidates.
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use edgenas_data::Datasets;
@@ -25,9 +24,6 @@ use crate::strategy::features::network_features;
 
 /// Distinct genotypes drawn for the candidates by default (`--candidates`).
 pub const CANDIDATES: usize = 5000;
-/// Draws per wanted genotype before a small space is taken to be exhausted: a space of N
-/// genotypes drawn for N candidates gives all but about e⁻⁴ (2 %) of them.
-const DRAWS_PER_CANDIDATE: usize = 4;
 /// Genotypes costed between two progress reports.
 const CHUNK: usize = 64;
 /// Mixed into the study's seed for the draws, so that every worker of a study draws the same
@@ -90,18 +86,9 @@ impl<'a> Costing<'a> {
         stop: &AtomicBool,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Drawn {
-        let mut rng = Rng::new(self.settings.seed ^ STREAM);
-        let mut seen = HashSet::new();
-        let mut genotypes = Vec::new();
-        for _ in 0..n.saturating_mul(DRAWS_PER_CANDIDATE) {
-            if genotypes.len() == n {
-                break;
-            }
-            let g = self.space.sample(&mut rng);
-            if seen.insert(g.to_text()) {
-                genotypes.push(g);
-            }
-        }
+        let genotypes = self
+            .space
+            .sample_distinct(n, &mut Rng::new(self.settings.seed ^ STREAM));
         let mut out = Drawn::default();
         out.counts.drawn = genotypes.len();
         let total = genotypes.len();

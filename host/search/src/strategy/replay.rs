@@ -186,19 +186,11 @@ impl ArchTable {
 /// The rows of `n` distinct genotypes drawn from `space` as a search draws its candidates
 /// (uniformly, seeded), as far as the table has them.
 fn drawn(table: &ArchTable, space: &SearchSpace, n: usize, seed: u64) -> Vec<Candidate> {
-    let mut rng = Rng::new(seed ^ 0x6361_6E64);
-    let mut wanted = HashSet::new();
-    let mut out = Vec::new();
-    for _ in 0..n.saturating_mul(4) {
-        if wanted.len() == n {
-            break;
-        }
-        let key = space.sample(&mut rng).to_text();
-        if let (true, Some(c)) = (wanted.insert(key.clone()), table.candidate(&key)) {
-            out.push(c.clone());
-        }
-    }
-    out
+    space
+        .sample_distinct(n, &mut Rng::new(seed ^ 0x6361_6E64))
+        .iter()
+        .filter_map(|g| table.candidate(&g.to_text()).cloned())
+        .collect()
 }
 
 /// One seed's run.
