@@ -23,6 +23,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::features::FEATURES;
 use super::gp::{Factored, factor, normal_cdf, normal_pdf, solve_lower};
+use super::pareto::dominates;
 use super::{Candidate, Outcome, Strategy};
 use edgenas_model::rng::Rng;
 use edgenas_model::space::{Genotype, SearchSpace};
@@ -268,14 +269,10 @@ const PARENTS: usize = 3;
 
 /// The pool indices of the observed candidates on the accuracy × latency front.
 fn front(observed: &[(usize, f64)], pool: &[Candidate]) -> Vec<usize> {
+    let point = |&(i, accuracy): &(usize, f64)| [-accuracy, pool[i].latency_ms];
     observed
         .iter()
-        .filter(|&&(i, a)| {
-            !observed.iter().any(|&(j, b)| {
-                let (li, lj) = (pool[i].latency_ms, pool[j].latency_ms);
-                b >= a && lj <= li && (b > a || lj < li)
-            })
-        })
+        .filter(|o| !observed.iter().any(|p| dominates(&point(p), &point(o))))
         .map(|o| o.0)
         .collect()
 }
