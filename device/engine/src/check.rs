@@ -10,7 +10,7 @@ use crate::DType;
 use crate::blob::{Activation, Blob, NO_TENSOR, OpKind, OpRecord, TensorRecord};
 use crate::error::Error;
 use crate::format::{channel_affine_bytes, weighted_op_bytes};
-use crate::kernels::{Map, scratch_bytes};
+use crate::kernels::{Map, OpShape};
 use crate::requant::MAX_SHIFT;
 
 /// The feature map of a `[1, C, H, W]` tensor.
@@ -64,22 +64,25 @@ pub(crate) fn constant_bytes(op: &OpRecord, input: &TensorRecord, output: &Tenso
     }
 }
 
-/// The arena bytes of an op's scratch ([`crate::kernels::scratch_bytes`]) at the offset in
+/// The arena bytes of an op's scratch ([`OpShape::scratch_bytes`]) at the offset in
 /// its third word; empty for an op that needs none.
 pub(crate) fn scratch_range(
     op: &OpRecord,
     input: Option<&TensorRecord>,
     output: &TensorRecord,
 ) -> Range<usize> {
+    let flat = |t: &TensorRecord| Map {
+        channels: t.elements(),
+        height: 1,
+        width: 1,
+    };
     let bytes = match (op.kind, input) {
-        (OpKind::Conv | OpKind::Dense, Some(i)) => {
-            let channels = match op.kind {
-                OpKind::Conv => map_of(output).map_or(0, |m| m.channels),
-                _ => output.elements(),
-            };
-            let reduction = weight_count(op, i, output) / channels.max(1);
-            let groups = usize::from(op.geometry.groups);
-            scratch_bytes(op.kind, output.dtype, groups, reduction)
+        (OpKind::Conv, Some(i)) => match (map_of(i), map_of(output)) {
+            (Some(i), Some(o)) => OpShape::of(op, output.dtype, i, o).scratch_bytes(),
+            _ => 0,
+        },
+        (OpKind::Dense, Some(i)) => {
+            OpShape::of(op, output.dtype, flat(i), flat(output)).scratch_bytes()
         }
         _ => 0,
     };

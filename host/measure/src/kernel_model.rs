@@ -201,6 +201,17 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
             } else {
                 PackedGathers::default()
             };
+            // The depthwise 3×3 kernel's padded plane (zeroed once an op), the input rows it
+            // copies into it and its rows of output pairs.
+            let (plane_words, input_rows, row_pairs) = if kind == "depthwise3x3" {
+                (
+                    (oh + 2) * (ow.div_ceil(2) + 1),
+                    ic * ih,
+                    oc * oh * ow.div_ceil(2),
+                )
+            } else {
+                (0, 0, 0)
+            };
             let activated = if op.activation == Activation::HardSwish {
                 outputs
             } else {
@@ -225,6 +236,9 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
                     ("edge_outputs", (oc * edge_pixels) as f64),
                     ("inputs", input.elements() as f64),
                     ("hard_swish_outputs", activated),
+                    ("plane_words", plane_words as f64),
+                    ("input_rows", input_rows as f64),
+                    ("row_pairs", row_pairs as f64),
                     ("pair_gathers", gathers.pair_channels as f64),
                     ("window_gathers", gathers.window_runs as f64),
                     ("border_pixels", gathers.border_pixels as f64),

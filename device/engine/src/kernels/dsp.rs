@@ -1,13 +1,15 @@
 //! Packed 16-bit arithmetic of the Cortex-M DSP extension: a dual multiply-accumulate
-//! (`SMLAD`), byte unpacking (`SXTB16`) and a dual subtraction (`SSUB16`). Built for an Arm target with the `dsp` feature
+//! (`SMLAD`) and single ones of chosen lanes (`SMLABT`, `SMLATB`), byte unpacking (`SXTB16`) and a dual subtraction (`SSUB16`). Built for an Arm target with the `dsp` feature
 //! (a Cortex-M4, M7 or M33), each is one instruction; elsewhere each is plain Rust with the same
 //! result, so that the kernels built on them run, and are tested, on any host.
 //!
 //! A word holds two signed 16-bit lanes: lane 0 in bits 0–15, lane 1 in bits 16–31.
 //!
 //! This is the engine's only `unsafe` code: inline assembly of these instructions, one each,
-//! reading and writing registers only; and the inner loop of the 2 × 2 convolution block
-//! ([`dot2x2_groups`]), which reads the three slices it is given and one stack slot of its own.
+//! reading and writing registers only; the inner loop of the 2 × 2 convolution block
+//! ([`dot2x2_groups`]), which reads the three slices it is given and one stack slot of its own;
+//! and the rows of a depthwise 3×3 channel ([`depthwise_rows`]), which read the plane and the
+//! frame they are given and write the output and the frame's row counter.
 
 /// `acc + a₀·b₀ + a₁·b₁` over the lanes of `a` and `b`, wrapping (`SMLAD`).
 #[inline(always)]
@@ -34,6 +36,54 @@ pub fn smlad(a: u32, b: u32, acc: i32) -> i32 {
         let lo = (a as i16 as i32) * (b as i16 as i32);
         let hi = ((a >> 16) as i16 as i32) * ((b >> 16) as i16 as i32);
         acc.wrapping_add(lo).wrapping_add(hi)
+    }
+}
+
+/// `acc + a₀·b₁`: the low lane of `a` times the high lane of `b` (`SMLABT`).
+#[inline(always)]
+pub fn smlabt(a: u32, b: u32, acc: i32) -> i32 {
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    {
+        let mut acc = acc;
+        // SAFETY: as `smlad`: three registers in, one out, no memory; may set the Q flag.
+        unsafe {
+            core::arch::asm!(
+                "smlabt {c}, {a}, {b}, {c}",
+                a = in(reg) a,
+                b = in(reg) b,
+                c = inout(reg) acc,
+                options(pure, nomem, nostack),
+            )
+        };
+        acc
+    }
+    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+    {
+        acc.wrapping_add((a as i16 as i32) * ((b >> 16) as i16 as i32))
+    }
+}
+
+/// `acc + a₁·b₀`: the high lane of `a` times the low lane of `b` (`SMLATB`).
+#[inline(always)]
+pub fn smlatb(a: u32, b: u32, acc: i32) -> i32 {
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    {
+        let mut acc = acc;
+        // SAFETY: as `smlad`: three registers in, one out, no memory; may set the Q flag.
+        unsafe {
+            core::arch::asm!(
+                "smlatb {c}, {a}, {b}, {c}",
+                a = in(reg) a,
+                b = in(reg) b,
+                c = inout(reg) acc,
+                options(pure, nomem, nostack),
+            )
+        };
+        acc
+    }
+    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+    {
+        acc.wrapping_add(((a >> 16) as i16 as i32) * (b as i16 as i32))
     }
 }
 
@@ -225,6 +275,146 @@ fn dot2x2_pairs(acc: &mut [i32; 4], w0: &[[u8; 4]], w1: &[[u8; 4]], cols: &[[u32
     }
 }
 
+/// What [`depthwise_rows`] reads besides the plane and writes besides the output: one
+/// channel's weights and requantisation, and the loop's steps. Its layout is the assembly's.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct DepthwiseFrame {
+    /// Per kernel row, its weights packed as `(w0, w1)` and `(w1, w2)` (offsets 0, 8, 16).
+    pub weights: [[u32; 2]; 3],
+    /// The channel's bias: both accumulators start from it (24).
+    pub bias: i32,
+    /// The folded requantisation ([`crate::requant::Folded`]): multiplier (28), rounding term
+    /// with the zero point (32) and shift (36).
+    pub multiplier: i32,
+    /// See `multiplier`.
+    pub round: i32,
+    /// See `multiplier`.
+    pub shift: u32,
+    /// The fused activation's bounds, each in every byte (40, 44).
+    pub min: u32,
+    /// See `min`.
+    pub max: u32,
+    /// Bytes from a row's last word read to the next row's first (48).
+    pub skip: u32,
+    /// Pairs of output pixels a row (52).
+    pub pairs: u32,
+    /// Rows left: the loop counts it down (56).
+    pub rows: u32,
+    /// Added to the output pointer at each row's end: the row's width less the bytes the
+    /// pairs wrote (60; −1 for an odd width, whose last pair writes one byte into the next row).
+    pub back: i32,
+}
+
+/// The outputs of `frame.rows` rows of one channel of a depthwise 3×3 convolution of stride 1,
+/// two pixels at a time, from its padded `plane` (rows of `words` words of two 16-bit values;
+/// see [`super::depthwise`]) into `out` (rows of `2·pairs + back` bytes; an odd width's last
+/// pair writes one byte past its row, so `out` holds one more). `true` when done: only on a
+/// Cortex-M with the DSP extension, where a pair costs 37 instructions; elsewhere `false`, and
+/// the caller computes the rows in Rust.
+#[inline(always)]
+pub fn depthwise_rows(
+    plane: &[u32],
+    words: usize,
+    frame: &mut DepthwiseFrame,
+    out: &mut [i8],
+) -> bool {
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    {
+        let (rows, pairs) = (frame.rows as usize, frame.pairs as usize);
+        let width = (2 * pairs as isize + frame.back as isize) as usize;
+        let wrote = (rows - 1) * width + 2 * pairs;
+        assert!(
+            rows > 0
+                && pairs > 0
+                && pairs < words
+                && frame.skip as usize == 4 * (words - pairs)
+                && (rows + 1) * words + pairs < plane.len()
+                && wrote <= out.len()
+        );
+        // SAFETY: the block reads, per row r < rows, words r·words + k·words + j and the one
+        // after it for k < 3 and j < pairs: within `plane` (asserted). It writes 2·pairs
+        // bytes a row at rows `width` apart from `out`'s start: `wrote` bytes, within `out`
+        // (asserted). It reads `frame` and writes its `rows` field. The pointers it advances
+        // are its own copies. SMLAD and its kin may set the sticky Q flag, SSUB8 the GE
+        // flags, SUBS the others, so `preserves_flags` is not claimed.
+        unsafe {
+            core::arch::asm!(
+                "2:",
+                "ldr {a0}, [{f}, #24]",
+                "mov {a1}, {a0}",
+                "ldrd {x}, {y}, [{p0}], #4",
+                "ldrd {w01}, {w12}, [{f}, #0]",
+                "smlad {a0}, {x}, {w01}, {a0}",
+                "smlatb {a1}, {x}, {w01}, {a1}",
+                "smlabt {a0}, {y}, {w12}, {a0}",
+                "smlad {a1}, {y}, {w12}, {a1}",
+                "ldrd {x}, {y}, [{p1}], #4",
+                "ldrd {w01}, {w12}, [{f}, #8]",
+                "smlad {a0}, {x}, {w01}, {a0}",
+                "smlatb {a1}, {x}, {w01}, {a1}",
+                "smlabt {a0}, {y}, {w12}, {a0}",
+                "smlad {a1}, {y}, {w12}, {a1}",
+                "ldrd {x}, {y}, [{p2}], #4",
+                "ldrd {w01}, {w12}, [{f}, #16]",
+                "smlad {a0}, {x}, {w01}, {a0}",
+                "smlatb {a1}, {x}, {w01}, {a1}",
+                "smlabt {a0}, {y}, {w12}, {a0}",
+                "smlad {a1}, {y}, {w12}, {a1}",
+                // Requantised with the zero point, saturated to int8, both bytes clamped at once.
+                "ldrd {x}, {y}, [{f}, #28]",
+                "ldr {w01}, [{f}, #36]",
+                "smmla {a0}, {a0}, {x}, {y}",
+                "smmla {a1}, {a1}, {x}, {y}",
+                "asr {a0}, {a0}, {w01}",
+                "asr {a1}, {a1}, {w01}",
+                "ssat {a0}, #8, {a0}",
+                "ssat {a1}, #8, {a1}",
+                "bfi {a0}, {a1}, #8, #8",
+                "ldrd {x}, {y}, [{f}, #40]",
+                "ssub8 {w12}, {a0}, {x}",
+                "sel {a0}, {a0}, {x}",
+                "ssub8 {w12}, {y}, {a0}",
+                "sel {a0}, {a0}, {y}",
+                "strh {a0}, [{out}], #2",
+                "subs {n}, {n}, #1",
+                "bne 2b",
+                // The row's end.
+                "ldrd {x}, {y}, [{f}, #48]",
+                "add {p0}, {p0}, {x}",
+                "add {p1}, {p1}, {x}",
+                "add {p2}, {p2}, {x}",
+                "mov {n}, {y}",
+                "ldr {x}, [{f}, #60]",
+                "add {out}, {out}, {x}",
+                "ldr {x}, [{f}, #56]",
+                "subs {x}, {x}, #1",
+                "str {x}, [{f}, #56]",
+                "bne 2b",
+                p0 = inout(reg) plane.as_ptr() => _,
+                p1 = inout(reg) plane[words..].as_ptr() => _,
+                p2 = inout(reg) plane[2 * words..].as_ptr() => _,
+                out = inout(reg) out.as_mut_ptr() => _,
+                f = in(reg) core::ptr::from_mut(frame),
+                n = inout(reg) pairs => _,
+                a0 = out(reg) _,
+                a1 = out(reg) _,
+                x = out(reg) _,
+                y = out(reg) _,
+                w01 = out(reg) _,
+                w12 = out(reg) _,
+                options(nostack),
+            )
+        };
+        true
+    }
+    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+    {
+        let _ = (plane, words, frame, out);
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +427,14 @@ mod tests {
         // Wrapping, as the instruction.
         let big = pack(i16::MIN, i16::MIN);
         assert_eq!(smlad(big, big, 0), i32::MIN);
+    }
+
+    #[test]
+    fn smlabt_and_smlatb_multiply_one_lane_of_each() {
+        let pack = |a: i16, b: i16| a as u16 as u32 | (b as u16 as u32) << 16;
+        assert_eq!(smlabt(pack(3, -4), pack(5, 6), 10), 10 + 3 * 6);
+        assert_eq!(smlatb(pack(3, -4), pack(5, 6), 10), 10 - 4 * 5);
+        assert_eq!(smlabt(pack(-255, 0), pack(0, 127), 0), -255 * 127);
     }
 
     #[test]

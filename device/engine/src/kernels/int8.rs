@@ -3,7 +3,8 @@
 //! ([`crate::requant`]) to the output's scale, then the fused activation as a clamp of the
 //! int8 result (`act_min..=act_max`).
 
-use super::{Map, map, packed, zip};
+use super::{Map, OpShape, depthwise, map, packed, zip};
+use crate::DType;
 use crate::blob::OpRecord;
 use crate::requant::{
     Requantizer, div_round, requantize, requantize_narrow, round_shift, saturate,
@@ -50,11 +51,11 @@ pub struct Zeros {
 /// its requantisation, the output's zero point and the fused activation's clamp.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct OutputChannel {
-    bias: i32,
-    requantizer: Requantizer,
-    zero: i32,
-    min: i8,
-    max: i8,
+    pub(super) bias: i32,
+    pub(super) requantizer: Requantizer,
+    pub(super) zero: i32,
+    pub(super) min: i8,
+    pub(super) max: i8,
 }
 
 impl OutputChannel {
@@ -147,8 +148,9 @@ pub(super) fn finish(op: &OpRecord, c: &Weighted, zy: i32) -> impl Fn(usize, i32
 }
 
 /// Convolution. With the `dsp` feature, a convolution of one group runs on packed pairs
-/// ([`super::packed`]) in `scratch`, and a 3×3 depthwise one of stride 1 on packed pairs of
-/// pixels; otherwise the portable loop runs and `scratch` is unused.
+/// ([`super::packed`]) in `scratch`, and a 3×3 depthwise one of stride 1 on a padded plane
+/// of 16-bit values in `scratch` ([`super::depthwise`]); otherwise the portable loop runs and
+/// `scratch` is unused.
 #[allow(clippy::too_many_arguments)]
 pub fn conv(
     op: &OpRecord,
@@ -160,10 +162,11 @@ pub fn conv(
     scratch: &mut [u32],
     out: &mut [i8],
 ) {
+    let shape = OpShape::of(op, DType::Int8, input, output);
     if cfg!(feature = "dsp") && op.geometry.groups == 1 {
         packed::conv(op, input, output, x, c, z, scratch, out)
-    } else if cfg!(feature = "dsp") && packed::is_depthwise_3x3(op, input, output) {
-        packed::depthwise_3x3(op, input, output, x, c, z, out)
+    } else if let Some(plane) = shape.depthwise_plane().filter(|_| cfg!(feature = "dsp")) {
+        depthwise::depthwise_3x3(op, plane, input, output, x, c, z, scratch, out)
     } else {
         conv_portable(op, input, output, x, c, z, out)
     }

@@ -5,26 +5,85 @@
 //! arithmetic as closures, so one loop serves f32 and int8 and the two cannot drift apart.
 //! Shapes are checked when a blob is loaded ([`crate::check`]); the loops index within them.
 
+mod depthwise;
 #[allow(unsafe_code)] // Inline assembly of the DSP instructions: see the module.
 mod dsp;
 pub mod f32;
 pub mod int8;
 mod packed;
+#[cfg(test)]
+mod testing;
 
 use crate::DType;
-use crate::blob::{Geometry, OpKind};
+use crate::blob::{Geometry, OpKind, OpRecord};
 
-/// Bytes of working memory an op needs in the arena while it runs: the int8 convolutions of
-/// one group and the int8 dense layers gather their input into 16-bit columns
-/// ([`packed`]); nothing else needs any. `reduction` is the length of one dot product (input
-/// channels per group × kernel area, or the dense layer's inputs). The figure is the same on
-/// every target, so a blob runs anywhere; the planner places the scratch like a tensor that
-/// lives for one op.
-pub fn scratch_bytes(kind: OpKind, dtype: DType, groups: usize, reduction: usize) -> usize {
-    match (kind, dtype) {
-        (OpKind::Conv, DType::Int8) if groups == 1 => packed::conv_scratch_bytes(reduction),
-        (OpKind::Dense, DType::Int8) => packed::dense_scratch_bytes(reduction),
-        _ => 0,
+/// What the choice of an op's kernel and its working memory depend on: its kind, datum type,
+/// groups, window, stride and the maps it reads and writes (a dense layer's input is a map of
+/// its features, 1×1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpShape {
+    /// What it computes.
+    pub kind: OpKind,
+    /// The output's datum type.
+    pub dtype: DType,
+    /// Groups of a convolution (1 otherwise).
+    pub groups: usize,
+    /// Window height and width (1×1 for a dense layer).
+    pub kernel: [usize; 2],
+    /// Stride along height and width (1 for a dense layer).
+    pub stride: [usize; 2],
+    /// The input map.
+    pub input: Map,
+    /// The output map.
+    pub output: Map,
+}
+
+impl OpShape {
+    /// The shape of `op` (a record of the blob) from `input` to `output` with `dtype`.
+    pub fn of(op: &OpRecord, dtype: DType, input: Map, output: Map) -> OpShape {
+        let g = &op.geometry;
+        OpShape {
+            kind: op.kind,
+            dtype,
+            groups: usize::from(g.groups.max(1)),
+            kernel: g.kernel.map(usize::from),
+            stride: g.stride.map(usize::from),
+            input,
+            output,
+        }
+    }
+
+    /// The padded plane (rows, columns) of an int8 depthwise convolution (one filter per
+    /// channel, more than one channel) that [`depthwise`] runs; `None` for any other op.
+    pub fn depthwise_plane(&self) -> Option<[usize; 2]> {
+        let depthwise = self.kind == OpKind::Conv
+            && self.dtype == DType::Int8
+            && self.groups > 1
+            && self.groups == self.input.channels
+            && self.groups == self.output.channels;
+        let output = [self.output.height, self.output.width];
+        depthwise
+            .then(|| depthwise::plane(self.kernel, self.stride, output))
+            .flatten()
+    }
+
+    /// Bytes of working memory the op needs in the arena while it runs: the int8 convolutions
+    /// of one group and the int8 dense layers gather their input into 16-bit columns
+    /// ([`packed`]), the int8 depthwise ones pad a channel into 16-bit values ([`depthwise`]);
+    /// nothing else needs any. The figure is the same on every target, so a blob runs
+    /// anywhere; the planner places the scratch like a tensor that lives for one op.
+    pub fn scratch_bytes(&self) -> usize {
+        let [kh, kw] = self.kernel;
+        match (self.kind, self.dtype) {
+            (OpKind::Conv, DType::Int8) if self.groups == 1 => {
+                packed::conv_scratch_bytes(self.input.channels * kh * kw)
+            }
+            (OpKind::Conv, DType::Int8) => {
+                self.depthwise_plane().map_or(0, depthwise::scratch_bytes)
+            }
+            (OpKind::Dense, DType::Int8) => packed::dense_scratch_bytes(self.input.channels),
+            _ => 0,
+        }
     }
 }
 

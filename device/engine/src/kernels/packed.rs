@@ -368,103 +368,6 @@ fn every_filter(
     }
 }
 
-/// Whether `op` is a depthwise 3×3 convolution of stride 1 (one filter per channel), which
-/// [`depthwise_3x3`] runs.
-pub fn is_depthwise_3x3(op: &OpRecord, input: Map, output: Map) -> bool {
-    let g = &op.geometry;
-    usize::from(g.groups) == input.channels
-        && output.channels == input.channels
-        && g.kernel == [3, 3]
-        && g.stride == [1, 1]
-}
-
-/// A depthwise 3×3 convolution of stride 1, two output pixels of a row at a time: per kernel
-/// row, one 4-byte load of the input gives both pixels' 3 taps once unpacked (values 0 and 2,
-/// values 1 and 3, minus the zero point), and 4 `SMLAD`s make their 6 MACs. A pair at the
-/// left or right edge loads the zero point for the columns outside the map ([`window_word`]);
-/// a pixel in a row whose window leaves the map at the top or bottom, or an odd last pixel,
-/// takes a plain loop (its padding taps contribute nothing).
-pub fn depthwise_3x3(
-    op: &OpRecord,
-    input: Map,
-    output: Map,
-    x: &[i8],
-    c: &Weighted,
-    z: Zeros,
-    out: &mut [i8],
-) {
-    let [ph, pw] = op.geometry.padding.map(isize::from);
-    let (h, w) = (input.height as isize, input.width as isize);
-    let x: &[u8] = bytemuck::cast_slice(x);
-    let pack = |lo: i8, hi: i8| lo as i16 as u16 as u32 | (hi as i16 as u16 as u32) << 16;
-    let zz = pack(z.a as i8, z.a as i8);
-    let (plane_in, plane_out) = (input.plane(), output.plane());
-    let channels = c
-        .weights
-        .chunks_exact(9)
-        .zip(out.chunks_exact_mut(plane_out))
-        .zip(output_channels(op, c, z.y))
-        .enumerate();
-    for (ch, ((taps, y), finish)) in channels {
-        let map = &x[ch * plane_in..(ch + 1) * plane_in];
-        // Per kernel row: (w0, w2), (w1, 0) and (0, w1).
-        let outer: [u32; 3] = core::array::from_fn(|k| pack(taps[3 * k], taps[3 * k + 2]));
-        let lo: [u32; 3] = core::array::from_fn(|k| pack(taps[3 * k + 1], 0));
-        let hi: [u32; 3] = core::array::from_fn(|k| pack(0, taps[3 * k + 1]));
-        let one = |oy: isize, ox: isize| {
-            let mut acc = 0i32;
-            for ky in 0..3 {
-                for kx in 0..3 {
-                    let (iy, ix) = (oy + ky - ph, ox + kx - pw);
-                    if (0..h).contains(&iy) && (0..w).contains(&ix) {
-                        let v = map[(iy * w + ix) as usize] as i8 as i32 - z.a;
-                        acc += v * taps[(3 * ky + kx) as usize] as i32;
-                    }
-                }
-            }
-            acc
-        };
-        for (oy, row) in y.chunks_exact_mut(output.width).enumerate() {
-            let iy = oy as isize - ph;
-            let rows_inside = iy >= 0 && iy + 3 <= h;
-            let mut ox = 0;
-            while ox < row.len() {
-                let ix = ox as isize - pw;
-                if rows_inside && ox + 1 < row.len() {
-                    let (mut a0, mut a1) = (0, 0);
-                    for k in 0..3 {
-                        let at = (iy as usize + k) * input.width;
-                        let v = window_word(&map[at..at + input.width], ix, z.a as u8);
-                        let even = ssub16(sxtb16(v), zz); // x0, x2
-                        let odd = ssub16(sxtb16_ror8(v), zz); // x1, x3
-                        a0 = smlad(odd, lo[k], smlad(even, outer[k], a0));
-                        a1 = smlad(even, hi[k], smlad(odd, outer[k], a1));
-                    }
-                    row[ox] = finish.finish(a0);
-                    row[ox + 1] = finish.finish(a1);
-                    ox += 2;
-                } else {
-                    row[ox] = finish.finish(one(oy as isize, ox as isize));
-                    ox += 1;
-                }
-            }
-        }
-    }
-}
-
-/// The 4 bytes of `row` from column `ix` on as a little-endian word, `fill` for the columns
-/// outside the row (left of 0 or past its end): the zero point there unpacks to 0.
-#[inline(always)]
-fn window_word(row: &[u8], ix: isize, fill: u8) -> u32 {
-    if let Some(w) = usize::try_from(ix).ok().and_then(|i| row.get(i..i + 4)) {
-        return word(w, fill);
-    }
-    (0..4).rev().fold(0, |v, i| {
-        let b = usize::try_from(ix + i).ok().and_then(|i| row.get(i));
-        v << 8 | *b.unwrap_or(&fill) as u32
-    })
-}
-
 /// A dense layer, two rows at a time (an odd last row as a pair with itself). `scratch` holds
 /// [`dense_scratch_bytes`] bytes.
 pub fn dense(op: &OpRecord, x: &[i8], c: &Weighted, z: Zeros, scratch: &mut [u32], out: &mut [i8]) {
@@ -492,99 +395,11 @@ pub fn dense(op: &OpRecord, x: &[i8], c: &Weighted, z: Zeros, scratch: &mut [u32
 mod tests {
     extern crate std;
     use std::vec;
-    use std::vec::Vec;
 
     use super::*;
-    use crate::blob::{Activation, NO_TENSOR, OpKind};
+    use crate::blob::OpKind;
     use crate::kernels::int8::{conv_portable, dense_portable};
-
-    /// A small deterministic generator (xorshift).
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn bytes(&mut self, n: usize) -> Vec<i8> {
-            (0..n).map(|_| self.next() as i8).collect()
-        }
-        fn words(&mut self, n: usize, range: core::ops::Range<i32>) -> Vec<i32> {
-            let span = (range.end - range.start) as u64;
-            (0..n)
-                .map(|_| range.start + (self.next() % span) as i32)
-                .collect()
-        }
-    }
-
-    impl Rng {
-        /// Input and output zero points.
-        fn zeros(&mut self) -> Zeros {
-            Zeros {
-                a: self.below(256) as i32 - 128,
-                b: 0,
-                y: self.below(256) as i32 - 128,
-            }
-        }
-    }
-
-    /// Random weights, biases and requantisation constants of `channels` filters of `k`.
-    struct Constants {
-        weights: Vec<i8>,
-        bias: Vec<i32>,
-        multiplier: Vec<i32>,
-        shift: Vec<i32>,
-    }
-
-    impl Constants {
-        fn random(
-            rng: &mut Rng,
-            channels: usize,
-            k: usize,
-            bias: core::ops::Range<i32>,
-            shift: core::ops::Range<i32>,
-        ) -> Constants {
-            Constants {
-                weights: rng.bytes(channels * k),
-                bias: rng.words(channels, bias),
-                multiplier: rng.words(channels, 1 << 29..i32::MAX),
-                shift: rng.words(channels, shift),
-            }
-        }
-
-        fn weighted(&self) -> Weighted<'_> {
-            Weighted {
-                weights: &self.weights,
-                bias: &self.bias,
-                multiplier: &self.multiplier,
-                shift: &self.shift,
-            }
-        }
-    }
-
-    fn record(kind: OpKind, kernel: usize, stride: usize, pad: usize) -> OpRecord {
-        OpRecord {
-            kind,
-            activation: Activation::None,
-            act_min: -100,
-            act_max: 120,
-            inputs: [0, NO_TENSOR],
-            output: 1,
-            geometry: Geometry {
-                kernel: [kernel as u8; 2],
-                stride: [stride as u8; 2],
-                padding: [pad as u8; 2],
-                groups: 1,
-                count_include_pad: false,
-            },
-            words: [0; 3],
-        }
-    }
+    use crate::kernels::testing::{Constants, Rng, record};
 
     #[test]
     fn packed_kernels_equal_the_portable_ones() {
@@ -630,35 +445,7 @@ mod tests {
             dense(&dense_op, &xs, &c, z, &mut scratch, &mut got);
             assert_eq!(got, want, "dense case {case}");
         }
-        // Depthwise 3×3, stride 1, padding 0 or 1, odd and even widths.
-        for case in 0..200 {
-            let pad = rng.below(2);
-            let channels = 1 + rng.below(6);
-            let input = Map {
-                channels,
-                height: 3 - 2 * pad + rng.below(6),
-                width: 3 - 2 * pad + rng.below(9),
-            };
-            let output = Map {
-                channels,
-                height: input.height + 2 * pad - 2,
-                width: input.width + 2 * pad - 2,
-            };
-            let mut op = record(OpKind::Conv, 3, 1, pad);
-            op.geometry.groups = channels as u16;
-            assert!(is_depthwise_3x3(&op, input, output));
-            let owned = Constants::random(&mut rng, channels, 9, -500..500, 33..37);
-            let c = owned.weighted();
-            let z = rng.zeros();
-            let x = rng.bytes(channels * input.plane());
-            let mut want = vec![0i8; channels * output.plane()];
-            conv_portable(&op, input, output, &x, &c, z, &mut want);
-            let mut got = vec![0i8; want.len()];
-            depthwise_3x3(&op, input, output, &x, &c, z, &mut got);
-            assert_eq!(got, want, "depthwise case {case}: {input:?} pad {pad}");
-            informative += want.iter().any(|&v| v > -100 && v < 120) as usize;
-        }
         // Most cases have outputs inside the clamp: the test would pass on clamps alone.
-        assert!(informative > 350, "{informative} of 500");
+        assert!(informative > 200, "{informative} of 300");
     }
 }

@@ -14,7 +14,7 @@
 
 use edgenas_engine::DType;
 use edgenas_engine::blob::OpKind;
-use edgenas_engine::kernels;
+use edgenas_engine::kernels::{Map, OpShape};
 use edgenas_engine::planner::{self, Reuse};
 
 use super::deploy::{Deployment, deployment};
@@ -43,6 +43,8 @@ pub struct DeviceOp {
     pub groups: usize,
     /// The window of a convolution or pooling.
     pub kernel: [usize; 2],
+    /// The stride of a convolution or pooling.
+    pub stride: [usize; 2],
 }
 
 /// A step of the device model.
@@ -106,22 +108,38 @@ impl DeviceGraph {
         }
     }
 
-    /// The working memory the engine's kernel for `op` needs ([`kernels::scratch_bytes`]):
-    /// its reduction is a convolution's input channels per group times its window, or the
-    /// whole input.
+    /// The working memory the engine's kernel for `op` needs ([`OpShape::scratch_bytes`]),
+    /// from the shapes of its first input and its output (a convolution's are images; any
+    /// other op's a map of its elements, 1×1).
     fn scratch_bytes(&self, op: &DeviceOp) -> usize {
         let Some(input) = op.inputs.first().and_then(|&i| self.tensors.get(i)) else {
             return 0;
         };
-        let reduction = match op.kind {
-            OpKind::Conv => {
-                let channels = input.shape.get(1).copied().unwrap_or(0);
-                channels / op.groups.max(1) * op.kernel[0] * op.kernel[1]
-            }
-            _ => input.shape.iter().product(),
+        let Some(output) = self.tensors.get(op.output) else {
+            return 0;
         };
-        let dtype = self.tensors.get(op.output).map_or(DType::F32, |t| t.dtype);
-        kernels::scratch_bytes(op.kind, dtype, op.groups, reduction)
+        let map = |t: &DeviceTensor| match t.shape[..] {
+            [1, channels, height, width] if op.kind == OpKind::Conv => Map {
+                channels,
+                height,
+                width,
+            },
+            _ => Map {
+                channels: t.shape.iter().product(),
+                height: 1,
+                width: 1,
+            },
+        };
+        OpShape {
+            kind: op.kind,
+            dtype: output.dtype,
+            groups: op.groups,
+            kernel: op.kernel,
+            stride: op.stride,
+            input: map(input),
+            output: map(output),
+        }
+        .scratch_bytes()
     }
 }
 
@@ -163,6 +181,7 @@ pub fn lower(net: &Network, dtype: DType) -> DeviceGraph {
                     kind,
                     groups,
                     kernel,
+                    stride,
                 },
             ) => g.steps.push(DeviceStep::Op(DeviceOp {
                 kind,
@@ -172,6 +191,7 @@ pub fn lower(net: &Network, dtype: DType) -> DeviceGraph {
                 output: g.tensors.len(),
                 groups,
                 kernel,
+                stride,
             })),
         }
         tensor_of[id] = Some(g.tensors.len());

@@ -44,6 +44,7 @@ pub fn device_graph(g: &Graph) -> DeviceGraph {
                     output: op.output,
                     groups: usize::from(op.geometry.groups),
                     kernel: op.geometry.kernel.map(usize::from),
+                    stride: op.geometry.stride.map(usize::from),
                 }),
                 Step::View { input, output } => DeviceStep::View {
                     input: *input,

@@ -63,6 +63,7 @@ impl LayerOp for Conv2d {
             kind: OpKind::Conv,
             groups: self.groups,
             kernel: self.kernel,
+            stride: self.stride,
         }
     }
 

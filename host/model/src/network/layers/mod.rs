@@ -50,16 +50,19 @@ pub enum Lowering {
         groups: usize,
         /// The window (height, width) of a convolution or pooling (1×1 otherwise).
         kernel: [usize; 2],
+        /// The stride (height, width) of a convolution or pooling (1 otherwise).
+        stride: [usize; 2],
     },
 }
 
 impl Lowering {
-    /// An op without groups or window.
+    /// An op without groups, window or stride.
     pub const fn op(kind: OpKind) -> Lowering {
         Lowering::Op {
             kind,
             groups: 1,
             kernel: [1, 1],
+            stride: [1, 1],
         }
     }
 }

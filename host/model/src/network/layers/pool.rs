@@ -45,6 +45,7 @@ impl LayerOp for Pool {
             },
             groups: 1,
             kernel: [self.kernel, self.kernel],
+            stride: [self.stride, self.stride],
         }
     }
 

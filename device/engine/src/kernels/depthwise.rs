@@ -1,0 +1,250 @@
+//! int8 depthwise 3×3 convolutions of stride 1 on a padded plane of 16-bit lanes, with the
+//! DSP extension's dual multiply-accumulates.
+//!
+//! Channel by channel, the input plane minus its zero point is written into scratch as 16-bit
+//! values with the padding around it (0, written once per op), so that no output pixel needs
+//! a border test. Two neighbouring output pixels of a row are then computed together: per
+//! kernel row, one pair of words holds the four input values `p0..p3` they read, and with the
+//! row's weights packed as `(w0, w1)` and `(w1, w2)`, four instructions make both pixels' six
+//! multiply-accumulates:
+//!
+//! ```text
+//! a0 += p0·w0 + p1·w1  (SMLAD)     a0 += p2·w2        (SMLABT)
+//! a1 += p1·w0          (SMLATB)    a1 += p2·w1 + p3·w2 (SMLAD)
+//! ```
+//!
+//! A row of odd width computes its last pixel as a pair with a column of the padding and
+//! keeps one. The scratch ([`scratch_bytes`]) is laid out by the planner like a tensor that
+//! lives for one op. Results equal the portable kernel's exactly.
+
+use super::Map;
+use super::dsp::{DepthwiseFrame, depthwise_rows, smlabt, smlad, smlatb};
+use super::int8::{OutputChannel, Weighted, Zeros, output_channels};
+use crate::blob::OpRecord;
+
+/// The rows and columns of the padded plane a depthwise convolution of `kernel` and `stride`
+/// with `output_plane` (height, width) runs on, or `None` for a convolution this kernel does
+/// not run (only 3×3 of stride 1). The columns are even, so that every pair of output pixels
+/// starts on a word, and one more than the padded input when the output's width is odd.
+pub fn plane(
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    output_plane: [usize; 2],
+) -> Option<[usize; 2]> {
+    let [height, width] = output_plane;
+    (kernel == [3, 3] && stride == [1, 1]).then(|| [height + 2, width.next_multiple_of(2) + 2])
+}
+
+/// Scratch bytes of an int8 depthwise convolution with a padded plane of `rows × columns`
+/// 16-bit values ([`plane`]).
+pub fn scratch_bytes([rows, columns]: [usize; 2]) -> usize {
+    rows * columns * 2
+}
+
+/// A depthwise 3×3 convolution of stride 1 on its padded `plane` ([`plane`]: rows and
+/// columns) in `scratch` ([`scratch_bytes`] of it).
+#[allow(clippy::too_many_arguments)]
+pub fn depthwise_3x3(
+    op: &OpRecord,
+    [rows, columns]: [usize; 2],
+    input: Map,
+    output: Map,
+    x: &[i8],
+    c: &Weighted,
+    z: Zeros,
+    scratch: &mut [u32],
+    out: &mut [i8],
+) {
+    let words = columns / 2;
+    let plane = &mut scratch[..rows * words];
+    // The padding: written once, never overwritten.
+    plane.fill(0);
+    let [ph, pw] = op.geometry.padding.map(usize::from);
+    let pack = |lo: i8, hi: i8| lo as i16 as u16 as u32 | (hi as i16 as u16 as u32) << 16;
+    let (width, pairs) = (output.width, output.width.div_ceil(2));
+    let channels = c
+        .weights
+        .chunks_exact(9)
+        .zip(x.chunks_exact(input.plane()))
+        .zip(output_channels(op, c, z.y))
+        .enumerate();
+    for (ch, ((taps, map), finish)) in channels {
+        fill(plane, columns, map, input.width, [ph, pw], z.a);
+        let w01: [u32; 3] = core::array::from_fn(|k| pack(taps[3 * k], taps[3 * k + 1]));
+        let w12: [u32; 3] = core::array::from_fn(|k| pack(taps[3 * k + 1], taps[3 * k + 2]));
+        let y = &mut out[ch * output.plane()..];
+        // An odd width's last pair writes a byte into the next row: not past the last channel.
+        let last = ch + 1 == output.channels && width % 2 == 1;
+        let rows = output.height - usize::from(last);
+        let done = match finish.requantizer.folded(finish.zero) {
+            Some(f) if rows > 0 => {
+                let lanes = |v: i8| u32::from_ne_bytes([v as u8; 4]);
+                let mut frame = DepthwiseFrame {
+                    weights: core::array::from_fn(|k| [w01[k], w12[k]]),
+                    bias: finish.bias,
+                    multiplier: f.multiplier,
+                    round: f.round,
+                    shift: f.shift,
+                    min: lanes(finish.min),
+                    max: lanes(finish.max),
+                    skip: (4 * (words - pairs)) as u32,
+                    pairs: pairs as u32,
+                    rows: rows as u32,
+                    back: width as i32 - 2 * pairs as i32,
+                };
+                depthwise_rows(plane, words, &mut frame, y).then_some(rows)
+            }
+            _ => None,
+        };
+        let y = &mut y[..output.plane()];
+        channel(
+            plane,
+            words,
+            [w01, w12],
+            &finish,
+            y,
+            width,
+            done.unwrap_or(0),
+        );
+    }
+}
+
+/// The outputs of one channel (rows of `width` in `y`) from row `first` on, from its padded
+/// `plane` (rows of `words` words) and its kernel rows' weights packed as `(w0, w1)` and
+/// `(w1, w2)`: the rows [`depthwise_rows`] did not compute.
+// Not inlined: the loop then has the registers to itself.
+#[inline(never)]
+fn channel(
+    plane: &[u32],
+    words: usize,
+    [w01, w12]: [[u32; 3]; 2],
+    finish: &OutputChannel,
+    y: &mut [i8],
+    width: usize,
+    first: usize,
+) {
+    for (oy, row) in y.chunks_exact_mut(width).enumerate().skip(first) {
+        let at = |k: usize| &plane[(oy + k) * words..(oy + k + 1) * words];
+        let (r0, r1, r2) = (at(0), at(1), at(2));
+        let windows = r0.windows(2).zip(r1.windows(2)).zip(r2.windows(2));
+        for (pair, ((p0, p1), p2)) in row.chunks_mut(2).zip(windows) {
+            let (mut a0, mut a1) = (0, 0);
+            for (k, p) in [p0, p1, p2].into_iter().enumerate() {
+                a0 = smlabt(p[1], w12[k], smlad(p[0], w01[k], a0));
+                a1 = smlad(p[1], w12[k], smlatb(p[0], w01[k], a1));
+            }
+            pair[0] = finish.finish(a0);
+            if let Some(second) = pair.get_mut(1) {
+                *second = finish.finish(a1);
+            }
+        }
+    }
+}
+
+/// Writes channel `map` (rows of `width`) minus the zero point `zero` into `plane` (rows of
+/// `columns` 16-bit values, two a word), `padding` rows and columns in from its corner.
+fn fill(
+    plane: &mut [u32],
+    columns: usize,
+    map: &[i8],
+    width: usize,
+    padding: [usize; 2],
+    zero: i32,
+) {
+    let values: &mut [u16] = bytemuck::cast_slice_mut(plane);
+    let [ph, pw] = padding;
+    for (dst, src) in values[ph * columns..]
+        .chunks_exact_mut(columns)
+        .zip(map.chunks_exact(width))
+    {
+        for (d, &s) in dst[pw..pw + width].iter_mut().zip(src) {
+            *d = (s as i32 - zero) as u16;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use std::vec;
+
+    use super::*;
+    use crate::DType;
+    use crate::blob::OpKind;
+    use crate::kernels::OpShape;
+    use crate::kernels::int8::conv_portable;
+    use crate::kernels::testing::{Constants, Rng, record};
+
+    #[test]
+    fn depthwise_3x3_equals_the_portable_kernel() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut informative = 0;
+        // Padding 0 to 2, odd and even widths, maps from 1×1 up.
+        for case in 0..300 {
+            let pad = rng.below(3);
+            let channels = 2 + rng.below(6);
+            let least = 3usize.saturating_sub(2 * pad).max(1);
+            let input = Map {
+                channels,
+                height: least + rng.below(6),
+                width: least + rng.below(9),
+            };
+            let output = Map {
+                channels,
+                height: input.height + 2 * pad - 2,
+                width: input.width + 2 * pad - 2,
+            };
+            let mut op = record(OpKind::Conv, 3, 1, pad);
+            op.geometry.groups = channels as u16;
+            let shape = OpShape::of(&op, DType::Int8, input, output);
+            let plane = shape
+                .depthwise_plane()
+                .expect("a depthwise 3×3 of stride 1");
+            let owned = Constants::random(&mut rng, channels, 9, -500..500, 31..37);
+            let c = owned.weighted();
+            let z = rng.zeros();
+            let x = rng.bytes(channels * input.plane());
+            let mut want = vec![0i8; channels * output.plane()];
+            conv_portable(&op, input, output, &x, &c, z, &mut want);
+            let mut got = vec![0i8; want.len()];
+            // Scratch full of junk: the kernel writes the padding itself.
+            let mut scratch = vec![u32::MAX; shape.scratch_bytes() / 4];
+            depthwise_3x3(&op, plane, input, output, &x, &c, z, &mut scratch, &mut got);
+            assert_eq!(got, want, "case {case}: {input:?} pad {pad}");
+            informative += want.iter().any(|&v| v > -100 && v < 120) as usize;
+        }
+        // Most cases have outputs inside the clamp: the test would pass on clamps alone.
+        assert!(informative > 200, "{informative} of 300");
+    }
+
+    #[test]
+    fn only_a_3x3_of_stride_1_gets_a_plane_and_its_scratch() {
+        let map = |channels| Map {
+            channels,
+            height: 25,
+            width: 5,
+        };
+        let mut op = record(OpKind::Conv, 3, 1, 1);
+        op.geometry.groups = 64;
+        let shape = OpShape::of(&op, DType::Int8, map(64), map(64));
+        // 27 rows of 8 (5 rounded up to 6, plus 2) 16-bit values.
+        assert_eq!(shape.depthwise_plane(), Some([27, 8]));
+        assert_eq!(shape.scratch_bytes(), 27 * 8 * 2);
+        let f32 = OpShape {
+            dtype: DType::F32,
+            ..shape
+        };
+        let strided = OpShape {
+            stride: [2, 2],
+            ..shape
+        };
+        let grouped = OpShape {
+            input: map(128),
+            ..shape
+        };
+        for other in [f32, strided, grouped] {
+            assert_eq!(other.depthwise_plane(), None, "{other:?}");
+            assert_eq!(other.scratch_bytes(), 0, "{other:?}");
+        }
+    }
+}
