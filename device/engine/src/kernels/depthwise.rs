@@ -18,7 +18,9 @@
 //! lives for one op. Results equal the portable kernel's exactly.
 
 use super::Map;
-use super::dsp::{DepthwiseFrame, depthwise_rows, smlabt, smlad, smlatb};
+use super::dsp::{
+    DepthwiseFrame, depthwise_rows, smlabt, smlad, smlatb, sxtb16, sxtb16_ror8, widen_rows,
+};
 use super::int8::{OutputChannel, Weighted, Zeros, output_channels};
 use crate::blob::OpRecord;
 
@@ -57,10 +59,10 @@ pub fn depthwise_3x3(
 ) {
     let words = columns / 2;
     let plane = &mut scratch[..rows * words];
-    // The padding: written once, never overwritten.
-    plane.fill(0);
-    let [ph, pw] = op.geometry.padding.map(usize::from);
     let pack = |lo: i8, hi: i8| lo as i16 as u16 as u32 | (hi as i16 as u16 as u32) << 16;
+    // The padding holds the zero point: written once, never overwritten.
+    plane.fill(pack(z.a as i8, z.a as i8));
+    let [ph, pw] = op.geometry.padding.map(usize::from);
     let (width, pairs) = (output.width, output.width.div_ceil(2));
     let channels = c
         .weights
@@ -69,7 +71,12 @@ pub fn depthwise_3x3(
         .zip(output_channels(op, c, z.y))
         .enumerate();
     for (ch, ((taps, map), finish)) in channels {
-        fill(plane, columns, map, input.width, [ph, pw], z.a);
+        fill(plane, columns, map, input.width, [ph, pw]);
+        // The plane holds the values, not their difference from the zero point: the sum of
+        // the taps times the zero point comes off the start, the same for every output.
+        let start = taps
+            .iter()
+            .fold(0i32, |a, &w| a.wrapping_sub(z.a.wrapping_mul(w as i32)));
         let w01: [u32; 3] = core::array::from_fn(|k| pack(taps[3 * k], taps[3 * k + 1]));
         let w12: [u32; 3] = core::array::from_fn(|k| pack(taps[3 * k + 1], taps[3 * k + 2]));
         let y = &mut out[ch * output.plane()..];
@@ -81,7 +88,7 @@ pub fn depthwise_3x3(
                 let lanes = |v: i8| u32::from_ne_bytes([v as u8; 4]);
                 let mut frame = DepthwiseFrame {
                     weights: core::array::from_fn(|k| [w01[k], w12[k]]),
-                    bias: finish.bias,
+                    bias: finish.bias.wrapping_add(start),
                     multiplier: f.multiplier,
                     round: f.round,
                     shift: f.shift,
@@ -101,6 +108,7 @@ pub fn depthwise_3x3(
             plane,
             words,
             [w01, w12],
+            start,
             &finish,
             y,
             width,
@@ -111,13 +119,14 @@ pub fn depthwise_3x3(
 
 /// The outputs of one channel (rows of `width` in `y`) from row `first` on, from its padded
 /// `plane` (rows of `words` words) and its kernel rows' weights packed as `(w0, w1)` and
-/// `(w1, w2)`: the rows [`depthwise_rows`] did not compute.
+/// `(w1, w2)`, each accumulator from `start`: the rows [`depthwise_rows`] did not compute.
 // Not inlined: the loop then has the registers to itself.
 #[inline(never)]
 fn channel(
     plane: &[u32],
     words: usize,
     [w01, w12]: [[u32; 3]; 2],
+    start: i32,
     finish: &OutputChannel,
     y: &mut [i8],
     width: usize,
@@ -128,7 +137,7 @@ fn channel(
         let (r0, r1, r2) = (at(0), at(1), at(2));
         let windows = r0.windows(2).zip(r1.windows(2)).zip(r2.windows(2));
         for (pair, ((p0, p1), p2)) in row.chunks_mut(2).zip(windows) {
-            let (mut a0, mut a1) = (0, 0);
+            let (mut a0, mut a1) = (start, start);
             for (k, p) in [p0, p1, p2].into_iter().enumerate() {
                 a0 = smlabt(p[1], w12[k], smlad(p[0], w01[k], a0));
                 a1 = smlad(p[1], w12[k], smlatb(p[0], w01[k], a1));
@@ -141,24 +150,35 @@ fn channel(
     }
 }
 
-/// Writes channel `map` (rows of `width`) minus the zero point `zero` into `plane` (rows of
-/// `columns` 16-bit values, two a word), `padding` rows and columns in from its corner.
-fn fill(
-    plane: &mut [u32],
-    columns: usize,
-    map: &[i8],
-    width: usize,
-    padding: [usize; 2],
-    zero: i32,
-) {
-    let values: &mut [u16] = bytemuck::cast_slice_mut(plane);
-    let [ph, pw] = padding;
-    for (dst, src) in values[ph * columns..]
-        .chunks_exact_mut(columns)
-        .zip(map.chunks_exact(width))
-    {
-        for (d, &s) in dst[pw..pw + width].iter_mut().zip(src) {
-            *d = (s as i32 - zero) as u16;
+/// Writes channel `map` (rows of `width`) into `plane` (rows of `columns` 16-bit values, two a
+/// word), `padding` rows and columns in from its corner: 4 values at a time, unpacked with
+/// `SXTB16` and written as two words, then the row's last 0–3 one by one (in assembly on a
+/// Cortex-M: [`widen_rows`]).
+// Not inlined: its loops then have the registers to themselves.
+#[inline(never)]
+fn fill(plane: &mut [u32], columns: usize, map: &[i8], width: usize, [ph, pw]: [usize; 2]) {
+    let bytes: &mut [u8] = bytemuck::cast_slice_mut(plane);
+    let bytes = &mut bytes[2 * (ph * columns + pw)..];
+    if widen_rows(map, width, map.len() / width, bytes, 2 * columns) {
+        return;
+    }
+    let rows = bytes.chunks_mut(2 * columns);
+    for (dst, src) in rows.zip(map.chunks_exact(width)) {
+        let (groups, tail) = src.as_chunks::<4>();
+        let (dst_groups, dst_tail) = dst[..2 * width].split_at_mut(8 * groups.len());
+        for (d, s) in dst_groups.as_chunks_mut::<8>().0.iter_mut().zip(groups) {
+            let (even, odd) = {
+                let w = u32::from_le_bytes(s.map(|b| b as u8));
+                (sxtb16(w), sxtb16_ror8(w))
+            };
+            // Values 0 and 1, then 2 and 3.
+            let low = (even & 0xffff) | odd << 16;
+            let high = (odd & 0xffff_0000) | even >> 16;
+            d[..4].copy_from_slice(&low.to_le_bytes());
+            d[4..].copy_from_slice(&high.to_le_bytes());
+        }
+        for (d, &s) in dst_tail.as_chunks_mut::<2>().0.iter_mut().zip(tail) {
+            *d = (s as i16).to_le_bytes();
         }
     }
 }

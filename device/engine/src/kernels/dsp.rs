@@ -8,8 +8,9 @@
 //! This is the engine's only `unsafe` code: inline assembly of these instructions, one each,
 //! reading and writing registers only; the inner loop of the 2 × 2 convolution block
 //! ([`dot2x2_groups`]), which reads the three slices it is given and one stack slot of its own;
-//! and the rows of a depthwise 3×3 channel ([`depthwise_rows`]), which read the plane and the
-//! frame they are given and write the output and the frame's row counter.
+//! the rows of a depthwise 3×3 channel ([`depthwise_rows`]), which read the plane and the
+//! frame they are given and write the output and the frame's row counter; and the copy of a
+//! channel into that plane ([`widen_rows`]).
 
 /// `acc + a₀·b₀ + a₁·b₁` over the lanes of `a` and `b`, wrapping (`SMLAD`).
 #[inline(always)]
@@ -275,6 +276,74 @@ fn dot2x2_pairs(acc: &mut [i32; 4], w0: &[[u8; 4]], w1: &[[u8; 4]], cols: &[[u32
     }
 }
 
+/// Writes `rows` rows of `width` int8 values from `src` (one after the other) as 16-bit values
+/// into `dst`, rows `stride` bytes apart: four values a load (`SXTB16` twice, two `PKH`s and
+/// two stores), then the row's last 0–3 one by one. `true` when done: only on a Cortex-M with
+/// the DSP extension; elsewhere `false`, and the caller writes them in Rust.
+#[inline(always)]
+pub fn widen_rows(src: &[i8], width: usize, rows: usize, dst: &mut [u8], stride: usize) -> bool {
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    {
+        assert!(
+            rows > 0
+                && width > 0
+                && 2 * width <= stride
+                && rows * width <= src.len()
+                && (rows - 1) * stride + 2 * width <= dst.len()
+        );
+        // SAFETY: the block reads `rows · width` bytes from `src` and writes, per row r,
+        // `2 · width` bytes from `r · stride` in `dst`: both within the slices (asserted). Its
+        // stores may be unaligned (a Cortex-M allows LDR and STR there). It advances copies of
+        // the pointers and counts down copies of the counts. SUBS sets the flags.
+        unsafe {
+            core::arch::asm!(
+                "2:",
+                "movs {n}, {groups}",
+                "beq 4f",
+                "3:",
+                "ldr {x}, [{src}], #4",
+                "sxtb16 {y}, {x}",
+                "sxtb16 {x}, {x}, ror #8",
+                "pkhbt {z}, {y}, {x}, lsl #16",
+                "pkhtb {x}, {x}, {y}, asr #16",
+                "str {z}, [{dst}], #4",
+                "str {x}, [{dst}], #4",
+                "subs {n}, {n}, #1",
+                "bne 3b",
+                "4:",
+                "movs {n}, {tail}",
+                "beq 6f",
+                "5:",
+                "ldrsb {x}, [{src}], #1",
+                "strh {x}, [{dst}], #2",
+                "subs {n}, {n}, #1",
+                "bne 5b",
+                "6:",
+                "add {dst}, {dst}, {skip}",
+                "subs {rows}, {rows}, #1",
+                "bne 2b",
+                src = inout(reg) src.as_ptr() => _,
+                dst = inout(reg) dst.as_mut_ptr() => _,
+                groups = in(reg) width / 4,
+                tail = in(reg) width % 4,
+                skip = in(reg) stride - 2 * width,
+                rows = inout(reg) rows => _,
+                n = out(reg) _,
+                x = out(reg) _,
+                y = out(reg) _,
+                z = out(reg) _,
+                options(nostack),
+            )
+        };
+        true
+    }
+    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+    {
+        let _ = (src, width, rows, dst, stride);
+        false
+    }
+}
+
 /// What [`depthwise_rows`] reads besides the plane and writes besides the output: one
 /// channel's weights and requantisation, and the loop's steps. Its layout is the assembly's.
 #[repr(C)]
@@ -310,7 +379,7 @@ pub struct DepthwiseFrame {
 /// two pixels at a time, from its padded `plane` (rows of `words` words of two 16-bit values;
 /// see [`super::depthwise`]) into `out` (rows of `2·pairs + back` bytes; an odd width's last
 /// pair writes one byte past its row, so `out` holds one more). `true` when done: only on a
-/// Cortex-M with the DSP extension, where a pair costs 37 instructions; elsewhere `false`, and
+/// Cortex-M with the DSP extension, where a pair costs 36 instructions; elsewhere `false`, and
 /// the caller computes the rows in Rust.
 #[inline(always)]
 pub fn depthwise_rows(
@@ -341,12 +410,12 @@ pub fn depthwise_rows(
         unsafe {
             core::arch::asm!(
                 "2:",
+                // Both accumulators start from the bias: the first MAC of each adds to it.
                 "ldr {a0}, [{f}, #24]",
-                "mov {a1}, {a0}",
                 "ldrd {x}, {y}, [{p0}], #4",
                 "ldrd {w01}, {w12}, [{f}, #0]",
+                "smlatb {a1}, {x}, {w01}, {a0}",
                 "smlad {a0}, {x}, {w01}, {a0}",
-                "smlatb {a1}, {x}, {w01}, {a1}",
                 "smlabt {a0}, {y}, {w12}, {a0}",
                 "smlad {a1}, {y}, {w12}, {a1}",
                 "ldrd {x}, {y}, [{p1}], #4",
