@@ -24,11 +24,12 @@ pub struct BoardArgs {
 }
 
 /// The calibration micro-models whose instructions per MAC are reported (one op each).
-const KERNELS: [&str; 6] = [
+const KERNELS: [&str; 7] = [
     "conv3x3 16x16x16",
     "conv3x3 16x32x32",
     "conv3x3 32x32x32",
     "depthwise3x3 32x16x16",
+    "depthwise5x5 32x16x16",
     "pointwise 16x16x16",
     "dense 512->256",
 ];
