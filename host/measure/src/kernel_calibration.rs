@@ -101,10 +101,19 @@ fn chain(rng: &mut Rng, index: usize) -> (String, Network) {
                     1,
                 ),
             ),
-            2 | 3 => (
-                format!("depthwise{kernel}/{stride}"),
-                conv(c, kernel.max(3).min(largest), stride, c),
-            ),
+            2 | 3 => {
+                // On a small map, now and then a window larger than the map, as the late
+                // stages of a MobileNet have: the engine runs those on another kernel.
+                let kernel = if h < 7 && rng.below(3) == 0 {
+                    pick(rng, &[5, 7])
+                } else {
+                    kernel.max(3).min(largest)
+                };
+                (
+                    format!("depthwise{kernel}/{stride}"),
+                    conv(c, kernel, stride, c),
+                )
+            }
             4 => (
                 "pointwise".into(),
                 conv(pick(rng, &[4, 8, 16, 32, 64, 96]), 1, 1, 1),
