@@ -12,81 +12,70 @@
 //! frame they are given and write the output and the frame's row counter; and the copy of a
 //! channel into that plane ([`widen_rows`]).
 
-/// `acc + a₀·b₀ + a₁·b₁` over the lanes of `a` and `b`, wrapping (`SMLAD`).
-#[inline(always)]
-pub fn smlad(a: u32, b: u32, acc: i32) -> i32 {
-    #[cfg(all(feature = "dsp", target_arch = "arm"))]
-    {
-        let mut acc = acc;
-        // SAFETY: SMLAD reads three registers and writes one; it touches no memory. It may set
-        // the sticky Q flag, which is why `preserves_flags` is not claimed. The accumulator
-        // stays in its register (tied operand): no moves between the MACs of a loop.
-        unsafe {
-            core::arch::asm!(
-                "smlad {c}, {a}, {b}, {c}",
-                a = in(reg) a,
-                b = in(reg) b,
-                c = inout(reg) acc,
-                options(pure, nomem, nostack),
-            )
-        };
-        acc
-    }
-    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
-    {
-        let lo = (a as i16 as i32) * (b as i16 as i32);
-        let hi = ((a >> 16) as i16 as i32) * ((b >> 16) as i16 as i32);
-        acc.wrapping_add(lo).wrapping_add(hi)
-    }
+/// A multiply-accumulate of one instruction, `$insn acc, a, b, acc`, on a Cortex-M with the
+/// DSP extension; elsewhere `$portable(a, b, acc)`.
+macro_rules! mac {
+    ($(#[$doc:meta])* $name:ident, $insn:literal, $portable:expr) => {
+        $(#[$doc])*
+        #[inline(always)]
+        pub fn $name(a: u32, b: u32, acc: i32) -> i32 {
+            #[cfg(all(feature = "dsp", target_arch = "arm"))]
+            {
+                let mut acc = acc;
+                // SAFETY: the instruction reads three registers and writes one; it touches no
+                // memory. It may set the sticky Q flag, which is why `preserves_flags` is not
+                // claimed. The accumulator stays in its register (tied operand): no moves
+                // between the MACs of a loop.
+                unsafe {
+                    core::arch::asm!(
+                        concat!($insn, " {c}, {a}, {b}, {c}"),
+                        a = in(reg) a,
+                        b = in(reg) b,
+                        c = inout(reg) acc,
+                        options(pure, nomem, nostack),
+                    )
+                };
+                acc
+            }
+            #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+            {
+                let portable: fn(u32, u32, i32) -> i32 = $portable;
+                portable(a, b, acc)
+            }
+        }
+    };
 }
 
-/// `acc + a₀·b₁`: the low lane of `a` times the high lane of `b` (`SMLABT`).
-#[inline(always)]
-pub fn smlabt(a: u32, b: u32, acc: i32) -> i32 {
-    #[cfg(all(feature = "dsp", target_arch = "arm"))]
-    {
-        let mut acc = acc;
-        // SAFETY: as `smlad`: three registers in, one out, no memory; may set the Q flag.
-        unsafe {
-            core::arch::asm!(
-                "smlabt {c}, {a}, {b}, {c}",
-                a = in(reg) a,
-                b = in(reg) b,
-                c = inout(reg) acc,
-                options(pure, nomem, nostack),
-            )
-        };
-        acc
-    }
-    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
-    {
-        acc.wrapping_add((a as i16 as i32) * ((b >> 16) as i16 as i32))
-    }
+/// Lane 0 (bits 0–15) of `v` as a signed value.
+#[cfg_attr(all(feature = "dsp", target_arch = "arm"), allow(dead_code))]
+fn low(v: u32) -> i32 {
+    v as i16 as i32
 }
 
-/// `acc + a₁·b₀`: the high lane of `a` times the low lane of `b` (`SMLATB`).
-#[inline(always)]
-pub fn smlatb(a: u32, b: u32, acc: i32) -> i32 {
-    #[cfg(all(feature = "dsp", target_arch = "arm"))]
-    {
-        let mut acc = acc;
-        // SAFETY: as `smlad`: three registers in, one out, no memory; may set the Q flag.
-        unsafe {
-            core::arch::asm!(
-                "smlatb {c}, {a}, {b}, {c}",
-                a = in(reg) a,
-                b = in(reg) b,
-                c = inout(reg) acc,
-                options(pure, nomem, nostack),
-            )
-        };
-        acc
-    }
-    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
-    {
-        acc.wrapping_add(((a >> 16) as i16 as i32) * (b as i16 as i32))
-    }
+/// Lane 1 (bits 16–31) of `v` as a signed value.
+#[cfg_attr(all(feature = "dsp", target_arch = "arm"), allow(dead_code))]
+fn high(v: u32) -> i32 {
+    (v >> 16) as i16 as i32
 }
+
+mac!(
+    /// `acc + a₀·b₀ + a₁·b₁` over the lanes of `a` and `b`, wrapping (`SMLAD`).
+    smlad,
+    "smlad",
+    |a, b, acc| acc.wrapping_add(low(a) * low(b)).wrapping_add(high(a) * high(b))
+);
+mac!(
+    /// `acc + a₀·b₁`: the low lane of `a` times the high lane of `b` (`SMLABT`).
+    smlabt,
+    "smlabt",
+    |a, b, acc| acc.wrapping_add(low(a) * high(b))
+);
+mac!(
+    /// `acc + a₁·b₀`: the high lane of `a` times the low lane of `b` (`SMLATB`).
+    smlatb,
+    "smlatb",
+    |a, b, acc| acc.wrapping_add(high(a) * low(b))
+);
 
 /// Bytes 0 and 2 of `x`, sign-extended into lanes 0 and 1 (`SXTB16`).
 #[inline(always)]
