@@ -169,19 +169,11 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
             let icpg = ic / groups;
             let depthwise = groups > 1 && groups == ic;
             let pointwise = [kh, kw, sh, sw, ph, pw] == [1, 1, 1, 1, 0, 0];
-            let map = |[channels, height, width]: [u64; 3]| kernels::Map {
-                channels: channels as usize,
-                height: height as usize,
-                width: width as usize,
-            };
-            let shape =
-                kernels::OpShape::of(op, output.dtype, map([ic, ih, iw]), map([oc, oh, ow]));
-            let plane = shape.depthwise_plane();
             let kind = if depthwise {
-                match plane {
-                    Some(_) if [kh, kw, sh, sw] == [3, 3, 1, 1] => "depthwise3x3",
-                    Some(_) => "depthwise_plane",
-                    None => "depthwise",
+                if dtype == "int8" && [kh, kw, sh, sw] == [3, 3, 1, 1] && oc == ic {
+                    "depthwise3x3"
+                } else {
+                    "depthwise"
                 }
             } else if kh == 1 && kw == 1 {
                 "pointwise"
@@ -209,23 +201,17 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
             } else {
                 PackedGathers::default()
             };
-            // The depthwise kernels' padded plane (filled once an op), the input rows they copy
-            // into it, the 3×3's rows of output pairs and the others' window rows and pairs of
-            // taps.
-            let [plane_height, plane_width] = plane.unwrap_or([0, 0]).map(|v| v as u64);
-            let plane_words = plane_height * plane_width / 2;
-            let input_rows = ic * ih.min(plane_height.saturating_sub(ph));
-            let row_pairs = if kind == "depthwise3x3" {
-                oc * oh * ow.div_ceil(2)
+            // The depthwise 3×3 kernel's padded plane (zeroed once an op), the input rows it
+            // copies into it and its rows of output pairs.
+            let (plane_words, input_rows, row_pairs) = if kind == "depthwise3x3" {
+                (
+                    (oh + 2) * (ow.div_ceil(2) + 1),
+                    ic * ih,
+                    oc * oh * ow.div_ceil(2),
+                )
             } else {
-                0
+                (0, 0, 0)
             };
-            let plane_rows = if kind == "depthwise_plane" {
-                oc * oh * ow * kh
-            } else {
-                0
-            };
-            let plane_taps = plane_rows * kw.div_ceil(2);
             let activated = if op.activation == Activation::HardSwish {
                 outputs
             } else {
@@ -253,8 +239,6 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
                     ("plane_words", plane_words as f64),
                     ("input_rows", input_rows as f64),
                     ("row_pairs", row_pairs as f64),
-                    ("plane_rows", plane_rows as f64),
-                    ("plane_taps", plane_taps as f64),
                     ("pair_gathers", gathers.pair_channels as f64),
                     ("window_gathers", gathers.window_runs as f64),
                     ("border_pixels", gathers.border_pixels as f64),

@@ -148,9 +148,9 @@ pub(super) fn finish(op: &OpRecord, c: &Weighted, zy: i32) -> impl Fn(usize, i32
 }
 
 /// Convolution. With the `dsp` feature, a convolution of one group runs on packed pairs
-/// ([`super::packed`]) in `scratch`, and a depthwise one of stride 1 or 2 and a window of up
-/// to 64 taps on a padded plane of 16-bit values in `scratch` ([`super::depthwise`]);
-/// otherwise the portable loop runs and `scratch` is unused.
+/// ([`super::packed`]) in `scratch`, and a 3×3 depthwise one of stride 1 on a padded plane
+/// of 16-bit values in `scratch` ([`super::depthwise`]); otherwise the portable loop runs and
+/// `scratch` is unused.
 #[allow(clippy::too_many_arguments)]
 pub fn conv(
     op: &OpRecord,
@@ -166,7 +166,7 @@ pub fn conv(
     if cfg!(feature = "dsp") && op.geometry.groups == 1 {
         packed::conv(op, input, output, x, c, z, scratch, out)
     } else if let Some(plane) = shape.depthwise_plane().filter(|_| cfg!(feature = "dsp")) {
-        depthwise::depthwise(op, plane, input, output, x, c, z, scratch, out)
+        depthwise::depthwise_3x3(op, plane, input, output, x, c, z, scratch, out)
     } else {
         conv_portable(op, input, output, x, c, z, out)
     }

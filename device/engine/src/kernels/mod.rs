@@ -54,19 +54,16 @@ impl OpShape {
     }
 
     /// The padded plane (rows, columns) of an int8 depthwise convolution (one filter per
-    /// channel, more than one channel) that [`depthwise`] runs (stride 1 or 2, a window of up
-    /// to [`depthwise::MAX_PAIRS`] pairs of taps and, but for a 3×3 of stride 1, no larger
-    /// than the input map: [`depthwise::plane`]); `None` for any other op.
+    /// channel, more than one channel) that [`depthwise`] runs; `None` for any other op.
     pub fn depthwise_plane(&self) -> Option<[usize; 2]> {
         let depthwise = self.kind == OpKind::Conv
             && self.dtype == DType::Int8
             && self.groups > 1
             && self.groups == self.input.channels
             && self.groups == self.output.channels;
-        let input = [self.input.height, self.input.width];
         let output = [self.output.height, self.output.width];
         depthwise
-            .then(|| depthwise::plane(self.kernel, self.stride, input, output))
+            .then(|| depthwise::plane(self.kernel, self.stride, output))
             .flatten()
     }
 
