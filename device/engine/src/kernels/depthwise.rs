@@ -1,9 +1,10 @@
 //! int8 depthwise 3×3 convolutions of stride 1 on a padded plane of 16-bit lanes, with the
 //! DSP extension's dual multiply-accumulates.
 //!
-//! Channel by channel, the input plane minus its zero point is written into scratch as 16-bit
-//! values with the padding around it (0, written once per op), so that no output pixel needs
-//! a border test. Two neighbouring output pixels of a row are then computed together: per
+//! Channel by channel, the input plane is written into scratch as 16-bit values with the
+//! padding around it (the zero point, written once per op; the taps times the zero point come
+//! off the bias), so that no output pixel needs a border test. Two neighbouring output pixels
+//! of a row are then computed together: per
 //! kernel row, one pair of words holds the four input values `p0..p3` they read, and with the
 //! row's weights packed as `(w0, w1)` and `(w1, w2)`, four instructions make both pixels' six
 //! multiply-accumulates:
