@@ -169,8 +169,18 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
             let icpg = ic / groups;
             let depthwise = groups > 1 && groups == ic;
             let pointwise = [kh, kw, sh, sw, ph, pw] == [1, 1, 1, 1, 0, 0];
+            // The padded plane of the engine's depthwise kernel, where it runs one: the
+            // engine's own rule decides, as it does for the blob's scratch.
+            let map = |[channels, height, width]: [u64; 3]| kernels::Map {
+                channels: channels as usize,
+                height: height as usize,
+                width: width as usize,
+            };
+            let plane =
+                kernels::OpShape::of(op, output.dtype, map([ic, ih, iw]), map([oc, oh, ow]))
+                    .depthwise_plane();
             let kind = if depthwise {
-                if dtype == "int8" && [kh, kw, sh, sw] == [3, 3, 1, 1] && oc == ic {
+                if plane.is_some() {
                     "depthwise3x3"
                 } else {
                     "depthwise"
@@ -201,16 +211,15 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
             } else {
                 PackedGathers::default()
             };
-            // The depthwise 3×3 kernel's padded plane (zeroed once an op), the input rows it
+            // The depthwise 3×3 kernel's padded plane (filled once an op), the input rows it
             // copies into it and its rows of output pairs.
-            let (plane_words, input_rows, row_pairs) = if kind == "depthwise3x3" {
-                (
-                    (oh + 2) * (ow.div_ceil(2) + 1),
+            let (plane_words, input_rows, row_pairs) = match plane {
+                Some([rows, columns]) => (
+                    (rows * columns / 2) as u64,
                     ic * ih,
                     oc * oh * ow.div_ceil(2),
-                )
-            } else {
-                (0, 0, 0)
+                ),
+                None => (0, 0, 0),
             };
             let activated = if op.activation == Activation::HardSwish {
                 outputs
