@@ -4,8 +4,8 @@
 //! ([`fit_kernel_model`]).
 //!
 //! As nn-Meter samples kernel configurations rather than whole networks, the set draws each
-//! op's kind and geometry at random (channels 1–96, maps 3–48 pixels, kernels 1–7, strides 1
-//! and 2, pools, additions, activations, dense layers of 8–1024 inputs) from its own seed, so
+//! op's kind and geometry at random (channels 1–96, maps 3–48 pixels, kernels 1–7 and
+//! keyword-spotting stems of 10×4, strides 1 and 2, pools, additions, activations, dense layers of 8–1024 inputs) from its own seed, so
 //! it shares no network with a space a search or a benchmark draws from.
 
 use super::calibrate::export_untrained;
@@ -61,12 +61,12 @@ fn chain(rng: &mut Rng, index: usize) -> (String, Network) {
         let Shape::Image { c, h, .. } = b.shape(x) else {
             break;
         };
-        let conv = |out_channels, kernel: usize, stride, groups| {
+        let conv = |out_channels, kernel: [usize; 2], stride, groups| {
             Layer::Conv2d(Conv2d {
                 out_channels,
-                kernel: [kernel; 2],
+                kernel,
                 stride: [stride; 2],
-                padding: [kernel / 2; 2],
+                padding: kernel.map(|k| k / 2),
                 groups,
                 bias: true,
             })
@@ -92,15 +92,19 @@ fn chain(rng: &mut Rng, index: usize) -> (String, Network) {
         // noted in the issue), so an activation never follows one.
         let after_activation = names.last().is_some_and(|n: &String| n == "activation");
         let (label, layer) = match rng.below(if after_activation { 8 } else { 9 }) {
-            0 | 1 => (
-                format!("conv{kernel}/{stride}"),
-                conv(
-                    pick(rng, &[4, 8, 16, 24, 32, 48, 64]),
-                    kernel.max(3).min(largest),
-                    stride,
-                    1,
-                ),
-            ),
+            0 | 1 => {
+                let out = pick(rng, &[4, 8, 16, 24, 32, 48, 64]);
+                // Now and then a keyword-spotting stem: DS-CNN's 10×4 window of stride 2.
+                if h >= 12 && rng.below(4) == 0 {
+                    ("conv10x4/2".into(), conv(out, [10, 4], 2, 1))
+                } else {
+                    let kernel = kernel.max(3).min(largest);
+                    (
+                        format!("conv{kernel}/{stride}"),
+                        conv(out, [kernel; 2], stride, 1),
+                    )
+                }
+            }
             2 | 3 => {
                 // On a small map, now and then a window larger than the map, as the late
                 // stages of a MobileNet have: the engine runs those on another kernel.
@@ -111,12 +115,13 @@ fn chain(rng: &mut Rng, index: usize) -> (String, Network) {
                 };
                 (
                     format!("depthwise{kernel}/{stride}"),
-                    conv(c, kernel, stride, c),
+                    conv(c, [kernel; 2], stride, c),
                 )
             }
+            // Strided as a residual network's shortcut is, now and then.
             4 => (
-                "pointwise".into(),
-                conv(pick(rng, &[4, 8, 16, 32, 64, 96]), 1, 1, 1),
+                format!("pointwise/{stride}"),
+                conv(pick(rng, &[4, 8, 16, 32, 64, 96]), [1, 1], stride, 1),
             ),
             5 if h >= 2 => {
                 let kind = pick(rng, &[PoolKind::Max, PoolKind::Avg]);

@@ -95,6 +95,8 @@ fn covered(outputs: u64, k: u64, stride: u64, pad: u64, size: u64) -> u64 {
 /// pixel pair as `kernels::packed::conv` does.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct PackedGathers {
+    /// Pairs of pixels a 1×1 convolution unpacks straight from its input.
+    pointwise_pairs: u64,
     /// Channels gathered for both pixels of a pair at once (3×3, stride 1, inside the map).
     pair_channels: u64,
     /// Kernel rows copied for pixels gathered alone whose window lies inside the map.
@@ -109,6 +111,8 @@ struct PackedGathers {
 /// to an `output` map (height, width).
 fn packed_gathers(g: &Geometry, input: [u64; 3], output: [u64; 2]) -> PackedGathers {
     let [channels, ih, iw] = input;
+    let reduction = channels * u64::from(g.kernel[0]) * u64::from(g.kernel[1]);
+    let pointwise = kernels::is_pointwise(g, reduction as usize);
     let [oh, ow] = output;
     let [kh, kw] = g.kernel.map(u64::from);
     let [sh, sw] = g.stride.map(u64::from);
@@ -117,6 +121,10 @@ fn packed_gathers(g: &Geometry, input: [u64; 3], output: [u64; 2]) -> PackedGath
     let mut counts = PackedGathers::default();
     let plane = oh * ow;
     for p in (0..plane).step_by(2) {
+        if pointwise && p + 1 < plane {
+            counts.pointwise_pairs += 1;
+            continue;
+        }
         let (oy, ox) = (p / ow, p % ow);
         let pair = [kh, kw, sh, sw] == [3, 3, 1, 1]
             && ox + 1 < ow
@@ -211,6 +219,17 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
             } else {
                 PackedGathers::default()
             };
+            // The pairs of filters the assembly runs with their requantisation, at pairs of
+            // pixels that both exist (assuming every filter's requantisation folds, as a
+            // convolution's factor below 1/4 does).
+            let filter_pairs = if dtype == "int8"
+                && groups == 1
+                && kernels::pairs_fit(oc as usize, reduction as usize)
+            {
+                (oc / 2) * (pixels / 2)
+            } else {
+                0
+            };
             // The depthwise 3×3 kernel's padded plane (filled once an op), the input rows it
             // copies into it and its rows of output pairs.
             let (plane_words, input_rows, row_pairs) = match plane {
@@ -240,7 +259,8 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
                     ("strided_macs", if sw > 1 { macs } else { 0.0 }),
                     ("pixels", pixels as f64),
                     ("gathered", (pixels * reduction) as f64),
-                    ("pairs", pairs as f64),
+                    ("pairs", (pairs - filter_pairs) as f64),
+                    ("filter_pairs", filter_pairs as f64),
                     ("pair_steps", (pairs * reduction.div_ceil(4)) as f64),
                     ("edge_outputs", (oc * edge_pixels) as f64),
                     ("inputs", input.elements() as f64),
@@ -254,7 +274,12 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
                     ("border_taps", gathers.border_taps as f64),
                     (
                         "unpacked",
-                        (pixels.div_ceil(2) * reduction.div_ceil(4)) as f64,
+                        ((pixels.div_ceil(2) - gathers.pointwise_pairs) * reduction.div_ceil(4))
+                            as f64,
+                    ),
+                    (
+                        "pointwise_groups",
+                        (gathers.pointwise_pairs * reduction.div_ceil(4)) as f64,
                     ),
                 ],
             )
@@ -512,13 +537,15 @@ mod tests {
         assert_eq!(
             counts,
             PackedGathers {
+                pointwise_pairs: 0,
                 pair_channels: 24,
                 window_runs: 12 * 2 * 3,
                 border_pixels: 28,
                 border_taps: 28 * 2 * 9,
             }
         );
-        // A 1×1 convolution has no pair path: every pixel alone, none crossing the border.
+        // A 1×1 convolution over channels not in whole groups of 4 has no pair path: every
+        // pixel alone, none crossing the border.
         let pointwise = Geometry {
             kernel: [1, 1],
             padding: [0, 0],
@@ -527,6 +554,20 @@ mod tests {
         let counts = packed_gathers(&pointwise, [5, 3, 3], [3, 3]);
         // 9 pixels in pairs of two: the odd last pixel is gathered twice.
         assert_eq!((counts.window_runs, counts.border_pixels), (10 * 5, 0));
+        // Over 8 channels, the 4 pairs of pixels that both exist are unpacked straight from
+        // the input; only the odd last pixel is gathered (twice).
+        let counts = packed_gathers(&pointwise, [8, 3, 3], [3, 3]);
+        assert_eq!(
+            (counts.pointwise_pairs, counts.window_runs, counts.border_pixels),
+            (4, 2 * 8, 0)
+        );
+        // Of stride 2 it is gathered pixel by pixel again.
+        let strided = Geometry {
+            stride: [2, 2],
+            ..pointwise
+        };
+        let counts = packed_gathers(&strided, [8, 5, 5], [3, 3]);
+        assert_eq!((counts.pointwise_pairs, counts.window_runs), (0, 10 * 8));
     }
 
     fn counts(kernel: &str, macs: f64) -> OpCounts {

@@ -1,6 +1,7 @@
 //! Packed 16-bit arithmetic of the Cortex-M DSP extension: a dual multiply-accumulate
-//! (`SMLAD`) and single ones of chosen lanes (`SMLABT`, `SMLATB`), byte unpacking (`SXTB16`) and a dual subtraction (`SSUB16`). Built for an Arm target with the `dsp` feature
-//! (a Cortex-M4, M7 or M33), each is one instruction; elsewhere each is plain Rust with the same
+//! (`SMLAD`) and single ones of chosen lanes (`SMLABT`, `SMLATB`), byte unpacking (`SXTB16`)
+//! and a dual subtraction (`SSUB16`). Built for an Arm target with the `dsp` feature (a
+//! Cortex-M4, M7 or M33), each is one instruction; elsewhere each is plain Rust with the same
 //! result, so that the kernels built on them run, and are tested, on any host.
 //!
 //! A word holds two signed 16-bit lanes: lane 0 in bits 0–15, lane 1 in bits 16–31.
@@ -8,9 +9,11 @@
 //! This is the engine's only `unsafe` code: inline assembly of these instructions, one each,
 //! reading and writing registers only; the inner loop of the 2 × 2 convolution block
 //! ([`dot2x2_groups`]), which reads the three slices it is given and one stack slot of its own;
-//! the rows of a depthwise 3×3 channel ([`depthwise_rows`]), which read the plane and the
-//! frame they are given and write the output and the frame's row counter; and the copy of a
-//! channel into that plane ([`widen_rows`]).
+//! every pair of filters of a convolution at two pixels, requantised ([`filter_pairs`]), which
+//! reads the slices it is given and writes the outputs and a frame of its own; the rows of a
+//! depthwise 3×3 channel ([`depthwise_rows`]), which read the plane and the frame they are
+//! given and write the output and the frame's row counter; and the copy of a channel into
+//! that plane ([`widen_rows`]).
 
 /// A multiply-accumulate of one instruction, `$insn acc, a, b, acc`, on a Cortex-M with the
 /// DSP extension; elsewhere `$portable(a, b, acc)`.
@@ -165,6 +168,33 @@ pub fn mac2x2<const ODD: bool>(acc: &mut [i32; 4], w0: u32, w1: u32, c0: u32, c1
     *a11 = smlad(e1, c1, *a11);
 }
 
+/// One group of 4 values of two weight rows against two interleaved columns in assembly
+/// (16 instructions): values 0 and 2 against the columns' even words, then values 1 and 3
+/// against their odd words. The operands are [`dot2x2_pairs`]' names.
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+macro_rules! dot2x2_group {
+    () => {
+        concat!(
+            "ldr {x0}, [{p0}], #4\n",
+            "ldr {x1}, [{p1}], #4\n",
+            "ldrd {c0}, {c1}, [{pc}], #8\n",
+            "sxtb16 {t}, {x0}\n",
+            "smlad {a00}, {t}, {c0}, {a00}\n",
+            "smlad {a01}, {t}, {c1}, {a01}\n",
+            "sxtb16 {t}, {x1}\n",
+            "smlad {a10}, {t}, {c0}, {a10}\n",
+            "smlad {a11}, {t}, {c1}, {a11}\n",
+            "ldrd {c0}, {c1}, [{pc}], #8\n",
+            "sxtb16 {t}, {x0}, ror #8\n",
+            "smlad {a00}, {t}, {c0}, {a00}\n",
+            "smlad {a01}, {t}, {c1}, {a01}\n",
+            "sxtb16 {t}, {x1}, ror #8\n",
+            "smlad {a10}, {t}, {c0}, {a10}\n",
+            "smlad {a11}, {t}, {c1}, {a11}",
+        )
+    };
+}
+
 /// `[Σ w0·c₀, Σ w0·c₁, Σ w1·c₀, Σ w1·c₁]` over groups of 4 int8 weights of two rows `w0`
 /// and `w1` and the groups of two interleaved columns `cols` (per group: the words of values 0
 /// and 2 of column 0 and of column 1, then their words of values 1 and 3), over as many groups
@@ -205,38 +235,14 @@ fn dot2x2_pairs(acc: &mut [i32; 4], w0: &[[u8; 4]], w1: &[[u8; 4]], cols: &[[u32
         // are its own copies. Besides registers it writes one 8-byte slot it takes below the
         // stack pointer (for the end pointer) and gives back. SMLAD may set the sticky Q flag
         // and CMP sets the flags, so `preserves_flags` is not claimed.
-        // One group of 4 values of both rows: values 0 and 2 against the columns' even words,
-        // then values 1 and 3 against their odd words (18 instructions).
-        macro_rules! group {
-            () => {
-                concat!(
-                    "ldr {x0}, [{p0}], #4\n",
-                    "ldr {x1}, [{p1}], #4\n",
-                    "ldrd {c0}, {c1}, [{pc}], #8\n",
-                    "sxtb16 {t}, {x0}\n",
-                    "smlad {a00}, {t}, {c0}, {a00}\n",
-                    "smlad {a01}, {t}, {c1}, {a01}\n",
-                    "sxtb16 {t}, {x1}\n",
-                    "smlad {a10}, {t}, {c0}, {a10}\n",
-                    "smlad {a11}, {t}, {c1}, {a11}\n",
-                    "ldrd {c0}, {c1}, [{pc}], #8\n",
-                    "sxtb16 {t}, {x0}, ror #8\n",
-                    "smlad {a00}, {t}, {c0}, {a00}\n",
-                    "smlad {a01}, {t}, {c1}, {a01}\n",
-                    "sxtb16 {t}, {x1}, ror #8\n",
-                    "smlad {a10}, {t}, {c0}, {a10}\n",
-                    "smlad {a11}, {t}, {c1}, {a11}",
-                )
-            };
-        }
         unsafe {
             core::arch::asm!(
                 "sub sp, sp, #8",
                 "str {t}, [sp]",
                 "2:",
                 // Two groups an iteration.
-                group!(),
-                group!(),
+                dot2x2_group!(),
+                dot2x2_group!(),
                 "ldr {t}, [sp]",
                 "cmp {pc}, {t}",
                 "bne 2b",
@@ -470,6 +476,221 @@ pub fn depthwise_rows(
     {
         let _ = (plane, words, frame, out);
         false
+    }
+}
+
+/// What [`filter_pairs`]' assembly reads, and the state it keeps, beside the weights it walks.
+/// Its layout is the assembly's (the offsets are a 32-bit target's).
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+#[repr(C)]
+struct FilterPairsFrame {
+    /// The two columns' first group (0) and the end of their groups (4).
+    cols: *const [u32; 4],
+    end: *const [u32; 4],
+    /// The next pair of filters' biases (8), multipliers (12) and shifts (16).
+    bias: *const i32,
+    multiplier: *const i32,
+    shift: *const i32,
+    /// `2 · zero + 1`, the folded rounding term before its shift (20).
+    round_unit: i32,
+    /// The fused activation's bounds, each in every byte (24, 28).
+    min: u32,
+    max: u32,
+    /// Where the next pair of filters' first output goes (32), and the bytes from one filter's
+    /// outputs to the next's (36).
+    out: *mut i8,
+    plane: u32,
+    /// The bytes of a filter's weights (40), and the pairs of filters left (44).
+    row: u32,
+    pairs: u32,
+}
+
+/// The requantisation of one output channel that [`filter_pairs`] runs: its bias, multiplier
+/// and shift, with the output's zero point and the activation's bounds.
+#[derive(Clone, Copy, Debug)]
+pub struct FilterOutputs<'a> {
+    /// Per filter: the bias, the multiplier and the shift, each of 33 to
+    /// [`crate::requant::MAX_SHIFT`] and with a rounding term that folds
+    /// ([`crate::requant::Requantizer::folded`]): the caller checks.
+    pub bias: &'a [i32],
+    /// See `bias`.
+    pub multiplier: &'a [i32],
+    /// See `bias`.
+    pub shift: &'a [i32],
+    /// The output's zero point.
+    pub zero: i32,
+    /// The fused activation's bounds.
+    pub min: i8,
+    /// See `min`.
+    pub max: i8,
+}
+
+/// The outputs of the first `2 · (filters / 2)` filters (rows of `row` int8 weights, one after
+/// the other in `weights`; `row` a multiple of 8) at two neighbouring pixels whose columns are
+/// interleaved in `cols` (`row / 4` groups, as [`dot2x2_groups`] reads them), requantised by
+/// `outputs` ([`crate::requant::Folded`], saturated and clamped): filter `f`'s go to
+/// `out[f · plane]` and `out[f · plane + 1]`. A pair of filters per pass: [`dot2x2_groups`]'
+/// loop, then both filters' requantisation, their four outputs clamped at once and stored as two
+/// halfwords: 52 instructions besides the loop on a Cortex-M with the DSP extension; elsewhere
+/// the same arithmetic in Rust, so that it is tested on any host.
+#[inline(always)]
+pub fn filter_pairs(
+    weights: &[u8],
+    row: usize,
+    cols: &[[u32; 4]],
+    outputs: &FilterOutputs,
+    out: &mut [i8],
+    plane: usize,
+) {
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    {
+        let pairs = outputs.bias.len() / 2;
+        assert!(
+            pairs > 0
+                && row > 0
+                && row.is_multiple_of(8)
+                && cols.len() == row / 4
+                && weights.len() >= 2 * pairs * row
+                && outputs.multiplier.len() >= 2 * pairs
+                && outputs.shift.len() >= 2 * pairs
+                && plane > 0
+                && out.len() >= (2 * pairs - 1) * plane + 2
+        );
+        let lanes = |v: i8| u32::from_ne_bytes([v as u8; 4]);
+        let mut frame = FilterPairsFrame {
+            cols: cols.as_ptr(),
+            end: cols[cols.len()..].as_ptr(),
+            bias: outputs.bias.as_ptr(),
+            multiplier: outputs.multiplier.as_ptr(),
+            shift: outputs.shift.as_ptr(),
+            round_unit: 2 * outputs.zero + 1,
+            min: lanes(outputs.min),
+            max: lanes(outputs.max),
+            out: out.as_mut_ptr(),
+            plane: plane as u32,
+            row: row as u32,
+            pairs: pairs as u32,
+        };
+        // SAFETY: pass j (j < pairs) reads filters 2j and 2j + 1's `row` weights (LDR, which a
+        // Cortex-M allows unaligned): within `weights`' first 2·pairs·row bytes; every group of
+        // `cols` (LDRD, aligned as `u32`s); the pair's two biases, multipliers and shifts:
+        // within the slices (asserted). It writes two bytes at out[(2j)·plane] and two at
+        // out[(2j + 1)·plane]: the last ends at (2·pairs − 1)·plane + 2 ≤ out's length
+        // (asserted; STRH may be unaligned). Besides that it reads and writes `frame`, which
+        // lives until it ends, and one 8-byte slot it takes below the stack pointer (the
+        // frame's address and the columns' end) and gives back. The pointers it advances are
+        // its own copies. SMLAD may set the sticky Q flag, SSUB8 the GE flags, SUBS and CMP the
+        // others, so `preserves_flags` is not claimed.
+        unsafe {
+            core::arch::asm!(
+                "sub sp, sp, #8",
+                "str {t}, [sp]",
+                "ldr {x0}, [{t}, #4]",
+                "str {x0}, [sp, #4]",
+                "3:",
+                // A pair of filters: all four accumulators start from their filter's bias.
+                "ldr {t}, [sp]",
+                "ldr {pc}, [{t}, #0]",
+                "ldr {x0}, [{t}, #8]",
+                "ldrd {a00}, {a10}, [{x0}], #8",
+                "str {x0}, [{t}, #8]",
+                "mov {a01}, {a00}",
+                "mov {a11}, {a10}",
+                "2:",
+                // Two groups an iteration, as dot2x2_pairs.
+                dot2x2_group!(),
+                dot2x2_group!(),
+                "ldr {t}, [sp, #4]",
+                "cmp {pc}, {t}",
+                "bne 2b",
+                // The folded requantisation of both filters: round = (2·zero + 1) << (s − 33),
+                // then (round + hi(acc · m)) >> (s − 32), saturated to int8.
+                "ldr {t}, [sp]",
+                "ldr {x0}, [{t}, #12]",
+                "ldrd {c0}, {c1}, [{x0}], #8",
+                "str {x0}, [{t}, #12]",
+                "ldr {pc}, [{t}, #16]",
+                "ldrd {x0}, {x1}, [{pc}], #8",
+                "str {pc}, [{t}, #16]",
+                "ldr {t}, [{t}, #20]",
+                "sub {x0}, {x0}, #33",
+                "lsl {pc}, {t}, {x0}",
+                "smmla {a00}, {a00}, {c0}, {pc}",
+                "smmla {a01}, {a01}, {c0}, {pc}",
+                "add {x0}, {x0}, #1",
+                "asr {a00}, {a00}, {x0}",
+                "asr {a01}, {a01}, {x0}",
+                "ssat {a00}, #8, {a00}",
+                "ssat {a01}, #8, {a01}",
+                "bfi {a00}, {a01}, #8, #8",
+                "sub {x1}, {x1}, #33",
+                "lsl {pc}, {t}, {x1}",
+                "smmla {a10}, {a10}, {c1}, {pc}",
+                "smmla {a11}, {a11}, {c1}, {pc}",
+                "add {x1}, {x1}, #1",
+                "asr {a10}, {a10}, {x1}",
+                "asr {a11}, {a11}, {x1}",
+                "ssat {a10}, #8, {a10}",
+                "ssat {a11}, #8, {a11}",
+                "bfi {a10}, {a11}, #8, #8",
+                // The four bytes clamped at once, then stored: the first filter's two outputs,
+                // then the second's, a plane further.
+                "pkhbt {a00}, {a00}, {a10}, lsl #16",
+                "ldr {t}, [sp]",
+                "ldrd {c0}, {c1}, [{t}, #24]",
+                "ssub8 {x0}, {a00}, {c0}",
+                "sel {a00}, {a00}, {c0}",
+                "ssub8 {x0}, {c1}, {a00}",
+                "sel {a00}, {a00}, {c1}",
+                "ldrd {x0}, {x1}, [{t}, #32]",
+                "strh {a00}, [{x0}]",
+                "lsr {a00}, {a00}, #16",
+                "strh {a00}, [{x0}, {x1}]",
+                "add {x0}, {x0}, {x1}, lsl #1",
+                "str {x0}, [{t}, #32]",
+                // The next pair's rows: the first starts where the second's pointer stopped.
+                "ldr {x1}, [{t}, #40]",
+                "mov {p0}, {p1}",
+                "add {p1}, {p1}, {x1}",
+                "ldr {x0}, [{t}, #44]",
+                "subs {x0}, {x0}, #1",
+                "str {x0}, [{t}, #44]",
+                "bne 3b",
+                "add sp, sp, #8",
+                p0 = inout(reg) weights.as_ptr() => _,
+                p1 = inout(reg) weights[row..].as_ptr() => _,
+                pc = out(reg) _,
+                t = inout(reg) core::ptr::from_mut(&mut frame) => _,
+                x0 = out(reg) _,
+                x1 = out(reg) _,
+                c0 = out(reg) _,
+                c1 = out(reg) _,
+                a00 = out(reg) _,
+                a01 = out(reg) _,
+                a10 = out(reg) _,
+                a11 = out(reg) _,
+            )
+        };
+    }
+    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+    {
+        // The assembly's arithmetic, step by step.
+        let o = outputs;
+        let requantise = |f: usize, acc: i32| {
+            let s = o.shift[f];
+            let round = (2 * o.zero + 1) << (s - 33);
+            let high = (i64::from(acc.wrapping_add(o.bias[f])) * i64::from(o.multiplier[f])) >> 32;
+            let v = round.wrapping_add(high as i32) >> (s - 32);
+            v.clamp(-128, 127).clamp(o.min.into(), o.max.into()) as i8
+        };
+        let filter = |f: usize| weights[f * row..(f + 1) * row].as_chunks::<4>().0;
+        for f in (0..o.bias.len() & !1).step_by(2) {
+            let [a, b, c, d] = dot2x2_groups(filter(f), filter(f + 1), cols);
+            out[f * plane] = requantise(f, a);
+            out[f * plane + 1] = requantise(f, b);
+            out[(f + 1) * plane] = requantise(f + 1, c);
+            out[(f + 1) * plane + 1] = requantise(f + 1, d);
+        }
     }
 }
 

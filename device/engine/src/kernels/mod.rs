@@ -17,6 +17,10 @@ mod testing;
 use crate::DType;
 use crate::blob::{Geometry, OpKind, OpRecord};
 
+// Public so that the host's latency predictor counts the loops the packed convolution runs
+// with the kernel's own rules.
+pub use packed::{is_pointwise, pairs_fit};
+
 /// What the choice of an op's kernel and its working memory depend on: its kind, datum type,
 /// groups, window, stride and the maps it reads and writes (a dense layer's input is a map of
 /// its features, 1×1).

@@ -16,9 +16,12 @@
 //! portable kernels' exactly: the same integer sums, the same requantisation.
 
 use super::Map;
-use super::dsp::{dot2x2_groups, mac2x2, smlad, ssub16, sxtb16, sxtb16_ror8};
+use super::dsp::{
+    FilterOutputs, dot2x2_groups, filter_pairs, mac2x2, smlad, ssub16, sxtb16, sxtb16_ror8,
+};
 use super::int8::{NarrowOutputs, Weighted, Zeros, finish, output_channels};
 use crate::blob::{Geometry, OpRecord};
+use crate::requant::{MAX_SHIFT, Requantizer};
 
 /// Scratch bytes of an int8 convolution whose filters have `reduction` weights: the gathered
 /// bytes of two pixels, then their two unpacked columns, each rounded up to 4 values.
@@ -288,6 +291,11 @@ fn gather(g: &Geometry, input: Map, x: &[u8], zero: u8, oy: usize, ox: usize, ra
 
 /// A convolution with one group, two pixels by two filters at a time (an odd last pixel or
 /// filter is computed as a pair with itself). `scratch` holds [`conv_scratch_bytes`] bytes.
+///
+/// Where both pixels of a pair exist, the filters run in pairs in assembly with their
+/// requantisation ([`filter_pairs`]) when the reduction is a whole number of pairs of groups
+/// and every filter's requantisation folds ([`folded_outputs`]); a 1×1 convolution of stride
+/// 1 without padding unpacks both pixels' columns straight from the input ([`pointwise_pair`]).
 #[allow(clippy::too_many_arguments)]
 pub fn conv(
     op: &OpRecord,
@@ -317,24 +325,114 @@ pub fn conv(
     let filters = &weights[..output.channels * k];
     let g = &op.geometry;
     let zero = z.a as u8;
+    let folded = folded_outputs(op, c, z.y, output.channels, k);
+    let pointwise = is_pointwise(g, k);
     for p in (0..plane).step_by(2) {
         let q = (p + 1).min(plane - 1);
-        let (in0, in1) = (&mut raw0[..k], &mut raw1[..k]);
-        match pair_inside(g, input, output, p) {
-            Some(at) => gather_3x3_pair(input, x, at, in0, in1),
-            None => {
-                let w = output.width;
-                gather(g, input, x, zero, p / w, p % w, in0);
-                gather(g, input, x, zero, q / w, q % w, in1);
+        let both = p + 1 < plane;
+        if pointwise && both {
+            pointwise_pair(x, input.plane(), p, z.a, cols);
+        } else {
+            let (in0, in1) = (&mut raw0[..k], &mut raw1[..k]);
+            match pair_inside(g, input, output, p) {
+                Some(at) => gather_3x3_pair(input, x, at, in0, in1),
+                None => {
+                    let w = output.width;
+                    gather(g, input, x, zero, p / w, p % w, in0);
+                    gather(g, input, x, zero, q / w, q % w, in1);
+                }
             }
+            unpack_into::<0>(raw0.as_chunks::<4>().0, z.a, cols);
+            unpack_into::<1>(raw1.as_chunks::<4>().0, z.a, cols);
         }
-        unpack_into::<0>(raw0.as_chunks::<4>().0, z.a, cols);
-        unpack_into::<1>(raw1.as_chunks::<4>().0, z.a, cols);
-        let (out, both) = (&mut out[p..], p + 1 < plane);
-        match &narrow {
-            Some(n) => every_filter(filters, k, cols, &|f, a| n.finish(f, a), out, plane, both),
-            None => every_filter(filters, k, cols, &general, out, plane, both),
+        let out = &mut out[p..];
+        let (paired, n) = match (&folded, &narrow) {
+            (Some(f), Some(n)) if both => {
+                filter_pairs(filters, k, cols, f, out, plane);
+                (output.channels & !1, n)
+            }
+            (_, Some(n)) => (0, n),
+            (_, None) => {
+                every_filter(filters, k, cols, &general, out, plane, both);
+                continue;
+            }
+        };
+        // What the assembly did not compute: every filter, or an odd last one.
+        if paired < output.channels {
+            let rest = &filters[paired * k..];
+            let out = &mut out[paired * plane..];
+            every_filter(
+                rest,
+                k,
+                cols,
+                &|f, a| n.finish(paired + f, a),
+                out,
+                plane,
+                both,
+            );
         }
+    }
+}
+
+/// Whether a convolution of geometry `g` with a reduction of `k` values is a 1×1 of stride 1
+/// without padding over whole groups of 4 channels: [`pointwise_pair`] unpacks its columns.
+pub fn is_pointwise(g: &Geometry, k: usize) -> bool {
+    g.kernel == [1, 1] && g.stride == [1, 1] && g.padding == [0, 0] && k.is_multiple_of(4)
+}
+
+/// Whether [`filter_pairs`] can run `filters` filters of `k` weights: a reduction in whole
+/// pairs of groups of 4, and at least two filters.
+pub fn pairs_fit(filters: usize, k: usize) -> bool {
+    k > 0 && k.is_multiple_of(8) && filters >= 2
+}
+
+/// The requantisation of `op`'s `filters` as [`filter_pairs`] runs it, when it can: their
+/// shape fits ([`pairs_fit`]) and every filter's shift is at most [`MAX_SHIFT`] with a
+/// folding requantisation ([`Requantizer::folded`]); `None` otherwise.
+pub fn folded_outputs<'a>(
+    op: &OpRecord,
+    c: &Weighted<'a>,
+    zero: i32,
+    filters: usize,
+    k: usize,
+) -> Option<FilterOutputs<'a>> {
+    let (bias, multiplier, shift) = (
+        c.bias.get(..filters)?,
+        c.multiplier.get(..filters)?,
+        c.shift.get(..filters)?,
+    );
+    let folds = multiplier
+        .iter()
+        .zip(shift)
+        .all(|(&m, &s)| s <= MAX_SHIFT && Requantizer::new(m, s).folded(zero).is_some());
+    (pairs_fit(filters, k) && folds).then_some(FilterOutputs {
+        bias,
+        multiplier,
+        shift,
+        zero,
+        min: op.act_min,
+        max: op.act_max,
+    })
+}
+
+/// The interleaved columns ([`dot2x2`]) of pixels `p` and `p + 1` of a 1×1 convolution of
+/// stride 1 without padding, straight from its input `x` (channels of `plane` bytes, a
+/// multiple of 4 of them), minus the zero point: per 4 channels, one halfword of each holds
+/// both pixels' values, and the halfwords of channels 0 and 2 (1 and 3) side by side unpack
+/// ([`sxtb16`]) into both columns' even (odd) words.
+#[inline(never)]
+fn pointwise_pair(x: &[u8], plane: usize, p: usize, zero: i32, cols: &mut [[u32; 4]]) {
+    let z = zero_lanes(zero);
+    for (col, quad) in cols.iter_mut().zip(x.chunks_exact(4 * plane)) {
+        let at = &quad[p..];
+        let half = |c: usize| u16::from_le_bytes([at[c * plane], at[c * plane + 1]]) as u32;
+        let (even, odd) = (half(0) | half(2) << 16, half(1) | half(3) << 16);
+        *col = [
+            ssub16(sxtb16(even), z),
+            ssub16(sxtb16_ror8(even), z),
+            ssub16(sxtb16(odd), z),
+            ssub16(sxtb16_ror8(odd), z),
+        ];
     }
 }
 
@@ -447,5 +545,46 @@ mod tests {
         }
         // Most cases have outputs inside the clamp: the test would pass on clamps alone.
         assert!(informative > 200, "{informative} of 300");
+    }
+
+    #[test]
+    fn filter_pairs_and_pointwise_columns_equal_the_portable_kernel() {
+        let mut rng = Rng(0x6a09_e667_f3bc_c908);
+        let (mut paired, mut pointwise) = (0, 0);
+        // Reductions in whole pairs of groups, shifts that fold: the path of filter_pairs (in
+        // assembly on a Cortex-M), with odd and even planes and filter counts.
+        for case in 0..200 {
+            let kernel = [1, 1, 3][rng.below(3)];
+            let pad = if kernel == 1 { 0 } else { rng.below(2) };
+            let side = |rng: &mut Rng| kernel - 2 * pad + rng.below(5);
+            let input = Map {
+                channels: 8 * (1 + rng.below(3)),
+                height: side(&mut rng),
+                width: side(&mut rng),
+            };
+            let output = Map {
+                channels: 2 + rng.below(6),
+                height: input.height + 2 * pad + 1 - kernel,
+                width: input.width + 2 * pad + 1 - kernel,
+            };
+            let op = record(OpKind::Conv, kernel, 1, pad);
+            let k = input.channels * kernel * kernel;
+            let owned = Constants::random(&mut rng, output.channels, k, -5000..5000, 33..40);
+            let c = owned.weighted();
+            let z = rng.zeros();
+            paired += folded_outputs(&op, &c, z.y, output.channels, k).is_some() as usize;
+            pointwise += is_pointwise(&op.geometry, k) as usize;
+            let x = rng.bytes(input.channels * input.plane());
+            let mut want = vec![0i8; output.channels * output.plane()];
+            conv_portable(&op, input, output, &x, &c, z, &mut want);
+            let mut got = vec![0i8; want.len()];
+            let mut scratch = vec![u32::MAX; conv_scratch_bytes(k) / 4];
+            conv(&op, input, output, &x, &c, z, &mut scratch, &mut got);
+            assert_eq!(got, want, "case {case}: {op:?} {input:?} {output:?}");
+        }
+        assert!(
+            paired > 150 && pointwise > 100,
+            "{paired} paired, {pointwise} pointwise"
+        );
     }
 }
