@@ -191,7 +191,10 @@ fn check_op(blob: &Blob, i: usize, arena: usize) -> Result<(), &'static str> {
             return Err("its tensors' datum types do not fit the op");
         }
     }
-    let fused = matches!(op.kind, OpKind::Conv | OpKind::Dense | OpKind::Activation);
+    let fused = matches!(
+        op.kind,
+        OpKind::Conv | OpKind::Dense | OpKind::Add | OpKind::Activation
+    );
     if (op.activation != Activation::None && !fused)
         || (op.kind == OpKind::Activation && op.activation == Activation::None)
         || (op.kind != OpKind::Activation && op.activation == Activation::HardSwish)

@@ -357,7 +357,7 @@ fn run_f32(c: &Call<'_>, y: &mut [f32]) -> Result<(), Error> {
             kf::avg_pool(op, i, o, f32s(c.x()?)?, y)
         }
         OpKind::GlobalAvgPool => kf::global_avg_pool(c.maps()?.0, f32s(c.x()?)?, y),
-        OpKind::Add => kf::add(y, maybe(&c.src[0], f32s)?, maybe(&c.src[1], f32s)?),
+        OpKind::Add => kf::add(op, y, maybe(&c.src[0], f32s)?, maybe(&c.src[1], f32s)?),
         OpKind::Affine => kf::affine(c.channels(), f32s(c.constants)?, y, maybe(&c.src[0], f32s)?),
         OpKind::Activation => kf::activation(op, y, maybe(&c.src[0], f32s)?),
         OpKind::Softmax | OpKind::Fill => {}

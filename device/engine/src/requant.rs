@@ -113,6 +113,86 @@ pub fn requantize_narrow(acc: i32, multiplier: i32, shift: i32) -> i32 {
     (high.wrapping_shr(shift.wrapping_sub(33) as u32) + 1) >> 1
 }
 
+/// The rescaling of one or two int8 inputs to an int8 output that an Add (and a ReLU of its
+/// own, and a max pool) runs per element: `round_shift(Σ (qᵢ − zᵢ)·mᵢ, shift) + zero`,
+/// saturated to `min..=max`. The rounding term and the inputs' zero points are folded into
+/// one start value, `((start + Σ qᵢ·mᵢ) >> shift) + zero`, the same integers (no sum comes near
+/// 2^63: `|Σ (qᵢ − zᵢ)·mᵢ| < 2^41`). For a shift of 10 or more (every factor below 2^21) the
+/// inputs are first lifted by `2^(32 − shift)` when the shift is under 32, so that the shift
+/// takes only the high word of the sum: a multiply-accumulate per input (`SMLAL` on a
+/// Cortex-M) and 32-bit arithmetic after it.
+#[derive(Clone, Copy, Debug)]
+pub struct Rescale {
+    start: i64,
+    multipliers: [i32; 2],
+    /// The inputs' lift (0 to 22 bits).
+    lift: u32,
+    /// The shift of the high word, or, when `!high`, of the whole sum.
+    shift: u32,
+    high: bool,
+    zero: i32,
+    min: i32,
+    max: i32,
+}
+
+impl Rescale {
+    /// The rescaling of inputs with zero points `zeros` by `multipliers / 2^shift` (the shift
+    /// clamped to `0..=MAX_SHIFT`, as [`round_shift`] does) to an output with zero point
+    /// `zero`, clamped to `min..=max`. A single input has a second multiplier of 0.
+    pub fn new(
+        multipliers: [i32; 2],
+        zeros: [i32; 2],
+        shift: i32,
+        zero: i32,
+        min: i8,
+        max: i8,
+    ) -> Rescale {
+        let shift = shift.clamp(0, MAX_SHIFT) as u32;
+        let offset: i64 = (0..2)
+            .map(|i| i64::from(zeros[i]) * i64::from(multipliers[i]))
+            .sum();
+        let start = ((1i64 << shift) >> 1) - offset;
+        let high = shift >= 10;
+        let lift = if high { 32u32.saturating_sub(shift) } else { 0 };
+        Rescale {
+            start: start << lift,
+            multipliers,
+            lift,
+            shift: if high { shift + lift - 32 } else { shift },
+            high,
+            zero,
+            min: min.into(),
+            max: max.into(),
+        }
+    }
+
+    /// The output of inputs `a` and `b`.
+    #[inline(always)]
+    pub fn two(&self, a: i8, b: i8) -> i8 {
+        let [ma, mb] = self.multipliers;
+        let term = |q: i8, m: i32| i64::from(i32::from(q) << self.lift) * i64::from(m);
+        self.finish(self.start + term(a, ma) + term(b, mb))
+    }
+
+    /// The output of a single input `q`.
+    #[inline(always)]
+    pub fn one(&self, q: i8) -> i8 {
+        let lifted = i64::from(i32::from(q) << self.lift);
+        self.finish(self.start + lifted * i64::from(self.multipliers[0]))
+    }
+
+    #[inline(always)]
+    fn finish(&self, sum: i64) -> i8 {
+        let v = if self.high {
+            ((sum >> 32) as i32) >> self.shift
+        } else {
+            // A factor of 2^21 or more: saturated whatever the input but 0.
+            (sum >> self.shift).clamp(i32::MIN.into(), i32::MAX.into()) as i32
+        };
+        v.saturating_add(self.zero).clamp(self.min, self.max) as i8
+    }
+}
+
 /// `v` clamped to `lo..=hi`, as an int8.
 #[inline]
 pub fn saturate(v: i64, lo: i8, hi: i8) -> i8 {
@@ -170,6 +250,37 @@ mod tests {
             let want = round_shift(acc as i64 * m as i64, shift);
             assert_eq!(requantize(acc, m, shift), want, "{acc} {m} {shift}");
         }
+    }
+
+    #[test]
+    fn the_folded_rescale_equals_the_rounded_shift_of_the_differences() {
+        let mut x = 0x6a09_e667_f3bc_c908u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut inside = 0;
+        for _ in 0..100_000 {
+            let (r, q) = (next(), next());
+            let m = [r as i32, (r >> 32) as i32];
+            let bytes = q.to_le_bytes().map(|b| b as i8);
+            let [a, b, za, zb, zy, lo, hi, s] = bytes;
+            let shift = s as i32 % 70 - 3;
+            let (lo, hi) = (lo.min(hi), lo.max(hi));
+            let rescale = Rescale::new(m, [za.into(), zb.into()], shift, zy.into(), lo, hi);
+            let sum = (a as i64 - za as i64) * m[0] as i64 + (b as i64 - zb as i64) * m[1] as i64;
+            let want = saturate(round_shift(sum, shift) + zy as i64, lo, hi);
+            assert_eq!(rescale.two(a, b), want, "{a} {b} {m:?} {shift}");
+            let one = Rescale::new([m[0], 0], [za.into(), 0], shift, zy.into(), lo, hi);
+            let sum = (a as i64 - za as i64) * m[0] as i64;
+            let want_one = saturate(round_shift(sum, shift) + zy as i64, lo, hi);
+            assert_eq!(one.one(a), want_one, "{a} {m:?} {shift}");
+            inside += (want > lo && want < hi) as usize;
+        }
+        // Not every case a clamp: the arithmetic itself is compared.
+        assert!(inside > 5_000, "{inside}");
     }
 
     #[test]

@@ -328,6 +328,7 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
             ],
         ),
         OpKind::Add | OpKind::Affine | OpKind::Activation | OpKind::Softmax | OpKind::Fill => {
+            let fused = op.kind == OpKind::Add && op.activation != Activation::None;
             let kind = match op.kind {
                 OpKind::Add => "add".to_string(),
                 OpKind::Affine => "affine".into(),
@@ -342,6 +343,8 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
                     ("channels", oc as f64),
                     ("outputs", outputs),
                     ("reads_apart", outputs * apart as f64),
+                    // An addition's fused ReLU (a clamp in int8, a max in f32).
+                    ("activated", if fused { outputs } else { 0.0 }),
                 ],
             )
         }
@@ -558,7 +561,11 @@ mod tests {
         // the input; only the odd last pixel is gathered (twice).
         let counts = packed_gathers(&pointwise, [8, 3, 3], [3, 3]);
         assert_eq!(
-            (counts.pointwise_pairs, counts.window_runs, counts.border_pixels),
+            (
+                counts.pointwise_pairs,
+                counts.window_runs,
+                counts.border_pixels
+            ),
             (4, 2 * 8, 0)
         );
         // Of stride 2 it is gathered pixel by pixel again.

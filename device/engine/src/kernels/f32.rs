@@ -80,9 +80,9 @@ pub fn global_avg_pool(input: Map, x: &[f32], out: &mut [f32]) {
     }
 }
 
-/// `a + b` (an input that is `None` is the output itself).
-pub fn add(out: &mut [f32], a: Option<&[f32]>, b: Option<&[f32]>) {
-    zip(out, a, b, |x, y| x + y);
+/// `a + b` with `op`'s fused activation (an input that is `None` is the output itself).
+pub fn add(op: &OpRecord, out: &mut [f32], a: Option<&[f32]>, b: Option<&[f32]>) {
+    zip(out, a, b, |x, y| activate(op.activation, x + y));
 }
 
 /// `scale[c] × x + shift[c]` per channel; `consts` holds the scales then the shifts.

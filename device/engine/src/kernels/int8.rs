@@ -6,9 +6,7 @@
 use super::{Map, OpShape, depthwise, map, packed, zip};
 use crate::DType;
 use crate::blob::OpRecord;
-use crate::requant::{
-    Requantizer, div_round, requantize, requantize_narrow, round_shift, saturate,
-};
+use crate::requant::{Requantizer, Rescale, div_round, requantize_narrow, round_shift, saturate};
 
 /// The constants of an int8 Conv or Dense op: int8 weights (padded to 4 bytes), then per
 /// output channel an int32 bias (at input scale × weight scale), multiplier and shift.
@@ -219,18 +217,16 @@ pub(super) fn dense_portable(op: &OpRecord, x: &[i8], c: &Weighted, z: Zeros, ou
     );
 }
 
-/// `(q − zx)` rescaled to the output: `round((q − zx) × multiplier / 2^shift) + zy`, clamped.
-#[inline]
-fn rescale(op: &OpRecord, z: Zeros, q: i32) -> i8 {
-    saturate(
-        requantize(q - z.a, op.words[0], op.words[1]) + z.y as i64,
-        op.act_min,
-        op.act_max,
-    )
+/// `(q − zx)` rescaled to the output of `op` (a max pool, or a ReLU of its own): its words
+/// are the multiplier and shift of `round((q − zx) × multiplier / 2^shift) + zy`, clamped.
+fn rescale(op: &OpRecord, z: Zeros) -> Rescale {
+    let [m, shift, _] = op.words;
+    Rescale::new([m, 0], [z.a, 0], shift, z.y, op.act_min, op.act_max)
 }
 
 /// Max pooling (the largest int8 value is the largest real one: scales are positive).
 pub fn max_pool(op: &OpRecord, input: Map, output: Map, x: &[i8], z: Zeros, out: &mut [i8]) {
+    let r = rescale(op, z);
     super::pool(
         &op.geometry,
         input,
@@ -239,7 +235,7 @@ pub fn max_pool(op: &OpRecord, input: Map, output: Map, x: &[i8], z: Zeros, out:
         out,
         i8::MIN,
         i8::max,
-        |m, _| rescale(op, z, m as i32),
+        |m, _| r.one(m),
     );
 }
 
@@ -275,17 +271,12 @@ pub fn global_avg_pool(op: &OpRecord, input: Map, x: &[i8], z: Zeros, out: &mut 
     }
 }
 
-/// `round(((a − za) × ma + (b − zb) × mb) / 2^shift) + zy` with `words = [ma, mb, shift]`.
+/// `round(((a − za) × ma + (b − zb) × mb) / 2^shift) + zy` with `words = [ma, mb, shift]`,
+/// clamped to the fused activation.
 pub fn add(op: &OpRecord, z: Zeros, out: &mut [i8], a: Option<&[i8]>, b: Option<&[i8]>) {
-    let [ma, mb, shift] = op.words.map(i64::from);
-    zip(out, a, b, |x, y| {
-        let sum = (x as i64 - z.a as i64) * ma + (y as i64 - z.b as i64) * mb;
-        saturate(
-            round_shift(sum, shift as i32) + z.y as i64,
-            op.act_min,
-            op.act_max,
-        )
-    });
+    let [ma, mb, shift] = op.words;
+    let r = Rescale::new([ma, mb], [z.a, z.b], shift, z.y, op.act_min, op.act_max);
+    zip(out, a, b, |x, y| r.two(x, y));
 }
 
 /// Per-channel affine (a batch norm of its own).
@@ -311,7 +302,8 @@ pub fn affine(
 
 /// A ReLU or ReLU6 of its own: the input rescaled to the output's quantisation and clamped.
 pub fn activation(op: &OpRecord, z: Zeros, out: &mut [i8], src: Option<&[i8]>) {
-    map(out, src, |_, q| rescale(op, z, q as i32));
+    let r = rescale(op, z);
+    map(out, src, |_, q| r.one(q));
 }
 
 /// Hard-swish of int8 values, as a QDQ model computes it: each value dequantised with the

@@ -306,10 +306,15 @@ pub fn map<T: Copy>(out: &mut [T], src: Option<&[T]>, f: impl Fn(usize, T) -> T)
 /// `out[i] = f(a[i], b[i])`, where an input that is `None` is `out` itself (in place).
 #[inline]
 pub fn zip<T: Copy>(out: &mut [T], a: Option<&[T]>, b: Option<&[T]>, f: impl Fn(T, T) -> T) {
-    for i in 0..out.len() {
-        let x = a.map_or(out[i], |a| a[i]);
-        let y = b.map_or(out[i], |b| b[i]);
-        out[i] = f(x, y);
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                *o = f(x, y);
+            }
+        }
+        (None, Some(b)) => out.iter_mut().zip(b).for_each(|(o, &y)| *o = f(*o, y)),
+        (Some(a), None) => out.iter_mut().zip(a).for_each(|(o, &x)| *o = f(x, *o)),
+        (None, None) => out.iter_mut().for_each(|o| *o = f(*o, *o)),
     }
 }
 

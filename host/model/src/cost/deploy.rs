@@ -1,8 +1,8 @@
 //! How each IR node appears in a device model.
 //!
 //! On a device, a batch norm that directly follows a convolution or dense layer is folded into
-//! its weights and bias, and an activation that directly follows one (or a folded batch norm)
-//! is fused into it. A second batch norm in a row is an op of its own (a channel affine): only
+//! its weights and bias, and an activation that directly follows one (or a folded batch norm,
+//! or an addition, as a residual block ends) is fused into it. A second batch norm in a row is an op of its own (a channel affine): only
 //! one is folded. A flatten is a reshape: a tensor record that aliases its input. A zero
 //! tensor that nothing reads (a NB-201 cell of zeros followed by another) is not on the device
 //! at all: the ONNX model has it as an unused constant. Every other node is an op of its own. These are the rules the ONNX exporter and the device
@@ -35,15 +35,11 @@ pub enum Deployment {
 /// [`LayerOp::lowering`]: crate::network::layers::LayerOp::lowering
 /// [`LayerOp::fold`]: crate::network::layers::LayerOp::fold
 pub fn deployment(net: &Network) -> Vec<Deployment> {
-    let weighted = |id: usize| {
-        matches!(
-            net.nodes[id].layer.op().lowering(),
-            Lowering::Op {
-                kind: OpKind::Conv | OpKind::Dense,
-                ..
-            }
-        )
+    let kind = |id: usize| match net.nodes[id].layer.op().lowering() {
+        Lowering::Op { kind, .. } => Some(kind),
+        _ => None,
     };
+    let weighted = |id: usize| matches!(kind(id), Some(OpKind::Conv | OpKind::Dense));
     let mut out: Vec<Deployment> = Vec::with_capacity(net.nodes.len());
     for (id, node) in net.nodes.iter().enumerate() {
         let op = node.layer.op();
@@ -53,7 +49,9 @@ pub fn deployment(net: &Network) -> Vec<Deployment> {
             let Some(&src) = node.inputs.first() else {
                 return false;
             };
-            let into = weighted(src) || (fold == Fold::Output && out[src] == Deployment::Merged);
+            let into = weighted(src)
+                || (fold == Fold::Output
+                    && (out[src] == Deployment::Merged || kind(src) == Some(OpKind::Add)));
             net.consumers(src) == [id] && into
         };
         let d = match op.lowering() {
@@ -102,6 +100,18 @@ mod tests {
         assert_eq!(of(&d, "stem.conv_bn"), Deployment::Merged);
         assert_eq!(of(&d, "stem.conv_act"), Deployment::Merged);
         assert_eq!(of(&d, "head.flatten"), Deployment::Reshape);
+    }
+
+    #[test]
+    fn a_residual_blocks_relu_fuses_into_its_addition() {
+        let d = deployment_of(
+            "resnet-tiny",
+            "stages=2,stem.out=16,s1.depth=1,s1.out=16,s2.depth=1,s2.out=32",
+        );
+        for block in ["s1", "s2"] {
+            assert_eq!(of(&d, &format!("{block}.add")), Deployment::Op);
+            assert_eq!(of(&d, &format!("{block}.relu")), Deployment::Merged);
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! constant (an initializer behind a DequantizeLinear). A QuantizeLinear gives the tensor it
 //! reads its int8 parameters, and a DequantizeLinear of a tensor is that tensor: a QDQ pair is
 //! not an op on the device, it says that the tensor is int8. A ReLU or Clip(0, 6) that is the
-//! only reader of a convolution's or dense layer's output is fused into it. Flatten, Reshape
+//! only reader of a convolution's, dense layer's or addition's output is fused into it. Flatten, Reshape
 //! and Identity are views of their input (no op). Every other supported node is one op;
 //! anything else is an error that names the op and the node.
 
@@ -411,7 +411,7 @@ impl Reader {
                 if let Some(op) = self.producer(t).filter(|op| {
                     sole_reader
                         && !quantised
-                        && matches!(op.kind, OpKind::Conv | OpKind::Dense)
+                        && matches!(op.kind, OpKind::Conv | OpKind::Dense | OpKind::Add)
                         && op.activation == Activation::None
                 }) {
                     op.activation = activation;
