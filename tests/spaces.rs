@@ -89,6 +89,34 @@ fn ds_cnn_layer_counts_match_hand_arithmetic() {
 }
 
 #[test]
+fn mlperf_vww_mobilenet_counts_match_hand_arithmetic() {
+    // MobileNetV1-0.25 on 96x96x3: a 3x3/2 stem to 8x48x48, then depthwise-separable blocks
+    // (depthwise 9·c weights, pointwise c·c' weights, each used once per output pixel).
+    let s = load_space("mobilenetv1-vww").unwrap();
+    let g = s
+        .parse_genotype(
+            "resolution=96,stem.out=8,s1.out=16,s2.depth=2,s2.out=32,s3.depth=2,s3.out=64,\
+             s4.depth=6,s4.out=128,s5.depth=2,s5.out=256",
+        )
+        .unwrap();
+    let net = network::decode(&s, &g).unwrap();
+    let dwsep = |c: u64, out: u64, pixels: u64| (9 * c + c * out) * pixels;
+    let macs = 27 * 8 * 48 * 48
+        + dwsep(8, 16, 48 * 48)
+        + (9 * 16 + 16 * 32) * 24 * 24
+        + dwsep(32, 32, 24 * 24)
+        + (9 * 32 + 32 * 64) * 12 * 12
+        + dwsep(64, 64, 12 * 12)
+        + (9 * 64 + 64 * 128) * 6 * 6
+        + 5 * dwsep(128, 128, 6 * 6)
+        + (9 * 128 + 128 * 256) * 3 * 3
+        + dwsep(256, 256, 3 * 3)
+        + 256 * 2;
+    assert_eq!(cost::costs(&net).macs, macs);
+    assert_eq!(macs, 7_489_664);
+}
+
+#[test]
 fn resnet_basic_block_counts_match_hand_arithmetic() {
     // 16x32x32 input, 32 channels, stride 2 -> 32x16x16 (256 pixels).
     // conv1 3x3 16->32: 4608; conv2 3x3 32->32: 9216; shortcut 1x1 16->32: 512; three BNs of 32.

@@ -48,9 +48,10 @@ enum Bench {
     /// The baseline the Cortex-M figures are read against.
     Engine(super::bench_engine::EngineArgs),
     /// The engine on an emulated Cortex-M board (QEMU, instructions counted exactly):
-    /// instructions per MAC of the int8 and f32 kernels, and MLPerf Tiny's DS-CNN and
-    /// ResNet-8 rebuilt in our spaces, at the NUCLEO-L4R5ZI's 120 MHz, next to the published
-    /// MLPerf Tiny v1.1 latencies on that board. Needs the firmware (docs/firmware.md).
+    /// instructions per MAC of the int8 and f32 kernels, and MLPerf Tiny's DS-CNN, ResNet-8
+    /// and Visual Wake Words MobileNetV1 rebuilt in our spaces, at the NUCLEO-L4R5ZI's
+    /// 120 MHz, next to the published MLPerf Tiny v1.1 latencies on that board. Needs the
+    /// firmware (docs/firmware.md).
     Board(super::bench_board::BoardArgs),
     /// Several `edgenas worker` processes on one study (SQLite, and PostgreSQL with
     /// `--postgres`): trials per minute for each worker count with a cheap evaluator (MLPs on

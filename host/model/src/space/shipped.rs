@@ -16,6 +16,10 @@ pub const SHIPPED_SPACES: &[(&str, &str)] = &[
     ("kws", include_str!("../../search-spaces/kws.toml")),
     ("mlp", include_str!("../../search-spaces/mlp.toml")),
     ("nb201", include_str!("../../search-spaces/nb201.toml")),
+    (
+        "mobilenetv1-vww",
+        include_str!("../../search-spaces/mobilenetv1-vww.toml"),
+    ),
 ];
 
 /// Loads a space from a file path, or by the name of a shipped space.
