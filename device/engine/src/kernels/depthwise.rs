@@ -1,5 +1,5 @@
-//! int8 depthwise 3×3 convolutions of stride 1 on a padded plane of 16-bit lanes, with the
-//! DSP extension's dual multiply-accumulates.
+//! int8 depthwise 3×3 convolutions of stride 1 and 2 on a padded plane of 16-bit lanes, with
+//! the DSP extension's dual multiply-accumulates.
 //!
 //! Channel by channel, the input plane is written into scratch as 16-bit values with the
 //! padding around it (the zero point, written once per op; the taps times the zero point come
@@ -14,28 +14,38 @@
 //! a1 += p1·w0          (SMLATB)    a1 += p2·w1 + p3·w2 (SMLAD)
 //! ```
 //!
+//! At stride 2 the pair reads five inputs `p0..p4` a kernel row, and with the weights packed as
+//! `(w0, w1)` and `(w2, 0)`: `a0 += p0·w0 + p1·w1` and `a1 += p2·w0 + p3·w1` (`SMLAD`),
+//! `a0 += p2·w2` and `a1 += p4·w2` (`SMLABB`).
+//!
 //! A row of odd width computes its last pixel as a pair with a column of the padding and
 //! keeps one. The scratch ([`scratch_bytes`]) is laid out by the planner like a tensor that
 //! lives for one op. Results equal the portable kernel's exactly.
 
 use super::Map;
 use super::dsp::{
-    DepthwiseFrame, depthwise_rows, smlabt, smlad, smlatb, sxtb16, sxtb16_ror8, widen_rows,
+    DepthwiseFrame, depthwise_rows, smlabb, smlabt, smlad, smlatb, sxtb16, sxtb16_ror8, widen_rows,
 };
 use super::int8::{OutputChannel, Weighted, Zeros, output_channels};
 use crate::blob::OpRecord;
 
 /// The rows and columns of the padded plane a depthwise convolution of `kernel` and `stride`
 /// with `output_plane` (height, width) runs on, or `None` for a convolution this kernel does
-/// not run (only 3×3 of stride 1). The columns are even, so that every pair of output pixels
-/// starts on a word, and one more than the padded input when the output's width is odd.
+/// not run (only 3×3 of stride 1 or 2 in both directions): the rows the outputs' windows
+/// cover, and the columns of every pair of outputs' windows, a pair starting on a word (so a
+/// column more than the padded input when the output's width is odd). Input rows below the
+/// last window (a stride-2 map of odd height without padding) are not copied.
 pub fn plane(
     kernel: [usize; 2],
     stride: [usize; 2],
     output_plane: [usize; 2],
 ) -> Option<[usize; 2]> {
     let [height, width] = output_plane;
-    (kernel == [3, 3] && stride == [1, 1]).then(|| [height + 2, width.next_multiple_of(2) + 2])
+    match (kernel, stride) {
+        ([3, 3], [1, 1]) => Some([height + 2, width.next_multiple_of(2) + 2]),
+        ([3, 3], [2, 2]) => Some([2 * height + 1, 2 * width.next_multiple_of(2) + 2]),
+        _ => None,
+    }
 }
 
 /// Scratch bytes of an int8 depthwise convolution with a padded plane of `rows × columns`
@@ -44,7 +54,7 @@ pub fn scratch_bytes([rows, columns]: [usize; 2]) -> usize {
     rows * columns * 2
 }
 
-/// A depthwise 3×3 convolution of stride 1 on its padded `plane` ([`plane`]: rows and
+/// A depthwise 3×3 convolution of stride 1 or 2 on its padded `plane` ([`plane`]: rows and
 /// columns) in `scratch` ([`scratch_bytes`] of it).
 #[allow(clippy::too_many_arguments)]
 pub fn depthwise_3x3(
@@ -64,7 +74,10 @@ pub fn depthwise_3x3(
     // The padding holds the zero point: written once, never overwritten.
     plane.fill(pack(z.a as i8, z.a as i8));
     let [ph, pw] = op.geometry.padding.map(usize::from);
+    let stride = usize::from(op.geometry.stride[0]);
     let (width, pairs) = (output.width, output.width.div_ceil(2));
+    // The input rows some window reads (at stride 2 a last row below them all is left out).
+    let copied = input.height.min(rows.saturating_sub(ph));
     let channels = c
         .weights
         .chunks_exact(9)
@@ -72,14 +85,29 @@ pub fn depthwise_3x3(
         .zip(output_channels(op, c, z.y))
         .enumerate();
     for (ch, ((taps, map), finish)) in channels {
-        fill(plane, columns, map, input.width, [ph, pw]);
+        if copied > 0 {
+            fill(
+                plane,
+                columns,
+                &map[..copied * input.width],
+                input.width,
+                [ph, pw],
+            );
+        }
         // The plane holds the values, not their difference from the zero point: the sum of
         // the taps times the zero point comes off the start, the same for every output.
         let start = taps
             .iter()
             .fold(0i32, |a, &w| a.wrapping_sub(z.a.wrapping_mul(w as i32)));
-        let w01: [u32; 3] = core::array::from_fn(|k| pack(taps[3 * k], taps[3 * k + 1]));
-        let w12: [u32; 3] = core::array::from_fn(|k| pack(taps[3 * k + 1], taps[3 * k + 2]));
+        // Each kernel row's weights as a pair's MACs take them: `(w0, w1)` and `(w1, w2)` at
+        // stride 1, `(w0, w1)` and `(w2, 0)` at stride 2.
+        let weights: [[u32; 2]; 3] = core::array::from_fn(|k| {
+            let [w0, w1, w2] = [taps[3 * k], taps[3 * k + 1], taps[3 * k + 2]];
+            match stride {
+                1 => [pack(w0, w1), pack(w1, w2)],
+                _ => [pack(w0, w1), pack(w2, 0)],
+            }
+        });
         let y = &mut out[ch * output.plane()..];
         // An odd width's last pair writes a byte into the next row: not past the last channel.
         let last = ch + 1 == output.channels && width % 2 == 1;
@@ -88,46 +116,46 @@ pub fn depthwise_3x3(
             Some(f) if rows > 0 => {
                 let lanes = |v: i8| u32::from_ne_bytes([v as u8; 4]);
                 let mut frame = DepthwiseFrame {
-                    weights: core::array::from_fn(|k| [w01[k], w12[k]]),
+                    weights,
                     bias: finish.bias.wrapping_add(start),
                     multiplier: f.multiplier,
                     round: f.round,
                     shift: f.shift,
                     min: lanes(finish.min),
                     max: lanes(finish.max),
-                    skip: (4 * (words - pairs)) as u32,
+                    skip: (4 * stride * (words - pairs)) as u32,
                     pairs: pairs as u32,
                     rows: rows as u32,
                     back: width as i32 - 2 * pairs as i32,
                 };
-                depthwise_rows(plane, words, &mut frame, y).then_some(rows)
+                let ran = match stride {
+                    1 => depthwise_rows::<1>(plane, words, &mut frame, y),
+                    _ => depthwise_rows::<2>(plane, words, &mut frame, y),
+                };
+                ran.then_some(rows)
             }
             _ => None,
         };
         let y = &mut y[..output.plane()];
+        let first = done.unwrap_or(0);
         channel(
-            plane,
-            words,
-            [w01, w12],
-            start,
-            &finish,
-            y,
-            width,
-            done.unwrap_or(0),
+            plane, words, stride, weights, start, &finish, y, width, first,
         );
     }
 }
 
 /// The outputs of one channel (rows of `width` in `y`) from row `first` on, from its padded
-/// `plane` (rows of `words` words) and its kernel rows' weights packed as `(w0, w1)` and
-/// `(w1, w2)`, each accumulator from `start`: the rows [`depthwise_rows`] did not compute.
+/// `plane` (rows of `words` words) at `stride` (1 or 2) and its kernel rows' weights packed as
+/// the pair's MACs take them, each accumulator from `start`: the rows [`depthwise_rows`] did
+/// not compute.
 // Not inlined: the loop then has the registers to itself.
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
 fn channel(
     plane: &[u32],
     words: usize,
-    [w01, w12]: [[u32; 3]; 2],
+    stride: usize,
+    weights: [[u32; 2]; 3],
     start: i32,
     finish: &OutputChannel,
     y: &mut [i8],
@@ -135,14 +163,19 @@ fn channel(
     first: usize,
 ) {
     for (oy, row) in y.chunks_exact_mut(width).enumerate().skip(first) {
-        let at = |k: usize| &plane[(oy + k) * words..(oy + k + 1) * words];
-        let (r0, r1, r2) = (at(0), at(1), at(2));
-        let windows = r0.windows(2).zip(r1.windows(2)).zip(r2.windows(2));
-        for (pair, ((p0, p1), p2)) in row.chunks_mut(2).zip(windows) {
+        let at = |k: usize| &plane[(stride * oy + k) * words..][..words];
+        let kernel_rows = [at(0), at(1), at(2)];
+        for (j, pair) in row.chunks_mut(2).enumerate() {
             let (mut a0, mut a1) = (start, start);
-            for (k, p) in [p0, p1, p2].into_iter().enumerate() {
-                a0 = smlabt(p[1], w12[k], smlad(p[0], w01[k], a0));
-                a1 = smlad(p[1], w12[k], smlatb(p[0], w01[k], a1));
+            for (p, [wa, wb]) in kernel_rows.iter().zip(weights) {
+                if stride == 1 {
+                    a0 = smlabt(p[j + 1], wb, smlad(p[j], wa, a0));
+                    a1 = smlad(p[j + 1], wb, smlatb(p[j], wa, a1));
+                } else {
+                    let [p0, p1, p2] = [p[2 * j], p[2 * j + 1], p[2 * j + 2]];
+                    a0 = smlabb(p1, wb, smlad(p0, wa, a0));
+                    a1 = smlabb(p2, wb, smlad(p1, wa, a1));
+                }
             }
             pair[0] = finish.finish(a0);
             if let Some(second) = pair.get_mut(1) {
@@ -201,22 +234,24 @@ mod tests {
     fn depthwise_3x3_equals_the_portable_kernel() {
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
         let mut informative = 0;
-        // Padding 0 to 2, odd and even widths, maps from 1×1 up.
-        for case in 0..300 {
+        // Strides 1 and 2, padding 0 to 2, odd and even heights and widths, maps from 1×1 up.
+        for case in 0..400 {
+            let stride = 1 + case % 2;
             let pad = rng.below(3);
             let channels = 2 + rng.below(6);
             let least = 3usize.saturating_sub(2 * pad).max(1);
             let input = Map {
                 channels,
-                height: least + rng.below(6),
-                width: least + rng.below(9),
+                height: least + rng.below(8),
+                width: least + rng.below(11),
             };
+            let size = |n: usize| (n + 2 * pad - 3) / stride + 1;
             let output = Map {
                 channels,
-                height: input.height + 2 * pad - 2,
-                width: input.width + 2 * pad - 2,
+                height: size(input.height),
+                width: size(input.width),
             };
-            let mut op = record(OpKind::Conv, 3, 1, pad);
+            let mut op = record(OpKind::Conv, 3, stride, pad);
             op.geometry.groups = channels as u16;
             let shape = OpShape::of(&op, DType::Int8, input, output);
             let plane = shape
@@ -232,15 +267,18 @@ mod tests {
             // Scratch full of junk: the kernel writes the padding itself.
             let mut scratch = vec![u32::MAX; shape.scratch_bytes() / 4];
             depthwise_3x3(&op, plane, input, output, &x, &c, z, &mut scratch, &mut got);
-            assert_eq!(got, want, "case {case}: {input:?} pad {pad}");
+            assert_eq!(
+                got, want,
+                "case {case}: {input:?} stride {stride} pad {pad}"
+            );
             informative += want.iter().any(|&v| v > -100 && v < 120) as usize;
         }
         // Most cases have outputs inside the clamp: the test would pass on clamps alone.
-        assert!(informative > 200, "{informative} of 300");
+        assert!(informative > 300, "{informative} of 400");
     }
 
     #[test]
-    fn only_a_3x3_of_stride_1_gets_a_plane_and_its_scratch() {
+    fn only_a_3x3_of_stride_1_or_2_gets_a_plane_and_its_scratch() {
         let map = |channels| Map {
             channels,
             height: 25,
@@ -256,15 +294,32 @@ mod tests {
             dtype: DType::F32,
             ..shape
         };
+        // Stride 2 to 13×3 outputs: 27 rows (2 · 13 + 1) of 10 (3 rounded up to 4, times 2,
+        // plus 2) values.
         let strided = OpShape {
             stride: [2, 2],
+            output: Map {
+                channels: 64,
+                height: 13,
+                width: 3,
+            },
+            ..shape
+        };
+        assert_eq!(strided.depthwise_plane(), Some([27, 10]));
+        assert_eq!(strided.scratch_bytes(), 27 * 10 * 2);
+        let one_way = OpShape {
+            stride: [1, 2],
+            ..shape
+        };
+        let wide = OpShape {
+            kernel: [5, 5],
             ..shape
         };
         let grouped = OpShape {
             input: map(128),
             ..shape
         };
-        for other in [f32, strided, grouped] {
+        for other in [f32, one_way, wide, grouped] {
             assert_eq!(other.depthwise_plane(), None, "{other:?}");
             assert_eq!(other.scratch_bytes(), 0, "{other:?}");
         }

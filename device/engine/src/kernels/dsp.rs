@@ -68,6 +68,12 @@ mac!(
     |a, b, acc| acc.wrapping_add(low(a) * low(b)).wrapping_add(high(a) * high(b))
 );
 mac!(
+    /// `acc + a₀·b₀`: the low lanes of `a` and `b` (`SMLABB`).
+    smlabb,
+    "smlabb",
+    |a, b, acc| acc.wrapping_add(low(a) * low(b))
+);
+mac!(
     /// `acc + a₀·b₁`: the low lane of `a` times the high lane of `b` (`SMLABT`).
     smlabt,
     "smlabt",
@@ -370,14 +376,121 @@ pub struct DepthwiseFrame {
     pub back: i32,
 }
 
-/// The outputs of `frame.rows` rows of one channel of a depthwise 3×3 convolution of stride 1,
-/// two pixels at a time, from its padded `plane` (rows of `words` words of two 16-bit values;
-/// see [`super::depthwise`]) into `out` (rows of `2·pairs + back` bytes; an odd width's last
-/// pair writes one byte past its row, so `out` holds one more). `true` when done: only on a
-/// Cortex-M with the DSP extension, where a pair costs 36 instructions; elsewhere `false`, and
-/// the caller computes the rows in Rust.
+/// One kernel row of a pair of outputs of stride 1 (offsets `$w` of its weights in the frame,
+/// row pointer `$p`): `p0..p3` in one `LDRD`; `$first` starts the second accumulator from the
+/// first (the bias) instead of adding to it.
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+macro_rules! depthwise_row_s1 {
+    ($p:literal, $w:literal, $a1:literal) => {
+        concat!(
+            "ldrd {x}, {y}, [{",
+            $p,
+            "}], #4\n",
+            "ldrd {w01}, {w12}, [{f}, #",
+            $w,
+            "]\n",
+            "smlatb {a1}, {x}, {w01}, {",
+            $a1,
+            "}\n",
+            "smlad {a0}, {x}, {w01}, {a0}\n",
+            "smlabt {a0}, {y}, {w12}, {a0}\n",
+            "smlad {a1}, {y}, {w12}, {a1}\n",
+        )
+    };
+}
+
+/// One kernel row of a pair of outputs of stride 2: `p0..p3` in one `LDRD`, `p4` in the next
+/// word (read again by the next pair), the weights packed as `(w0, w1)` and `(w2, 0)`.
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+macro_rules! depthwise_row_s2 {
+    ($p:literal, $w:literal, $a1:literal) => {
+        concat!(
+            "ldrd {x}, {y}, [{",
+            $p,
+            "}], #8\n",
+            "ldrd {w01}, {w12}, [{f}, #",
+            $w,
+            "]\n",
+            "smlad {a1}, {y}, {w01}, {",
+            $a1,
+            "}\n",
+            "smlad {a0}, {x}, {w01}, {a0}\n",
+            "smlabb {a0}, {y}, {w12}, {a0}\n",
+            "ldr {x}, [{",
+            $p,
+            "}]\n",
+            "smlabb {a1}, {x}, {w12}, {a1}\n",
+        )
+    };
+}
+
+/// The assembly of [`depthwise_rows`] with the kernel-row macro `$row`: a pair of outputs from
+/// the bias and three kernel rows, its requantisation and store, and each row's end.
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+macro_rules! depthwise_rows_asm {
+    ($row:ident, $plane:ident, $words:ident, $frame:ident, $out:ident, $pairs:ident) => {
+        core::arch::asm!(
+            "2:",
+            // Both accumulators start from the bias: the first MAC of each adds to it.
+            "ldr {a0}, [{f}, #24]",
+            $row!("p0", "0", "a0"),
+            $row!("p1", "8", "a1"),
+            $row!("p2", "16", "a1"),
+            // Requantised with the zero point, saturated to int8, both bytes clamped at once.
+            "ldrd {x}, {y}, [{f}, #28]",
+            "ldr {w01}, [{f}, #36]",
+            "smmla {a0}, {a0}, {x}, {y}",
+            "smmla {a1}, {a1}, {x}, {y}",
+            "asr {a0}, {a0}, {w01}",
+            "asr {a1}, {a1}, {w01}",
+            "ssat {a0}, #8, {a0}",
+            "ssat {a1}, #8, {a1}",
+            "bfi {a0}, {a1}, #8, #8",
+            "ldrd {x}, {y}, [{f}, #40]",
+            "ssub8 {w12}, {a0}, {x}",
+            "sel {a0}, {a0}, {x}",
+            "ssub8 {w12}, {y}, {a0}",
+            "sel {a0}, {a0}, {y}",
+            "strh {a0}, [{out}], #2",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            // The row's end.
+            "ldrd {x}, {y}, [{f}, #48]",
+            "add {p0}, {p0}, {x}",
+            "add {p1}, {p1}, {x}",
+            "add {p2}, {p2}, {x}",
+            "mov {n}, {y}",
+            "ldr {x}, [{f}, #60]",
+            "add {out}, {out}, {x}",
+            "ldr {x}, [{f}, #56]",
+            "subs {x}, {x}, #1",
+            "str {x}, [{f}, #56]",
+            "bne 2b",
+            p0 = inout(reg) $plane.as_ptr() => _,
+            p1 = inout(reg) $plane[$words..].as_ptr() => _,
+            p2 = inout(reg) $plane[2 * $words..].as_ptr() => _,
+            out = inout(reg) $out.as_mut_ptr() => _,
+            f = in(reg) core::ptr::from_mut($frame),
+            n = inout(reg) $pairs => _,
+            a0 = out(reg) _,
+            a1 = out(reg) _,
+            x = out(reg) _,
+            y = out(reg) _,
+            w01 = out(reg) _,
+            w12 = out(reg) _,
+            options(nostack),
+        )
+    };
+}
+
+/// The outputs of `frame.rows` rows of one channel of a depthwise 3×3 convolution of stride
+/// `STRIDE` (1 or 2), two pixels at a time, from its padded `plane` (rows of `words` words of
+/// two 16-bit values; see [`super::depthwise`]) into `out` (rows of `2·pairs + back` bytes;
+/// an odd width's last pair writes one byte past its row, so `out` holds one more). `true`
+/// when done: only on a Cortex-M with the DSP extension, where a pair costs 36 instructions
+/// (39 at stride 2); elsewhere `false`, and the caller computes the rows in Rust.
 #[inline(always)]
-pub fn depthwise_rows(
+pub fn depthwise_rows<const STRIDE: usize>(
     plane: &[u32],
     words: usize,
     frame: &mut DepthwiseFrame,
@@ -388,87 +501,31 @@ pub fn depthwise_rows(
         let (rows, pairs) = (frame.rows as usize, frame.pairs as usize);
         let width = (2 * pairs as isize + frame.back as isize) as usize;
         let wrote = (rows - 1) * width + 2 * pairs;
+        // Per pair, the words read in each plane row: 2 and the next at stride 1, 3 at 2.
+        let (step, last) = (STRIDE, STRIDE * pairs + 1);
         assert!(
-            rows > 0
+            (STRIDE == 1 || STRIDE == 2)
+                && rows > 0
                 && pairs > 0
-                && pairs < words
-                && frame.skip as usize == 4 * (words - pairs)
-                && (rows + 1) * words + pairs < plane.len()
+                && last <= words
+                && frame.skip as usize == 4 * (STRIDE * words - step * pairs)
+                && (STRIDE * (rows - 1) + 2) * words + last <= plane.len()
                 && wrote <= out.len()
         );
-        // SAFETY: the block reads, per row r < rows, words r·words + k·words + j and the one
-        // after it for k < 3 and j < pairs: within `plane` (asserted). It writes 2·pairs
-        // bytes a row at rows `width` apart from `out`'s start: `wrote` bytes, within `out`
-        // (asserted). It reads `frame` and writes its `rows` field. The pointers it advances
-        // are its own copies. SMLAD and its kin may set the sticky Q flag, SSUB8 the GE
-        // flags, SUBS the others, so `preserves_flags` is not claimed.
+        // SAFETY: the block reads, per output row r < rows, kernel row k < 3 and pair j <
+        // pairs, the words (STRIDE·r + k)·words + STRIDE·j up to + STRIDE (stride 1: that word
+        // and the next; stride 2: those two and the one after): all below
+        // (STRIDE·(rows − 1) + 2)·words + STRIDE·pairs + 1, within `plane` (asserted). It
+        // writes 2·pairs bytes a row at rows `width` apart from `out`'s start: `wrote` bytes,
+        // within `out` (asserted). It reads `frame` and writes its `rows` field. The pointers
+        // it advances are its own copies. SMLAD and its kin may set the sticky Q flag, SSUB8
+        // the GE flags, SUBS the others, so `preserves_flags` is not claimed.
         unsafe {
-            core::arch::asm!(
-                "2:",
-                // Both accumulators start from the bias: the first MAC of each adds to it.
-                "ldr {a0}, [{f}, #24]",
-                "ldrd {x}, {y}, [{p0}], #4",
-                "ldrd {w01}, {w12}, [{f}, #0]",
-                "smlatb {a1}, {x}, {w01}, {a0}",
-                "smlad {a0}, {x}, {w01}, {a0}",
-                "smlabt {a0}, {y}, {w12}, {a0}",
-                "smlad {a1}, {y}, {w12}, {a1}",
-                "ldrd {x}, {y}, [{p1}], #4",
-                "ldrd {w01}, {w12}, [{f}, #8]",
-                "smlad {a0}, {x}, {w01}, {a0}",
-                "smlatb {a1}, {x}, {w01}, {a1}",
-                "smlabt {a0}, {y}, {w12}, {a0}",
-                "smlad {a1}, {y}, {w12}, {a1}",
-                "ldrd {x}, {y}, [{p2}], #4",
-                "ldrd {w01}, {w12}, [{f}, #16]",
-                "smlad {a0}, {x}, {w01}, {a0}",
-                "smlatb {a1}, {x}, {w01}, {a1}",
-                "smlabt {a0}, {y}, {w12}, {a0}",
-                "smlad {a1}, {y}, {w12}, {a1}",
-                // Requantised with the zero point, saturated to int8, both bytes clamped at once.
-                "ldrd {x}, {y}, [{f}, #28]",
-                "ldr {w01}, [{f}, #36]",
-                "smmla {a0}, {a0}, {x}, {y}",
-                "smmla {a1}, {a1}, {x}, {y}",
-                "asr {a0}, {a0}, {w01}",
-                "asr {a1}, {a1}, {w01}",
-                "ssat {a0}, #8, {a0}",
-                "ssat {a1}, #8, {a1}",
-                "bfi {a0}, {a1}, #8, #8",
-                "ldrd {x}, {y}, [{f}, #40]",
-                "ssub8 {w12}, {a0}, {x}",
-                "sel {a0}, {a0}, {x}",
-                "ssub8 {w12}, {y}, {a0}",
-                "sel {a0}, {a0}, {y}",
-                "strh {a0}, [{out}], #2",
-                "subs {n}, {n}, #1",
-                "bne 2b",
-                // The row's end.
-                "ldrd {x}, {y}, [{f}, #48]",
-                "add {p0}, {p0}, {x}",
-                "add {p1}, {p1}, {x}",
-                "add {p2}, {p2}, {x}",
-                "mov {n}, {y}",
-                "ldr {x}, [{f}, #60]",
-                "add {out}, {out}, {x}",
-                "ldr {x}, [{f}, #56]",
-                "subs {x}, {x}, #1",
-                "str {x}, [{f}, #56]",
-                "bne 2b",
-                p0 = inout(reg) plane.as_ptr() => _,
-                p1 = inout(reg) plane[words..].as_ptr() => _,
-                p2 = inout(reg) plane[2 * words..].as_ptr() => _,
-                out = inout(reg) out.as_mut_ptr() => _,
-                f = in(reg) core::ptr::from_mut(frame),
-                n = inout(reg) pairs => _,
-                a0 = out(reg) _,
-                a1 = out(reg) _,
-                x = out(reg) _,
-                y = out(reg) _,
-                w01 = out(reg) _,
-                w12 = out(reg) _,
-                options(nostack),
-            )
+            if STRIDE == 1 {
+                depthwise_rows_asm!(depthwise_row_s1, plane, words, frame, out, pairs)
+            } else {
+                depthwise_rows_asm!(depthwise_row_s2, plane, words, frame, out, pairs)
+            }
         };
         true
     }
