@@ -146,7 +146,7 @@ pub(super) fn finish(op: &OpRecord, c: &Weighted, zy: i32) -> impl Fn(usize, i32
 }
 
 /// Convolution. With the `dsp` feature, a convolution of one group runs on packed pairs
-/// ([`super::packed`]) in `scratch`, and a 3×3 depthwise one of stride 1 on a padded plane
+/// ([`super::packed`]) in `scratch`, and a 3×3 depthwise one of stride 1 or 2 on a padded plane
 /// of 16-bit values in `scratch` ([`super::depthwise`]); otherwise the portable loop runs and
 /// `scratch` is unused.
 #[allow(clippy::too_many_arguments)]
