@@ -8,8 +8,10 @@
 //! with the two columns, so that every weight word loaded and unpacked serves two pixels and
 //! every column word serves two filters: per 4 input values, 2 weight loads, 4 unpacks, 2
 //! `LDRD`s of column words and 8 `SMLAD`s make 16 MACs (the loop is assembly on a Cortex-M:
-//! [`dsp::dot2x2_groups`]). A dense layer is the same with one column, its
-//! input.
+//! [`dsp::dot2x2_groups`]). Where it can, every pair of filters runs in one block of assembly
+//! with its requantisation ([`dsp::filter_pairs`]), and a 1×1 convolution unpacks its columns
+//! straight from the input ([`pointwise_pair`]). A dense layer is the same with one column,
+//! its input.
 //!
 //! Both need working memory in the arena ([`conv_scratch_bytes`], [`dense_scratch_bytes`]),
 //! which the planner places like a tensor that lives for one op. The results equal the
