@@ -101,10 +101,15 @@ struct PackedGathers {
     pair_channels: u64,
     /// Kernel rows copied for pixels gathered alone whose window lies inside the map.
     window_runs: u64,
+    /// Their bytes (a window wider than 5 is copied byte by byte).
+    window_bytes: u64,
     /// Pixels gathered alone whose window crosses the border.
     border_pixels: u64,
     /// Their taps (read through a table, channel by channel).
     border_taps: u64,
+    /// The entries of their tables, built once a pixel whatever the channels: 9 for a 3×3
+    /// window, 64 for one of up to 64 taps (a DS-CNN stem's 10×4), none for a larger one.
+    border_table: u64,
 }
 
 /// [`PackedGathers`] of a convolution of geometry `g` from `input` (channels, height, width)
@@ -140,9 +145,15 @@ fn packed_gathers(g: &Geometry, input: [u64; 3], output: [u64; 2]) -> PackedGath
             let (oy, ox) = (q / ow, q % ow);
             if inside(oy, kh, sh, ph, ih) && inside(ox, kw, sw, pw, iw) {
                 counts.window_runs += channels * kh;
+                counts.window_bytes += channels * kh * kw;
             } else {
                 counts.border_pixels += 1;
                 counts.border_taps += channels * kh * kw;
+                counts.border_table += match kh * kw {
+                    9 => 9,
+                    taps if taps <= kernels::BORDER_TAPS as u64 => kernels::BORDER_TAPS as u64,
+                    _ => 0,
+                };
             }
         }
     }
@@ -274,8 +285,10 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
                     ("strided_row_pairs", strided_row_pairs as f64),
                     ("pair_gathers", gathers.pair_channels as f64),
                     ("window_gathers", gathers.window_runs as f64),
+                    ("window_bytes", gathers.window_bytes as f64),
                     ("border_pixels", gathers.border_pixels as f64),
                     ("border_taps", gathers.border_taps as f64),
+                    ("border_table", gathers.border_table as f64),
                     (
                         "unpacked",
                         ((pixels.div_ceil(2) - gathers.pointwise_pairs) * reduction.div_ceil(4))
@@ -547,8 +560,10 @@ mod tests {
                 pointwise_pairs: 0,
                 pair_channels: 24,
                 window_runs: 12 * 2 * 3,
+                window_bytes: 12 * 2 * 9,
                 border_pixels: 28,
                 border_taps: 28 * 2 * 9,
+                border_table: 28 * 9,
             }
         );
         // A 1×1 convolution over channels not in whole groups of 4 has no pair path: every

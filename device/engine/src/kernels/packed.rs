@@ -197,8 +197,8 @@ fn pair_inside(g: &Geometry, input: Map, output: Map, p: usize) -> Option<usize>
 }
 
 /// The largest window whose border pixels [`gather`] reads through a table of taps (a DS-CNN
-/// stem's 10×4 fits).
-const BORDER_TAPS: usize = 64;
+/// stem's 10×4 fits); the table has this many entries.
+pub const BORDER_TAPS: usize = 64;
 
 /// The receptive field of a pixel whose window crosses the border, through a `table` of where
 /// each tap lies in a channel: a load per tap, or the padding value `zero` for a tap outside
