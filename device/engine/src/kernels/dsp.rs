@@ -562,8 +562,8 @@ struct FilterPairsFrame {
     pairs: u32,
 }
 
-/// The requantisation of one output channel that [`filter_pairs`] runs: its bias, multiplier
-/// and shift, with the output's zero point and the activation's bounds.
+/// The requantisation of the output channels that [`filter_pairs`] computes: per filter its
+/// bias, multiplier and shift, with the output's zero point and the activation's bounds.
 #[derive(Clone, Copy, Debug)]
 pub struct FilterOutputs<'a> {
     /// Per filter: the bias, the multiplier and the shift, each of 33 to
@@ -582,7 +582,8 @@ pub struct FilterOutputs<'a> {
     pub max: i8,
 }
 
-/// The outputs of the first `2 · (filters / 2)` filters (rows of `row` int8 weights, one after
+/// The outputs of the first `2 · (filters / 2)` filters (`filters` is the length of
+/// `outputs.bias`; rows of `row` int8 weights, one after
 /// the other in `weights`; `row` a multiple of 8) at two neighbouring pixels whose columns are
 /// interleaved in `cols` (`row / 4` groups, as [`dot2x2_groups`] reads them), requantised by
 /// `outputs` ([`crate::requant::Folded`], saturated and clamped): filter `f`'s go to
