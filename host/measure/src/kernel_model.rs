@@ -149,11 +149,7 @@ fn packed_gathers(g: &Geometry, input: [u64; 3], output: [u64; 2]) -> PackedGath
             } else {
                 counts.border_pixels += 1;
                 counts.border_taps += channels * kh * kw;
-                counts.border_table += match kh * kw {
-                    9 => 9,
-                    taps if taps <= kernels::BORDER_TAPS as u64 => kernels::BORDER_TAPS as u64,
-                    _ => 0,
-                };
+                counts.border_table += kernels::border_table((kh * kw) as usize) as u64;
             }
         }
     }

@@ -24,7 +24,8 @@
 
 use super::Map;
 use super::dsp::{
-    DepthwiseFrame, depthwise_rows, smlabb, smlabt, smlad, smlatb, sxtb16, sxtb16_ror8, widen_rows,
+    DepthwiseFrame, depthwise_rows, every_byte, smlabb, smlabt, smlad, smlatb, sxtb16, sxtb16_ror8,
+    widen_rows,
 };
 use super::int8::{OutputChannel, Weighted, Zeros, output_channels};
 use crate::blob::OpRecord;
@@ -114,15 +115,14 @@ pub fn depthwise_3x3(
         let rows = output.height - usize::from(last);
         let done = match finish.requantizer.folded(finish.zero) {
             Some(f) if rows > 0 => {
-                let lanes = |v: i8| u32::from_ne_bytes([v as u8; 4]);
                 let mut frame = DepthwiseFrame {
                     weights,
                     bias: finish.bias.wrapping_add(start),
                     multiplier: f.multiplier,
                     round: f.round,
                     shift: f.shift,
-                    min: lanes(finish.min),
-                    max: lanes(finish.max),
+                    min: every_byte(finish.min),
+                    max: every_byte(finish.max),
                     skip: (4 * stride * (words - pairs)) as u32,
                     pairs: pairs as u32,
                     rows: rows as u32,

@@ -86,6 +86,11 @@ mac!(
     |a, b, acc| acc.wrapping_add(high(a) * low(b))
 );
 
+/// `v` in every byte of a word: the bounds `SSUB8` and `SEL` clamp four int8 outputs to.
+pub fn every_byte(v: i8) -> u32 {
+    u32::from_ne_bytes([v as u8; 4])
+}
+
 /// Bytes 0 and 2 of `x`, sign-extended into lanes 0 and 1 (`SXTB16`).
 #[inline(always)]
 pub fn sxtb16(x: u32) -> u32 {
@@ -377,8 +382,8 @@ pub struct DepthwiseFrame {
 }
 
 /// One kernel row of a pair of outputs of stride 1 (offsets `$w` of its weights in the frame,
-/// row pointer `$p`): `p0..p3` in one `LDRD`; `$first` starts the second accumulator from the
-/// first (the bias) instead of adding to it.
+/// row pointer `$p`): `p0..p3` in one `LDRD`; the second accumulator's first MAC adds to `$a1`
+/// (the first accumulator, the bias, in the first kernel row; itself after).
 #[cfg(all(feature = "dsp", target_arch = "arm"))]
 macro_rules! depthwise_row_s1 {
     ($p:literal, $w:literal, $a1:literal) => {
@@ -501,14 +506,15 @@ pub fn depthwise_rows<const STRIDE: usize>(
         let (rows, pairs) = (frame.rows as usize, frame.pairs as usize);
         let width = (2 * pairs as isize + frame.back as isize) as usize;
         let wrote = (rows - 1) * width + 2 * pairs;
-        // Per pair, the words read in each plane row: 2 and the next at stride 1, 3 at 2.
-        let (step, last) = (STRIDE, STRIDE * pairs + 1);
+        // One past the last word a row's pairs read: pair j reads words STRIDE·j to
+        // STRIDE·j + STRIDE of each plane row.
+        let last = STRIDE * pairs + 1;
         assert!(
             (STRIDE == 1 || STRIDE == 2)
                 && rows > 0
                 && pairs > 0
                 && last <= words
-                && frame.skip as usize == 4 * (STRIDE * words - step * pairs)
+                && frame.skip as usize == 4 * STRIDE * (words - pairs)
                 && (STRIDE * (rows - 1) + 2) * words + last <= plane.len()
                 && wrote <= out.len()
         );
@@ -614,7 +620,6 @@ pub fn filter_pairs(
                 && plane > 0
                 && out.len() >= (2 * pairs - 1) * plane + 2
         );
-        let lanes = |v: i8| u32::from_ne_bytes([v as u8; 4]);
         let mut frame = FilterPairsFrame {
             cols: cols.as_ptr(),
             end: cols[cols.len()..].as_ptr(),
@@ -622,8 +627,8 @@ pub fn filter_pairs(
             multiplier: outputs.multiplier.as_ptr(),
             shift: outputs.shift.as_ptr(),
             round_unit: 2 * outputs.zero + 1,
-            min: lanes(outputs.min),
-            max: lanes(outputs.max),
+            min: every_byte(outputs.min),
+            max: every_byte(outputs.max),
             out: out.as_mut_ptr(),
             plane: plane as u32,
             row: row as u32,

@@ -197,8 +197,19 @@ fn pair_inside(g: &Geometry, input: Map, output: Map, p: usize) -> Option<usize>
 }
 
 /// The largest window whose border pixels [`gather`] reads through a table of taps (a DS-CNN
-/// stem's 10×4 fits); the table has this many entries.
-pub const BORDER_TAPS: usize = 64;
+/// stem's 10×4 fits).
+const BORDER_TAPS: usize = 64;
+
+/// The entries of the table of taps [`gather`] builds for a border pixel of a window of
+/// `taps` taps, once whatever the channels: 9 for a 3×3 window, [`BORDER_TAPS`] for one of up
+/// to that many, none for a larger one (copied channel by channel instead).
+pub fn border_table(taps: usize) -> usize {
+    match taps {
+        9 => 9,
+        _ if taps <= BORDER_TAPS => BORDER_TAPS,
+        _ => 0,
+    }
+}
 
 /// The receptive field of a pixel whose window crosses the border, through a `table` of where
 /// each tap lies in a channel: a load per tap, or the padding value `zero` for a tap outside
@@ -269,17 +280,20 @@ fn gather(g: &Geometry, input: Map, x: &[u8], zero: u8, oy: usize, ox: usize, ra
             }
         }
     };
-    if kh * kw == 9 {
-        // The usual 3×3: a table the compiler knows the length of.
-        let mut table = [u32::MAX; 9];
-        fill(&mut table);
-        return gather_through(&table, input, x, zero, raw);
-    }
-    if kh * kw <= BORDER_TAPS {
-        let mut table = [u32::MAX; BORDER_TAPS];
-        let table = &mut table[..kh * kw];
-        fill(table);
-        return gather_through(table, input, x, zero, raw);
+    match border_table(kh * kw) {
+        9 => {
+            // The usual 3×3: a table the compiler knows the length of.
+            let mut table = [u32::MAX; 9];
+            fill(&mut table);
+            return gather_through(&table, input, x, zero, raw);
+        }
+        BORDER_TAPS => {
+            let mut table = [u32::MAX; BORDER_TAPS];
+            let table = &mut table[..kh * kw];
+            fill(table);
+            return gather_through(table, input, x, zero, raw);
+        }
+        _ => {}
     }
     for (dst, c) in raw.chunks_exact_mut(kh * kw).zip(0..input.channels) {
         dst.fill(zero);

@@ -2,11 +2,12 @@
 //!
 //! On a device, a batch norm that directly follows a convolution or dense layer is folded into
 //! its weights and bias, and an activation that directly follows one (or a folded batch norm,
-//! or an addition, as a residual block ends) is fused into it. A second batch norm in a row is an op of its own (a channel affine): only
-//! one is folded. A flatten is a reshape: a tensor record that aliases its input. A zero
-//! tensor that nothing reads (a NB-201 cell of zeros followed by another) is not on the device
-//! at all: the ONNX model has it as an unused constant. Every other node is an op of its own. These are the rules the ONNX exporter and the device
-//! compiler follow.
+//! or an addition, as a residual block ends) is fused into it. A second batch norm in a row is
+//! an op of its own (a channel affine): only one is folded. A flatten is a reshape: a tensor
+//! record that aliases its input. A zero tensor that nothing reads (a NB-201 cell of zeros
+//! followed by another) is not on the device at all: the ONNX model has it as an unused
+//! constant. Every other node is an op of its own. These are the rules the ONNX exporter and
+//! the device compiler follow.
 
 use edgenas_engine::blob::OpKind;
 
