@@ -13,12 +13,17 @@
 //! place, checked; with `alloc`, [`write`] makes one). The arithmetic and the blob layout are
 //! in `docs/keyword-spotting.md`.
 
+#[allow(unsafe_code)] // Inline assembly of the inner loops: see the module.
+mod dsp;
+mod fft;
+
 use crate::requant::round_shift;
+use fft::fft;
 
 /// `EDFE`, the first word of a front-end blob.
 pub const MAGIC: u32 = 0x4546_4445;
 /// The layout's version.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Bytes of the header.
 pub const HEADER_BYTES: usize = 32;
 /// The longest transform: larger frames could overflow the unscaled `i32` FFT.
@@ -148,8 +153,8 @@ pub struct FrontEnd<'a> {
     output: Output,
     zero_point: i32,
     window: &'a [i16],
-    cos: &'a [i16],
-    sin: &'a [i16],
+    /// `(cos, sin)(2πk/n)`, q15, k < n/2: one word each, for the transform's one load.
+    twiddles: &'a [[i16; 2]],
     /// Per band: its first bin and its number of weights.
     ranges: &'a [u16],
     weights: &'a [i16],
@@ -214,8 +219,7 @@ impl<'a> FrontEnd<'a> {
         let dct_len = if mfcc { features * bands } else { 0 };
         let sizes = [
             padded(frame, 2),
-            padded(fft / 2, 2),
-            padded(fft / 2, 2),
+            padded(fft, 2),
             padded(2 * bands, 2),
             padded(n_weights, 2),
             padded(dct_len, 2),
@@ -233,12 +237,11 @@ impl<'a> FrontEnd<'a> {
         };
         let i16s = |s: &'a [u8], n: usize| -> &'a [i16] { &bytemuck::cast_slice(s)[..n] };
         let window = i16s(section(sizes[0]), frame);
-        let cos = i16s(section(sizes[1]), fft / 2);
-        let sin = i16s(section(sizes[2]), fft / 2);
-        let ranges: &[u16] = &bytemuck::cast_slice(section(sizes[3]))[..2 * bands];
-        let weights = i16s(section(sizes[4]), n_weights);
-        let dct = i16s(section(sizes[5]), dct_len);
-        let scales = section(sizes[6]);
+        let twiddles: &[[i16; 2]] = bytemuck::cast_slice(section(sizes[1]));
+        let ranges: &[u16] = &bytemuck::cast_slice(section(sizes[2]))[..2 * bands];
+        let weights = i16s(section(sizes[3]), n_weights);
+        let dct = i16s(section(sizes[4]), dct_len);
+        let scales = section(sizes[5]);
         let mut used = 0usize;
         for b in 0..bands {
             let (first, len) = (ranges[2 * b] as usize, ranges[2 * b + 1] as usize);
@@ -261,8 +264,7 @@ impl<'a> FrontEnd<'a> {
             output,
             zero_point,
             window,
-            cos,
-            sin,
+            twiddles,
             ranges,
             weights,
             dct,
@@ -371,8 +373,8 @@ impl<'a> FrontEnd<'a> {
         let g = headroom(half);
         for t in 0..frames {
             self.window(&clip[t * self.stride..t * self.stride + self.frame], g, z);
-            fft(z, self.cos, self.sin);
-            self.power(z, power);
+            fft(z, self.twiddles);
+            fft::power(z, self.twiddles, power);
             self.log_mel(power, g, mel);
             let row = &mut map[t * features..(t + 1) * features];
             if self.mfcc {
@@ -416,19 +418,16 @@ impl<'a> FrontEnd<'a> {
     /// the frame.
     #[inline(never)]
     fn window(&self, samples: &[i16], g: u32, z: &mut [[i32; 2]]) {
-        let windowed = |x: i16, w: i16| (x as i32 * w as i32 + (1 << (14 - g))) >> (15 - g);
         let bits = z.len().trailing_zeros();
         let reversed = |m: usize| m.reverse_bits() >> (usize::BITS - bits);
         for m in self.frame.div_ceil(2)..z.len() {
             z[reversed(m)] = [0; 2];
         }
-        let (xs, ws) = (samples.chunks_exact(2), self.window.chunks_exact(2));
-        if let (Some(&x), Some(&w)) = (xs.remainder().first(), ws.remainder().first()) {
-            z[reversed(self.frame / 2)] = [windowed(x, w), 0];
+        if self.frame % 2 == 1 {
+            let (x, w) = (samples[self.frame - 1], self.window[self.frame - 1]);
+            z[reversed(self.frame / 2)] = [(x as i32 * w as i32 + (1 << (14 - g))) >> (15 - g), 0];
         }
-        for (m, (x, w)) in xs.zip(ws).enumerate() {
-            z[reversed(m)] = [windowed(x[0], w[0]), windowed(x[1], w[1])];
-        }
+        dsp::window_pairs(samples, self.window, g, z);
     }
 
     /// The frame's mel energies' natural logarithms, Q16, from the power of each bin (× 2^2g).
@@ -440,58 +439,16 @@ impl<'a> FrontEnd<'a> {
         let mut w = 0;
         for (b, m) in mel.iter_mut().enumerate() {
             let (first, len) = (self.ranges[2 * b] as usize, self.ranges[2 * b + 1] as usize);
-            let bins = power[2 * first..2 * (first + len)].chunks_exact(2);
+            let bins: &[[i32; 2]] = bytemuck::cast_slice(&power[2 * first..2 * (first + len)]);
             // Σ power × weight, its low and high words apart (each term one multiply-
             // accumulate; neither sum can overflow: a band's energy is at most the frame's,
             // below 2⁵⁷ by Parseval), then / 2¹⁵.
-            let (low, high) = bins.zip(&self.weights[w..w + len]).fold(
-                (0u64, 0u64),
-                |(low, high), (p, &weight)| {
-                    let weight = weight as u16 as u64;
-                    (
-                        low + p[0] as u32 as u64 * weight,
-                        high + p[1] as u32 as u64 * weight,
-                    )
-                },
-            );
+            let (low, high) = dsp::band_sums(bins, &self.weights[w..w + len]);
             let energy = (high << 17) + (low >> 15);
             w += len;
             let log2 = log2_q16(energy.saturating_add(floor)) as i64 - offset;
             *m = round_shift(log2 * LN2_Q32, 32) as i32;
         }
-    }
-
-    /// `|2·X[k]|² × 2^2g` of the real frame's spectrum for k = 0…m (m = n/2), each as two
-    /// words (low, high), from the transform `Z` (× 2^g) of its n/2 complex samples:
-    /// `2X[k] = E + W^k·O`, `E = Z[k] + Z*[m−k]`, `O = −i·(Z[k] − Z*[m−k])`,
-    /// `W = e^(−2πi/n)`; and `2X[m−k] = (E − W^k·O)*`, so bins k and m − k share a rotation.
-    /// Every value fits 31 bits ([`headroom`]), so each square is one 32 × 32 → 64 multiply.
-    #[inline(never)]
-    fn power(&self, z: &[[i32; 2]], power: &mut [i32]) {
-        let halves = |a: [i32; 2], b: [i32; 2]| {
-            let b = [b[0], -b[1]];
-            let d = sub(a, b);
-            (add(a, b), [d[1], -d[0]])
-        };
-        let mut put = |k: usize, x: [i32; 2]| {
-            let p = (x[0] as i64 * x[0] as i64) as u64 + (x[1] as i64 * x[1] as i64) as u64;
-            power[2 * k] = p as u32 as i32;
-            power[2 * k + 1] = (p >> 32) as u32 as i32;
-        };
-        let m = z.len();
-        // W⁰ = 1, W^m = −1
-        let (e, o) = halves(z[0], z[0]);
-        put(0, add(e, o));
-        put(m, sub(e, o));
-        for k in 1..m / 2 {
-            let (e, o) = halves(z[k], z[m - k]);
-            let r = rotate(o, self.cos[k], self.sin[k]);
-            put(k, add(e, r));
-            put(m - k, sub(e, r));
-        }
-        // W^(m/2) = −i
-        let (e, o) = halves(z[m / 2], z[m / 2]);
-        put(m / 2, add(e, [o[1], -o[0]]));
     }
 }
 
@@ -516,87 +473,6 @@ pub fn log2_q16(v: u64) -> i32 {
 /// is then a sixteenth of a sample's unit).
 pub fn headroom(half: usize) -> u32 {
     11u32.saturating_sub(half.trailing_zeros()).min(4)
-}
-
-/// `⌊x · c / 2¹⁶⌋`: half of `x · c` for a q15 `c`, rounded down (`SMULWB`).
-#[inline(always)]
-fn mul_half(x: i32, c: i16) -> i32 {
-    ((x as i64 * c as i64) >> 16) as i32
-}
-
-/// In-place complex FFT (radix 2, decimation in time) of the pairs (re, im) of `z`, given in
-/// bit-reversed order, unscaled, with q15 twiddles: `cos[k]` and `sin[k]` are
-/// `cos(2πk/2n)` and `sin(2πk/2n)` for the transform's length `n` (the table of the real
-/// transform twice as long). Each stage visits a twiddle once for all its butterflies where
-/// it has more blocks than twiddles, else a block once for all its twiddles. (A radix-4
-/// version, three rotations for four points where two radix-2 stages take four, was 6 %
-/// slower on the Cortex-M4: its butterfly needs more registers than the core has.)
-#[inline(never)]
-fn fft(z: &mut [[i32; 2]], cos: &[i16], sin: &[i16]) {
-    let n = z.len();
-    // The first two stages (twiddles 1 and −i): sums and differences only.
-    for [y0, y1, y2, y3] in z.as_chunks_mut::<4>().0 {
-        let (s0, s1) = (add(*y0, *y1), sub(*y0, *y1));
-        let (s2, s3) = (add(*y2, *y3), sub(*y2, *y3));
-        // s3 · (−i)
-        let v = [s3[1], -s3[0]];
-        (*y0, *y2) = (add(s0, s2), sub(s0, s2));
-        (*y1, *y3) = (add(s1, v), sub(s1, v));
-    }
-    let mut len = 8;
-    while len <= n {
-        let (h, stride) = (len / 2, 2 * n / len);
-        if h <= n / len {
-            // Fewer twiddles than blocks: each twiddle once, for its butterfly in every block.
-            for block in z.chunks_exact_mut(len) {
-                let (a, b) = (block[0], block[h]);
-                (block[0], block[h]) = (add(a, b), sub(a, b));
-            }
-            for j in 1..h {
-                let (c, s) = (cos[j * stride], sin[j * stride]);
-                for block in z[j..].chunks_mut(len) {
-                    (block[0], block[h]) = butterfly(block[0], block[h], c, s);
-                }
-            }
-        } else {
-            // Fewer blocks than twiddles: each block once, its twiddles in order.
-            for block in z.chunks_exact_mut(len) {
-                let (lo, hi) = block.split_at_mut(h);
-                let (a, b) = (lo[0], hi[0]);
-                (lo[0], hi[0]) = (add(a, b), sub(a, b));
-                let twiddles = cos.chunks_exact(stride).zip(sin.chunks_exact(stride));
-                for ((a, b), (c, s)) in lo.iter_mut().zip(hi.iter_mut()).zip(twiddles).skip(1) {
-                    (*a, *b) = butterfly(*a, *b, c[0], s[0]);
-                }
-            }
-        }
-        len *= 2;
-    }
-}
-
-/// `(a + b·W, a − b·W)`, `W = c − i·s` (q15).
-#[inline(always)]
-fn butterfly(a: [i32; 2], b: [i32; 2], c: i16, s: i16) -> ([i32; 2], [i32; 2]) {
-    let v = rotate(b, c, s);
-    (add(a, v), sub(a, v))
-}
-
-/// `b·W`, `W = c − i·s` (q15), from halves rounded down: the real part's two roundings are
-/// evened out by its + 1, the imaginary part's cancel.
-#[inline(always)]
-fn rotate(b: [i32; 2], c: i16, s: i16) -> [i32; 2] {
-    [
-        2 * (mul_half(b[0], c) + mul_half(b[1], s) + 1),
-        2 * (mul_half(b[1], c) - mul_half(b[0], s)),
-    ]
-}
-
-fn add(a: [i32; 2], b: [i32; 2]) -> [i32; 2] {
-    [a[0] + b[0], a[1] + b[1]]
-}
-
-fn sub(a: [i32; 2], b: [i32; 2]) -> [i32; 2] {
-    [a[0] - b[0], a[1] - b[1]]
 }
 
 /// The tables and settings of a front-end blob, for [`write`].
@@ -651,11 +527,12 @@ pub fn write(t: &Tables) -> alloc::vec::Vec<u8> {
         }
         pad(out);
     };
-    let cos: Vec<i16> = (0..t.fft / 2).map(|k| q15(twiddle(k, t.fft).0)).collect();
-    let sin: Vec<i16> = (0..t.fft / 2).map(|k| q15(twiddle(k, t.fft).1)).collect();
+    let mut twiddles = (0..t.fft / 2).flat_map(|k| {
+        let (c, s) = twiddle(k, t.fft);
+        [q15(c), q15(s)]
+    });
     i16s(&mut out, &mut t.window.iter().copied());
-    i16s(&mut out, &mut cos.into_iter());
-    i16s(&mut out, &mut sin.into_iter());
+    i16s(&mut out, &mut twiddles);
     for (first, w) in t.filters {
         out.extend(first.to_le_bytes());
         out.extend((w.len() as u16).to_le_bytes());
@@ -696,70 +573,6 @@ mod tests {
             let exact = (v as f64).log2();
             let ours = log2_q16(v) as f64 / 65536.0;
             assert!((ours - exact).abs() < 2e-4, "{v}: {ours} vs {exact}");
-        }
-    }
-
-    /// The transform of `x` (complex, natural order) by [`fft`], as f64.
-    fn transform(x: &[[i32; 2]]) -> alloc::vec::Vec<[f64; 2]> {
-        let n = x.len();
-        let cos: alloc::vec::Vec<i16> = (0..n).map(|k| q15(twiddle(k, 2 * n).0)).collect();
-        let sin: alloc::vec::Vec<i16> = (0..n).map(|k| q15(twiddle(k, 2 * n).1)).collect();
-        let bits = n.trailing_zeros();
-        let mut z = alloc::vec![[0; 2]; n];
-        for (m, &v) in x.iter().enumerate() {
-            z[m.reverse_bits() >> (usize::BITS - bits)] = v;
-        }
-        fft(&mut z, &cos, &sin);
-        z.iter().map(|v| [v[0] as f64, v[1] as f64]).collect()
-    }
-
-    #[test]
-    fn the_fft_of_a_cosine_is_two_lines() {
-        let n = 64;
-        let x: alloc::vec::Vec<[i32; 2]> = (0..n)
-            .map(|i| [libm::round(1000.0 * twiddle(5 * i % n, n).0) as i32, 0])
-            .collect();
-        for (k, v) in transform(&x).iter().enumerate() {
-            let expected = if k == 5 || k == n - 5 { 32000.0 } else { 0.0 };
-            assert!((v[0] - expected).abs() < 40.0, "bin {k}: {v:?}");
-            assert!(v[1].abs() < 40.0, "bin {k}: {v:?}");
-        }
-    }
-
-    #[test]
-    fn the_fft_is_the_dft_within_a_few_units_at_every_length() {
-        // A pseudo-random full-scale signal × 2^g, as a frame enters the transform.
-        let mut seed = 7u32;
-        for n in [8usize, 16, 32, 64, 128, 256, 512, 1024] {
-            let g = headroom(n);
-            let x: alloc::vec::Vec<[i32; 2]> = (0..n)
-                .map(|_| {
-                    let mut next = || {
-                        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                        ((seed >> 16) as i16 as i32) << g
-                    };
-                    [next(), next()]
-                })
-                .collect();
-            let ours = transform(&x);
-            let mut worst = 0f64;
-            for (k, v) in ours.iter().enumerate() {
-                let (mut re, mut im) = (0f64, 0f64);
-                for (m, xm) in x.iter().enumerate() {
-                    let (c, s) = twiddle(k * m % n, n);
-                    re += xm[0] as f64 * c + xm[1] as f64 * s;
-                    im += xm[1] as f64 * c - xm[0] as f64 * s;
-                }
-                worst = worst.max((v[0] - re).abs()).max((v[1] - im).abs());
-            }
-            // In units of the samples (2^g of the transform's), against values of about
-            // √n · 2^15: the q15 twiddles' own error grows as √n (exact rounding of every
-            // product gives 1.7, 3.0, 9.8, 34 and 69 units at 8, 16, 64, 256 and 1,024 points).
-            let units = worst / (1 << g) as f64;
-            assert!(
-                units < 3.0 * (n as f64).sqrt(),
-                "n = {n}: {units} units off"
-            );
         }
     }
 
