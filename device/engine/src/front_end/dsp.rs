@@ -6,32 +6,43 @@
 #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
 use super::fft::{add, butterfly, halves, rotate, squared, sub};
 
-/// One butterfly's rotation and sums in assembly: `{b0}, {b1}` ← z[b], then the rotation by
-/// the twiddle pair in `{cs}` (`SMULWB` and `SMULWT` pick cos and sin) with `$tmp` as scratch,
-/// then z[a] ← a + 2·rotation in (`$tmp`, `{x}`) and z[b] ← a − 2·rotation in (`{b0}`,
-/// `{b1}`); `$store` stores them (and may advance the pointers).
+/// One butterfly's rotation and sums in assembly: `{b0}, {b1}` ← z[b], its rotation by the
+/// twiddle pair in `{cs}` (`SMULWB` and `SMULWT` pick cos and sin), then z[a] ← a +
+/// 2·rotation in (`{tmp}`, `{x}`) and z[b] ← a − 2·rotation in (`{b0}`, `{b1}`), which
+/// `$store` stores (and may advance the pointers after).
 #[cfg(all(feature = "dsp", target_arch = "arm"))]
 macro_rules! butterfly_asm {
-    ($tmp:literal, $store:literal) => {
+    ($store:literal) => {
         concat!(
             "ldrd {b0}, {b1}, [{pb}]\n",
             "smulwb {x}, {b0}, {cs}\n",
             "smlawt {x}, {b1}, {cs}, {x}\n",
             "smulwb {y}, {b1}, {cs}\n",
-            "smulwt ",
-            $tmp,
-            ", {b0}, {cs}\n",
-            "sub {y}, {y}, ",
-            $tmp,
-            "\n",
+            "smulwt {tmp}, {b0}, {cs}\n",
+            "sub {y}, {y}, {tmp}\n",
             "add {x}, {x}, #1\n",
             "ldrd {b0}, {b1}, [{pa}]\n",
-            "add ",
-            $tmp,
-            ", {b0}, {x}, lsl #1\n",
+            "add {tmp}, {b0}, {x}, lsl #1\n",
             "sub {b0}, {b0}, {x}, lsl #1\n",
             "add {x}, {b1}, {y}, lsl #1\n",
             "sub {b1}, {b1}, {y}, lsl #1\n",
+            $store
+        )
+    };
+}
+
+/// A sum and a difference in assembly (a butterfly of twiddle 1): z[a] ← a + b in (`{tmp}`,
+/// `{x}`), z[b] ← a − b in (`{b0}`, `{b1}`), which `$store` stores.
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+macro_rules! sum_difference_asm {
+    ($store:literal) => {
+        concat!(
+            "ldrd {b0}, {b1}, [{pb}]\n",
+            "ldrd {x}, {y}, [{pa}]\n",
+            "add {tmp}, {x}, {b0}\n",
+            "sub {b0}, {x}, {b0}\n",
+            "add {x}, {y}, {b1}\n",
+            "sub {b1}, {y}, {b1}\n",
             $store
         )
     };
@@ -76,19 +87,12 @@ pub(super) fn block_butterflies(block: &mut [[i32; 2]], twiddles: &[[i16; 2]], s
     // is two words, 4-byte aligned as `[i32; 2]` is: LDRD and STRD need no more.
     unsafe {
         core::arch::asm!(
-            // j = 0: a sum and a difference
-            "ldrd {b0}, {b1}, [{pb}]",
-            "ldrd {x}, {y}, [{pa}]",
-            "add {cs}, {x}, {b0}",
-            "sub {b0}, {x}, {b0}",
-            "add {x}, {y}, {b1}",
-            "sub {b1}, {y}, {b1}",
-            "strd {cs}, {x}, [{pa}], #8",
-            "strd {b0}, {b1}, [{pb}], #8",
+            // j = 0
+            sum_difference_asm!("strd {tmp}, {x}, [{pa}], #8\nstrd {b0}, {b1}, [{pb}], #8\n"),
             in_pairs!(concat!(
                 "ldr {cs}, [{t}]\n",
                 "add {t}, {t}, {t_step}\n",
-                butterfly_asm!("{cs}", "strd {cs}, {x}, [{pa}], #8\nstrd {b0}, {b1}, [{pb}], #8\n")
+                butterfly_asm!("strd {tmp}, {x}, [{pa}], #8\nstrd {b0}, {b1}, [{pb}], #8\n")
             )),
             pa = inout(reg) block.as_mut_ptr() => _,
             pb = inout(reg) block.as_mut_ptr().add(h) => _,
@@ -96,6 +100,7 @@ pub(super) fn block_butterflies(block: &mut [[i32; 2]], twiddles: &[[i16; 2]], s
             t_step = in(reg) 4 * stride,
             n = inout(reg) h - 1 => _,
             cs = out(reg) _,
+            tmp = out(reg) _,
             b0 = out(reg) _,
             b1 = out(reg) _,
             x = out(reg) _,
@@ -117,7 +122,7 @@ pub(super) fn block_butterflies(block: &mut [[i32; 2]], twiddles: &[[i16; 2]], s
 /// One twiddle of a stage whose twiddles are no more than its blocks: the butterflies that
 /// join `z[j + i·len]` and `z[j + i·len + len/2]` in every block i, with the twiddle pair `cs`
 /// (none for j = 0: a sum and a difference). On a Cortex-M with the DSP extension one block
-/// of assembly, 18 instructions a butterfly (10 for j = 0), two a pass.
+/// of assembly, 18 instructions a butterfly (12 for j = 0), two a pass.
 #[inline(always)]
 pub(super) fn column_butterflies(z: &mut [[i32; 2]], len: usize, j: usize, cs: [i16; 2]) {
     let (h, blocks) = (len / 2, z.len() / len.max(1));
@@ -130,17 +135,8 @@ pub(super) fn column_butterflies(z: &mut [[i32; 2]], len: usize, j: usize, cs: [
         let (pa, step) = (z.as_mut_ptr().add(j), 8 * len);
         if j == 0 {
             core::arch::asm!(
-                in_pairs!(concat!(
-                    "ldrd {b0}, {b1}, [{pb}]\n",
-                    "ldrd {x}, {y}, [{pa}]\n",
-                    "add {tmp}, {x}, {b0}\n",
-                    "sub {b0}, {x}, {b0}\n",
-                    "add {x}, {y}, {b1}\n",
-                    "sub {b1}, {y}, {b1}\n",
-                    "strd {tmp}, {x}, [{pa}]\n",
-                    "strd {b0}, {b1}, [{pb}]\n",
-                    "add {pa}, {pa}, {step}\n",
-                    "add {pb}, {pb}, {step}\n"
+                in_pairs!(sum_difference_asm!(
+                    "strd {tmp}, {x}, [{pa}]\nstrd {b0}, {b1}, [{pb}]\nadd {pa}, {pa}, {step}\nadd {pb}, {pb}, {step}\n"
                 )),
                 pa = inout(reg) pa => _,
                 pb = inout(reg) pa.add(h) => _,
@@ -156,7 +152,6 @@ pub(super) fn column_butterflies(z: &mut [[i32; 2]], len: usize, j: usize, cs: [
         } else {
             core::arch::asm!(
                 in_pairs!(butterfly_asm!(
-                    "{tmp}",
                     "strd {tmp}, {x}, [{pa}]\nstrd {b0}, {b1}, [{pb}]\nadd {pa}, {pa}, {step}\nadd {pb}, {pb}, {step}\n"
                 )),
                 pa = inout(reg) pa => _,
@@ -184,7 +179,7 @@ pub(super) fn column_butterflies(z: &mut [[i32; 2]], len: usize, j: usize, cs: [
     }
 }
 
-/// The powers of bins k and m − k for k = 1 … m/2 − 1 ([`power`]), m = `z.len()` ≥ 4. On a
+/// The powers of bins k and m − k for k = 1 … m/2 − 1 ([`super::fft::power`]), m = `z.len()` ≥ 4. On a
 /// Cortex-M with the DSP extension one block of assembly, 25 instructions a pair of bins: the
 /// rotation as the transform's, each power one `SMULL` and one `SMLAL`, every pointer
 /// post-indexed.
