@@ -62,10 +62,10 @@ pub const CYCLE_TABLES: [CycleTable; 2] = [
         ],
         refill: 2.0,
         front_end: FrontEndCycles {
-            per_point: 99.83,
-            per_butterfly: 13.46,
-            per_band: 125.53,
-            per_dct_mac: 8.11,
+            per_point: 100.66,
+            per_butterfly: 13.31,
+            per_band: 125.9,
+            per_dct_mac: 8.05,
         },
     },
     CycleTable {
@@ -76,10 +76,10 @@ pub const CYCLE_TABLES: [CycleTable; 2] = [
         ],
         refill: 0.0,
         front_end: FrontEndCycles {
-            per_point: 79.02,
-            per_butterfly: 14.34,
-            per_band: 109.28,
-            per_dct_mac: 6.06,
+            per_point: 79.94,
+            per_butterfly: 14.18,
+            per_band: 109.74,
+            per_dct_mac: 6.0,
         },
     },
 ];
