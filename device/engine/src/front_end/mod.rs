@@ -43,8 +43,11 @@ const LOG2_TABLE: [i32; 33] = [
 /// Why a front-end blob cannot be read, or a clip not run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FrontEndError {
-    /// The blob is not a front-end blob of this version, or a field is out of range.
+    /// The blob is not a front-end blob, or a field is out of range.
     Blob(&'static str),
+    /// The blob is of another layout version than [`VERSION`]: an edgenas of another version
+    /// wrote it.
+    Version(u16),
     /// The blob, the clip or the scratch does not start on a 4-byte boundary.
     Misaligned,
     /// The clip does not have the front end's length.
@@ -74,6 +77,11 @@ impl core::fmt::Display for FrontEndError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             FrontEndError::Blob(what) => write!(f, "front-end blob: {what}"),
+            FrontEndError::Version(v) => write!(
+                f,
+                "front-end blob version {v} is not supported (this engine reads {VERSION}): \
+                 export the model again"
+            ),
             FrontEndError::Misaligned => {
                 write!(
                     f,
@@ -109,6 +117,7 @@ impl FrontEndError {
     pub fn code(&self) -> (u32, u32) {
         match *self {
             FrontEndError::Blob(_) => (8, 0),
+            FrontEndError::Version(v) => (8, v as u32),
             FrontEndError::Misaligned => (9, 0),
             FrontEndError::ClipSize { expected, .. } => (10, expected as u32),
             FrontEndError::ScratchTooSmall { needed, .. } => (11, needed as u32),
@@ -188,8 +197,9 @@ impl<'a> FrontEnd<'a> {
         if u32_at(blob, 0) != MAGIC {
             return Err(bad("not a front-end blob (no EDFE)"));
         }
-        if u16_at(blob, 4) != VERSION {
-            return Err(bad("an unknown version"));
+        let version = u16_at(blob, 4);
+        if version != VERSION {
+            return Err(FrontEndError::Version(version));
         }
         let kind = u16_at(blob, 6);
         let clip = u32_at(blob, 8) as usize;
@@ -585,5 +595,19 @@ mod tests {
             FrontEndError::Blob("not a front-end blob (no EDFE)")
         );
         assert!(FrontEnd::new(&bytes[..8]).is_err());
+    }
+
+    #[test]
+    fn a_blob_of_another_version_says_to_export_again() {
+        let mut words = [0u32; 16];
+        words[0] = MAGIC;
+        words[1] = 1;
+        let bytes: &[u8] = bytemuck::cast_slice(&words);
+        let e = FrontEnd::new(bytes).unwrap_err();
+        assert_eq!(e, FrontEndError::Version(1));
+        assert_eq!(
+            alloc::format!("{e}"),
+            "front-end blob version 1 is not supported (this engine reads 2): export the model again"
+        );
     }
 }
