@@ -5,6 +5,8 @@
 
 #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
 use super::fft::{add, butterfly, halves, rotate, squared, sub};
+#[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+use super::{reversed, windowed};
 
 /// One butterfly's rotation and sums in assembly: `{b0}, {b1}` ← z[b], its rotation by the
 /// twiddle pair in `{cs}` (`SMULWB` and `SMULWT` pick cos and sin), then z[a] ← a +
@@ -125,8 +127,9 @@ pub(super) fn block_butterflies(block: &mut [[i32; 2]], twiddles: &[[i16; 2]], s
 /// of assembly, 18 instructions a butterfly (12 for j = 0), two a pass.
 #[inline(always)]
 pub(super) fn column_butterflies(z: &mut [[i32; 2]], len: usize, j: usize, cs: [i16; 2]) {
-    let (h, blocks) = (len / 2, z.len() / len.max(1));
-    assert!(h >= 1 && j < h && blocks >= 1 && blocks * len == z.len());
+    let h = len / 2;
+    assert!(h >= 1 && j < h && z.len() >= len && z.len().is_multiple_of(len));
+    let blocks = z.len() / len;
     #[cfg(all(feature = "dsp", target_arch = "arm"))]
     // SAFETY: butterfly i (< blocks) reads and writes z[j + i·len] and z[j + i·len + h], both
     // below blocks · len = z.len() (asserted). The block advances copies of the pointers and
@@ -304,16 +307,12 @@ pub(super) fn window_pairs(samples: &[i16], window: &[i16], g: u32, z: &mut [[i3
         );
     }
     #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+    for (m, (x, w)) in samples
+        .chunks_exact(2)
+        .zip(window.chunks_exact(2))
+        .enumerate()
     {
-        let windowed = |x: i16, w: i16| (x as i32 * w as i32 + (1 << (14 - g))) >> (15 - g);
-        for (m, (x, w)) in samples
-            .chunks_exact(2)
-            .zip(window.chunks_exact(2))
-            .enumerate()
-        {
-            z[m.reverse_bits() >> (usize::BITS - bits)] =
-                [windowed(x[0], w[0]), windowed(x[1], w[1])];
-        }
+        z[reversed(m, bits)] = [windowed(x[0], w[0], g), windowed(x[1], w[1], g)];
     }
 }
 

@@ -429,13 +429,12 @@ impl<'a> FrontEnd<'a> {
     #[inline(never)]
     fn window(&self, samples: &[i16], g: u32, z: &mut [[i32; 2]]) {
         let bits = z.len().trailing_zeros();
-        let reversed = |m: usize| m.reverse_bits() >> (usize::BITS - bits);
         for m in self.frame.div_ceil(2)..z.len() {
-            z[reversed(m)] = [0; 2];
+            z[reversed(m, bits)] = [0; 2];
         }
         if self.frame % 2 == 1 {
             let (x, w) = (samples[self.frame - 1], self.window[self.frame - 1]);
-            z[reversed(self.frame / 2)] = [(x as i32 * w as i32 + (1 << (14 - g))) >> (15 - g), 0];
+            z[reversed(self.frame / 2, bits)] = [windowed(x, w, g), 0];
         }
         dsp::window_pairs(samples, self.window, g, z);
     }
@@ -460,6 +459,17 @@ impl<'a> FrontEnd<'a> {
             *m = round_shift(log2 * LN2_Q32, 32) as i32;
         }
     }
+}
+
+/// A sample times its q15 window weight, × 2^g ([`headroom`]), rounded: `(x · w + 2^(14−g))
+/// >> (15 − g)`.
+fn windowed(x: i16, w: i16, g: u32) -> i32 {
+    (x as i32 * w as i32 + (1 << (14 - g))) >> (15 - g)
+}
+
+/// `m` with its low `bits` bits reversed: where the transform reads complex sample m.
+fn reversed(m: usize, bits: u32) -> usize {
+    m.reverse_bits() >> (usize::BITS - bits)
 }
 
 /// `log2(v) × 2¹⁶` for `v ≥ 1`: the leading bit, and the table interpolated on the next 21
