@@ -2,11 +2,14 @@
 //! `../shared`. Each test module uses part of it.
 #![allow(dead_code)]
 
+mod fault;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs the `edgenas` binary with `args` and returns what it did.
 pub fn edgenas(args: &[&str]) -> Output {
+    fault::name_the_test_on_a_fault();
     Command::new(env!("CARGO_BIN_EXE_edgenas"))
         .args(args)
         .output()
@@ -38,6 +41,7 @@ pub fn stdout_json(out: &Output) -> serde_json::Value {
 /// `edgenas search --data digits --meter simulator --out OUT ARGS [--json]`: a search on the
 /// bundled digits with simulated latency.
 pub fn search_args<'a>(out: &'a Path, args: &[&'a str], json: bool) -> Vec<&'a str> {
+    fault::name_the_test_on_a_fault();
     let mut v = vec![
         "search",
         "--data",
@@ -64,6 +68,7 @@ pub fn study_trials(study: &str) -> Vec<edgenas::study::Trial> {
 
 /// The repository's root folder.
 pub fn repo_root() -> PathBuf {
+    fault::name_the_test_on_a_fault();
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
@@ -113,6 +118,7 @@ type = "classifier"
 
 /// Every shipped space, then [`HARD_SWISH_SPACE`].
 pub fn spaces() -> Vec<edgenas::space::SearchSpace> {
+    fault::name_the_test_on_a_fault();
     let mut spaces: Vec<_> = edgenas::space::SHIPPED_SPACES
         .iter()
         .map(|(name, _)| edgenas::space::load_space(name).unwrap())
@@ -144,6 +150,7 @@ pub fn exported(dir: &Path) -> Vec<u8> {
 
 /// Whether every one of `tools` runs here (in CI they must); says what is missing otherwise.
 pub fn have(tools: &[&str], half: &str) -> bool {
+    fault::name_the_test_on_a_fault();
     let missing: Vec<&str> = tools
         .iter()
         .copied()
