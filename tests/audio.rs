@@ -304,13 +304,14 @@ fn the_front_end_runs_on_the_emulated_board_before_the_network_as_on_the_host() 
     };
     let tmp = tempfile::tempdir().unwrap();
     // A frame of 40 ms padded to a transform of 512 points (its assembly's other paths: the
-    // zeros past the frame, a stage more).
+    // zeros past the frame, a stage more), under the fixed log floor (the default is the
+    // clip's peak).
     let padded = tmp.path().join("padded");
     std::fs::create_dir_all(&padded).unwrap();
     board_and_host_agree(
         &meter,
         &padded,
-        &TONE_SPACE.replace("frame_ms = 32", "frame_ms = 40"),
+        &TONE_SPACE.replace("frame_ms = 32", "frame_ms = 40\nlog_floor = \"fixed\""),
     );
     let (model, front_end) = board_and_host_agree(&meter, tmp.path(), TONE_SPACE);
     let read = |name: &str| std::fs::read(model.join(name)).unwrap();
@@ -511,6 +512,11 @@ fn a_front_end_table_is_checked_like_the_rest_of_a_space() {
     assert!(e.contains("8000 or 16000"), "{e}");
     let e = bad("frame_ms = 32", "frame_ms = 32\nhop_ms = 10");
     assert!(e.contains("unknown key"), "{e}");
+    let e = bad("frame_ms = 32", "frame_ms = 32\nlog_floor = \"quiet\"");
+    assert!(
+        e.contains("front_end.log_floor") && e.contains("fixed, peak"),
+        "{e}"
+    );
     // A frame longer than the clip decodes to no front end: the first genotype is refused.
     let e = bad("clip_ms = 500", "clip_ms = 20");
     assert!(e.contains("longer than the clip"), "{e}");

@@ -6,7 +6,7 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use edgenas_data::audio::{Features, clips};
-use edgenas_model::front_end::{FrontEnd, FrontEndKind};
+use edgenas_model::front_end::{FrontEnd, FrontEndKind, LogFloor};
 
 use crate::targets::scratch;
 
@@ -19,6 +19,7 @@ const FRONT_END: FrontEnd = FrontEnd {
     stride_ms: 16,
     mel_bands: 20,
     coefficients: 10,
+    log_floor: LogFloor::Peak,
 };
 
 /// The folder `root/CLASS/` of this process's scratch space for `kind` holding `bytes` as

@@ -38,6 +38,36 @@ impl FrontEndKind {
     }
 }
 
+/// What is added to each mel energy before its logarithm: the floor that silence and the
+/// quietest bands sink to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFloor {
+    /// 10⁻⁶ of a full-scale sample's power, whatever the clip: a quiet voice's energies sit
+    /// nearer it than a loud one's. Front ends stored before edgenas had this setting used it.
+    #[default]
+    Fixed,
+    /// The power of the clip's largest sample, `(max(1, max |x|) / 32768)²`: every energy and
+    /// the floor scale alike with the clip's gain, so that once the clip's mean is subtracted
+    /// the features do not depend on how loud it was recorded (and digital silence and a quiet
+    /// room both sink to the floor).
+    Peak,
+}
+
+impl LogFloor {
+    /// The words of a space file, in order.
+    pub const NAMES: [&'static str; 2] = ["fixed", "peak"];
+
+    /// The floor a space-file word names.
+    pub fn from_name(name: &str) -> Option<LogFloor> {
+        match name {
+            "fixed" => Some(LogFloor::Fixed),
+            "peak" => Some(LogFloor::Peak),
+            _ => None,
+        }
+    }
+}
+
 /// The sample rates a front end reads (audio at the other one of the two is resampled).
 pub const SAMPLE_RATES: [u32; 2] = [8000, 16000];
 
@@ -58,6 +88,9 @@ pub struct FrontEnd {
     pub mel_bands: u32,
     /// Cepstral coefficients kept (MFCC only; equals `mel_bands` for log-mel).
     pub coefficients: u32,
+    /// The floor under the mel energies.
+    #[serde(default)]
+    pub log_floor: LogFloor,
 }
 
 impl FrontEnd {
@@ -135,7 +168,8 @@ impl FrontEnd {
 
     /// The device front end's cycles for one clip on a core of `model`: its work per frame
     /// (complex points of the transform, radix-2 butterflies, mel bands, DCT multiply-
-    /// accumulates) at the core's cycles for each.
+    /// accumulates) at the core's cycles for each, and the clip's peak (its samples) under
+    /// [`LogFloor::Peak`].
     pub fn device_cycles(&self, model: &FrontEndCycles) -> f64 {
         let points = self.fft_len() as f64 / 2.0;
         let bands = self.mel_bands as f64;
@@ -147,7 +181,11 @@ impl FrontEnd {
             + model.per_butterfly * points / 2.0 * points.log2()
             + model.per_band * bands
             + model.per_dct_mac * dct;
-        per_frame * self.frames() as f64
+        let peak = match self.log_floor {
+            LogFloor::Fixed => 0.0,
+            LogFloor::Peak => model.per_sample * self.clip_samples() as f64,
+        };
+        per_frame * self.frames() as f64 + peak
     }
 
     /// The device front end's latency on `board`, predicted by [`FrontEnd::device_cycles`]
@@ -326,6 +364,7 @@ impl FrontEnd {
         };
         device::write(&Tables {
             mfcc: self.kind == FrontEndKind::Mfcc,
+            peak_floor: self.log_floor == LogFloor::Peak,
             clip: self.clip_samples(),
             frame: self.frame_samples(),
             stride: self.stride_samples(),
@@ -371,6 +410,9 @@ pub struct FrontEndCycles {
     pub per_band: f64,
     /// Per frame and multiply-accumulate of the DCT (MFCCs).
     pub per_dct_mac: f64,
+    /// Per sample of the clip, under [`LogFloor::Peak`]: the pass that finds its largest
+    /// sample.
+    pub per_sample: f64,
 }
 
 /// Mel scale (HTK).
@@ -395,6 +437,7 @@ mod tests {
             stride_ms: 20,
             mel_bands: 40,
             coefficients: 10,
+            log_floor: LogFloor::Peak,
         }
     }
 
@@ -407,6 +450,21 @@ mod tests {
             (640, 320, 1024)
         );
         assert_eq!(f.dims(), (1, 49, 10));
+    }
+
+    #[test]
+    fn a_front_end_stored_before_the_log_floor_existed_reads_as_the_fixed_one() {
+        let stored = r#"{"kind":"mfcc","sample_rate":16000,"clip_ms":1000,"frame_ms":40,
+            "stride_ms":20,"mel_bands":40,"coefficients":10}"#;
+        let f: FrontEnd = serde_json::from_str(stored).unwrap();
+        assert_eq!(f.log_floor, LogFloor::Fixed);
+        assert_eq!(
+            FrontEnd {
+                log_floor: LogFloor::Fixed,
+                ..mlperf()
+            },
+            f
+        );
     }
 
     #[test]

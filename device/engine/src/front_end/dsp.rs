@@ -316,6 +316,70 @@ pub(super) fn window_pairs(samples: &[i16], window: &[i16], g: u32, z: &mut [[i3
     }
 }
 
+/// The largest `|x|` of `samples` (32,768 for −32,768; 0 when empty). On a Cortex-M with the
+/// DSP extension one block of assembly over eight samples a pass, 2.5 instructions a
+/// sample: a word's two samples at once, their running largest and smallest kept lane by lane
+/// with `SSUB16` and `SEL`; the rest in Rust.
+#[inline(always)]
+pub(super) fn peak(samples: &[i16]) -> u32 {
+    #[allow(unused_mut)]
+    let mut rest = samples;
+    let (mut largest, mut smallest) = (0i32, 0i32);
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    if samples.len() >= 8 {
+        let passes = samples.len() / 8;
+        rest = &samples[8 * passes..];
+        // Both lanes −32,768 and 32,767: the running largest and smallest of each lane.
+        let (mut high, mut low) = (0x8000_8000u32, 0x7fff_7fffu32);
+        // SAFETY: pass p (< passes) reads samples[8p..8p + 8]: within the slice. The loads
+        // may be unaligned (a Cortex-M allows LDR there). The block advances a copy of the
+        // pointer and counts down a copy of the count; SUBS and SSUB16 set the flags.
+        unsafe {
+            core::arch::asm!(
+                "2:",
+                "ldr {a}, [{p}], #4",
+                "ldr {b}, [{p}], #4",
+                "ssub16 {t}, {a}, {high}",
+                "sel {high}, {a}, {high}",
+                "ssub16 {t}, {low}, {a}",
+                "sel {low}, {a}, {low}",
+                "ldr {a}, [{p}], #4",
+                "ssub16 {t}, {b}, {high}",
+                "sel {high}, {b}, {high}",
+                "ssub16 {t}, {low}, {b}",
+                "sel {low}, {b}, {low}",
+                "ldr {b}, [{p}], #4",
+                "ssub16 {t}, {a}, {high}",
+                "sel {high}, {a}, {high}",
+                "ssub16 {t}, {low}, {a}",
+                "sel {low}, {a}, {low}",
+                "ssub16 {t}, {b}, {high}",
+                "sel {high}, {b}, {high}",
+                "ssub16 {t}, {low}, {b}",
+                "sel {low}, {b}, {low}",
+                "subs {n}, {n}, #1",
+                "bne 2b",
+                p = inout(reg) samples.as_ptr() => _,
+                n = inout(reg) passes => _,
+                high = inout(reg) high,
+                low = inout(reg) low,
+                a = out(reg) _,
+                b = out(reg) _,
+                t = out(reg) _,
+                options(nostack, readonly),
+            );
+        }
+        let lanes = |w: u32| [w as u16 as i16 as i32, (w >> 16) as u16 as i16 as i32];
+        largest = lanes(high).into_iter().max().unwrap_or(0);
+        smallest = lanes(low).into_iter().min().unwrap_or(0);
+    }
+    for &x in rest {
+        largest = largest.max(x as i32);
+        smallest = smallest.min(x as i32);
+    }
+    largest.max(-smallest) as u32
+}
+
 /// `(Σ lowᵢ · wᵢ, Σ highᵢ · wᵢ)` over the bins' (low, high) words and the weights (read as
 /// unsigned): a mel band's energy in two parts. On a Cortex-M with the DSP extension one block
 /// of assembly, 6 instructions a bin: one `LDRD`, one `LDRH`, two `UMLAL`.

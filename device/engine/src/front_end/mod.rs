@@ -153,6 +153,8 @@ pub struct FeatureScale {
 #[derive(Clone, Copy, Debug)]
 pub struct FrontEnd<'a> {
     mfcc: bool,
+    /// The floor under the mel energies is the clip's peak power (else 10⁻⁶).
+    peak_floor: bool,
     clip: usize,
     frame: usize,
     stride: usize,
@@ -201,7 +203,8 @@ impl<'a> FrontEnd<'a> {
         if version != VERSION {
             return Err(FrontEndError::Version(version));
         }
-        let kind = u16_at(blob, 6);
+        // The kind word: MFCC or log-mel in its low byte, the log floor in its high byte.
+        let (kind, floor) = (blob[6], blob[7]);
         let clip = u32_at(blob, 8) as usize;
         let (frame, stride) = (u16_at(blob, 12) as usize, u16_at(blob, 14) as usize);
         let (fft, bands) = (u16_at(blob, 16) as usize, u16_at(blob, 18) as usize);
@@ -215,6 +218,9 @@ impl<'a> FrontEnd<'a> {
         let zero_point = u32_at(blob, 28) as i32;
         if kind > 1 {
             return Err(bad("an unknown kind"));
+        }
+        if floor > 1 {
+            return Err(bad("an unknown log floor"));
         }
         if !fft.is_power_of_two() || !(16..=MAX_FFT).contains(&fft) || frame > fft || frame == 0 {
             return Err(bad("the frame or transform length is out of range"));
@@ -265,6 +271,7 @@ impl<'a> FrontEnd<'a> {
         }
         let fe = FrontEnd {
             mfcc,
+            peak_floor: floor == 1,
             clip,
             frame,
             stride,
@@ -381,11 +388,12 @@ impl<'a> FrontEnd<'a> {
         let (mel, rest) = rest.split_at_mut(self.bands);
         let map = &mut rest[..frames * features];
         let g = headroom(half);
+        let floor = self.floor(clip, g);
         for t in 0..frames {
             self.window(&clip[t * self.stride..t * self.stride + self.frame], g, z);
             fft(z, self.twiddles);
             fft::power(z, self.twiddles, power);
-            self.log_mel(power, g, mel);
+            self.log_mel(power, floor, g, mel);
             let row = &mut map[t * features..(t + 1) * features];
             if self.mfcc {
                 for (k, v) in row.iter_mut().enumerate() {
@@ -439,10 +447,22 @@ impl<'a> FrontEnd<'a> {
         dsp::window_pairs(samples, self.window, g, z);
     }
 
-    /// The frame's mel energies' natural logarithms, Q16, from the power of each bin (× 2^2g).
+    /// What is added to each mel energy of `clip` before its logarithm, in the device's units
+    /// (the host's energy × 2^(32 + 2g)): the host's 10⁻⁶, or the power of the clip's largest
+    /// sample, `(max(1, max |x|) / 2¹⁵)²`.
     #[inline(never)]
-    fn log_mel(&self, power: &[i32], g: u32, mel: &mut [i32]) {
-        let floor = ENERGY_FLOOR << (2 * g);
+    fn floor(&self, clip: &[i16], g: u32) -> u64 {
+        if !self.peak_floor {
+            return ENERGY_FLOOR << (2 * g);
+        }
+        let peak = dsp::peak(clip).max(1) as u64;
+        (peak * peak) << (2 + 2 * g)
+    }
+
+    /// The frame's mel energies' natural logarithms, Q16, from the power of each bin (× 2^2g),
+    /// each over `floor` ([`FrontEnd::floor`]).
+    #[inline(never)]
+    fn log_mel(&self, power: &[i32], floor: u64, g: u32, mel: &mut [i32]) {
         // ln(E) = (log2(E) − 32 − 2g) × ln 2: the device's power is the host's × 2^(32 + 2g).
         let offset = (32 + 2 * g as i64) << 16;
         let mut w = 0;
@@ -500,6 +520,8 @@ pub fn headroom(half: usize) -> u32 {
 pub struct Tables<'a> {
     /// MFCCs (else log-mel).
     pub mfcc: bool,
+    /// The floor under the mel energies is the clip's peak power (else 10⁻⁶ of full scale).
+    pub peak_floor: bool,
     /// Samples of a clip, of a frame, from one frame to the next.
     pub clip: usize,
     /// Samples of a frame.
@@ -532,7 +554,7 @@ pub fn write(t: &Tables) -> alloc::vec::Vec<u8> {
     let mut out = Vec::new();
     out.extend(MAGIC.to_le_bytes());
     out.extend(VERSION.to_le_bytes());
-    out.extend((t.mfcc as u16).to_le_bytes());
+    out.extend([t.mfcc as u8, t.peak_floor as u8]);
     out.extend((t.clip as u32).to_le_bytes());
     for v in [t.frame, t.stride, t.fft, t.filters.len(), t.features] {
         out.extend((v as u16).to_le_bytes());
@@ -586,6 +608,23 @@ fn twiddle(k: usize, n: usize) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_peak_is_the_largest_magnitude_wherever_it_lies() {
+        assert_eq!(dsp::peak(&[]), 0);
+        for len in [1, 7, 8, 9, 16, 23] {
+            for at in 0..len {
+                for extreme in [-32768i16, 32767, -5, 3] {
+                    let mut clip = [1i16; 23];
+                    clip[at] = extreme;
+                    assert_eq!(
+                        dsp::peak(&clip[..len]),
+                        extreme.unsigned_abs().max(1) as u32
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_integer_log2_is_within_two_ten_thousandths() {

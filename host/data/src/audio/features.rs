@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
-use edgenas_model::front_end::{FrontEnd, FrontEndKind};
+use edgenas_model::front_end::{FrontEnd, FrontEndKind, LogFloor};
 use realfft::{RealFftPlanner, RealToComplex};
 
-/// Added to each mel energy before its logarithm (the floor of silence).
+/// Added to each mel energy before its logarithm under [`LogFloor::Fixed`] (the floor of
+/// silence, in the power of a full-scale sample).
 pub const LOG_FLOOR: f32 = 1e-6;
 
 /// A front end ready to run: its window, mel filters, DCT and transform planned once.
@@ -52,6 +53,7 @@ impl Features {
         let mut power = vec![0f32; n / 2 + 1];
         let mut log_mel = vec![0f32; self.filters.len()];
         let mut out = Vec::with_capacity(f.frames() * f.features());
+        let floor = log_floor(f.log_floor, clip);
         for t in 0..f.frames() {
             let start = t * stride;
             input.fill(0.0);
@@ -70,7 +72,7 @@ impl Features {
                     .zip(&power[*first..])
                     .map(|(w, p)| w * p)
                     .sum();
-                *m = (energy + LOG_FLOOR).ln();
+                *m = (energy + floor).ln();
             }
             match f.kind {
                 FrontEndKind::LogMel => out.extend_from_slice(&log_mel),
@@ -83,6 +85,22 @@ impl Features {
         }
         subtract_means(&mut out, f.features());
         out
+    }
+}
+
+/// What [`Features::of`] adds to each mel energy of `clip` before its logarithm.
+fn log_floor(floor: LogFloor, clip: &[i16]) -> f32 {
+    match floor {
+        LogFloor::Fixed => LOG_FLOOR,
+        LogFloor::Peak => {
+            let peak = clip
+                .iter()
+                .map(|x| x.unsigned_abs())
+                .max()
+                .unwrap_or(0)
+                .max(1);
+            (peak as f32 / 32768.0).powi(2)
+        }
     }
 }
 
@@ -111,6 +129,7 @@ mod tests {
             stride_ms: 16,
             mel_bands: 20,
             coefficients: 10,
+            log_floor: LogFloor::Peak,
         }
     }
 
@@ -150,6 +169,35 @@ mod tests {
             silent.iter().all(|&x| x.abs() < 1e-5),
             "silence minus its mean"
         );
+    }
+
+    #[test]
+    fn under_the_peak_floor_the_features_do_not_depend_on_the_gain() {
+        let f = front_end(FrontEndKind::Mfcc);
+        // A word of two tones with silence around it, and the same at a sixteenth of the gain
+        // (exactly: every sample a multiple of 16).
+        let mut loud: Vec<i16> = vec![0; f.clip_samples() / 4];
+        loud.extend(tone(500.0, f.clip_samples() / 4));
+        loud.extend(tone(1500.0, f.clip_samples() / 4).iter().map(|x| x / 2));
+        loud.resize(f.clip_samples(), 0);
+        let loud: Vec<i16> = loud.iter().map(|x| x / 16 * 16).collect();
+        let quiet: Vec<i16> = loud.iter().map(|x| x / 16).collect();
+        let largest_difference = |f: FrontEnd| {
+            let features = Features::new(f);
+            let (a, b) = (features.of(&loud), features.of(&quiet));
+            a.iter()
+                .zip(&b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max)
+        };
+        let peak = largest_difference(f);
+        assert!(peak < 1e-3, "{peak}");
+        // Under the fixed floor the quiet clip's silence sits nearer its voice.
+        let fixed = largest_difference(FrontEnd {
+            log_floor: LogFloor::Fixed,
+            ..f
+        });
+        assert!(fixed > 0.5, "{fixed}");
     }
 
     #[test]

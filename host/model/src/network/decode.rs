@@ -161,6 +161,7 @@ impl Resolver<'_> {
                 FrontEndKind::Mfcc => int(&spec.coefficients, "coefficients")?,
                 FrontEndKind::LogMel => int(&spec.mel_bands, "mel_bands")?,
             },
+            log_floor: spec.log_floor,
         };
         f.check().map_err(|message| DecodeError {
             layer: "front_end".into(),

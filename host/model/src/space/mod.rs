@@ -21,7 +21,7 @@ pub use parse::parse_space;
 pub use shipped::{SHIPPED_SPACES, load_space};
 pub use value::Value;
 
-use crate::front_end::FrontEndKind;
+use crate::front_end::{FrontEndKind, LogFloor};
 use crate::network::blocks::BlockKind;
 
 /// A parameter of the input or of a block: a literal, or the value of a named choice.
@@ -85,6 +85,8 @@ pub struct FrontEndSpec {
     pub mel_bands: Param,
     /// Cepstral coefficients kept (MFCC; ignored for log-mel).
     pub coefficients: Param,
+    /// The floor under the mel energies (a literal; `peak` by default).
+    pub log_floor: LogFloor,
 }
 
 /// A block of the template: a registered block type with its parameters, repeated.

@@ -10,7 +10,7 @@ use super::{
     BlockSpec, Choice, Condition, Domain, FileError, FrontEndSpec, InputFeatures, InputSpec, Param,
     SearchSpace, Slot, Value,
 };
-use crate::front_end::{FrontEndKind, SAMPLE_RATES};
+use crate::front_end::{FrontEndKind, LogFloor, SAMPLE_RATES};
 use crate::network::blocks::{self, ParamDef, ParamKind};
 
 type Entries = IndexMap<String, Spanned<toml::Value>>;
@@ -447,12 +447,13 @@ impl Parser<'_> {
         Ok(InputSpec { features, classes })
     }
 
-    /// The `[front_end]` table: `type` and `sample_rate` literal, the rest literals or choices
-    /// (named `front_end.KEY`).
+    /// The `[front_end]` table: `type`, `sample_rate` and `log_floor` literal, the rest
+    /// literals or choices (named `front_end.KEY`).
     fn front_end(&mut self, raw: &Spanned<Entries>) -> Result<FrontEndSpec, FileError> {
-        const KEYS: [&str; 7] = [
+        const KEYS: [&str; 8] = [
             "type",
             "sample_rate",
+            "log_floor",
             "clip_ms",
             "frame_ms",
             "stride_ms",
@@ -467,20 +468,20 @@ impl Parser<'_> {
                 format!("unknown key; expected {}", KEYS.join(", ")),
             ));
         }
-        let kind = match entries.get("type") {
-            None => FrontEndKind::Mfcc,
-            Some(v) => v
-                .get_ref()
-                .as_str()
-                .and_then(FrontEndKind::from_name)
-                .ok_or_else(|| {
-                    self.err(
-                        v,
-                        "front_end.type",
-                        format!("expected one of {}", FrontEndKind::NAMES.join(", ")),
-                    )
-                })?,
-        };
+        let kind = self.word(
+            entries,
+            "type",
+            FrontEndKind::Mfcc,
+            FrontEndKind::from_name,
+            &FrontEndKind::NAMES,
+        )?;
+        let log_floor = self.word(
+            entries,
+            "log_floor",
+            LogFloor::Peak,
+            LogFloor::from_name,
+            &LogFloor::NAMES,
+        )?;
         let sample_rate = match entries.get("sample_rate") {
             None => 16000,
             Some(v) => v
@@ -523,7 +524,30 @@ impl Parser<'_> {
             stride_ms: get(self, "stride_ms", 20)?,
             mel_bands: get(self, "mel_bands", 40)?,
             coefficients: get(self, "coefficients", 10)?,
+            log_floor,
         })
+    }
+
+    /// The literal word of `[front_end]`'s `key`, one of `names`, read by `from_name`;
+    /// `default` when the key is absent.
+    fn word<T>(
+        &self,
+        entries: &Entries,
+        key: &str,
+        default: T,
+        from_name: fn(&str) -> Option<T>,
+        names: &[&str],
+    ) -> Result<T, FileError> {
+        match entries.get(key) {
+            None => Ok(default),
+            Some(v) => v.get_ref().as_str().and_then(from_name).ok_or_else(|| {
+                self.err(
+                    v,
+                    &format!("front_end.{key}"),
+                    format!("expected one of {}", names.join(", ")),
+                )
+            }),
+        }
     }
 
     fn block(&mut self, index: usize, raw: &Spanned<Entries>) -> Result<BlockSpec, FileError> {
