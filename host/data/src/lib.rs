@@ -275,7 +275,7 @@ fn read(
             ));
         };
         let mut options =
-            audio::AudioOptions::parse(options).map_err(|m| DataError::new(spec, m))?;
+            audio::AudioOptions::parse(options).map_err(|e| DataError::new(spec, e.to_string()))?;
         if purpose == Purpose::Evaluate {
             options = audio::AudioOptions {
                 split_by: audio::SplitBy::None,

@@ -202,45 +202,41 @@ impl FrontEnd {
     }
 
     /// Checks that the settings make a front end, or says which does not.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), FrontEndSettingError> {
+        use FrontEndSettingError as E;
         if !SAMPLE_RATES.contains(&self.sample_rate) {
-            return Err(format!(
-                "sample_rate {} Hz: a front end reads 8000 or 16000 Hz",
-                self.sample_rate
-            ));
+            return Err(E::SampleRate(self.sample_rate));
         }
         if self.frame_ms == 0 || self.stride_ms == 0 || self.clip_ms == 0 {
-            return Err("clip_ms, frame_ms and stride_ms must be positive".into());
+            return Err(E::NotPositive);
         }
         if self.frame_ms > self.clip_ms {
-            return Err(format!(
-                "frame_ms {} is longer than the clip ({} ms)",
-                self.frame_ms, self.clip_ms
-            ));
+            return Err(E::FrameLongerThanClip {
+                frame_ms: self.frame_ms,
+                clip_ms: self.clip_ms,
+            });
         }
         if self.frame_samples() < 16 {
-            return Err(format!(
-                "frame_ms {} is {} samples; a frame needs at least 16",
-                self.frame_ms,
-                self.frame_samples()
-            ));
+            return Err(E::FrameTooShort {
+                frame_ms: self.frame_ms,
+                samples: self.frame_samples(),
+            });
         }
         let bins = self.fft_len() / 2 + 1;
         if self.mel_bands < 2 || self.mel_bands as usize > bins / 2 {
-            return Err(format!(
-                "mel_bands {} must be 2 to {} (half the {bins} bins of a {}-point transform)",
-                self.mel_bands,
-                bins / 2,
-                self.fft_len()
-            ));
+            return Err(E::MelBands {
+                mel_bands: self.mel_bands,
+                bins,
+                transform: self.fft_len(),
+            });
         }
         if self.kind == FrontEndKind::Mfcc
             && (self.coefficients == 0 || self.coefficients > self.mel_bands)
         {
-            return Err(format!(
-                "coefficients {} must be 1 to mel_bands ({})",
-                self.coefficients, self.mel_bands
-            ));
+            return Err(E::Coefficients {
+                coefficients: self.coefficients,
+                mel_bands: self.mel_bands,
+            });
         }
         Ok(())
     }
@@ -380,6 +376,54 @@ impl FrontEnd {
     }
 }
 
+/// Settings that make no front end ([`FrontEnd::check`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FrontEndSettingError {
+    /// A rate other than [`SAMPLE_RATES`].
+    #[error("sample_rate {0} Hz: a front end reads 8000 or 16000 Hz")]
+    SampleRate(u32),
+    /// A zero length.
+    #[error("clip_ms, frame_ms and stride_ms must be positive")]
+    NotPositive,
+    /// A frame longer than the clip: no frame at all.
+    #[error("frame_ms {frame_ms} is longer than the clip ({clip_ms} ms)")]
+    FrameLongerThanClip {
+        /// The frame.
+        frame_ms: u32,
+        /// The clip.
+        clip_ms: u32,
+    },
+    /// A frame of under 16 samples.
+    #[error("frame_ms {frame_ms} is {samples} samples; a frame needs at least 16")]
+    FrameTooShort {
+        /// The frame.
+        frame_ms: u32,
+        /// Its samples.
+        samples: usize,
+    },
+    /// Fewer than two mel bands, or more than half the transform's bins.
+    #[error(
+        "mel_bands {mel_bands} must be 2 to {} (half the {bins} bins of a {transform}-point transform)",
+        bins / 2
+    )]
+    MelBands {
+        /// The bands asked for.
+        mel_bands: u32,
+        /// The transform's bins.
+        bins: usize,
+        /// The transform's length.
+        transform: usize,
+    },
+    /// No coefficients, or more than the mel bands.
+    #[error("coefficients {coefficients} must be 1 to mel_bands ({mel_bands})")]
+    Coefficients {
+        /// The coefficients asked for.
+        coefficients: u32,
+        /// The mel bands.
+        mel_bands: u32,
+    },
+}
+
 /// The network input a device front end writes.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum DeviceInput {
@@ -473,16 +517,34 @@ mod tests {
             coefficients: 41,
             ..mlperf()
         };
-        assert!(too_many.check().unwrap_err().contains("coefficients 41"));
+        assert_eq!(
+            too_many.check(),
+            Err(FrontEndSettingError::Coefficients {
+                coefficients: 41,
+                mel_bands: 40
+            })
+        );
+        assert!(
+            too_many
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("coefficients 41")
+        );
         let long = FrontEnd {
             frame_ms: 2000,
             ..mlperf()
         };
-        assert!(long.check().unwrap_err().contains("longer than the clip"));
+        assert!(
+            long.check()
+                .unwrap_err()
+                .to_string()
+                .contains("longer than the clip")
+        );
         let rate = FrontEnd {
             sample_rate: 44100,
             ..mlperf()
         };
-        assert!(rate.check().unwrap_err().contains("8000 or 16000"));
+        assert_eq!(rate.check(), Err(FrontEndSettingError::SampleRate(44100)));
     }
 }

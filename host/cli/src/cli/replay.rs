@@ -84,8 +84,7 @@ pub fn run(args: Args) -> Result<()> {
                 seed,
             )
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(anyhow::Error::msg)?;
+        .collect::<Result<Vec<_>, _>>()?;
     let (mean, std) = summary(&runs, args.budget);
     let front = table.front(args.max_latency_ms);
     let mut reference = table.median_reference();

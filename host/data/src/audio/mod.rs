@@ -53,7 +53,7 @@ impl Default for AudioOptions {
 
 impl AudioOptions {
     /// Reads `split-by=speaker|none,augment=N` (either, both, in any order).
-    pub fn parse(text: &str) -> Result<AudioOptions, String> {
+    pub fn parse(text: &str) -> Result<AudioOptions, AudioOptionError> {
         let mut options = AudioOptions::default();
         for item in text.split(',').filter(|s| !s.is_empty()) {
             match item.split_once('=') {
@@ -61,19 +61,26 @@ impl AudioOptions {
                 Some(("split-by", "speaker")) => options.split_by = SplitBy::Speaker,
                 Some(("split-by", "none")) => options.split_by = SplitBy::None,
                 Some(("augment", n)) => {
-                    options.augment = n.parse().map_err(|_| {
-                        format!("augment={n}: expected a number of copies (0 for none)")
-                    })?
+                    options.augment = n
+                        .parse()
+                        .map_err(|_| AudioOptionError::Augment(n.to_string()))?
                 }
-                _ => {
-                    return Err(format!(
-                        "unknown option `{item}`; expected split-by=speaker|none or augment=N"
-                    ));
-                }
+                _ => return Err(AudioOptionError::Unknown(item.to_string())),
             }
         }
         Ok(options)
     }
+}
+
+/// An option of an `audio-folder:` spec that [`AudioOptions::parse`] refuses.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AudioOptionError {
+    /// `augment=` of something other than a number.
+    #[error("augment={0}: expected a number of copies (0 for none)")]
+    Augment(String),
+    /// An option it does not know.
+    #[error("unknown option `{0}`; expected split-by=speaker|none or augment=N")]
+    Unknown(String),
 }
 
 /// An audio folder's features, with the split of each sample and how it was decided.
@@ -338,4 +345,29 @@ fn read_noise(dir: &Path, front_end: &FrontEnd) -> Result<Vec<Vec<i16>>, DataErr
         .iter()
         .map(|p| wav::read(p, front_end.sample_rate))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_read_in_any_order_and_a_bad_one_is_named() {
+        assert_eq!(
+            AudioOptions::parse("augment=2,split-by=none"),
+            Ok(AudioOptions {
+                split_by: SplitBy::None,
+                augment: 2
+            })
+        );
+        assert_eq!(AudioOptions::parse(""), Ok(AudioOptions::default()));
+        assert_eq!(
+            AudioOptions::parse("augment=two"),
+            Err(AudioOptionError::Augment("two".into()))
+        );
+        assert_eq!(
+            AudioOptions::parse("split-by=speaker,loud"),
+            Err(AudioOptionError::Unknown("loud".into()))
+        );
+    }
 }

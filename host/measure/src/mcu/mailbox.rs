@@ -61,7 +61,7 @@ impl FirmwareSymbols {
             "edgenas_inference_end",
             "edgenas_op_end",
         ];
-        match elf::symbols(bytes, &names).map_err(LinkError::Firmware)?[..] {
+        match elf::symbols(bytes, &names).map_err(|e| LinkError::Firmware(e.to_string()))?[..] {
             [mailbox, done, begin, end, op_end] => Ok(FirmwareSymbols {
                 mailbox,
                 done,

@@ -163,9 +163,9 @@ impl Resolver<'_> {
             },
             log_floor: spec.log_floor,
         };
-        f.check().map_err(|message| DecodeError {
+        f.check().map_err(|e| DecodeError {
             layer: "front_end".into(),
-            message,
+            message: e.to_string(),
         })?;
         Ok(f)
     }

@@ -55,10 +55,21 @@ pub struct Condition {
     pub terms: Vec<Term>,
 }
 
+/// A condition [`Condition::parse`] cannot read, naming the term.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConditionError {
+    /// A term without a comparison operator.
+    #[error("`{0}` is not a comparison such as `s1.depth >= 3` (operators: == != < <= > >=)")]
+    NotAComparison(String),
+    /// A comparison without a choice or a value.
+    #[error("`{0}` needs a choice name on the left and a value on the right")]
+    MissingSide(String),
+}
+
 impl Condition {
     /// Parses `a >= 2 && b == "x"`. Values are numbers, `true`/`false`, or strings (quoted or
     /// bare words).
-    pub fn parse(text: &str) -> Result<Condition, String> {
+    pub fn parse(text: &str) -> Result<Condition, ConditionError> {
         let mut terms = Vec::new();
         for part in text.split("&&") {
             let part = part.trim();
@@ -66,15 +77,11 @@ impl Condition {
                 .iter()
                 .filter_map(|(sym, op)| part.find(sym).map(|at| (at, *sym, *op)))
                 .min_by_key(|(at, sym, _)| (*at, std::cmp::Reverse(sym.len())))
-                .ok_or_else(|| {
-                    format!("`{part}` is not a comparison such as `s1.depth >= 3` (operators: == != < <= > >=)")
-                })?;
+                .ok_or_else(|| ConditionError::NotAComparison(part.to_string()))?;
             let choice = part[..at].trim();
             let value = part[at + symbol.len()..].trim().trim_matches('"');
             if choice.is_empty() || value.is_empty() {
-                return Err(format!(
-                    "`{part}` needs a choice name on the left and a value on the right"
-                ));
+                return Err(ConditionError::MissingSide(part.to_string()));
             }
             terms.push(Term {
                 choice: choice.to_string(),
@@ -165,7 +172,13 @@ mod tests {
 
     #[test]
     fn rejects_text_without_a_comparison() {
-        assert!(Condition::parse("depth three").is_err());
-        assert!(Condition::parse(">= 3").is_err());
+        assert_eq!(
+            Condition::parse("depth three"),
+            Err(ConditionError::NotAComparison("depth three".into()))
+        );
+        assert_eq!(
+            Condition::parse(">= 3"),
+            Err(ConditionError::MissingSide(">= 3".into()))
+        );
     }
 }

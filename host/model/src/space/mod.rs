@@ -15,7 +15,7 @@ mod value;
 
 pub use crate::error::{FileError, GenotypeError};
 pub use choice::{Choice, Domain};
-pub use condition::{CmpOp, Condition, Term};
+pub use condition::{CmpOp, Condition, ConditionError, Term};
 pub use genotype::Genotype;
 pub use parse::parse_space;
 pub use shipped::{SHIPPED_SPACES, load_space};

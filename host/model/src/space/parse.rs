@@ -169,7 +169,7 @@ impl Parser<'_> {
         at: &Spanned<T>,
         key: &str,
     ) -> Result<Condition, FileError> {
-        let cond = Condition::parse(text).map_err(|m| self.err(at, key, m))?;
+        let cond = Condition::parse(text).map_err(|e| self.err(at, key, e.to_string()))?;
         for name in cond.choices() {
             if !self.choices.iter().any(|c| c.name == name) {
                 return Err(self.err(

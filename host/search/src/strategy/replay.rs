@@ -229,13 +229,46 @@ pub struct Setup {
     pub candidates: Option<usize>,
 }
 
+/// Why a replay stopped before its budget.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ReplayError {
+    /// The strategy kept proposing architectures already evaluated or over the limit.
+    #[error(
+        "{strategy} asked {asks} times and found only {found} new feasible architectures of the \
+         {budget} wanted: it keeps proposing ones already evaluated, or too few are under the limit"
+    )]
+    Stuck {
+        /// The strategy's name.
+        strategy: String,
+        /// Architectures it proposed.
+        asks: usize,
+        /// New feasible ones among them.
+        found: usize,
+        /// Those wanted.
+        budget: usize,
+    },
+    /// A proposed architecture the table lacks.
+    #[error("the table has no row for `{0}`")]
+    NoRow(String),
+    /// Too many proposals in a row broke the latency limit.
+    #[error(
+        "{streak} architectures in a row break --max-latency-ms {max_latency_ms}: loosen the limit"
+    )]
+    AllOverTheLimit {
+        /// Proposals in a row over the limit.
+        streak: usize,
+        /// The limit.
+        max_latency_ms: f64,
+    },
+}
+
 /// Runs `setup.strategy` from scratch against `table` with `seed`.
 pub fn replay(
     table: &ArchTable,
     space: &SearchSpace,
     setup: Setup,
     seed: u64,
-) -> Result<Run, String> {
+) -> Result<Run, ReplayError> {
     let Setup {
         strategy: name,
         budget,
@@ -266,12 +299,12 @@ pub fn replay(
     while run.best_after.len() < budget {
         asks += 1;
         if asks > budget.saturating_mul(1000).max(100_000) {
-            return Err(format!(
-                "{} asked {asks} times and found only {} new feasible architectures of the {budget} \
-                 wanted: it keeps proposing ones already evaluated, or too few are under the limit",
-                s.name(),
-                run.best_after.len()
-            ));
+            return Err(ReplayError::Stuck {
+                strategy: s.name().to_string(),
+                asks,
+                found: run.best_after.len(),
+                budget,
+            });
         }
         let wanted = s.costs_wanted(space);
         if !wanted.is_empty() {
@@ -291,15 +324,15 @@ pub fn replay(
         let entry = table
             .entries
             .get(&key)
-            .ok_or_else(|| format!("the table has no row for `{key}`"))?;
+            .ok_or_else(|| ReplayError::NoRow(key.clone()))?;
         let outcome = if max_latency_ms.is_some_and(|l| entry.latency_ms > l) {
             run.infeasible += 1;
             streak += 1;
             if streak >= MAX_CONSECUTIVE_INFEASIBLE {
-                return Err(format!(
-                    "{streak} architectures in a row break --max-latency-ms {}: loosen the limit",
-                    max_latency_ms.unwrap_or_default()
-                ));
+                return Err(ReplayError::AllOverTheLimit {
+                    streak,
+                    max_latency_ms: max_latency_ms.unwrap_or_default(),
+                });
             }
             Outcome::Infeasible
         } else {
