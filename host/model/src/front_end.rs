@@ -13,6 +13,7 @@ use edgenas_engine::requant::quantize_multiplier;
 use serde::{Deserialize, Serialize};
 
 use crate::board::{Board, BoardKind, CYCLE_TABLES, CycleTable};
+use crate::named::Named;
 
 /// Which features the front end computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -24,16 +25,21 @@ pub enum FrontEndKind {
     Mfcc,
 }
 
-impl FrontEndKind {
-    /// The words of a space file, in order.
-    pub const NAMES: [&'static str; 2] = ["log_mel", "mfcc"];
+/// The words of a space file's `type`.
+impl Named for FrontEndKind {
+    const ALL: &'static [FrontEndKind] = &[FrontEndKind::LogMel, FrontEndKind::Mfcc];
 
-    /// The kind a space-file word names.
-    pub fn from_name(name: &str) -> Option<FrontEndKind> {
-        match name {
-            "log_mel" => Some(FrontEndKind::LogMel),
-            "mfcc" => Some(FrontEndKind::Mfcc),
-            _ => None,
+    fn name(self) -> &'static str {
+        match self {
+            FrontEndKind::LogMel => "log_mel",
+            FrontEndKind::Mfcc => "mfcc",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            FrontEndKind::LogMel => "Log mel-filterbank energies, one feature a band",
+            FrontEndKind::Mfcc => "Mel-frequency cepstral coefficients, the DCT of those",
         }
     }
 }
@@ -54,16 +60,23 @@ pub enum LogFloor {
     Peak,
 }
 
-impl LogFloor {
-    /// The words of a space file, in order.
-    pub const NAMES: [&'static str; 2] = ["fixed", "peak"];
+/// The words of a space file's `log_floor`.
+impl Named for LogFloor {
+    const ALL: &'static [LogFloor] = &[LogFloor::Fixed, LogFloor::Peak];
 
-    /// The floor a space-file word names.
-    pub fn from_name(name: &str) -> Option<LogFloor> {
-        match name {
-            "fixed" => Some(LogFloor::Fixed),
-            "peak" => Some(LogFloor::Peak),
-            _ => None,
+    fn name(self) -> &'static str {
+        match self {
+            LogFloor::Fixed => "fixed",
+            LogFloor::Peak => "peak",
+        }
+    }
+
+    fn help(self) -> &'static str {
+        match self {
+            LogFloor::Fixed => "10⁻⁶ of a full-scale sample's power, whatever the clip",
+            LogFloor::Peak => {
+                "The power of the clip's largest sample: features independent of gain"
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ use super::{
     SearchSpace, Slot, Value,
 };
 use crate::front_end::{FrontEndKind, LogFloor, SAMPLE_RATES};
+use crate::named::Named;
 use crate::network::blocks::{self, ParamDef, ParamKind};
 
 type Entries = IndexMap<String, Spanned<toml::Value>>;
@@ -468,20 +469,8 @@ impl Parser<'_> {
                 format!("unknown key; expected {}", KEYS.join(", ")),
             ));
         }
-        let kind = self.word(
-            entries,
-            "type",
-            FrontEndKind::Mfcc,
-            FrontEndKind::from_name,
-            &FrontEndKind::NAMES,
-        )?;
-        let log_floor = self.word(
-            entries,
-            "log_floor",
-            LogFloor::Peak,
-            LogFloor::from_name,
-            &LogFloor::NAMES,
-        )?;
+        let kind = self.word(entries, "type", FrontEndKind::Mfcc)?;
+        let log_floor = self.word(entries, "log_floor", LogFloor::Peak)?;
         let sample_rate = match entries.get("sample_rate") {
             None => 16000,
             Some(v) => v
@@ -528,19 +517,13 @@ impl Parser<'_> {
         })
     }
 
-    /// The literal word of `[front_end]`'s `key`, one of `names`, read by `from_name`;
-    /// `default` when the key is absent.
-    fn word<T>(
-        &self,
-        entries: &Entries,
-        key: &str,
-        default: T,
-        from_name: fn(&str) -> Option<T>,
-        names: &[&str],
-    ) -> Result<T, FileError> {
+    /// The literal word of `[front_end]`'s `key`, one of `T`'s names; `default` when the key
+    /// is absent.
+    fn word<T: Named>(&self, entries: &Entries, key: &str, default: T) -> Result<T, FileError> {
         match entries.get(key) {
             None => Ok(default),
-            Some(v) => v.get_ref().as_str().and_then(from_name).ok_or_else(|| {
+            Some(v) => v.get_ref().as_str().and_then(T::from_name).ok_or_else(|| {
+                let names: Vec<&str> = T::ALL.iter().map(|t| t.name()).collect();
                 self.err(
                     v,
                     &format!("front_end.{key}"),
