@@ -19,5 +19,6 @@ mod replay;
 mod report;
 mod search;
 mod spaces;
+mod tidy;
 mod train;
 mod workers;

@@ -66,7 +66,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args) -> Result<(), String> {
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let token = match (&args.token_file, args.token) {
         (Some(path), _) => Some(read_token_file(path)?),
         (None, token) => token,
@@ -95,7 +95,7 @@ fn run(args: Args) -> Result<(), String> {
     };
     let listener = TcpListener::bind(args.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let bound = listener.local_addr()?;
     println!("listening on {bound}");
     let _ = std::io::stdout().flush();
     if !args.quiet {
@@ -115,5 +115,6 @@ fn run(args: Args) -> Result<(), String> {
     }
     Arc::new(Agent::new(token, limits, !args.quiet))
         .serve(listener)
-        .map_err(|e| format!("stopped serving: {e}"))
+        .map_err(|e| format!("stopped serving: {e}"))?;
+    Ok(())
 }

@@ -74,16 +74,27 @@ pub struct Agent {
 }
 
 /// Checks that the agent may listen on `addr`: off loopback it needs a token.
-pub fn check_exposure(addr: &SocketAddr, token: Option<&str>) -> Result<(), String> {
+pub fn check_exposure(addr: &SocketAddr, token: Option<&str>) -> Result<(), ExposureError> {
     match token {
-        None if !addr.ip().is_loopback() => Err(format!(
-            "{addr} is not a loopback address: anyone on the network could send this agent \
-             models, so it needs a shared token (--token-file FILE, or --token TOKEN), or listen \
-             on 127.0.0.1"
-        )),
-        Some("") => Err("the token is empty".into()),
+        None if !addr.ip().is_loopback() => Err(ExposureError::NoToken(*addr)),
+        Some("") => Err(ExposureError::EmptyToken),
         _ => Ok(()),
     }
+}
+
+/// Why the agent may not listen where it was asked to ([`check_exposure`]).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ExposureError {
+    /// Off loopback without a token.
+    #[error(
+        "{0} is not a loopback address: anyone on the network could send this agent models, \
+         so it needs a shared token (--token-file FILE, or --token TOKEN), or listen on \
+         127.0.0.1"
+    )]
+    NoToken(SocketAddr),
+    /// A token of no characters.
+    #[error("the token is empty")]
+    EmptyToken,
 }
 
 /// Whether `given` is `expected`, in a time that depends only on `expected`'s length.
@@ -412,8 +423,11 @@ mod tests {
     fn off_loopback_needs_a_token() {
         let lan: SocketAddr = "0.0.0.0:7878".parse().unwrap();
         let local: SocketAddr = "127.0.0.1:7878".parse().unwrap();
-        assert!(check_exposure(&lan, None).is_err());
-        assert!(check_exposure(&lan, Some("")).is_err());
+        assert_eq!(check_exposure(&lan, None), Err(ExposureError::NoToken(lan)));
+        assert_eq!(
+            check_exposure(&lan, Some("")),
+            Err(ExposureError::EmptyToken)
+        );
         assert!(check_exposure(&lan, Some("t0k3n")).is_ok());
         assert!(check_exposure(&local, None).is_ok());
         assert!(check_exposure(&"[::1]:7878".parse().unwrap(), None).is_ok());

@@ -101,11 +101,51 @@ pub(crate) fn row(t: &Trial) -> [Value; 21] {
     ]
 }
 
+/// What is wrong with a row that does not read as a trial.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RowError {
+    /// Not one value a column.
+    #[error("a trial row of {0} columns, not 21")]
+    Width(usize),
+    /// A value of another kind than its column's.
+    #[error("{found:?} where {expected} belongs")]
+    Kind {
+        /// The value.
+        found: Value,
+        /// What the column holds, in words.
+        expected: &'static str,
+    },
+    /// NULL in a column a trial cannot do without.
+    #[error("a trial without `{0}`")]
+    Missing(&'static str),
+    /// A state this edgenas does not know.
+    #[error("unknown trial state `{0}`")]
+    State(String),
+    /// A learning curve that is not JSON of one.
+    #[error("a learning curve that is not one: {0}")]
+    Curve(serde_json::Error),
+}
+
+/// What failed in reading or writing trials, before the backend names its study in a
+/// [`crate::StudyError::Database`].
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TrialsError {
+    /// The database's words.
+    #[error("{0}")]
+    Database(String),
+    /// A row that is not a trial.
+    #[error(transparent)]
+    Row(#[from] RowError),
+    /// An update of a trial the study does not have.
+    #[error("no trial {0}")]
+    NoTrial(i64),
+}
+
 /// The trial in a row read in [`COLUMNS`] order, or what is wrong with the row.
-pub(crate) fn trial(row: Vec<Value>) -> Result<Trial, String> {
+pub(crate) fn trial(row: Vec<Value>) -> Result<Trial, RowError> {
     let row: [Value; 21] = row
         .try_into()
-        .map_err(|r: Vec<Value>| format!("a trial row of {} columns, not 21", r.len()))?;
+        .map_err(|r: Vec<Value>| RowError::Width(r.len()))?;
     let [
         id,
         genotype,
@@ -130,12 +170,11 @@ pub(crate) fn trial(row: Vec<Value>) -> Result<Trial, String> {
         curve,
     ] = row;
     let state = required(text(state)?, "state")?;
-    let count = |v: Value| Ok::<_, String>(int(v)?.map(|v| v as u64));
+    let count = |v: Value| Ok::<_, RowError>(int(v)?.map(|v| v as u64));
     Ok(Trial {
         id: required(int(id)?, "id")?,
         genotype: required(text(genotype)?, "genotype")?,
-        state: TrialState::from_name(&state)
-            .ok_or_else(|| format!("unknown trial state `{state}`"))?,
+        state: TrialState::from_name(&state).ok_or(RowError::State(state))?,
         seed: required(int(seed)?, "seed")? as u64,
         params: count(params)?,
         macs: count(macs)?,
@@ -155,35 +194,43 @@ pub(crate) fn trial(row: Vec<Value>) -> Result<Trial, String> {
         heartbeat: real(heartbeat)?,
         curve: match text(curve)? {
             None => Vec::new(),
-            Some(json) => serde_json::from_str(&json)
-                .map_err(|e| format!("a learning curve that is not one: {e}"))?,
+            Some(json) => serde_json::from_str(&json).map_err(RowError::Curve)?,
         },
     })
 }
 
-fn text(v: Value) -> Result<Option<String>, String> {
+fn text(v: Value) -> Result<Option<String>, RowError> {
     match v {
         Value::Text(v) => Ok(v),
-        other => Err(format!("{other:?} where text belongs")),
+        found => Err(RowError::Kind {
+            found,
+            expected: "text",
+        }),
     }
 }
 
-fn int(v: Value) -> Result<Option<i64>, String> {
+fn int(v: Value) -> Result<Option<i64>, RowError> {
     match v {
         Value::Int(v) => Ok(v),
-        other => Err(format!("{other:?} where an integer belongs")),
+        found => Err(RowError::Kind {
+            found,
+            expected: "an integer",
+        }),
     }
 }
 
-fn real(v: Value) -> Result<Option<f64>, String> {
+fn real(v: Value) -> Result<Option<f64>, RowError> {
     match v {
         Value::Real(v) => Ok(v),
-        other => Err(format!("{other:?} where a number belongs")),
+        found => Err(RowError::Kind {
+            found,
+            expected: "a number",
+        }),
     }
 }
 
-fn required<T>(v: Option<T>, name: &str) -> Result<T, String> {
-    v.ok_or_else(|| format!("a trial without `{name}`"))
+fn required<T>(v: Option<T>, name: &'static str) -> Result<T, RowError> {
+    v.ok_or(RowError::Missing(name))
 }
 
 #[cfg(test)]
@@ -226,9 +273,27 @@ mod tests {
 
     #[test]
     fn a_bad_row_is_an_error_not_a_panic() {
-        assert!(trial(vec![]).is_err());
-        let mut values = row(&Trial::pending("g".into(), 1)).to_vec();
+        assert!(matches!(trial(vec![]), Err(RowError::Width(0))));
+        let good = row(&Trial::pending("g".into(), 1)).to_vec();
+        let mut values = good.clone();
         values[2] = Value::Text(Some("sleeping".into()));
-        assert!(trial(values).unwrap_err().contains("sleeping"));
+        let err = trial(values).unwrap_err();
+        assert!(
+            matches!(&err, RowError::State(s) if s == "sleeping"),
+            "{err:?}"
+        );
+        assert_eq!(err.to_string(), "unknown trial state `sleeping`");
+        let mut values = good.clone();
+        values[1] = Value::Int(Some(3));
+        assert!(matches!(
+            trial(values),
+            Err(RowError::Kind {
+                expected: "text",
+                ..
+            })
+        ));
+        let mut values = good;
+        values[13] = Value::Real(None);
+        assert!(matches!(trial(values), Err(RowError::Missing("created"))));
     }
 }

@@ -339,14 +339,19 @@ impl ProxyName {
     }
 }
 
-impl std::str::FromStr for ProxyName {
-    type Err = String;
+/// A proxy's name that is not one of [`ProxyName::ALL`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown proxy `{0}` (naswot, synflow or grad-norm)")]
+pub struct UnknownProxy(pub String);
 
-    fn from_str(text: &str) -> Result<ProxyName, String> {
+impl std::str::FromStr for ProxyName {
+    type Err = UnknownProxy;
+
+    fn from_str(text: &str) -> Result<ProxyName, UnknownProxy> {
         ProxyName::ALL
             .into_iter()
             .find(|p| p.name() == text)
-            .ok_or_else(|| format!("unknown proxy `{text}` (naswot, synflow or grad-norm)"))
+            .ok_or_else(|| UnknownProxy(text.to_string()))
     }
 }
 
@@ -686,6 +691,19 @@ pub fn abandoned(trial: &Trial, now: f64, timeout: f64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_proxy_is_parsed_by_its_name_and_an_unknown_one_is_named() {
+        for p in ProxyName::ALL {
+            assert_eq!(p.name().parse::<ProxyName>(), Ok(p));
+        }
+        let err = "gradnorm".parse::<ProxyName>().unwrap_err();
+        assert_eq!(err, UnknownProxy("gradnorm".into()));
+        assert_eq!(
+            err.to_string(),
+            "unknown proxy `gradnorm` (naswot, synflow or grad-norm)"
+        );
+    }
 
     fn running(worker: &str, heartbeat: f64) -> Trial {
         let mut t = Trial::pending("g".into(), 0);

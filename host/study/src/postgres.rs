@@ -16,7 +16,7 @@ use postgres::types::{IsNull, ToSql, Type};
 use postgres::{Client, Config, NoTls, Row};
 
 use super::claim::{self, Claim, ClaimRequest, TrialTable};
-use super::columns::{self, COLUMNS, Kind, Value};
+use super::columns::{self, COLUMNS, Kind, TrialsError, Value};
 use super::{Settings, Storage, StudyError, Trial, now};
 
 /// The schema version this edgenas writes: 2 added the trials' learning curves.
@@ -74,7 +74,12 @@ struct StudyUrl {
     shown: String,
 }
 
-fn parse_url(url: &str) -> Result<StudyUrl, String> {
+/// A PostgreSQL URL without the study's name.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}: a PostgreSQL study needs its name: add ?study=NAME to the URL")]
+struct NoStudyName(String);
+
+fn parse_url(url: &str) -> Result<StudyUrl, NoStudyName> {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut name = None;
     let mut rest = Vec::new();
@@ -84,9 +89,7 @@ fn parse_url(url: &str) -> Result<StudyUrl, String> {
             _ => rest.push(pair),
         }
     }
-    let name = name.ok_or_else(|| {
-        format!("{url}: a PostgreSQL study needs its name: add ?study=NAME to the URL")
-    })?;
+    let name = name.ok_or_else(|| NoStudyName(url.to_string()))?;
     let connection = if rest.is_empty() {
         base.to_string()
     } else {
@@ -119,9 +122,9 @@ impl PostgresStudy {
     /// Connects to the database of `url`, creates or migrates edgenas's tables, and opens the
     /// study its `study=NAME` parameter names, creating it when `create` is set.
     pub fn open(url: &str, create: bool) -> Result<PostgresStudy, StudyError> {
-        let parsed = parse_url(url).map_err(|message| StudyError::Database {
+        let parsed = parse_url(url).map_err(|e| StudyError::Database {
             path: url.split('?').next().unwrap_or(url).into(),
-            message,
+            message: e.to_string(),
         })?;
         let db = |message: String| StudyError::Database {
             path: parsed.shown.clone(),
@@ -260,6 +263,11 @@ fn describe(e: &postgres::Error) -> String {
     }
 }
 
+/// PostgreSQL's error as a [`TrialsError`], in [`describe`]'s words.
+fn sql(e: postgres::Error) -> TrialsError {
+    TrialsError::Database(describe(&e))
+}
+
 /// Creates edgenas's tables if they are missing and checks the schema version, under the
 /// schema's advisory lock (workers starting together would race on `CREATE TABLE`).
 fn migrate(client: &mut Client) -> Result<(), postgres::Error> {
@@ -295,7 +303,7 @@ fn migrate(client: &mut Client) -> Result<(), postgres::Error> {
     t.commit()
 }
 
-fn read_trial(r: &Row) -> Result<Trial, String> {
+fn read_trial(r: &Row) -> Result<Trial, TrialsError> {
     let values = COLUMNS
         .iter()
         .enumerate()
@@ -307,8 +315,8 @@ fn read_trial(r: &Row) -> Result<Trial, String> {
             })
         })
         .collect::<Result<Vec<Value>, postgres::Error>>()
-        .map_err(|e| describe(&e))?;
-    columns::trial(values)
+        .map_err(sql)?;
+    Ok(columns::trial(values)?)
 }
 
 impl ToSql for Value {
@@ -334,7 +342,7 @@ impl ToSql for Value {
 fn read_trials(
     client: &mut impl postgres::GenericClient,
     study: i32,
-) -> Result<Vec<Trial>, String> {
+) -> Result<Vec<Trial>, TrialsError> {
     let rows = client
         .query(
             &format!(
@@ -343,7 +351,7 @@ fn read_trials(
             ),
             &[&study],
         )
-        .map_err(|e| describe(&e))?;
+        .map_err(sql)?;
     rows.iter().map(read_trial).collect()
 }
 
@@ -352,7 +360,7 @@ fn update_trial(
     client: &mut impl postgres::GenericClient,
     study: i32,
     t: &Trial,
-) -> Result<(), String> {
+) -> Result<(), TrialsError> {
     // $1 is the study; column i (the id first) is $(i + 2).
     let set = columns::assignments(|i| format!("${}", i + 2));
     let row = columns::row(t);
@@ -363,11 +371,11 @@ fn update_trial(
             &format!("UPDATE edgenas_trials SET {set} WHERE study = $1 AND id = $2"),
             &values,
         )
-        .map_err(|e| describe(&e))?;
-    if changed == 0 {
-        return Err(format!("no trial {}", t.id));
+        .map_err(sql)?;
+    match changed {
+        0 => Err(TrialsError::NoTrial(t.id)),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// The study's trials inside a transaction that holds its advisory lock.
@@ -524,7 +532,8 @@ mod tests {
         assert_eq!(u.connection, "postgresql://me@localhost:5433/db");
         assert_eq!(u.shown, "postgresql://me@localhost:5433/db?study=a");
         let err = parse_url("postgres://me@localhost/db").err().unwrap();
-        assert!(err.contains("?study=NAME"), "{err}");
+        assert_eq!(err.0, "postgres://me@localhost/db");
+        assert!(err.to_string().contains("?study=NAME"), "{err}");
         assert!(PostgresStudy::is_url("postgresql://x/y?study=z"));
         assert!(!PostgresStudy::is_url("study.db"));
     }

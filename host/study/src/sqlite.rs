@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::claim::{self, Claim, ClaimRequest, TrialTable};
-use super::columns::{self, COLUMNS, Kind, Value};
+use super::columns::{self, COLUMNS, Kind, TrialsError, Value};
 use super::{Settings, Storage, StudyError, Trial, now};
 
 /// The schema version this edgenas writes: 2 added the trials' learning curves.
@@ -270,12 +270,12 @@ fn read_trials(c: &Connection) -> rusqlite::Result<Vec<Trial>> {
     rows.collect()
 }
 
-fn insert_trial(c: &Connection, t: &Trial) -> Result<i64, String> {
+fn insert_trial(c: &Connection, t: &Trial) -> Result<i64, TrialsError> {
     c.execute(
         "INSERT INTO trials (genotype, state, seed, created) VALUES (?1, ?2, ?3, ?4)",
         params![t.genotype, t.state.name(), t.seed as i64, t.created],
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(sql)?;
     let mut stored = t.clone();
     stored.id = c.last_insert_rowid();
     update_trial(c, &stored)?;
@@ -283,18 +283,23 @@ fn insert_trial(c: &Connection, t: &Trial) -> Result<i64, String> {
 }
 
 /// Writes every field of trial `t.id`; an error if there is no such trial.
-fn update_trial(c: &Connection, t: &Trial) -> Result<(), String> {
+fn update_trial(c: &Connection, t: &Trial) -> Result<(), TrialsError> {
     let set = columns::assignments(|i| format!("?{}", i + 1));
     let changed = c
         .execute(
             &format!("UPDATE trials SET {set} WHERE id = ?1"),
             rusqlite::params_from_iter(columns::row(t)),
         )
-        .map_err(|e| e.to_string())?;
-    if changed == 0 {
-        return Err(format!("no trial {}", t.id));
+        .map_err(sql)?;
+    match changed {
+        0 => Err(TrialsError::NoTrial(t.id)),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// SQLite's error as a [`TrialsError`].
+fn sql(e: rusqlite::Error) -> TrialsError {
+    TrialsError::Database(e.to_string())
 }
 
 /// SQLite's words for a write that found no room ("disk I/O error", "database or disk is

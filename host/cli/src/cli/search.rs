@@ -18,7 +18,7 @@ use edgenas::space::load_space;
 use edgenas::strategy::{StrategyName, strategy};
 use edgenas::study::{
     Fidelity, HEARTBEAT_TIMEOUT_SECONDS, Limits, Prescreen, Settings, Trial, TrialState,
-    worker_name,
+    UnknownProxy, worker_name,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -494,7 +494,7 @@ fn prescreen(text: &str) -> Result<Prescreen, String> {
         );
     };
     Ok(Prescreen {
-        proxy: proxy.parse()?,
+        proxy: proxy.parse().map_err(|e: UnknownProxy| e.to_string())?,
         candidates: super::numbers::at_least_two(k)?,
     })
 }

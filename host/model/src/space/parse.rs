@@ -210,7 +210,8 @@ impl Parser<'_> {
         let domain = self.domain(table, v, key)?;
         if let Some(kind) = kind {
             for value in domain.values() {
-                kind.check(&value).map_err(|m| self.err(v, key, m))?;
+                kind.check(&value)
+                    .map_err(|m| self.err(v, key, m.to_string()))?;
             }
         }
         let mut condition = outer.clone();
@@ -384,7 +385,8 @@ impl Parser<'_> {
                         "expected a value, a \"$choice\" reference, or a choice table",
                     )
                 })?;
-                kind.check(&value).map_err(|m| self.err(v, key, m))?;
+                kind.check(&value)
+                    .map_err(|m| self.err(v, key, m.to_string()))?;
                 Ok(Param::Fixed(value))
             }
         }

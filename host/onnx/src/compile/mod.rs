@@ -6,8 +6,8 @@
 //! engine's planner, and writes records and constants; the engine's writer makes the bytes.
 //! Unsupported ops and attributes are errors that name the op and the node.
 
-pub mod graph;
-pub mod lower;
+pub(crate) mod graph;
+pub(crate) mod lower;
 mod onnx;
 
 use edgenas_engine::front_end::{FrontEnd, FrontEndError};

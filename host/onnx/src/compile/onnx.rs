@@ -57,7 +57,7 @@ fn chunks<const N: usize, T>(raw: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
 }
 
 /// Decodes an initializer (`raw_data` little-endian, or the typed fields).
-pub fn constant(t: &TensorProto) -> Result<Const, String> {
+pub(crate) fn constant(t: &TensorProto) -> Result<Const, String> {
     let dims = t
         .dims
         .iter()

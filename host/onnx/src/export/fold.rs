@@ -7,7 +7,10 @@ use edgenas_model::weights::{Array, LayerWeights, Weights};
 /// The weight and bias each convolution or dense node has once the batch norm after it (if the
 /// device folds one, see `cost::deployment`) is folded in: with `s = γ / √(var + ε)`,
 /// `W' = W·s` per output channel and `b' = (b − mean)·s + β`. Other nodes get `None`.
-pub fn folded(net: &Network, weights: &Weights) -> Result<Vec<Option<(Array, Array)>>, String> {
+pub(crate) fn folded(
+    net: &Network,
+    weights: &Weights,
+) -> Result<Vec<Option<(Array, Array)>>, String> {
     let deployed = deployment(net);
     let mut out = vec![None; net.nodes.len()];
     for (id, node) in net.nodes.iter().enumerate() {

@@ -10,7 +10,8 @@ use crate::front::pareto_front;
 use crate::search::Card;
 use crate::strategy::pareto::fronts;
 use edgenas_model::board::{Board, load_board};
-use edgenas_model::candidate::Candidate;
+use edgenas_model::candidate::{Candidate, CandidateError};
+use edgenas_model::error::GenotypeError;
 use edgenas_model::named::Named;
 use edgenas_model::network::Shape;
 use edgenas_model::space::SearchSpace;
@@ -42,10 +43,9 @@ pub fn layer_rows(
     genotype: &str,
     input: Shape,
     classes: usize,
-) -> Result<Vec<LayerRow>, String> {
-    let g = space.parse_genotype(genotype).map_err(|e| e.message)?;
-    let c = Candidate::for_samples(space, g, "the study's data set", input, classes)
-        .map_err(|e| e.to_string())?;
+) -> Result<Vec<LayerRow>, LayerRowsError> {
+    let g = space.parse_genotype(genotype)?;
+    let c = Candidate::for_samples(space, g, "the study's data set", input, classes)?;
     Ok(c.network
         .nodes
         .iter()
@@ -58,6 +58,17 @@ pub fn layer_rows(
             macs: l.macs,
         })
         .collect())
+}
+
+/// Why a trial's layers cannot be listed ([`layer_rows`]).
+#[derive(Debug, thiserror::Error)]
+pub enum LayerRowsError {
+    /// The genotype is not one of the space's.
+    #[error(transparent)]
+    Genotype(#[from] GenotypeError),
+    /// The network does not take the study's samples.
+    #[error(transparent)]
+    Candidate(#[from] CandidateError),
 }
 
 /// A finalist: an exported trial.

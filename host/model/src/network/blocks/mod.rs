@@ -70,8 +70,8 @@ pub enum ParamKind {
 pub const MAX_INT: i64 = u16::MAX as i64;
 
 impl ParamKind {
-    /// Checks a value against the kind; the message says what is expected.
-    pub fn check(&self, v: &Value) -> Result<(), String> {
+    /// Checks a value against the kind; the error says what is expected.
+    pub fn check(&self, v: &Value) -> Result<(), ParamMismatch> {
         let ok = match (self, v) {
             (ParamKind::Int { min }, Value::Int(i)) => i >= min && *i <= MAX_INT,
             (ParamKind::Channels, Value::Int(i)) => (1..=MAX_INT).contains(i),
@@ -80,21 +80,35 @@ impl ParamKind {
             (ParamKind::Word(words), Value::Str(s)) => words.contains(&s.as_str()),
             _ => false,
         };
-        if ok {
-            return Ok(());
+        match ok {
+            true => Ok(()),
+            false => Err(ParamMismatch {
+                expected: *self,
+                found: v.clone(),
+            }),
         }
-        let expected = match self {
+    }
+
+    /// What a value of the kind is, in words: "an integer from 1 to 65535".
+    fn expected(&self) -> String {
+        match self {
             ParamKind::Int { min } => format!("an integer from {min} to {MAX_INT}"),
             ParamKind::Channels => format!("a channel count (an integer from 1 to {MAX_INT})"),
             ParamKind::Float { min, max } => format!("a number above {min}, at most {max}"),
             ParamKind::Bool => "true or false".to_string(),
             ParamKind::Word(words) => format!("one of {}", words.join(", ")),
-        };
-        Err(format!(
-            "expected {expected}, found {} ({v})",
-            v.type_name()
-        ))
+        }
     }
+}
+
+/// A value that is not of its parameter's kind ([`ParamKind::check`]).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("expected {}, found {} ({found})", expected.expected(), found.type_name())]
+pub struct ParamMismatch {
+    /// The parameter's kind.
+    pub expected: ParamKind,
+    /// The value given.
+    pub found: Value,
 }
 
 /// One parameter of a block type.
@@ -253,5 +267,29 @@ const fn bn(default: &'static str, doc: &'static str) -> ParamDef {
         kind: ParamKind::Bool,
         default: Some(default),
         doc,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_of_another_kind_is_a_mismatch_that_says_what_was_expected() {
+        let channels = ParamKind::Channels;
+        assert_eq!(channels.check(&Value::Int(16)), Ok(()));
+        let err = channels.check(&Value::Int(0)).unwrap_err();
+        assert_eq!(err.found, Value::Int(0));
+        assert_eq!(
+            err.to_string(),
+            "expected a channel count (an integer from 1 to 65535), found an integer (0)"
+        );
+        let act = ParamKind::Word(&["relu", "none"]);
+        let err = act.check(&Value::Str("gelu".into())).unwrap_err();
+        assert_eq!(err.expected, act);
+        assert_eq!(
+            err.to_string(),
+            "expected one of relu, none, found a string (gelu)"
+        );
     }
 }
