@@ -1,17 +1,19 @@
 //! A memory fault in the test process says where it happened.
 //!
 //! libtest runs each test on a thread named after it, but a segmentation fault kills the whole
-//! binary with only "signal: 11" said, and which of the tests then running took it is lost
-//! (CI saw this twice, on 2026-12-07, both times just after
-//! `faults::a_full_disk_stops_the_search_with_an_error_and_the_study_resumes`, and a local
-//! loop of the suite never did). The handler here writes, with system calls only (a fault may
-//! come from a corrupted heap, so it neither allocates nor takes a lock): the thread's name
-//! as the kernel holds it (libtest's test name, cut to 15 bytes), its id, the faulting
-//! address, the instruction and stack pointers, the process's memory map (to place the
+//! binary with only "signal: 11" said, and which of the tests then running took it is lost (CI saw
+//! this twice, on 2026-12-07; a core dump then placed it in tract's AMX kernel, which
+//! `edgenas_wire::tract::settle_tract` now leaves out). The handler here writes, with system calls
+//! only (a fault may come from a corrupted heap, so it neither allocates nor takes a lock): the
+//! thread's name as the kernel holds it (libtest's test name, cut to 15 bytes), its id, the
+//! faulting address, the instruction and stack pointers, the process's memory map (to place the
 //! instruction in a library or in this binary) and the words at the top of the stack (return
-//! addresses among them). Then it hands the signal to the handler it replaced: Rust's own,
-//! which reports a stack overflow or lets the fault kill the process as before. Nothing else
-//! changes: a test that faults still fails the run.
+//! addresses among them). Then it hands the signal to the handler it replaced: Rust's own, which
+//! reports a stack overflow or lets the fault kill the process as before. Nothing else changes: a
+//! test that faults still fails the run. It cannot run where the thread's signal frame fills
+//! Rust's alternate stack (a thread using AMX tiles saves 8 KiB more of them in the frame, and
+//! Rust sizes that stack to the largest frame alone): the fault then kills the process as before,
+//! silently; `ulimit -c unlimited` and gdb on the core are the way there.
 
 use std::sync::{Once, OnceLock};
 

@@ -1,9 +1,28 @@
 //! Running an ONNX model with tract: what the agent times on the board, and on the host the
 //! tract meter and the check of every export.
 
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::knobs;
+
+/// Leaves Intel AMX's int8 kernels out of tract's matrix products, once per process, before
+/// tract first probes the machine; every entry to tract here calls it first.
+///
+/// tract-linalg 0.23.9's `avx512amx_mmm_i32_8x8` reads its packed operand in whole 16-row
+/// tiles, past the operand's end: where that end is the end of a mapping, the process dies
+/// with SIGSEGV. It did, now and then, in the end-to-end tests on a Sapphire Rapids machine (a
+/// core dump placed the fault at its `tileloadd`), and it would in a user's search there.
+/// The AVX-512 VNNI kernels take those products instead. This is tract's `TRACT_CPU_ISA`
+/// setting at the level of a deployment's defaults, below the environment, so a user's own
+/// `TRACT_CPU_ISA` still decides.
+pub fn settle_tract() {
+    static SETTLE: Once = Once::new();
+    SETTLE.call_once(|| {
+        // It fails only when another default was set for the knob first: none is here.
+        let _ = knobs::set_config_global("TRACT_CPU_ISA", "-amx-int8");
+    });
+}
 
 /// An ONNX model loaded, optimised and made runnable by tract, with a batch of 1.
 pub struct TractModel {
@@ -56,6 +75,7 @@ impl TractModel {
         what: &str,
         outputs: &[String],
     ) -> Result<TractModel, TractFailure> {
+        settle_tract();
         let fail = |e: TractError| TractFailure::Load {
             what: what.into(),
             message: format!("{e:#}"),
@@ -156,5 +176,25 @@ impl TractModel {
             correct += (best == Some(label as usize)) as usize;
         }
         Ok(correct as f64 / labels.len().max(1) as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tract_onnx::prelude::tract_linalg::isa::{Isa, native};
+
+    #[test]
+    fn tract_leaves_out_the_amx_int8_kernels() {
+        settle_tract();
+        let isa = native();
+        assert!(!isa.iter().any(|i| i == Isa::X86_64AmxInt8), "{isa:?}");
+        // Where the machine has AMX int8 (and the kernel lets this process use it), tract
+        // would have taken it: there the assertion above is the one that matters.
+        #[cfg(target_arch = "x86_64")]
+        eprintln!(
+            "AMX int8 on this machine: {}",
+            tract_onnx::prelude::tract_linalg::x86_64::amx::has_amx_int8()
+        );
     }
 }

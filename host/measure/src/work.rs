@@ -124,6 +124,7 @@ const ELEMENTWISE_OPS: &[&str] = &[
 /// Loads `bytes` with tract, types and declutters it, and returns each node's work. `what`
 /// (a file name) names the model in errors.
 pub fn analyse(bytes: &[u8], what: &str) -> Result<ModelWork, TractFailure> {
+    edgenas_wire::tract::settle_tract();
     let fail = |e: TractError| TractFailure::Load {
         what: what.into(),
         message: format!("{e:#}"),
