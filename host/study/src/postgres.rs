@@ -233,7 +233,7 @@ impl PostgresStudy {
     /// Runs `f` in a transaction that holds this study's advisory lock.
     fn locked<T>(
         &self,
-        mut f: impl FnMut(&mut Table) -> Result<T, StudyError>,
+        mut f: impl FnMut(&mut PostgresTrials) -> Result<T, StudyError>,
     ) -> Result<T, StudyError> {
         self.connected(|client| {
             let pg = |e: postgres::Error| self.error(describe(&e));
@@ -244,7 +244,7 @@ impl PostgresStudy {
                     &[&LOCK_NAMESPACE, &self.study],
                 )
                 .map_err(pg)?;
-            let mut table = Table {
+            let mut table = PostgresTrials {
                 transaction: &mut transaction,
                 study: self,
             };
@@ -379,12 +379,12 @@ fn update_trial(
 }
 
 /// The study's trials inside a transaction that holds its advisory lock.
-struct Table<'a, 'c> {
+struct PostgresTrials<'a, 'c> {
     transaction: &'a mut postgres::Transaction<'c>,
     study: &'a PostgresStudy,
 }
 
-impl TrialTable for Table<'_, '_> {
+impl TrialTable for PostgresTrials<'_, '_> {
     fn trials(&mut self) -> Result<Vec<Trial>, StudyError> {
         read_trials(self.transaction, self.study.study).map_err(|e| self.study.error(e))
     }

@@ -233,7 +233,7 @@ impl Storage for SqliteStudy {
         let transaction = connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.error(e))?;
-        let mut table = Table {
+        let mut table = SqliteTrials {
             connection: &transaction,
             study: self,
         };
@@ -244,12 +244,12 @@ impl Storage for SqliteStudy {
 }
 
 /// The trials inside a transaction.
-struct Table<'a> {
+struct SqliteTrials<'a> {
     connection: &'a Connection,
     study: &'a SqliteStudy,
 }
 
-impl TrialTable for Table<'_> {
+impl TrialTable for SqliteTrials<'_> {
     fn trials(&mut self) -> Result<Vec<Trial>, StudyError> {
         read_trials(self.connection).map_err(|e| self.study.error(e))
     }
