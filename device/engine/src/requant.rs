@@ -76,10 +76,13 @@ impl Requantizer {
         if k < 0 {
             return None;
         }
-        let round = (1i64 << k) + ((zero as i64) << (k + 1));
-        (round.abs() < 1 << 30).then_some(Folded {
+        // round = (2·zero + 1) · 2^k, and |round| < 2^30 exactly when |2·zero + 1| < 2^(30 − k):
+        // checked without 64-bit shifts by a variable (a call's worth of instructions on a
+        // 32-bit core, paid per channel by the depthwise kernel).
+        let unit = 2 * zero as i64 + 1;
+        (k < 30 && unit.unsigned_abs() < u64::from(1u32 << (30 - k))).then(|| Folded {
             multiplier: self.multiplier,
-            round: round as i32,
+            round: (unit as i32) << k,
             shift: (k + 1) as u32,
         })
     }
@@ -309,6 +312,23 @@ mod tests {
         // Shifts up to 54 fold with any zero point (about a third of those drawn).
         assert!(folded > 30_000, "{folded}");
         assert_eq!(Requantizer::new(1 << 30, 32).folded(0), None);
+    }
+
+    #[test]
+    fn a_requantisation_folds_exactly_when_its_rounding_term_fits_30_bits() {
+        let zeros = (-300..=300).chain([i32::MIN, i32::MIN + 1, i32::MAX, 1 << 20, -(1 << 20)]);
+        for zero in zeros {
+            for shift in 33..=MAX_SHIFT {
+                let k = shift - 33;
+                let round = (1i128 << k) + (i128::from(zero) << (k + 1));
+                let want = (round.abs() < 1 << 30).then_some(round as i32);
+                let got = Requantizer::new(1 << 30, shift).folded(zero);
+                assert_eq!(got.map(|f| f.round), want, "zero {zero}, shift {shift}");
+                if let Some(f) = got {
+                    assert_eq!(f.shift as i32, k + 1);
+                }
+            }
+        }
     }
 
     #[test]

@@ -251,6 +251,7 @@ fn gather(g: &Geometry, input: Map, x: &[u8], zero: u8, oy: usize, ox: usize, ra
             match kw {
                 3 if kh == 3 => copy_3x3(dst, src, input.width),
                 3 => copy_window::<3>(dst, src, input.width),
+                4 => copy_window::<4>(dst, src, input.width),
                 5 => copy_window::<5>(dst, src, input.width),
                 _ => {
                     for (d, ky) in dst.chunks_exact_mut(kw).zip(0..kh) {
