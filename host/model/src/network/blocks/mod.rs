@@ -80,13 +80,13 @@ impl ParamKind {
             (ParamKind::Word(words), Value::Str(s)) => words.contains(&s.as_str()),
             _ => false,
         };
-        match ok {
-            true => Ok(()),
-            false => Err(ParamMismatch {
-                expected: *self,
-                found: v.clone(),
-            }),
+        if ok {
+            return Ok(());
         }
+        Err(ParamMismatch {
+            expected: *self,
+            found: v.clone(),
+        })
     }
 
     /// What a value of the kind is, in words: "an integer from 1 to 65535".
