@@ -15,6 +15,8 @@ use edgenas::compile::{self, HostEngine, to_bytes};
 use edgenas::data::Dataset;
 use edgenas::export::{self, Calibration, ModelInfo, Precision};
 use edgenas::measure::{Kind, Meter, QemuMeter};
+use edgenas::network::layers::{Conv2d, Layer};
+use edgenas::network::{Builder, Shape};
 use edgenas::rng::Rng;
 use edgenas::space::load_space;
 use edgenas::train;
@@ -149,6 +151,60 @@ fn every_int8_kernel_shape_of_the_calibration_models_runs_on_the_board_as_on_the
         checked += 1;
     }
     assert!(checked >= 40, "{checked} models");
+}
+
+#[test]
+fn depthwise_3x3_of_odd_and_even_widths_at_both_strides_runs_on_the_board_as_on_the_host() {
+    // The board's depthwise kernel has an assembly block per stride and parity of the output's
+    // width (an odd width's last output alone); the calibration models are all square and
+    // even, so these maps are not: output widths 1 to 7 at strides 1 and 2, with and without
+    // padding, each a single op, int8. Without padding an odd row's last window reads no
+    // padding column, so a wrong weight there shows (checked by breaking each parity's
+    // assembly: a 4 × 7 output at stride 1 and 3 × 3 and 4 × 5 ones at stride 2 caught it).
+    let Some(meter) = meter("qemu-mps2-an386") else {
+        return;
+    };
+    let cases = [
+        // (channels, height, width, stride, padding): output height × width
+        (16, 25, 5, 1, 1),  // 25 × 5, DS-CNN's maps
+        (16, 7, 4, 1, 1),   // 7 × 4
+        (16, 6, 9, 1, 0),   // 4 × 7
+        (8, 5, 3, 1, 0),    // 3 × 1: too narrow for the assembly
+        (16, 9, 9, 2, 1),   // 5 × 5
+        (16, 8, 7, 2, 0),   // 3 × 3
+        (16, 12, 8, 2, 1),  // 6 × 4
+        (16, 10, 11, 2, 0), // 4 × 5
+    ];
+    for (c, h, w, stride, padding) in cases {
+        let name = format!("depthwise {c}x{h}x{w} stride {stride} padding {padding}");
+        let mut b = Builder::new(Shape::Image { c, h, w }, 10);
+        b.set_block("m");
+        let x = b.current();
+        let layer = Layer::Conv2d(Conv2d {
+            out_channels: c,
+            kernel: [3, 3],
+            stride: [stride; 2],
+            padding: [padding; 2],
+            groups: c,
+            bias: true,
+        });
+        let y = b.add("op0", layer, &[x]).unwrap();
+        b.set_current(y);
+        let onnx = edgenas::measure::export_untrained(&b.finish(), true, 1).unwrap();
+        let (compiled, input) = edgenas::measure::mcu::compile_with_input(&onnx, &name).unwrap();
+        let mut host = HostEngine::new(&compiled.blob).unwrap();
+        let mut e = host.engine().unwrap();
+        let mut expected = vec![0u8; e.output().bytes as usize];
+        e.run(&input, &mut expected).unwrap();
+        let run = meter
+            .run_blob(&compiled.blob, &input, None, 1)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(run.output, expected, "{name}: output");
+        assert_eq!(
+            run.high_water as usize, compiled.arena_bytes,
+            "{name}: arena"
+        );
+    }
 }
 
 #[test]

@@ -18,8 +18,8 @@
 //! `(w0, w1)` and `(w2, 0)`: `a0 += p0·w0 + p1·w1` and `a1 += p2·w0 + p3·w1` (`SMLAD`),
 //! `a0 += p2·w2` and `a1 += p4·w2` (`SMLABB`).
 //!
-//! A row of odd width computes its last pixel as a pair with a column of the padding and
-//! keeps one. The scratch ([`scratch_bytes`]) is laid out by the planner like a tensor that
+//! A row of odd width computes its last pixel alone (in Rust, as a pair with a column of the
+//! padding, keeping one). The scratch ([`scratch_bytes`]) is laid out by the planner like a tensor that
 //! lives for one op. Results equal the portable kernel's exactly.
 
 use super::Map;
@@ -57,6 +57,9 @@ pub fn scratch_bytes([rows, columns]: [usize; 2]) -> usize {
 
 /// A depthwise 3×3 convolution of stride 1 or 2 on its padded `plane` ([`plane`]: rows and
 /// columns) in `scratch` ([`scratch_bytes`] of it).
+// Not inlined: its per-channel loop then keeps its values in registers, not in the stack slots
+// of the engine's whole dispatch.
+#[inline(never)]
 #[allow(clippy::too_many_arguments)]
 pub fn depthwise_3x3(
     op: &OpRecord,
@@ -109,12 +112,10 @@ pub fn depthwise_3x3(
                 _ => [pack(w0, w1), pack(w2, 0)],
             }
         });
-        let y = &mut out[ch * output.plane()..];
-        // An odd width's last pair writes a byte into the next row: not past the last channel.
-        let last = ch + 1 == output.channels && width % 2 == 1;
-        let rows = output.height - usize::from(last);
-        let done = match finish.requantizer.folded(finish.zero) {
-            Some(f) if rows > 0 => {
+        let y = &mut out[ch * output.plane()..][..output.plane()];
+        let rows = output.height;
+        let ran = match finish.requantizer.folded(finish.zero) {
+            Some(f) if rows > 0 && width > 1 => {
                 let mut frame = DepthwiseFrame {
                     weights,
                     bias: finish.bias.wrapping_add(start),
@@ -124,30 +125,26 @@ pub fn depthwise_3x3(
                     min: every_byte(finish.min),
                     max: every_byte(finish.max),
                     skip: (4 * stride * (words - pairs)) as u32,
-                    pairs: pairs as u32,
+                    pairs: (width / 2) as u32,
                     rows: rows as u32,
-                    back: width as i32 - 2 * pairs as i32,
+                    odd: (width % 2) as u32,
                 };
-                let ran = match stride {
+                match stride {
                     1 => depthwise_rows::<1>(plane, words, &mut frame, y),
                     _ => depthwise_rows::<2>(plane, words, &mut frame, y),
-                };
-                ran.then_some(rows)
+                }
             }
-            _ => None,
+            _ => false,
         };
-        let y = &mut y[..output.plane()];
-        let first = done.unwrap_or(0);
-        channel(
-            plane, words, stride, weights, start, &finish, y, width, first,
-        );
+        if !ran {
+            channel(plane, words, stride, weights, start, &finish, y, width);
+        }
     }
 }
 
-/// The outputs of one channel (rows of `width` in `y`) from row `first` on, from its padded
-/// `plane` (rows of `words` words) at `stride` (1 or 2) and its kernel rows' weights packed as
-/// the pair's MACs take them, each accumulator from `start`: the rows [`depthwise_rows`] did
-/// not compute.
+/// The outputs of one channel (rows of `width` in `y`) from its padded `plane` (rows of
+/// `words` words) at `stride` (1 or 2) and its kernel rows' weights packed as the pair's MACs
+/// take them, each accumulator from `start`: where [`depthwise_rows`] does not run.
 // Not inlined: the loop then has the registers to itself.
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
@@ -160,9 +157,8 @@ fn channel(
     finish: &OutputChannel,
     y: &mut [i8],
     width: usize,
-    first: usize,
 ) {
-    for (oy, row) in y.chunks_exact_mut(width).enumerate().skip(first) {
+    for (oy, row) in y.chunks_exact_mut(width).enumerate() {
         let at = |k: usize| &plane[(stride * oy + k) * words..][..words];
         let kernel_rows = [at(0), at(1), at(2)];
         for (j, pair) in row.chunks_mut(2).enumerate() {

@@ -180,22 +180,27 @@ pub fn mac2x2<const ODD: bool>(acc: &mut [i32; 4], w0: u32, w1: u32, c0: u32, c1
 }
 
 /// One group of 4 values of two weight rows against two interleaved columns in assembly
-/// (16 instructions): values 0 and 2 against the columns' even words, then values 1 and 3
-/// against their odd words. The operands are [`dot2x2_pairs`]' names.
+/// (18 instructions, 20 cycles on a Cortex-M4): values 0 and 2 against the columns' even words,
+/// then values 1 and 3 against their odd words. The loads are single words, four in a row
+/// where they can be: each after the first takes one cycle on an M4 (pipelined), where an
+/// `LDRD` of the two column words takes three (16 instructions, 21 cycles).
+/// The operands are [`dot2x2_pairs`]' names.
 #[cfg(all(feature = "dsp", target_arch = "arm"))]
 macro_rules! dot2x2_group {
     () => {
         concat!(
             "ldr {x0}, [{p0}], #4\n",
             "ldr {x1}, [{p1}], #4\n",
-            "ldrd {c0}, {c1}, [{pc}], #8\n",
+            "ldr {c0}, [{pc}], #4\n",
+            "ldr {c1}, [{pc}], #4\n",
             "sxtb16 {t}, {x0}\n",
             "smlad {a00}, {t}, {c0}, {a00}\n",
             "smlad {a01}, {t}, {c1}, {a01}\n",
             "sxtb16 {t}, {x1}\n",
             "smlad {a10}, {t}, {c0}, {a10}\n",
             "smlad {a11}, {t}, {c1}, {a11}\n",
-            "ldrd {c0}, {c1}, [{pc}], #8\n",
+            "ldr {c0}, [{pc}], #4\n",
+            "ldr {c1}, [{pc}], #4\n",
             "sxtb16 {t}, {x0}, ror #8\n",
             "smlad {a00}, {t}, {c0}, {a00}\n",
             "smlad {a01}, {t}, {c1}, {a01}\n",
@@ -231,8 +236,9 @@ macro_rules! dot2x2_four_groups {
 /// as the shortest of the three has: the inner loop of a 2 × 2 block of a convolution.
 ///
 /// On a Cortex-M with the DSP extension, pairs of groups run in one block of assembly, four
-/// groups a pass (two more than a multiple of four enter at the pass's second half): 67
-/// instructions per 64 multiply-accumulates (35 per 32 with two groups a pass). The compiler,
+/// groups a pass (two more than a multiple of four enter at the pass's second half): 75
+/// instructions per 64 multiply-accumulates (67 with the column words loaded in pairs by
+/// `LDRD`, fewer instructions but more cycles; 35 per 32 with two groups a pass). The compiler,
 /// left to schedule [`smlad`] and [`sxtb16`] itself, needed 22–23 per 16, spilling its loop
 /// counter or moving registers about.
 #[inline(always)]
@@ -307,8 +313,9 @@ fn dot2x2_pairs(acc: &mut [i32; 4], w0: &[[u8; 4]], w1: &[[u8; 4]], cols: &[[u32
 
 /// Writes `rows` rows of `width` int8 values from `src` (one after the other) as 16-bit values
 /// into `dst`, rows `stride` bytes apart: four values a load (`SXTB16` twice, two `PKH`s and
-/// two stores), then the row's last 0–3 one by one. `true` when done: only on a Cortex-M with
-/// the DSP extension; elsewhere `false`, and the caller writes them in Rust.
+/// two stores), then the row's last 0–3 (a pair in one store, then one alone). `true` when
+/// done: only on a Cortex-M with the DSP extension; elsewhere `false`, and the caller writes
+/// them in Rust.
 #[inline(always)]
 pub fn widen_rows(src: &[i8], width: usize, rows: usize, dst: &mut [u8], stride: usize) -> bool {
     #[cfg(all(feature = "dsp", target_arch = "arm"))]
@@ -323,7 +330,7 @@ pub fn widen_rows(src: &[i8], width: usize, rows: usize, dst: &mut [u8], stride:
         // SAFETY: the block reads `rows · width` bytes from `src` and writes, per row r,
         // `2 · width` bytes from `r · stride` in `dst`: both within the slices (asserted). Its
         // stores may be unaligned (a Cortex-M allows LDR and STR there). It advances copies of
-        // the pointers and counts down copies of the counts. SUBS sets the flags.
+        // the pointers and counts down copies of the counts. SUBS and LSLS set the flags.
         unsafe {
             core::arch::asm!(
                 "2:",
@@ -339,18 +346,27 @@ pub fn widen_rows(src: &[i8], width: usize, rows: usize, dst: &mut [u8], stride:
                 "str {x}, [{dst}], #4",
                 "subs {n}, {n}, #1",
                 "bne 3b",
+                // The last 0–3: bit 1 of the count (into C) says two more, out of line (7),
+                // bit 0 (into N) one more; a row with one more takes no branch.
                 "4:",
-                "movs {n}, {tail}",
-                "beq 6f",
+                "lsls {n}, {tail}, #31",
+                "bcs 7f",
                 "5:",
+                "bpl 6f",
                 "ldrsb {x}, [{src}], #1",
                 "strh {x}, [{dst}], #2",
-                "subs {n}, {n}, #1",
-                "bne 5b",
                 "6:",
                 "add {dst}, {dst}, {skip}",
                 "subs {rows}, {rows}, #1",
                 "bne 2b",
+                "b 8f",
+                "7:",
+                "ldrsb {x}, [{src}], #1",
+                "ldrsb {y}, [{src}], #1",
+                "pkhbt {x}, {x}, {y}, lsl #16",
+                "str {x}, [{dst}], #4",
+                "b 5b",
+                "8:",
                 src = inout(reg) src.as_ptr() => _,
                 dst = inout(reg) dst.as_mut_ptr() => _,
                 groups = in(reg) width / 4,
@@ -395,13 +411,12 @@ pub struct DepthwiseFrame {
     pub max: u32,
     /// Bytes from a row's last word read to the next row's first (48).
     pub skip: u32,
-    /// Pairs of output pixels a row (52).
+    /// Whole pairs of output pixels a row, at least one (52).
     pub pairs: u32,
     /// Rows left: the loop counts it down (56).
     pub rows: u32,
-    /// Added to the output pointer at each row's end: the row's width less the bytes the
-    /// pairs wrote (60; −1 for an odd width, whose last pair writes one byte into the next row).
-    pub back: i32,
+    /// 1 when a row's width is odd: its last output is computed alone after the pairs.
+    pub odd: u32,
 }
 
 /// One kernel row of a pair of outputs of stride 1 (offsets `$w` of its weights in the frame,
@@ -452,11 +467,107 @@ macro_rules! depthwise_row_s2 {
     };
 }
 
-/// The assembly of [`depthwise_rows`] with the kernel-row macro `$row`: a pair of outputs from
-/// the bias and three kernel rows, its requantisation and store, and each row's end.
+/// One kernel row of an odd width's last output, alone, at stride 1: `p0..p3` in one `LDRD`
+/// (`p3` is padding), `a0`'s MACs of [`depthwise_row_s1`].
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+macro_rules! depthwise_single_s1 {
+    ($p:literal, $w:literal) => {
+        concat!(
+            "ldrd {x}, {y}, [{",
+            $p,
+            "}], #4\n",
+            "ldrd {w01}, {w12}, [{f}, #",
+            $w,
+            "]\n",
+            "smlad {a0}, {x}, {w01}, {a0}\n",
+            "smlabt {a0}, {y}, {w12}, {a0}\n",
+        )
+    };
+}
+
+/// One kernel row of an odd width's last output, alone, at stride 2: `p0..p3` in one `LDRD`,
+/// `a0`'s MACs of [`depthwise_row_s2`].
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+macro_rules! depthwise_single_s2 {
+    ($p:literal, $w:literal) => {
+        concat!(
+            "ldrd {x}, {y}, [{",
+            $p,
+            "}], #8\n",
+            "ldrd {w01}, {w12}, [{f}, #",
+            $w,
+            "]\n",
+            "smlad {a0}, {x}, {w01}, {a0}\n",
+            "smlabb {a0}, {y}, {w12}, {a0}\n",
+        )
+    };
+}
+
+/// An odd width's last output, alone (24 instructions, two thirds of a pair), with the
+/// kernel-row macro `$single`: from the bias, requantised, clamped and stored as one byte.
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+macro_rules! depthwise_single {
+    ($single:ident) => {
+        concat!(
+            "ldr {a0}, [{f}, #24]\n",
+            $single!("p0", "0"),
+            $single!("p1", "8"),
+            $single!("p2", "16"),
+            "ldrd {x}, {y}, [{f}, #28]\n",
+            "ldr {w01}, [{f}, #36]\n",
+            "smmla {a0}, {a0}, {x}, {y}\n",
+            "asr {a0}, {a0}, {w01}\n",
+            "ssat {a0}, #8, {a0}\n",
+            "ldrd {x}, {y}, [{f}, #40]\n",
+            "ssub8 {w12}, {a0}, {x}\n",
+            "sel {a0}, {a0}, {x}\n",
+            "ssub8 {w12}, {y}, {a0}\n",
+            "sel {a0}, {a0}, {y}\n",
+            "strb {a0}, [{out}], #1",
+        )
+    };
+}
+
+/// What ends a row's pairs at stride 1 with an odd width: its last output.
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+macro_rules! depthwise_odd_s1 {
+    () => {
+        depthwise_single!(depthwise_single_s1)
+    };
+}
+
+/// What ends a row's pairs at stride 2 with an odd width: its last output.
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+macro_rules! depthwise_odd_s2 {
+    () => {
+        depthwise_single!(depthwise_single_s2)
+    };
+}
+
+/// What ends a row's pairs with an even width: nothing.
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+macro_rules! depthwise_even {
+    () => {
+        ""
+    };
+}
+
+/// The assembly of [`depthwise_rows`] with the kernel-row macro `$row` (a pair of outputs) and
+/// `$last` (what follows a row's pairs: [`depthwise_odd_s1`], [`depthwise_odd_s2`] or
+/// [`depthwise_even`]): per row, each pair from the bias and three kernel rows, its
+/// requantisation and store; an odd width's last output the same way, alone; the row's end.
+/// A block per stride and parity: no test of the parity in the loop.
 #[cfg(all(feature = "dsp", target_arch = "arm"))]
 macro_rules! depthwise_rows_asm {
-    ($row:ident, $plane:ident, $words:ident, $frame:ident, $out:ident, $pairs:ident) => {
+    (
+        $row:ident,
+        $last:ident,
+        $plane:ident,
+        $words:ident,
+        $frame:ident,
+        $out:ident,
+        $pairs:ident
+    ) => {
         core::arch::asm!(
             "2:",
             // Both accumulators start from the bias: the first MAC of each adds to it.
@@ -482,14 +593,13 @@ macro_rules! depthwise_rows_asm {
             "strh {a0}, [{out}], #2",
             "subs {n}, {n}, #1",
             "bne 2b",
+            $last!(),
             // The row's end.
             "ldrd {x}, {y}, [{f}, #48]",
             "add {p0}, {p0}, {x}",
             "add {p1}, {p1}, {x}",
             "add {p2}, {p2}, {x}",
             "mov {n}, {y}",
-            "ldr {x}, [{f}, #60]",
-            "add {out}, {out}, {x}",
             "ldr {x}, [{f}, #56]",
             "subs {x}, {x}, #1",
             "str {x}, [{f}, #56]",
@@ -513,10 +623,10 @@ macro_rules! depthwise_rows_asm {
 
 /// The outputs of `frame.rows` rows of one channel of a depthwise 3×3 convolution of stride
 /// `STRIDE` (1 or 2), two pixels at a time, from its padded `plane` (rows of `words` words of
-/// two 16-bit values; see [`super::depthwise`]) into `out` (rows of `2·pairs + back` bytes;
-/// an odd width's last pair writes one byte past its row, so `out` holds one more). `true`
-/// when done: only on a Cortex-M with the DSP extension, where a pair costs 36 instructions
-/// (39 at stride 2); elsewhere `false`, and the caller computes the rows in Rust.
+/// two 16-bit values; see [`super::depthwise`]) into `out` (rows of `2·pairs + odd` bytes).
+/// `true` when done: only on a Cortex-M with the DSP extension, where a pair costs 36
+/// instructions (39 at stride 2) and an odd width's last output 24; elsewhere `false`, and the
+/// caller computes the rows in Rust.
 #[inline(always)]
 pub fn depthwise_rows<const STRIDE: usize>(
     plane: &[u32],
@@ -526,34 +636,46 @@ pub fn depthwise_rows<const STRIDE: usize>(
 ) -> bool {
     #[cfg(all(feature = "dsp", target_arch = "arm"))]
     {
-        let (rows, pairs) = (frame.rows as usize, frame.pairs as usize);
-        let width = (2 * pairs as isize + frame.back as isize) as usize;
-        let wrote = (rows - 1) * width + 2 * pairs;
-        // One past the last word a row's pairs read: pair j reads words STRIDE·j to
-        // STRIDE·j + STRIDE of each plane row.
-        let last = STRIDE * pairs + 1;
+        let (rows, pairs, odd) = (
+            frame.rows as usize,
+            frame.pairs as usize,
+            frame.odd as usize,
+        );
+        let width = 2 * pairs + odd;
+        // One past the last word a row reads: pair j reads words STRIDE·j to STRIDE·j + STRIDE
+        // of each plane row, the odd last output words STRIDE·pairs and the next.
+        let last = STRIDE * pairs + 1 + odd;
         assert!(
             (STRIDE == 1 || STRIDE == 2)
                 && rows > 0
                 && pairs > 0
+                && odd < 2
                 && last <= words
-                && frame.skip as usize == 4 * STRIDE * (words - pairs)
+                && frame.skip as usize == 4 * STRIDE * (words - pairs - odd)
                 && (STRIDE * (rows - 1) + 2) * words + last <= plane.len()
-                && wrote <= out.len()
+                && rows * width <= out.len()
         );
-        // SAFETY: the block reads, per output row r < rows, kernel row k < 3 and pair j <
-        // pairs, the words (STRIDE·r + k)·words + STRIDE·j up to + STRIDE (stride 1: that word
-        // and the next; stride 2: those two and the one after): all below
-        // (STRIDE·(rows − 1) + 2)·words + STRIDE·pairs + 1, within `plane` (asserted). It
-        // writes 2·pairs bytes a row at rows `width` apart from `out`'s start: `wrote` bytes,
-        // within `out` (asserted). It reads `frame` and writes its `rows` field. The pointers
-        // it advances are its own copies. SMLAD and its kin may set the sticky Q flag, SSUB8
-        // the GE flags, SUBS the others, so `preserves_flags` is not claimed.
+        // SAFETY: the block reads, per output row r < rows and kernel row k < 3, the words
+        // from (STRIDE·r + k)·words up to one before + last: per pair j < pairs, words
+        // STRIDE·j up to STRIDE·j + STRIDE (stride 1: that word and the next; stride 2: those
+        // two and the one after), and for an odd width words STRIDE·pairs and the next: all
+        // below (STRIDE·(rows − 1) + 2)·words + last, within `plane` (asserted). It writes
+        // `width` bytes a row, the rows one after the other from `out`'s start: rows·width
+        // bytes, within `out` (asserted). It reads `frame` and writes its `rows` field. The
+        // pointers it advances are its own copies. SMLAD and its kin may set the sticky Q
+        // flag, SSUB8 the GE flags, SUBS the others, so `preserves_flags` is not claimed.
         unsafe {
-            if STRIDE == 1 {
-                depthwise_rows_asm!(depthwise_row_s1, plane, words, frame, out, pairs)
-            } else {
-                depthwise_rows_asm!(depthwise_row_s2, plane, words, frame, out, pairs)
+            // The block of this stride and parity, over this function's operands.
+            macro_rules! rows {
+                ($row:ident, $last:ident) => {
+                    depthwise_rows_asm!($row, $last, plane, words, frame, out, pairs)
+                };
+            }
+            match (STRIDE, odd) {
+                (1, 0) => rows!(depthwise_row_s1, depthwise_even),
+                (1, _) => rows!(depthwise_row_s1, depthwise_odd_s1),
+                (_, 0) => rows!(depthwise_row_s2, depthwise_even),
+                _ => rows!(depthwise_row_s2, depthwise_odd_s2),
             }
         };
         true

@@ -6,8 +6,8 @@
 //! order of a filter's weights: channel, row, column), subtracts the input's zero point and
 //! unpacks it into 16-bit lanes (padding taps become 0); then two filters at a time are dotted
 //! with the two columns, so that every weight word loaded and unpacked serves two pixels and
-//! every column word serves two filters: per 4 input values, 2 weight loads, 4 unpacks, 2
-//! `LDRD`s of column words and 8 `SMLAD`s make 16 MACs (the loop is assembly on a Cortex-M:
+//! every column word serves two filters: per 4 input values, 2 weight loads, 4 unpacks, 4
+//! loads of column words and 8 `SMLAD`s make 16 MACs (the loop is assembly on a Cortex-M:
 //! [`dsp::dot2x2_groups`]). Where it can, every pair of filters runs in one block of assembly
 //! with its requantisation ([`dsp::filter_pairs`]), and a 1×1 convolution unpacks its columns
 //! straight from the input ([`pointwise_pair`]). A dense layer is the same with one column,
@@ -97,7 +97,7 @@ fn mac4(acc: i32, w: [u8; 4], x0: u32, x1: u32) -> i32 {
 
 /// Dot products of weight rows `r0` and `r1` (of one length) with the two columns interleaved
 /// in `cols` (per group of 4 values: the two columns' words of values 0 and 2, then their
-/// words of values 1 and 3, so that each pair is one `LDRD`):
+/// words of values 1 and 3, so that each pair lies side by side):
 /// `[r0·c0, r0·c1, r1·c0, r1·c1]`.
 #[inline(always)]
 fn dot2x2(r0: &[u8], r1: &[u8], cols: &[[u32; 4]]) -> [i32; 4] {
