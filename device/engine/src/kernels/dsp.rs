@@ -8,12 +8,14 @@
 //!
 //! This is the engine's only `unsafe` code: inline assembly of these instructions, one each,
 //! reading and writing registers only; the inner loop of the 2 × 2 convolution block
-//! ([`dot2x2_groups`]), which reads the three slices it is given and one stack slot of its own;
-//! every pair of filters of a convolution at two pixels, requantised ([`filter_pairs`]), which
-//! reads the slices it is given and writes the outputs and a frame of its own; the rows of a
+//! ([`dot2x2_groups`]), which reads the three slices it is given; every pair of filters of a
+//! convolution at two pixels, requantised ([`filter_pairs`]), which reads the slices it is
+//! given and writes the outputs and a frame of its own (its address in r7, saved and restored
+//! by the block); the rows of a
 //! depthwise 3×3 channel ([`depthwise_rows`]), which read the plane and the frame they are
-//! given and write the output and the frame's row counter; and the copy of a channel into
-//! that plane ([`widen_rows`]).
+//! given and write the output and the frame's row counter; the copy of a channel into that
+//! plane ([`widen_rows`]); and the columns of two pixels of a 1×1 convolution, unpacked
+//! straight from its input ([`pointwise_columns`]).
 
 /// A multiply-accumulate of one instruction, `$insn acc, a, b, acc`, on a Cortex-M with the
 /// DSP extension; elsewhere `$portable(a, b, acc)`.
@@ -270,27 +272,23 @@ fn dot2x2_pairs(acc: &mut [i32; 4], w0: &[[u8; 4]], w1: &[[u8; 4]], cols: &[[u32
         // allows unaligned) and `n` groups of 4 words from `cols` (LDRD, aligned as `u32`s):
         // `n` is even, at least 2 and at most the length of the three slices, and the loop
         // stops when the column pointer reaches `cols`' `n`th group. The pointers it advances
-        // are its own copies. Besides registers it writes one 8-byte slot it takes below the
-        // stack pointer (for the end pointer) and gives back. SMLAD may set the sticky Q flag
-        // and CMP sets the flags, so `preserves_flags` is not claimed.
+        // are its own copies. It writes registers only. SMLAD may set the sticky Q flag and
+        // CMP sets the flags, so `preserves_flags` is not claimed.
         unsafe {
             core::arch::asm!(
-                "sub sp, sp, #8",
-                "str {t}, [sp]",
                 // Four groups an iteration; 2 more than a multiple of 4 (16 bytes a group)
                 // enter at the second half.
-                "sub {x0}, {t}, {pc}",
+                "sub {x0}, {end}, {pc}",
                 "tst {x0}, #32",
                 "bne 4f",
                 dot2x2_four_groups!(),
-                "ldr {t}, [sp]",
-                "cmp {pc}, {t}",
+                "cmp {pc}, {end}",
                 "bne 2b",
-                "add sp, sp, #8",
                 p0 = inout(reg) w0.as_ptr() => _,
                 p1 = inout(reg) w1.as_ptr() => _,
                 pc = inout(reg) cols.as_ptr() => _,
-                t = inout(reg) cols[n..].as_ptr() => _,
+                end = in(reg) cols[n..].as_ptr(),
+                t = out(reg) _,
                 x0 = out(reg) _,
                 x1 = out(reg) _,
                 c0 = out(reg) _,
@@ -299,7 +297,7 @@ fn dot2x2_pairs(acc: &mut [i32; 4], w0: &[[u8; 4]], w1: &[[u8; 4]], cols: &[[u32
                 a01 = inout(reg) *a01,
                 a10 = inout(reg) *a10,
                 a11 = inout(reg) *a11,
-                options(readonly),
+                options(readonly, nostack),
             )
         };
         n
@@ -385,6 +383,82 @@ pub fn widen_rows(src: &[i8], width: usize, rows: usize, dst: &mut [u8], stride:
     #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
     {
         let _ = (src, width, rows, dst, stride);
+        false
+    }
+}
+
+/// The interleaved columns of pixels `p` and `p + 1` of a 1×1 convolution (see
+/// [`super::packed`]) from its input `x` (channels of `plane` bytes), minus the zero point in
+/// both lanes of `zero`: per group of 4 channels, the halfword of each channel that holds both
+/// pixels' values, those of channels 0 and 2 (1 and 3) side by side, unpacked (`SXTB16`) into
+/// both columns' even (odd) words. As many groups as `cols` holds and `x` has whole ones. `true`
+/// when done: only on a Cortex-M with the DSP extension (21 instructions a group: four
+/// pipelined halfword loads, two `PKHBT`s, four unpacks, four subtractions, four stores);
+/// elsewhere `false`, and the caller unpacks them in Rust.
+#[inline(always)]
+pub fn pointwise_columns(
+    x: &[u8],
+    plane: usize,
+    p: usize,
+    zero: u32,
+    cols: &mut [[u32; 4]],
+) -> bool {
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    {
+        let groups = cols.len().min(x.len() / (4 * plane.max(1)));
+        if groups == 0 {
+            return true;
+        }
+        assert!(p + 1 < plane && (4 * groups - 1) * plane + p + 2 <= x.len());
+        // SAFETY: group g < groups reads the halfwords at p + (4g + c)·plane for c < 4: the
+        // last ends at (4·groups − 1)·plane + p + 2 ≤ x's length (asserted; LDRH may be
+        // unaligned on a Cortex-M). It writes the 4 words of cols[g], within `cols` (groups ≤
+        // its length; STR of `u32`s, aligned). The pointers it advances are its own copies.
+        // CMP sets the flags.
+        unsafe {
+            core::arch::asm!(
+                "2:",
+                "ldrh {h0}, [{src}]",
+                "ldrh {h1}, [{src}, {p1}]",
+                "ldrh {h2}, [{src}, {p2}]",
+                "ldrh {h3}, [{src}, {p3}]",
+                "add {src}, {src}, {p1}, lsl #2",
+                // Channels 0 and 2, then 1 and 3, side by side.
+                "pkhbt {h0}, {h0}, {h2}, lsl #16",
+                "pkhbt {h1}, {h1}, {h3}, lsl #16",
+                "sxtb16 {h2}, {h0}",
+                "sxtb16 {h0}, {h0}, ror #8",
+                "sxtb16 {h3}, {h1}",
+                "sxtb16 {h1}, {h1}, ror #8",
+                "ssub16 {h2}, {h2}, {z}",
+                "ssub16 {h0}, {h0}, {z}",
+                "ssub16 {h3}, {h3}, {z}",
+                "ssub16 {h1}, {h1}, {z}",
+                "str {h2}, [{dst}], #4",
+                "str {h0}, [{dst}], #4",
+                "str {h3}, [{dst}], #4",
+                "str {h1}, [{dst}], #4",
+                "cmp {dst}, {end}",
+                "bne 2b",
+                src = inout(reg) x[p..].as_ptr() => _,
+                dst = inout(reg) cols.as_mut_ptr() => _,
+                end = in(reg) cols[groups..].as_ptr(),
+                p1 = in(reg) plane,
+                p2 = in(reg) 2 * plane,
+                p3 = in(reg) 3 * plane,
+                z = in(reg) zero,
+                h0 = out(reg) _,
+                h1 = out(reg) _,
+                h2 = out(reg) _,
+                h3 = out(reg) _,
+                options(nostack),
+            )
+        };
+        true
+    }
+    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+    {
+        let _ = (x, plane, p, zero, cols);
         false
     }
 }
@@ -692,25 +766,25 @@ pub fn depthwise_rows<const STRIDE: usize>(
 #[cfg(all(feature = "dsp", target_arch = "arm"))]
 #[repr(C)]
 struct FilterPairsFrame {
-    /// The two columns' first group (0) and the end of their groups (4).
+    /// The two columns' first group (0).
     cols: *const [u32; 4],
-    end: *const [u32; 4],
-    /// The next pair of filters' biases (8), multipliers (12) and shifts (16).
+    /// The next pair of filters' biases (4), multipliers (8) and shifts (12).
     bias: *const i32,
     multiplier: *const i32,
     shift: *const i32,
-    /// `2 · zero + 1`, the folded rounding term before its shift (20).
+    /// `2 · zero + 1`, the folded rounding term before its shift (16).
     round_unit: i32,
-    /// The fused activation's bounds, each in every byte (24, 28).
+    /// The fused activation's bounds, each in every byte (20, 24).
     min: u32,
     max: u32,
-    /// Where the next pair of filters' first output goes (32), and the bytes from one filter's
-    /// outputs to the next's (36).
+    /// Where the next pair of filters' first output goes (28), and the bytes from one filter's
+    /// outputs to the next's (32).
     out: *mut i8,
     plane: u32,
-    /// The bytes of a filter's weights (40), and the pairs of filters left (44).
+    /// The bytes of a filter's weights (36), and the end of the weights of the filters it
+    /// runs (40): where the next pair's first row would start after the last pair.
     row: u32,
-    pairs: u32,
+    stop: *const u8,
 }
 
 /// The requantisation of the output channels that [`filter_pairs`] computes: per filter its
@@ -767,7 +841,6 @@ pub fn filter_pairs(
         );
         let mut frame = FilterPairsFrame {
             cols: cols.as_ptr(),
-            end: cols[cols.len()..].as_ptr(),
             bias: outputs.bias.as_ptr(),
             multiplier: outputs.multiplier.as_ptr(),
             shift: outputs.shift.as_ptr(),
@@ -777,109 +850,116 @@ pub fn filter_pairs(
             out: out.as_mut_ptr(),
             plane: plane as u32,
             row: row as u32,
-            pairs: pairs as u32,
+            stop: weights[2 * pairs * row..].as_ptr(),
         };
         // SAFETY: pass j (j < pairs) reads filters 2j and 2j + 1's `row` weights (LDR, which a
         // Cortex-M allows unaligned): within `weights`' first 2·pairs·row bytes; every group of
-        // `cols` (LDRD, aligned as `u32`s); the pair's two biases, multipliers and shifts:
+        // `cols` (LDR, aligned as `u32`s); the pair's two biases, multipliers and shifts:
         // within the slices (asserted). It writes two bytes at out[(2j)·plane] and two at
         // out[(2j + 1)·plane]: the last ends at (2·pairs − 1)·plane + 2 ≤ out's length
         // (asserted; STRH may be unaligned). Besides that it reads and writes `frame`, which
-        // lives until it ends, and one 8-byte slot it takes below the stack pointer (the
-        // frame's address and the columns' end) and gives back. The pointers it advances are
-        // its own copies. SMLAD may set the sticky Q flag, SSUB8 the GE flags, SUBS and CMP the
-        // others, so `preserves_flags` is not claimed.
+        // lives until it ends. It keeps the frame's address in r7, which no operand may name
+        // (the frame pointer): it pushes r7 first and pops it last, calls nothing and
+        // addresses nothing through it but the frame, so r7 holds its own value again when it
+        // ends. The pointers it advances are its
+        // own copies. SMLAD may set the sticky Q flag, SSUB8 the GE flags, CMP the others, so
+        // `preserves_flags` is not claimed.
         unsafe {
-            core::arch::asm!(
-                "sub sp, sp, #8",
-                "str {t}, [sp]",
-                "ldr {x0}, [{t}, #4]",
-                "str {x0}, [sp, #4]",
-                "3:",
-                // A pair of filters: all four accumulators start from their filter's bias.
-                "ldr {t}, [sp]",
-                "ldr {pc}, [{t}, #0]",
-                "ldr {x0}, [{t}, #8]",
-                "ldrd {a00}, {a10}, [{x0}], #8",
-                "str {x0}, [{t}, #8]",
-                "mov {a01}, {a00}",
-                "mov {a11}, {a10}",
-                // Four groups an iteration, as dot2x2_pairs: a row of 8 more than a multiple
-                // of 16 bytes (2 more groups than a multiple of 4) enters at the second half.
-                "ldr {x0}, [{t}, #40]",
-                "tst {x0}, #8",
-                "bne 4f",
-                dot2x2_four_groups!(),
-                "ldr {t}, [sp, #4]",
-                "cmp {pc}, {t}",
-                "bne 2b",
-                // The folded requantisation of both filters: round = (2·zero + 1) << (s − 33),
-                // then (round + hi(acc · m)) >> (s − 32), saturated to int8.
-                "ldr {t}, [sp]",
-                "ldr {x0}, [{t}, #12]",
-                "ldrd {c0}, {c1}, [{x0}], #8",
-                "str {x0}, [{t}, #12]",
-                "ldr {pc}, [{t}, #16]",
-                "ldrd {x0}, {x1}, [{pc}], #8",
-                "str {pc}, [{t}, #16]",
-                "ldr {t}, [{t}, #20]",
-                "sub {x0}, {x0}, #33",
-                "lsl {pc}, {t}, {x0}",
-                "smmla {a00}, {a00}, {c0}, {pc}",
-                "smmla {a01}, {a01}, {c0}, {pc}",
-                "add {x0}, {x0}, #1",
-                "asr {a00}, {a00}, {x0}",
-                "asr {a01}, {a01}, {x0}",
-                "ssat {a00}, #8, {a00}",
-                "ssat {a01}, #8, {a01}",
-                "bfi {a00}, {a01}, #8, #8",
-                "sub {x1}, {x1}, #33",
-                "lsl {pc}, {t}, {x1}",
-                "smmla {a10}, {a10}, {c1}, {pc}",
-                "smmla {a11}, {a11}, {c1}, {pc}",
-                "add {x1}, {x1}, #1",
-                "asr {a10}, {a10}, {x1}",
-                "asr {a11}, {a11}, {x1}",
-                "ssat {a10}, #8, {a10}",
-                "ssat {a11}, #8, {a11}",
-                "bfi {a10}, {a11}, #8, #8",
-                // The four bytes clamped at once, then stored: the first filter's two outputs,
-                // then the second's, a plane further.
-                "pkhbt {a00}, {a00}, {a10}, lsl #16",
-                "ldr {t}, [sp]",
-                "ldrd {c0}, {c1}, [{t}, #24]",
-                "ssub8 {x0}, {a00}, {c0}",
-                "sel {a00}, {a00}, {c0}",
-                "ssub8 {x0}, {c1}, {a00}",
-                "sel {a00}, {a00}, {c1}",
-                "ldrd {x0}, {x1}, [{t}, #32]",
-                "strh {a00}, [{x0}]",
-                "lsr {a00}, {a00}, #16",
-                "strh {a00}, [{x0}, {x1}]",
-                "add {x0}, {x0}, {x1}, lsl #1",
-                "str {x0}, [{t}, #32]",
-                // The next pair's rows: the first starts where the second's pointer stopped.
-                "ldr {x1}, [{t}, #40]",
-                "mov {p0}, {p1}",
-                "add {p1}, {p1}, {x1}",
-                "ldr {x0}, [{t}, #44]",
-                "subs {x0}, {x0}, #1",
-                "str {x0}, [{t}, #44]",
-                "bne 3b",
-                "add sp, sp, #8",
-                p0 = inout(reg) weights.as_ptr() => _,
-                p1 = inout(reg) weights[row..].as_ptr() => _,
-                pc = out(reg) _,
-                t = inout(reg) core::ptr::from_mut(&mut frame) => _,
-                x0 = out(reg) _,
-                x1 = out(reg) _,
-                c0 = out(reg) _,
-                c1 = out(reg) _,
-                a00 = out(reg) _,
-                a01 = out(reg) _,
-                a10 = out(reg) _,
-                a11 = out(reg) _,
-            )
+            // The block, entering each pair's loop with `$entry`: nothing for a row of whole
+            // passes of four groups, a branch to the pass's second half for two groups more.
+            macro_rules! pairs {
+                ($entry:literal) => {
+                    core::arch::asm!(
+                        "push {{r7}}",
+                        "mov r7, {t}",
+                        "3:",
+                        // A pair of filters: all four accumulators start from their filter's
+                        // bias.
+                        "ldr {pc}, [r7, #0]",
+                        "ldr {x0}, [r7, #4]",
+                        "ldrd {a00}, {a10}, [{x0}], #8",
+                        "str {x0}, [r7, #4]",
+                        "mov {a01}, {a00}",
+                        "mov {a11}, {a10}",
+                        $entry,
+                        dot2x2_four_groups!(),
+                        "cmp {pc}, {end}",
+                        "bne 2b",
+                        // The folded requantisation of both filters: round = (2·zero + 1) <<
+                        // (s − 33), then (round + hi(acc · m)) >> (s − 32), saturated to int8.
+                        "ldr {x0}, [r7, #8]",
+                        "ldrd {c0}, {c1}, [{x0}], #8",
+                        "str {x0}, [r7, #8]",
+                        "ldr {pc}, [r7, #12]",
+                        "ldrd {x0}, {x1}, [{pc}], #8",
+                        "str {pc}, [r7, #12]",
+                        "ldr {t}, [r7, #16]",
+                        "sub {x0}, {x0}, #33",
+                        "lsl {pc}, {t}, {x0}",
+                        "smmla {a00}, {a00}, {c0}, {pc}",
+                        "smmla {a01}, {a01}, {c0}, {pc}",
+                        "add {x0}, {x0}, #1",
+                        "asr {a00}, {a00}, {x0}",
+                        "asr {a01}, {a01}, {x0}",
+                        "ssat {a00}, #8, {a00}",
+                        "ssat {a01}, #8, {a01}",
+                        "bfi {a00}, {a01}, #8, #8",
+                        "sub {x1}, {x1}, #33",
+                        "lsl {pc}, {t}, {x1}",
+                        "smmla {a10}, {a10}, {c1}, {pc}",
+                        "smmla {a11}, {a11}, {c1}, {pc}",
+                        "add {x1}, {x1}, #1",
+                        "asr {a10}, {a10}, {x1}",
+                        "asr {a11}, {a11}, {x1}",
+                        "ssat {a10}, #8, {a10}",
+                        "ssat {a11}, #8, {a11}",
+                        "bfi {a10}, {a11}, #8, #8",
+                        // The four bytes clamped at once, then stored: the first filter's two
+                        // outputs, then the second's, a plane further.
+                        "pkhbt {a00}, {a00}, {a10}, lsl #16",
+                        "ldrd {c0}, {c1}, [r7, #20]",
+                        "ssub8 {x0}, {a00}, {c0}",
+                        "sel {a00}, {a00}, {c0}",
+                        "ssub8 {x0}, {c1}, {a00}",
+                        "sel {a00}, {a00}, {c1}",
+                        "ldrd {x0}, {x1}, [r7, #28]",
+                        "strh {a00}, [{x0}]",
+                        "lsr {a00}, {a00}, #16",
+                        "strh {a00}, [{x0}, {x1}]",
+                        "add {x0}, {x0}, {x1}, lsl #1",
+                        "str {x0}, [r7, #28]",
+                        // The next pair's rows: the first starts where the second's pointer
+                        // stopped; none when it is the weights' end.
+                        "ldr {x1}, [r7, #36]",
+                        "mov {p0}, {p1}",
+                        "add {p1}, {p1}, {x1}",
+                        "ldr {x0}, [r7, #40]",
+                        "cmp {p0}, {x0}",
+                        "bne 3b",
+                        "pop {{r7}}",
+                        p0 = inout(reg) weights.as_ptr() => _,
+                        p1 = inout(reg) weights[row..].as_ptr() => _,
+                        pc = out(reg) _,
+                        t = inout(reg) core::ptr::from_mut(&mut frame) => _,
+                        end = in(reg) cols[cols.len()..].as_ptr(),
+                        x0 = out(reg) _,
+                        x1 = out(reg) _,
+                        c0 = out(reg) _,
+                        c1 = out(reg) _,
+                        a00 = out(reg) _,
+                        a01 = out(reg) _,
+                        a10 = out(reg) _,
+                        a11 = out(reg) _,
+                    )
+                };
+            }
+            // Two groups more than a multiple of four (a row of 8 bytes more than a multiple of
+            // 16) enter at the pass's second half.
+            if row % 16 == 8 {
+                pairs!("b 4f")
+            } else {
+                pairs!("")
+            }
         };
     }
     #[cfg(not(all(feature = "dsp", target_arch = "arm")))]

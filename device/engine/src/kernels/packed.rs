@@ -19,7 +19,8 @@
 
 use super::Map;
 use super::dsp::{
-    FilterOutputs, dot2x2_groups, filter_pairs, mac2x2, smlad, ssub16, sxtb16, sxtb16_ror8,
+    FilterOutputs, dot2x2_groups, filter_pairs, mac2x2, pointwise_columns, smlad, ssub16, sxtb16,
+    sxtb16_ror8,
 };
 use super::int8::{NarrowOutputs, Weighted, Zeros, finish, output_channels};
 use crate::blob::{Geometry, OpRecord};
@@ -440,6 +441,9 @@ pub fn folded_outputs<'a>(
 #[inline(never)]
 fn pointwise_pair(x: &[u8], plane: usize, p: usize, zero: i32, cols: &mut [[u32; 4]]) {
     let z = zero_lanes(zero);
+    if pointwise_columns(x, plane, p, z, cols) {
+        return;
+    }
     for (col, quad) in cols.iter_mut().zip(x.chunks_exact(4 * plane)) {
         let at = &quad[p..];
         let half = |c: usize| u16::from_le_bytes([at[c * plane], at[c * plane + 1]]) as u32;
