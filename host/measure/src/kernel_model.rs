@@ -238,15 +238,17 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
                 0
             };
             // The depthwise 3×3 kernel's padded plane (filled once an op), the input rows it
-            // copies into it and its output pairs.
-            let (plane_words, input_rows, row_pairs) = match plane {
+            // copies into it, its whole pairs of outputs and an odd row's last outputs (done
+            // alone, for two thirds of a pair).
+            let (plane_words, input_rows, row_pairs, row_singles) = match plane {
                 Some([rows, columns]) => (
                     (rows * columns / 2) as u64,
                     // The input rows some window reads (at stride 2 not a last one below).
                     ic * ih.min((rows as u64).saturating_sub(ph)),
-                    oc * oh * ow.div_ceil(2),
+                    oc * oh * (ow / 2),
+                    oc * oh * (ow % 2),
                 ),
-                None => (0, 0, 0),
+                None => (0, 0, 0, 0),
             };
             // Pairs of stride 2 read a third word and take a seventh instruction a kernel row.
             let strided_row_pairs = if sw > 1 { row_pairs } else { 0 };
@@ -278,6 +280,7 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
                     ("plane_words", plane_words as f64),
                     ("input_rows", input_rows as f64),
                     ("row_pairs", row_pairs as f64),
+                    ("row_singles", row_singles as f64),
                     ("strided_row_pairs", strided_row_pairs as f64),
                     ("pair_gathers", gathers.pair_channels as f64),
                     ("window_gathers", gathers.window_runs as f64),
