@@ -14,9 +14,9 @@ use edgenas::candidate::Candidate;
 use edgenas::compile::{self, HostEngine, to_bytes};
 use edgenas::data::Dataset;
 use edgenas::export::{self, Calibration, ModelInfo, Precision};
-use edgenas::measure::{Kind, Meter, QemuMeter};
+use edgenas::measure::{BoardRun, Kind, Meter, QemuMeter};
 use edgenas::network::layers::{Conv2d, Layer};
-use edgenas::network::{Builder, Shape};
+use edgenas::network::{Builder, Network, Shape};
 use edgenas::rng::Rng;
 use edgenas::space::load_space;
 use edgenas::train;
@@ -120,20 +120,7 @@ fn every_int8_kernel_shape_of_the_calibration_models_runs_on_the_board_as_on_the
     };
     let mut checked = 0;
     for (name, net) in edgenas::measure::micro_models() {
-        let onnx = edgenas::measure::export_untrained(&net, true, 1).unwrap();
-        let (compiled, input) = edgenas::measure::mcu::compile_with_input(&onnx, &name).unwrap();
-        let mut host = HostEngine::new(&compiled.blob).unwrap();
-        let mut e = host.engine().unwrap();
-        let mut expected = vec![0u8; e.output().bytes as usize];
-        e.run(&input, &mut expected).unwrap();
-        let run = meter
-            .run_blob(&compiled.blob, &input, None, 1)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(run.output, expected, "{name}: output");
-        assert_eq!(
-            run.high_water as usize, compiled.arena_bytes,
-            "{name}: arena"
-        );
+        let run = run_as_on_the_host(&meter, &net, &name);
         // The firmware stamped the cycle counter as the inference began and as each op ended
         // (the host filled the slots with u32::MAX; QEMU's counter reads 0, so no cycles).
         let ops = run.op_instructions.len();
@@ -190,21 +177,29 @@ fn depthwise_3x3_of_odd_and_even_widths_at_both_strides_runs_on_the_board_as_on_
         });
         let y = b.add("op0", layer, &[x]).unwrap();
         b.set_current(y);
-        let onnx = edgenas::measure::export_untrained(&b.finish(), true, 1).unwrap();
-        let (compiled, input) = edgenas::measure::mcu::compile_with_input(&onnx, &name).unwrap();
-        let mut host = HostEngine::new(&compiled.blob).unwrap();
-        let mut e = host.engine().unwrap();
-        let mut expected = vec![0u8; e.output().bytes as usize];
-        e.run(&input, &mut expected).unwrap();
-        let run = meter
-            .run_blob(&compiled.blob, &input, None, 1)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(run.output, expected, "{name}: output");
-        assert_eq!(
-            run.high_water as usize, compiled.arena_bytes,
-            "{name}: arena"
-        );
+        run_as_on_the_host(&meter, &b.finish(), &name);
     }
+}
+
+/// Runs `net`, exported in int8 with untrained weights, on the emulated board and in the host
+/// engine, asserts that the board's output and arena high-water mark are the host's, and
+/// returns the board's run.
+fn run_as_on_the_host(meter: &QemuMeter, net: &Network, name: &str) -> BoardRun {
+    let onnx = edgenas::measure::export_untrained(net, true, 1).unwrap();
+    let (compiled, input) = edgenas::measure::mcu::compile_with_input(&onnx, name).unwrap();
+    let mut host = HostEngine::new(&compiled.blob).unwrap();
+    let mut e = host.engine().unwrap();
+    let mut expected = vec![0u8; e.output().bytes as usize];
+    e.run(&input, &mut expected).unwrap();
+    let run = meter
+        .run_blob(&compiled.blob, &input, None, 1)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(run.output, expected, "{name}: output");
+    assert_eq!(
+        run.high_water as usize, compiled.arena_bytes,
+        "{name}: arena"
+    );
+    run
 }
 
 #[test]
