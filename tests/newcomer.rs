@@ -256,7 +256,7 @@ fn a_resumed_search_counts_on_from_its_study() {
                 "--strategy",
                 "random",
                 "--max-latency-ms",
-                "5",
+                "3",
                 "--trials",
                 trials,
                 "--finalists",
@@ -273,7 +273,7 @@ fn a_resumed_search_counts_on_from_its_study() {
     assert_ne!(best, "-");
     assert!(
         infeasible > 0,
-        "a 5 ms limit on the F746 rejects some DS-CNNs"
+        "a 3 ms limit on the F746 rejects some DS-CNNs"
     );
     let resumed = run("2");
     let first = resumed
