@@ -19,8 +19,8 @@
 //! `a0 += p2·w2` and `a1 += p4·w2` (`SMLABB`).
 //!
 //! A row of odd width computes its last pixel alone (in Rust, as a pair with a column of the
-//! padding, keeping one). The scratch ([`scratch_bytes`]) is laid out by the planner like a tensor that
-//! lives for one op. Results equal the portable kernel's exactly.
+//! padding, keeping one). The scratch ([`scratch_bytes`]) is laid out by the planner like a
+//! tensor that lives for one op. Results equal the portable kernel's exactly.
 
 use super::Map;
 use super::dsp::{
@@ -57,8 +57,8 @@ pub fn scratch_bytes([rows, columns]: [usize; 2]) -> usize {
 
 /// A depthwise 3×3 convolution of stride 1 or 2 on its padded `plane` ([`plane`]: rows and
 /// columns) in `scratch` ([`scratch_bytes`] of it).
-// Not inlined: its per-channel loop then keeps its values in registers, not in the stack slots
-// of the engine's whole dispatch.
+// Not inlined: its per-channel loop then has a frame of its own, not the engine's whole
+// dispatch's spilled one (measured on DS-CNN: 3.162 to 3.160 instructions per MAC, a small gain).
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
 pub fn depthwise_3x3(
