@@ -5,3 +5,4 @@
 
 pub mod compile;
 pub mod export;
+mod layers;

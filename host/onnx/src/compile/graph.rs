@@ -14,6 +14,7 @@ use edgenas_engine::blob::{Activation, Geometry, OpKind};
 use onnx_protobuf::{ModelProto, NodeProto};
 
 use super::onnx::{self, Const, Data};
+use crate::layers::IMPORTS;
 
 /// int8 parameters of a tensor: `real = scale × (q − zero)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -105,21 +106,32 @@ pub struct Graph {
     pub output: usize,
 }
 
+/// What an ONNX value is to the compiler.
 #[derive(Clone, Debug)]
-enum Value {
+pub(crate) enum Value {
+    /// A device tensor (by index).
     Tensor(usize),
+    /// A constant.
     Const(Const),
+    /// An int8 or int32 constant behind a DequantizeLinear.
     Quantized {
+        /// The quantised values.
         q: Const,
+        /// Their scales (one, or one per output channel).
         scale: Vec<f32>,
+        /// Their zero point.
         zero: Const,
     },
 }
 
-struct Reader {
+/// The compiler's state while it reads the nodes in order.
+pub(crate) struct Reader {
+    /// What each ONNX value is.
     values: HashMap<String, Value>,
-    readers: HashMap<String, usize>,
-    graph: Graph,
+    /// How many nodes (and graph outputs) read each value.
+    pub(crate) readers: HashMap<String, usize>,
+    /// The device graph so far.
+    pub(crate) graph: Graph,
     /// Zero constants already given a Fill op.
     filled: HashMap<String, usize>,
 }
@@ -216,7 +228,7 @@ fn static_shape(v: &onnx_protobuf::ValueInfoProto) -> Result<Vec<usize>> {
 }
 
 /// The output size of a window along one axis.
-fn window_out(size: usize, k: usize, stride: usize, pad: usize) -> Result<usize> {
+pub(crate) fn window_out(size: usize, k: usize, stride: usize, pad: usize) -> Result<usize> {
     if k == 0 || stride == 0 || size + 2 * pad < k {
         return Err(format!(
             "a window of {k} (stride {stride}, pad {pad}) does not fit {size}"
@@ -230,7 +242,7 @@ fn small(v: i64, what: &str) -> Result<u8> {
 }
 
 /// Kernel, strides and symmetric pads of a Conv or pooling node (dilations 1, no auto_pad).
-fn geometry(n: &NodeProto, kernel: [usize; 2]) -> Result<Geometry> {
+pub(crate) fn geometry(n: &NodeProto, kernel: [usize; 2]) -> Result<Geometry> {
     if let Some(p) = onnx::string(n, "auto_pad").filter(|p| p != "NOTSET") {
         return Err(format!(
             "auto_pad {p} is not supported (give explicit pads)"
@@ -266,14 +278,14 @@ fn geometry(n: &NodeProto, kernel: [usize; 2]) -> Result<Geometry> {
 }
 
 impl Reader {
-    fn value(&self, name: &str) -> Result<&Value> {
+    pub(crate) fn value(&self, name: &str) -> Result<&Value> {
         self.values
             .get(name)
             .ok_or_else(|| format!("reads {name}, which no earlier node produces"))
     }
 
     /// The device tensor holding value `name`; a zero constant becomes a tensor of a Fill op.
-    fn tensor(&mut self, name: &str) -> Result<usize> {
+    pub(crate) fn tensor(&mut self, name: &str) -> Result<usize> {
         match self.value(name)?.clone() {
             Value::Tensor(t) => Ok(t),
             Value::Const(c) if c.f32s().is_some() && c.is_zero() => {
@@ -291,7 +303,7 @@ impl Reader {
         }
     }
 
-    fn new_tensor(&mut self, name: &str, shape: Vec<usize>) -> usize {
+    pub(crate) fn new_tensor(&mut self, name: &str, shape: Vec<usize>) -> usize {
         self.graph.tensors.push(Tensor {
             name: name.to_string(),
             shape,
@@ -300,7 +312,13 @@ impl Reader {
         self.graph.tensors.len() - 1
     }
 
-    fn push_op(&mut self, kind: OpKind, node: &str, inputs: Vec<usize>, output: usize) -> &mut Op {
+    pub(crate) fn push_op(
+        &mut self,
+        kind: OpKind,
+        node: &str,
+        inputs: Vec<usize>,
+        output: usize,
+    ) -> &mut Op {
         self.graph.steps.push(Step::Op(Op {
             kind,
             node: node.to_string(),
@@ -321,18 +339,18 @@ impl Reader {
     }
 
     /// The op that produced tensor `t`, if an op did.
-    fn producer(&mut self, t: usize) -> Option<&mut Op> {
+    pub(crate) fn producer(&mut self, t: usize) -> Option<&mut Op> {
         self.graph.steps.iter_mut().rev().find_map(|s| match s {
             Step::Op(op) if op.output == t => Some(op),
             _ => None,
         })
     }
 
-    fn shape(&self, t: usize) -> &[usize] {
+    pub(crate) fn shape(&self, t: usize) -> &[usize] {
         &self.graph.tensors[t].shape
     }
 
-    fn bind(&mut self, name: &str, t: usize) {
+    pub(crate) fn bind(&mut self, name: &str, t: usize) {
         self.values.insert(name.to_string(), Value::Tensor(t));
     }
 
@@ -343,7 +361,7 @@ impl Reader {
         }
     }
 
-    fn input(n: &NodeProto, k: usize) -> Result<&str> {
+    pub(crate) fn input(n: &NodeProto, k: usize) -> Result<&str> {
         n.input
             .get(k)
             .filter(|s| !s.is_empty())
@@ -400,157 +418,27 @@ impl Reader {
                 }
                 Value::Quantized { .. } => return Err("dequantises twice".into()),
             },
-            "Conv" => self.conv(n, &name, out)?,
-            "Gemm" => self.gemm(n, &name, out)?,
-            "Relu" | "Clip" => {
-                let activation = self.activation_kind(n)?;
-                let input = Self::input(n, 0)?;
-                let t = self.tensor(input)?;
-                let sole_reader = self.readers.get(input) == Some(&1);
-                let quantised = self.graph.tensors[t].quant.is_some();
-                if let Some(op) = self.producer(t).filter(|op| {
-                    sole_reader
-                        && !quantised
-                        && matches!(op.kind, OpKind::Conv | OpKind::Dense | OpKind::Add)
-                        && op.activation == Activation::None
-                }) {
-                    op.activation = activation;
-                    self.graph.tensors[t].name = out.to_string();
-                    self.bind(out, t);
-                } else {
-                    let y = self.new_tensor(out, self.shape(t).to_vec());
-                    self.push_op(OpKind::Activation, &name, vec![t], y)
-                        .activation = activation;
-                    self.bind(out, y);
-                }
-            }
-            "HardSwish" => {
-                // Never fused: an int8 op's clamp cannot express it.
-                let t = self.tensor(Self::input(n, 0)?)?;
-                let y = self.new_tensor(out, self.shape(t).to_vec());
-                self.push_op(OpKind::Activation, &name, vec![t], y)
-                    .activation = Activation::HardSwish;
-                self.bind(out, y);
-            }
-            "BatchNormalization" => {
-                let t = self.tensor(Self::input(n, 0)?)?;
-                let channels = *self.shape(t).get(1).ok_or("needs a [1, C, …] input")?;
-                let mut p = Vec::new();
-                for k in 1..5 {
-                    let c = self.constant(Self::input(n, k)?)?;
-                    let v = c.f32s().ok_or("parameters must be float")?;
-                    if v.len() != channels {
-                        return Err(format!(
-                            "has {} parameters for {channels} channels",
-                            v.len()
-                        ));
-                    }
-                    p.push(v.to_vec());
-                }
-                let eps = onnx::float(n, "epsilon", 1e-5);
-                // The affine form tract computes: a = γ / √(var + ε), b = β − mean · a.
-                let a: Vec<f32> = p[0]
-                    .iter()
-                    .zip(&p[3])
-                    .map(|(g, v)| g / (v + eps).sqrt())
-                    .collect();
-                let b: Vec<f32> = (0..channels).map(|c| p[1][c] - p[2][c] * a[c]).collect();
-                let y = self.new_tensor(out, self.shape(t).to_vec());
-                self.push_op(OpKind::Affine, &name, vec![t], y).affine = Some((a, b));
-                self.bind(out, y);
-            }
-            "Add" => {
-                let a = self.tensor(Self::input(n, 0)?)?;
-                let b = self.tensor(Self::input(n, 1)?)?;
-                if self.shape(a) != self.shape(b) {
-                    return Err("broadcasting is not supported: the inputs' shapes differ".into());
-                }
-                let y = self.new_tensor(out, self.shape(a).to_vec());
-                self.push_op(OpKind::Add, &name, vec![a, b], y);
-                self.bind(out, y);
-            }
-            "MaxPool" | "AveragePool" => {
-                let t = self.tensor(Self::input(n, 0)?)?;
-                let kernel = onnx::ints(n, "kernel_shape").ok_or("has no kernel_shape")?;
-                let &[kh, kw] = kernel else {
-                    return Err("only 2-D pooling is supported".into());
-                };
-                if onnx::int(n, "storage_order", 0) != 0 {
-                    return Err("storage_order 1 is not supported".into());
-                }
-                let g = geometry(n, [kh as usize, kw as usize])?;
-                let &[1, c, h, w] = self.shape(t) else {
-                    return Err("needs a [1, C, H, W] input".into());
-                };
-                let oh = window_out(h, kh as usize, g.stride[0] as usize, g.padding[0] as usize)?;
-                let ow = window_out(w, kw as usize, g.stride[1] as usize, g.padding[1] as usize)?;
-                let kind = if n.op_type == "MaxPool" {
-                    OpKind::MaxPool
-                } else {
-                    OpKind::AvgPool
-                };
-                let y = self.new_tensor(out, vec![1, c, oh, ow]);
-                self.push_op(kind, &name, vec![t], y).geometry = g;
-                self.bind(out, y);
-            }
-            "GlobalAveragePool" => {
-                let t = self.tensor(Self::input(n, 0)?)?;
-                let &[1, c, _, _] = self.shape(t) else {
-                    return Err("needs a [1, C, H, W] input".into());
-                };
-                let y = self.new_tensor(out, vec![1, c, 1, 1]);
-                self.push_op(OpKind::GlobalAvgPool, &name, vec![t], y);
-                self.bind(out, y);
-            }
-            "Softmax" => {
-                let t = self.tensor(Self::input(n, 0)?)?;
-                let rank = self.shape(t).len() as i64;
-                let axis = onnx::int(n, "axis", -1);
-                if rank != 2 || !(axis == 1 || axis == -1) {
-                    return Err(
-                        "only a softmax over the last axis of a [1, N] tensor is supported".into(),
-                    );
-                }
-                let y = self.new_tensor(out, self.shape(t).to_vec());
-                self.push_op(OpKind::Softmax, &name, vec![t], y);
-                self.bind(out, y);
-            }
-            "Flatten" | "Reshape" => {
-                let t = self.tensor(Self::input(n, 0)?)?;
-                let elements: usize = self.shape(t).iter().product();
-                let shape = if n.op_type == "Flatten" {
-                    let axis = onnx::int(n, "axis", 1);
-                    if axis != 1 {
-                        return Err("only Flatten with axis 1 is supported".into());
-                    }
-                    vec![1, elements]
-                } else {
-                    self.reshape_target(n, elements)?
-                };
-                let y = self.new_tensor(out, shape);
-                self.graph.tensors[y].quant = self.graph.tensors[t].quant;
-                self.graph.steps.push(Step::View {
-                    input: t,
-                    output: y,
-                });
-                self.bind(out, y);
-            }
             "Identity" => {
                 let v = self.value(Self::input(n, 0)?)?.clone();
                 self.values.insert(out.to_string(), v);
             }
-            op => {
-                return Err(format!(
-                    "the op {op} is not supported by the device engine (supported: Conv, Gemm, \
-                     Relu, Clip, BatchNormalization, Add, MaxPool, AveragePool, \
-                     GlobalAveragePool, Softmax, Flatten, Reshape, Identity, and QDQ pairs)"
-                ));
-            }
+            op => match IMPORTS.iter().find(|(op_type, _)| *op_type == op) {
+                Some((_, import)) => import(self, n, &name, out)?,
+                None => {
+                    let supported: Vec<&str> =
+                        IMPORTS.iter().map(|(op_type, _)| *op_type).collect();
+                    return Err(format!(
+                        "the op {op} is not supported by the device engine (supported: {}, \
+                         Identity, and QDQ pairs)",
+                        supported.join(", ")
+                    ));
+                }
+            },
         }
         Ok(())
     }
 
-    fn constant(&self, name: &str) -> Result<Const> {
+    pub(crate) fn constant(&self, name: &str) -> Result<Const> {
         match self.value(name)? {
             Value::Const(c) => Ok(c.clone()),
             _ => Err(format!("{name} must be a constant")),
@@ -579,52 +467,8 @@ impl Reader {
         Ok(Quant { scale, zero })
     }
 
-    fn activation_kind(&self, n: &NodeProto) -> Result<Activation> {
-        if n.op_type == "Relu" {
-            return Ok(Activation::Relu);
-        }
-        let bound = |k: usize, attr: &str, default: f32| -> Result<f32> {
-            match n.input.get(k).filter(|s| !s.is_empty()) {
-                Some(name) => match self.constant(name)?.f32s() {
-                    Some(&[v]) => Ok(v),
-                    _ => Err("Clip bounds must be float scalars".into()),
-                },
-                None => Ok(onnx::float(n, attr, default)),
-            }
-        };
-        match (bound(1, "min", f32::MIN)?, bound(2, "max", f32::MAX)?) {
-            (0.0, 6.0) => Ok(Activation::Relu6),
-            (0.0, f32::MAX) => Ok(Activation::Relu),
-            (lo, hi) => Err(format!(
-                "Clip({lo}, {hi}) is not supported (only ReLU and ReLU6 bounds are)"
-            )),
-        }
-    }
-
-    fn reshape_target(&self, n: &NodeProto, elements: usize) -> Result<Vec<usize>> {
-        let target = self.constant(Self::input(n, 1)?)?;
-        let Data::I64(dims) = target.data else {
-            return Err("the target shape must be an int64 constant".into());
-        };
-        let known: i64 = dims.iter().filter(|&&d| d > 0).product();
-        let shape: Vec<usize> = dims
-            .iter()
-            .map(|&d| match d {
-                -1 => elements / known.max(1) as usize,
-                d if d > 0 => d as usize,
-                _ => 0,
-            })
-            .collect();
-        if shape.contains(&0) || shape.iter().product::<usize>() != elements || shape[0] != 1 {
-            return Err(format!(
-                "cannot reshape {elements} elements to {dims:?} with a batch of 1"
-            ));
-        }
-        Ok(shape)
-    }
-
     /// The weights and bias of a Conv or Gemm: f32, or int8 behind DequantizeLinear.
-    fn weights(&self, n: &NodeProto, channels: usize) -> Result<OpWeights> {
+    pub(crate) fn weights(&self, n: &NodeProto, channels: usize) -> Result<OpWeights> {
         let w = self.value(Self::input(n, 1)?)?.clone();
         let b = match n.input.get(2).filter(|s| !s.is_empty()) {
             Some(b) => Some(self.value(b)?.clone()),
@@ -688,75 +532,5 @@ impl Reader {
             }
             (Value::Tensor(_), _) => Err("weights computed at run time are not supported".into()),
         }
-    }
-
-    fn conv(&mut self, n: &NodeProto, name: &str, out: &str) -> Result<()> {
-        let t = self.tensor(Self::input(n, 0)?)?;
-        let &[1, c, h, w] = self.shape(t) else {
-            return Err("needs a [1, C, H, W] input".into());
-        };
-        let dims = match self.value(Self::input(n, 1)?)? {
-            Value::Const(k) | Value::Quantized { q: k, .. } => k.dims.clone(),
-            Value::Tensor(_) => return Err("weights computed at run time are not supported".into()),
-        };
-        let &[o, per_group, kh, kw] = &dims[..] else {
-            return Err("needs [O, C/groups, kH, kW] weights".into());
-        };
-        let groups = onnx::int(n, "group", 1);
-        let mut g = geometry(n, [kh, kw])?;
-        g.groups = u16::try_from(groups).map_err(|_| format!("{groups} groups is out of range"))?;
-        if groups < 1 || c % groups as usize != 0 || per_group * groups as usize != c {
-            return Err(format!(
-                "{c} channels do not fit {groups} groups of {per_group}"
-            ));
-        }
-        let oh = window_out(h, kh, g.stride[0] as usize, g.padding[0] as usize)?;
-        let ow = window_out(w, kw, g.stride[1] as usize, g.padding[1] as usize)?;
-        let weights = self.weights(n, o)?;
-        let y = self.new_tensor(out, vec![1, o, oh, ow]);
-        let op = self.push_op(OpKind::Conv, name, vec![t], y);
-        op.geometry = g;
-        op.weights = Some(weights);
-        self.bind(out, y);
-        Ok(())
-    }
-
-    fn gemm(&mut self, n: &NodeProto, name: &str, out: &str) -> Result<()> {
-        let t = self.tensor(Self::input(n, 0)?)?;
-        let &[1, features] = self.shape(t) else {
-            return Err("needs a [1, N] input".into());
-        };
-        if onnx::int(n, "transA", 0) != 0
-            || onnx::float(n, "alpha", 1.0) != 1.0
-            || onnx::float(n, "beta", 1.0) != 1.0
-        {
-            return Err("only Gemm with transA 0, alpha 1 and beta 1 is supported".into());
-        }
-        let dims = match self.value(Self::input(n, 1)?)? {
-            Value::Const(k) | Value::Quantized { q: k, .. } => k.dims.clone(),
-            Value::Tensor(_) => return Err("weights computed at run time are not supported".into()),
-        };
-        let trans_b = onnx::int(n, "transB", 0) != 0;
-        let outputs = match (&dims[..], trans_b) {
-            (&[o, f], true) | (&[f, o], false) if f == features => o,
-            _ => return Err(format!("weights {dims:?} do not fit {features} inputs")),
-        };
-        let mut weights = self.weights(n, outputs)?;
-        if !trans_b {
-            match &mut weights {
-                OpWeights::F32 { weights, .. } => {
-                    *weights = (0..outputs * features)
-                        .map(|k| weights[(k % features) * outputs + k / features])
-                        .collect();
-                }
-                OpWeights::Int8 { .. } => {
-                    return Err("int8 Gemm weights must be stored transposed (transB 1)".into());
-                }
-            }
-        }
-        let y = self.new_tensor(out, vec![1, outputs]);
-        self.push_op(OpKind::Dense, name, vec![t], y).weights = Some(weights);
-        self.bind(out, y);
-        Ok(())
     }
 }

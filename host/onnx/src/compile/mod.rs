@@ -8,7 +8,7 @@
 
 pub(crate) mod graph;
 pub(crate) mod lower;
-mod onnx;
+pub(crate) mod onnx;
 
 use edgenas_engine::front_end::{FrontEnd, FrontEndError};
 use edgenas_engine::{DType, Engine, Error as EngineError, blob};

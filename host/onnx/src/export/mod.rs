@@ -23,10 +23,11 @@
 //! below 6). The other ops read DequantizeLinear and write QuantizeLinear, as in QDQ.
 //! [`reference`] computes what both forms should give.
 
+pub(crate) mod emitter;
 mod files;
 mod fold;
 mod header;
-mod proto;
+pub(crate) mod proto;
 pub mod quant;
 pub mod reference;
 
@@ -36,18 +37,17 @@ pub use files::{write, write_path};
 pub use header::c_header;
 pub use quant::{Calibration, QParams};
 
-use onnx_protobuf::{GraphProto, Message, ModelProto, NodeProto, OperatorSetIdProto, TensorProto};
+use onnx_protobuf::{GraphProto, Message, ModelProto, OperatorSetIdProto};
+
+use crate::layers::{ExportNode, Quantisation, batch_dims, onnx};
+use emitter::Emitter;
 
 use edgenas_data::{Dataset, Normalisation};
 use edgenas_model::cost::{Deployment, deployment};
 use edgenas_model::front_end::FrontEnd;
-use edgenas_model::network::layers::{ActivationKind, Conv2d, PoolKind};
-use edgenas_model::network::{Layer, Network, Node, Shape};
-use edgenas_model::weights::{Array, LayerWeights, Weights};
-use proto::{
-    attr_float, attr_int, attr_ints, entry, node, tensor_f32, tensor_i8, tensor_i32, tensor_i64,
-    value_info,
-};
+use edgenas_model::network::Network;
+use edgenas_model::weights::Weights;
+use proto::{entry, node, value_info};
 
 /// The ONNX opset the exporter writes.
 pub const OPSET: i64 = 13;
@@ -55,13 +55,13 @@ pub const OPSET: i64 = 13;
 /// it only then, so that other models stay as they were.
 pub const HARD_SWISH_OPSET: i64 = 14;
 
-/// The opset `net` needs.
+/// The opset `net` needs: the highest its layers need.
 fn opset(net: &Network) -> i64 {
-    let hard_swish = net
-        .nodes
+    net.nodes
         .iter()
-        .any(|n| matches!(&n.layer, Layer::Activation(a) if a.kind == ActivationKind::HardSwish));
-    if hard_swish { HARD_SWISH_OPSET } else { OPSET }
+        .map(|n| onnx(&n.layer).opset())
+        .max()
+        .unwrap_or(OPSET)
 }
 
 /// What the model's metadata records.
@@ -250,9 +250,7 @@ pub fn export(
     // Nodes merged into a QLinearConv (operator form): their value is the op's output.
     let mut absorbed = vec![false; net.nodes.len()];
     for (id, n) in net.nodes.iter().enumerate() {
-        let input = |k: usize| name[n.inputs[k]].clone();
-        let raw = n.name.clone();
-        let (mut inherited, mut inherited_quant) = (None, None);
+        let layer = onnx(&n.layer);
         if absorbed[id] {
             let src = n.inputs[0];
             let (nm, sc, qn) = (name[src].clone(), scale[src], quant[src].clone());
@@ -261,7 +259,7 @@ pub fn export(
             quant.push(qn);
             continue;
         }
-        if operators && matches!(n.layer, Layer::Conv2d(_) | Layer::Dense(_)) {
+        if let Some(conv) = layer.as_qlinear_conv().filter(|_| operators) {
             let chain = merged_chain(net, &deployed, id);
             let end = chain.last().copied().unwrap_or(id);
             let in_q = quant[n.inputs[0]].clone();
@@ -269,7 +267,7 @@ pub fn export(
                 (in_q, qparams.map(|q| q[end]), scale[n.inputs[0]])
             {
                 let (w, b) = folded[id].as_ref().expect("a weighted op has weights");
-                let out = e.qlinear(n, x, &net.nodes[end].name, w, b, s_in, p);
+                let out = e.qlinear(&n.name, &conv, x, &net.nodes[end].name, w, b, s_in, p);
                 for merged in chain {
                     absorbed[merged] = true;
                 }
@@ -279,156 +277,34 @@ pub fn export(
                 continue;
             }
         }
-        match &n.layer {
-            Layer::Input(_) => {}
-            Layer::Conv2d(c) => {
-                let (w, b) = folded[id].as_ref().expect("a conv has weights");
-                let (wn, bn) = e.weights(&raw, w, b, scale[n.inputs[0]], qparams.is_some());
-                e.nodes.push(node(
-                    "Conv",
-                    &raw,
-                    &[&input(0), &wn, &bn],
-                    &[&raw],
-                    conv_attributes(c),
-                ));
-            }
-            Layer::Dense(_) => {
-                let (w, b) = folded[id].as_ref().expect("a dense layer has weights");
-                let (wn, bn) = e.weights(&raw, w, b, scale[n.inputs[0]], qparams.is_some());
-                e.nodes.push(node(
-                    "Gemm",
-                    &raw,
-                    &[&input(0), &wn, &bn],
-                    &[&raw],
-                    vec![attr_int("transB", 1)],
-                ));
-            }
-            Layer::BatchNorm(_) if deployed[id] == Deployment::Merged => {
-                // Folded into the producer: the producer's output is this node's value.
-                name.push(input(0));
+        let value = layer.export(&mut ExportNode {
+            emitter: &mut e,
+            node: n,
+            inputs: n.inputs.iter().map(|&i| name[i].clone()).collect(),
+            in_scale: n.inputs.first().and_then(|&i| scale[i]),
+            int8: qparams.is_some(),
+            folded: folded[id].as_ref(),
+            weights,
+            merged: deployed[id] == Deployment::Merged,
+        });
+        name.push(value);
+        match layer.quantisation() {
+            Quantisation::Own => {
                 scale.push(None);
                 quant.push(None);
                 e.quantize(
                     id, net, &deployed, qparams, &mut name, &mut scale, &mut quant,
                 );
-                continue;
             }
-            Layer::BatchNorm(_) => {
-                let Some(LayerWeights::BatchNorm {
-                    gamma,
-                    beta,
-                    running_mean,
-                    running_var,
-                    epsilon,
-                }) = weights.get(&n.name)
-                else {
-                    unreachable!("checked by Weights::check")
-                };
-                let mut ins = vec![input(0)];
-                for (suffix, a) in [
-                    ("scale", gamma),
-                    ("bias", beta),
-                    ("mean", running_mean),
-                    ("var", running_var),
-                ] {
-                    let t = format!("{raw}.{suffix}");
-                    e.inits.push(tensor_f32(&t, &a.shape, &a.data));
-                    ins.push(t);
-                }
-                let ins: Vec<&str> = ins.iter().map(String::as_str).collect();
-                e.nodes.push(node(
-                    "BatchNormalization",
-                    &raw,
-                    &ins,
-                    &[&raw],
-                    vec![attr_float("epsilon", *epsilon as f32)],
-                ));
+            // A reshape keeps its input's quantisation.
+            Quantisation::Inherited => {
+                scale.push(scale[n.inputs[0]]);
+                quant.push(quant[n.inputs[0]].clone());
             }
-            Layer::Activation(a) => match a.kind {
-                ActivationKind::Relu => {
-                    e.nodes
-                        .push(node("Relu", &raw, &[&input(0)], &[&raw], vec![]))
-                }
-                ActivationKind::Relu6 => {
-                    let (lo, hi) = (format!("{raw}.min"), format!("{raw}.max"));
-                    e.inits.push(tensor_f32(&lo, &[], &[0.0]));
-                    e.inits.push(tensor_f32(&hi, &[], &[6.0]));
-                    e.nodes
-                        .push(node("Clip", &raw, &[&input(0), &lo, &hi], &[&raw], vec![]));
-                }
-                ActivationKind::HardSwish => {
-                    e.nodes
-                        .push(node("HardSwish", &raw, &[&input(0)], &[&raw], vec![]))
-                }
-            },
-            Layer::Pool(p) => {
-                let mut attrs = vec![
-                    attr_ints("kernel_shape", &[p.kernel as i64; 2]),
-                    attr_ints("strides", &[p.stride as i64; 2]),
-                    attr_ints("pads", &[p.padding as i64; 4]),
-                ];
-                let op = match p.kind {
-                    PoolKind::Max => "MaxPool",
-                    PoolKind::Avg => {
-                        attrs.push(attr_int("count_include_pad", p.count_include_pad as i64));
-                        "AveragePool"
-                    }
-                };
-                e.nodes.push(node(op, &raw, &[&input(0)], &[&raw], attrs));
+            Quantisation::Float => {
+                scale.push(None);
+                quant.push(None);
             }
-            Layer::GlobalAvgPool(_) => e.nodes.push(node(
-                "GlobalAveragePool",
-                &raw,
-                &[&input(0)],
-                &[&raw],
-                vec![],
-            )),
-            Layer::Add(_) => {
-                e.nodes
-                    .push(node("Add", &raw, &[&input(0), &input(1)], &[&raw], vec![]))
-            }
-            Layer::Flatten(_) => {
-                e.nodes.push(node(
-                    "Flatten",
-                    &raw,
-                    &[&input(0)],
-                    &[&raw],
-                    vec![attr_int("axis", 1)],
-                ));
-                // A reshape keeps its input's quantisation.
-                inherited = scale[n.inputs[0]];
-                inherited_quant = quant[n.inputs[0]].clone();
-            }
-            Layer::Softmax(_) => e.nodes.push(node(
-                "Softmax",
-                &raw,
-                &[&input(0)],
-                &[&raw],
-                vec![attr_int("axis", 1)],
-            )),
-            Layer::Zero(z) => {
-                let shape = batch_dims(z.shape);
-                e.inits
-                    .push(tensor_f32(&raw, &shape, &vec![0.0; z.shape.elements()]));
-            }
-        }
-        name.push(if matches!(n.layer, Layer::Input(_)) {
-            "input".to_string()
-        } else {
-            raw
-        });
-        scale.push(inherited);
-        quant.push(inherited_quant);
-        // A reshape keeps its input's quantisation, zeros need none, and a softmax reads
-        // quantised logits but gives float probabilities (tract 0.23 saturates a quantised
-        // softmax output to 1; onnxruntime does not).
-        if !matches!(
-            n.layer,
-            Layer::Flatten(_) | Layer::Zero(_) | Layer::Softmax(_)
-        ) {
-            e.quantize(
-                id, net, &deployed, qparams, &mut name, &mut scale, &mut quant,
-            );
         }
     }
     let last = name[net.output].clone();
@@ -512,238 +388,4 @@ fn merged_chain(net: &Network, deployed: &[Deployment], id: usize) -> Vec<usize>
         at = next;
     }
     chain
-}
-
-/// The attributes of a convolution.
-fn conv_attributes(c: &Conv2d) -> Vec<onnx_protobuf::AttributeProto> {
-    let [ph, pw] = c.padding;
-    vec![
-        attr_ints("kernel_shape", &[c.kernel[0] as i64, c.kernel[1] as i64]),
-        attr_ints("strides", &[c.stride[0] as i64, c.stride[1] as i64]),
-        attr_ints("pads", &[ph as i64, pw as i64, ph as i64, pw as i64]),
-        attr_ints("dilations", &[1, 1]),
-        attr_int("group", c.groups as i64),
-    ]
-}
-
-/// `[1, …shape]`.
-fn batch_dims(shape: Shape) -> Vec<usize> {
-    let mut d = vec![1];
-    d.extend(shape.dims());
-    d
-}
-
-/// The nodes and initialisers written so far.
-#[derive(Default)]
-struct Emitter {
-    nodes: Vec<NodeProto>,
-    inits: Vec<TensorProto>,
-}
-
-impl Emitter {
-    /// Adds a weighted op's weight and bias as initialisers: f32, or (when `int8` and the
-    /// input is quantised) int8 and int32 behind DequantizeLinear. Returns the names to read.
-    fn weights(
-        &mut self,
-        raw: &str,
-        w: &Array,
-        b: &Array,
-        in_scale: Option<f32>,
-        int8: bool,
-    ) -> (String, String) {
-        let (wn, bn) = (format!("{raw}.weight"), format!("{raw}.bias"));
-        match in_scale.filter(|_| int8) {
-            None => {
-                self.inits.push(tensor_f32(&wn, &w.shape, &w.data));
-                self.inits.push(tensor_f32(&bn, &b.shape, &b.data));
-            }
-            Some(s_in) => {
-                let bias_scales = self.int8_weights(raw, w, b, s_in);
-                let channels = bias_scales.len();
-                self.inits.push(tensor_f32(
-                    &format!("{bn}_scale"),
-                    &[channels],
-                    &bias_scales,
-                ));
-                self.inits.push(tensor_i32(
-                    &format!("{bn}_zero"),
-                    &[channels],
-                    &vec![0; channels],
-                ));
-                for t in [&wn, &bn] {
-                    self.nodes.push(node(
-                        "DequantizeLinear",
-                        &format!("{t}_dq"),
-                        &[
-                            &format!("{t}_q"),
-                            &format!("{t}_scale"),
-                            &format!("{t}_zero"),
-                        ],
-                        &[t],
-                        vec![attr_int("axis", 0)],
-                    ));
-                }
-            }
-        }
-        (wn, bn)
-    }
-
-    /// Adds `{raw}.weight_q/_scale/_zero` (int8, symmetric per output channel) and
-    /// `{raw}.bias_q` (int32 at input scale × weight scale); returns the bias scales.
-    fn int8_weights(&mut self, raw: &str, w: &Array, b: &Array, s_in: f32) -> Vec<f32> {
-        let (wn, bn) = (format!("{raw}.weight"), format!("{raw}.bias"));
-        let channels = w.shape[0];
-        let (q, scales) = quant::quantize_per_channel(&w.data, channels);
-        let bias_scales: Vec<f32> = scales.iter().map(|s| s * s_in).collect();
-        let qb = quant::quantize_bias(&b.data, &scales, s_in);
-        self.inits.push(tensor_i8(&format!("{wn}_q"), &w.shape, &q));
-        self.inits
-            .push(tensor_f32(&format!("{wn}_scale"), &[channels], &scales));
-        self.inits.push(tensor_i8(
-            &format!("{wn}_zero"),
-            &[channels],
-            &vec![0; channels],
-        ));
-        self.inits
-            .push(tensor_i32(&format!("{bn}_q"), &[channels], &qb));
-        bias_scales
-    }
-
-    /// Adds the scale and zero point initialisers `{n}.out_scale`, `{n}.out_zero` of `p`.
-    fn out_params(&mut self, n: &str, p: QParams) -> (String, String) {
-        let (sn, zn) = (format!("{n}.out_scale"), format!("{n}.out_zero"));
-        self.inits.push(tensor_f32(&sn, &[], &[p.scale]));
-        self.inits.push(tensor_i8(&zn, &[], &[p.zero_point]));
-        (sn, zn)
-    }
-
-    /// Adds `{n}.dq`, the float value of the int8 tensor `{n}.q`; returns its name.
-    fn dequantize(&mut self, n: &str) -> String {
-        let dq = format!("{n}.dq");
-        let ins = [
-            format!("{n}.q"),
-            format!("{n}.out_scale"),
-            format!("{n}.out_zero"),
-        ];
-        let ins: Vec<&str> = ins.iter().map(String::as_str).collect();
-        self.nodes
-            .push(node("DequantizeLinear", &dq, &ins, &[&dq], vec![]));
-        dq
-    }
-
-    /// Writes convolution or dense node `n` in the operator form: a QLinearConv from the
-    /// int8 tensor of node `x` to the int8 tensor of node `end` (the last node merged into
-    /// `n`, with parameters `p`), read back by DequantizeLinear; returns the float name.
-    #[allow(clippy::too_many_arguments)]
-    fn qlinear(
-        &mut self,
-        n: &Node,
-        x: String,
-        end: &str,
-        w: &Array,
-        b: &Array,
-        s_in: f32,
-        p: QParams,
-    ) -> String {
-        let raw = &n.name;
-        let mut w = w.clone();
-        let (x_q, attrs, dense) = match &n.layer {
-            Layer::Conv2d(c) => (format!("{x}.q"), conv_attributes(c), None),
-            Layer::Dense(d) => {
-                // A dense layer is a 1×1 convolution of a [1, features, 1, 1] map.
-                let features = w.shape[1];
-                w.shape = vec![d.out_features, features, 1, 1];
-                let to_map = format!("{raw}.as_map");
-                self.inits
-                    .push(tensor_i64(&to_map, &[4], &[1, features as i64, 1, 1]));
-                let x_map = format!("{raw}.input_map");
-                self.nodes.push(node(
-                    "Reshape",
-                    &x_map,
-                    &[&format!("{x}.q"), &to_map],
-                    &[&x_map],
-                    vec![],
-                ));
-                let pointwise = Conv2d {
-                    out_channels: d.out_features,
-                    kernel: [1, 1],
-                    stride: [1, 1],
-                    padding: [0, 0],
-                    groups: 1,
-                    bias: true,
-                };
-                (x_map, conv_attributes(&pointwise), Some(d.out_features))
-            }
-            _ => unreachable!("only weighted ops have a QLinearConv"),
-        };
-        self.int8_weights(raw, &w, b, s_in);
-        let (ys, yz) = self.out_params(end, p);
-        let y_q = format!("{end}.q");
-        let conv_out = if dense.is_some() {
-            format!("{raw}.output_map")
-        } else {
-            y_q.clone()
-        };
-        let ins = [
-            x_q,
-            format!("{x}.out_scale"),
-            format!("{x}.out_zero"),
-            format!("{raw}.weight_q"),
-            format!("{raw}.weight_scale"),
-            format!("{raw}.weight_zero"),
-            ys,
-            yz,
-            format!("{raw}.bias_q"),
-        ];
-        let ins: Vec<&str> = ins.iter().map(String::as_str).collect();
-        self.nodes
-            .push(node("QLinearConv", raw, &ins, &[&conv_out], attrs));
-        if let Some(out) = dense {
-            let to_flat = format!("{raw}.as_flat");
-            self.inits
-                .push(tensor_i64(&to_flat, &[2], &[1, out as i64]));
-            self.nodes.push(node(
-                "Reshape",
-                &format!("{raw}.output_flat"),
-                &[&conv_out, &to_flat],
-                &[&y_q],
-                vec![],
-            ));
-        }
-        self.dequantize(end)
-    }
-
-    /// In int8, passes node `id`'s value through QuantizeLinear → DequantizeLinear unless a
-    /// consumer merges into it (a fused activation quantises after itself).
-    #[allow(clippy::too_many_arguments)]
-    fn quantize(
-        &mut self,
-        id: usize,
-        net: &Network,
-        deployed: &[Deployment],
-        qparams: Option<&Vec<Option<QParams>>>,
-        name: &mut [String],
-        scale: &mut [Option<f32>],
-        quant: &mut [Option<String>],
-    ) {
-        let Some(Some(p)) = qparams.map(|q| q[id]) else {
-            return;
-        };
-        if net
-            .consumers(id)
-            .iter()
-            .any(|&c| deployed[c] == Deployment::Merged)
-        {
-            return;
-        }
-        let t = name[id].clone();
-        let n = &net.nodes[id].name;
-        let (sn, zn) = self.out_params(n, p);
-        let q = format!("{n}.q");
-        self.nodes
-            .push(node("QuantizeLinear", &q, &[&t, &sn, &zn], &[&q], vec![]));
-        name[id] = self.dequantize(n);
-        scale[id] = Some(p.scale);
-        quant[id] = Some(n.clone());
-    }
 }
