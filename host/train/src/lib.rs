@@ -5,6 +5,7 @@
 //! this module sees a burn type: weights go in and out as our own structure.
 
 mod device;
+mod layers;
 mod model;
 mod native;
 mod scores;

@@ -1,45 +1,24 @@
-//! One burn module for any network of the IR: it follows the graph node by node.
+//! One burn module for any network of the IR: it follows the graph node by node, each node's
+//! step built by its layer type's file in [`crate::layers`].
 
-use burn::module::{Module, Param, RunningState};
-use burn::nn::conv::{Conv2d as BurnConv2d, Conv2dConfig};
-use burn::nn::{
-    BatchNorm as BurnBatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d,
-};
+use std::sync::Arc;
+
+use burn::module::{Module, Param};
+use burn::nn::conv::Conv2d as BurnConv2d;
+use burn::nn::{BatchNorm as BurnBatchNorm, Linear};
 use burn::prelude::*;
 use burn::tensor::Gradients;
-use burn::tensor::activation::{hard_swish, relu, softmax};
-use burn::tensor::module::{adaptive_avg_pool2d, avg_pool2d, max_pool2d};
-use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 
-use edgenas_model::network::layers::{ActivationKind, PoolKind};
-use edgenas_model::network::{Layer, Network, Shape};
-use edgenas_model::weights::{Array, LayerWeights, Weights, WeightsMismatch};
+use edgenas_model::network::Network;
+use edgenas_model::weights::{Array, Weights};
 
 use crate::TrainError;
+use crate::layers::{Build, Forward, burn};
 
-/// What one node of the graph does, with indices into the model's layer lists.
-#[derive(Clone, Debug)]
-enum Op {
-    Input,
-    Conv(usize, ConvOptions<2>),
-    Norm(usize),
-    Dense(usize),
-    MaxPool(MaxPoolOptions<2>),
-    AvgPool(AvgPoolOptions<2>),
-    GlobalAvgPool,
-    Add,
-    Relu,
-    Relu6,
-    HardSwish,
-    Flatten,
-    Softmax,
-    Zero(Shape),
-}
-
-/// A node: its op, its inputs, and the last node that reads it (to free its tensor).
+/// A node: its step, its inputs, and the last node that reads it (to free its tensor).
 #[derive(Clone, Debug)]
 struct Step {
-    op: Op,
+    forward: Arc<dyn Forward>,
     inputs: Vec<usize>,
     last_reader: usize,
 }
@@ -66,69 +45,21 @@ impl Batch {
     }
 }
 
-/// ReLU6 of the feature maps `x`: on the CPU through edgenas's native clamp (burn's clamp
-/// backward, a masked select, took a fifth of a MobileNetV2's training time), elsewhere
-/// through burn's. (burn's ReLU, and ReLU6 after a dense layer, are as fast as ours.)
-fn relu6(x: Tensor<4>) -> Tensor<4> {
-    if x.device().inner() == Device::flex() {
-        crate::native::clamp(x, 0.0, 6.0)
-    } else {
-        x.clamp(0.0, 6.0)
-    }
-}
-
-/// Max pooling of `x`: on the CPU through edgenas's native op (its backward pass is our own,
-/// `crate::native`), elsewhere through burn's.
-fn max_pool(x: Tensor<4>, options: &MaxPoolOptions<2>) -> Tensor<4> {
-    if x.device().inner() == Device::flex() {
-        crate::native::max_pool2d(x, options.clone())
-    } else {
-        max_pool2d(x, options.clone())
-    }
-}
-
-/// Batch norm `bn` of `x`: in training on the CPU through edgenas's native op (its forward and
-/// backward passes are our own, `crate::native`), with the running statistics updated as
-/// burn's module updates them; otherwise through burn's module.
-fn norm<const D: usize>(bn: &BurnBatchNorm, x: Tensor<D>) -> Tensor<D> {
-    let device = x.device();
-    let training = device.is_autodiff() && bn.training.is_enabled();
-    if !training || device.clone().inner() != Device::flex() {
-        return bn.forward(x);
-    }
-    let (y, mean, variance) =
-        crate::native::batch_norm_train(x, bn.gamma.val(), bn.beta.val(), bn.epsilon);
-    let m = bn.momentum;
-    let blend = |running: Tensor<1>, batch: Tensor<1>| {
-        running
-            .to_device(&device)
-            .mul_scalar(1.0 - m)
-            .add(batch.mul_scalar(m))
-            .detach()
-    };
-    bn.running_mean
-        .update(blend(bn.running_mean.value_sync(), mean));
-    bn.running_var
-        .update(blend(bn.running_var.value_sync(), variance));
-    y
-}
-
 /// A burn module built from a [`Network`]: its convolutions, batch norms and dense layers in
 /// node order, and the graph that connects them.
 #[derive(Module, Debug)]
 pub struct GraphModel {
-    convs: Vec<BurnConv2d>,
-    norms: Vec<BurnBatchNorm>,
-    denses: Vec<Linear>,
+    /// The convolutions, in node order.
+    pub(crate) convs: Vec<BurnConv2d>,
+    /// The batch norms, in node order.
+    pub(crate) norms: Vec<BurnBatchNorm>,
+    /// The dense layers, in node order.
+    pub(crate) denses: Vec<Linear>,
     #[module(skip)]
     steps: Vec<Step>,
     /// The node whose output is the logits (the network output, or the input of its softmax).
     #[module(skip)]
     logits: usize,
-}
-
-fn tensor_data(a: &Array) -> TensorData {
-    TensorData::new(a.data.clone(), a.shape.clone())
 }
 
 fn to_array<const D: usize>(t: Tensor<D>) -> Array {
@@ -157,98 +88,20 @@ impl GraphModel {
             steps: Vec::with_capacity(net.nodes.len()),
             logits: net.output,
         };
-        for node in &net.nodes {
-            let w = weights.get(&node.name);
-            let in_shape = node.inputs.first().map(|&i| net.nodes[i].shape);
-            let op = match (&node.layer, w) {
-                (Layer::Input(_), _) => Op::Input,
-                (Layer::Conv2d(c), Some(LayerWeights::Conv2d { weight, bias })) => {
-                    let cin = in_shape.map_or(0, |s| s.channels());
-                    let [ph, pw] = c.padding;
-                    let mut conv = Conv2dConfig::new([cin, c.out_channels], c.kernel)
-                        .with_stride(c.stride)
-                        .with_padding(PaddingConfig2d::Explicit(ph, pw, ph, pw))
-                        .with_groups(c.groups)
-                        .with_bias(c.bias)
-                        .init(device);
-                    conv.weight = Param::from_data(tensor_data(weight), device);
-                    conv.bias = bias
-                        .as_ref()
-                        .map(|b| Param::from_data(tensor_data(b), device));
-                    m.convs.push(conv);
-                    let options = ConvOptions::new(c.stride, c.padding, [1, 1], c.groups);
-                    Op::Conv(m.convs.len() - 1, options)
-                }
-                (Layer::Dense(d), Some(LayerWeights::Dense { weight, bias })) => {
-                    let fan_in = in_shape.map_or(0, |s| s.elements());
-                    let mut linear = LinearConfig::new(fan_in, d.out_features)
-                        .with_bias(d.bias)
-                        .init(device);
-                    // burn keeps `[in, out]`; our weights are `[out, in]`.
-                    let w = Tensor::<2>::from_data(tensor_data(weight), device).transpose();
-                    linear.weight = Param::from_data(w.into_data(), device);
-                    linear.bias = bias
-                        .as_ref()
-                        .map(|b| Param::from_data(tensor_data(b), device));
-                    m.denses.push(linear);
-                    Op::Dense(m.denses.len() - 1)
-                }
-                (
-                    Layer::BatchNorm(_),
-                    Some(LayerWeights::BatchNorm {
-                        gamma,
-                        beta,
-                        running_mean,
-                        running_var,
-                        epsilon,
-                    }),
-                ) => {
-                    let mut bn = BatchNormConfig::new(node.shape.channels())
-                        .with_epsilon(*epsilon)
-                        .init(device);
-                    bn.gamma = Param::from_data(tensor_data(gamma), device);
-                    bn.beta = Param::from_data(tensor_data(beta), device);
-                    bn.running_mean =
-                        RunningState::new(Tensor::from_data(tensor_data(running_mean), device));
-                    bn.running_var =
-                        RunningState::new(Tensor::from_data(tensor_data(running_var), device));
-                    m.norms.push(bn);
-                    Op::Norm(m.norms.len() - 1)
-                }
-                (Layer::Pool(p), _) => match p.kind {
-                    PoolKind::Max => Op::MaxPool(
-                        MaxPoolOptions::new([p.kernel; 2])
-                            .with_stride([p.stride; 2])
-                            .with_padding([p.padding; 2]),
-                    ),
-                    PoolKind::Avg => {
-                        let mut o = AvgPoolOptions::new([p.kernel; 2])
-                            .with_stride([p.stride; 2])
-                            .with_padding([p.padding; 2]);
-                        o.count_include_pad = p.count_include_pad;
-                        Op::AvgPool(o)
-                    }
-                },
-                (Layer::GlobalAvgPool(_), _) => Op::GlobalAvgPool,
-                (Layer::Add(_), _) => Op::Add,
-                (Layer::Activation(a), _) => match a.kind {
-                    ActivationKind::Relu => Op::Relu,
-                    ActivationKind::Relu6 => Op::Relu6,
-                    ActivationKind::HardSwish => Op::HardSwish,
-                },
-                (Layer::Flatten(_), _) => Op::Flatten,
-                (Layer::Softmax(_), _) => {
-                    if m.steps.len() == net.output {
-                        m.logits = node.inputs[0];
-                    }
-                    Op::Softmax
-                }
-                (Layer::Zero(z), _) => Op::Zero(z.shape),
-                // `check` saw weights of the right kind for every parameterised node.
-                _ => return Err(WeightsMismatch::Missing(node.name.clone()).into()),
-            };
+        for (id, node) in net.nodes.iter().enumerate() {
+            let layer = burn(&node.layer);
+            let forward = layer.build(&mut Build {
+                model: &mut m,
+                node,
+                in_shape: node.inputs.first().map(|&i| net.nodes[i].shape),
+                weights: weights.get(&node.name),
+                device,
+            })?;
+            if id == net.output && layer.ends_logits() {
+                m.logits = node.inputs[0];
+            }
             m.steps.push(Step {
-                op,
+                forward,
                 inputs: node.inputs.clone(),
                 last_reader: 0,
             });
@@ -283,21 +136,6 @@ impl GraphModel {
         let convs = self.convs.iter().map(|c| pair(c.weight.val(), grads));
         let denses = self.denses.iter().map(|d| pair(d.weight.val(), grads));
         convs.chain(denses).collect()
-    }
-
-    /// Convolution `i` of `x`: on the CPU through edgenas's native op (whose backward passes
-    /// are our own, `crate::native`), elsewhere through burn's module.
-    fn conv(&self, i: usize, options: &ConvOptions<2>, x: Tensor<4>) -> Tensor<4> {
-        let conv = &self.convs[i];
-        if x.device().inner() != Device::flex() {
-            return conv.forward(x);
-        }
-        let weight = conv.weight.val();
-        let bias = match &conv.bias {
-            Some(b) => b.val(),
-            None => Tensor::zeros([weight.dims()[0]], &x.device()),
-        };
-        crate::native::conv2d(x, weight, bias, options.clone())
     }
 
     /// The logits (the output before a final softmax) for a batch, `[n, classes]`.
@@ -347,47 +185,13 @@ impl GraphModel {
         }
         for id in 1..=target {
             let step = &self.steps[id];
-            let get = |values: &Vec<Option<Batch>>, k: usize| {
-                values[step.inputs[k]].clone().expect("inputs run first")
-            };
-            let out = match &step.op {
-                Op::Input => unreachable!("only node 0 is the input"),
-                Op::Conv(i, options) => {
-                    Batch::Image(self.conv(*i, options, image(get(&values, 0))))
-                }
-                Op::Dense(i) => Batch::Flat(self.denses[*i].forward(flat(get(&values, 0)))),
-                Op::Norm(i) => match get(&values, 0) {
-                    Batch::Image(t) => Batch::Image(norm(&self.norms[*i], t)),
-                    Batch::Flat(t) => Batch::Flat(norm(&self.norms[*i], t)),
-                },
-                Op::MaxPool(o) => Batch::Image(max_pool(image(get(&values, 0)), o)),
-                Op::AvgPool(o) => Batch::Image(avg_pool2d(image(get(&values, 0)), o.clone())),
-                Op::GlobalAvgPool => {
-                    Batch::Image(adaptive_avg_pool2d(image(get(&values, 0)), [1, 1]))
-                }
-                Op::Add => match (get(&values, 0), get(&values, 1)) {
-                    (Batch::Image(a), Batch::Image(b)) => Batch::Image(a + b),
-                    (Batch::Flat(a), Batch::Flat(b)) => Batch::Flat(a + b),
-                    _ => unreachable!("the IR checked that added shapes are equal"),
-                },
-                Op::Relu => map(get(&values, 0), relu, relu),
-                Op::Relu6 => map(get(&values, 0), relu6, |t| t.clamp(0.0, 6.0)),
-                Op::HardSwish => map(get(&values, 0), hard_swish, hard_swish),
-                Op::Flatten => Batch::Flat(flat(get(&values, 0))),
-                Op::Softmax => Batch::Flat(softmax(flat(get(&values, 0)), 1)),
-                Op::Zero(shape) => {
-                    let (n, device) = match values[0].as_ref().expect("the input stays") {
-                        Batch::Image(t) => (t.dims()[0], t.device()),
-                        Batch::Flat(t) => (t.dims()[0], t.device()),
-                    };
-                    match *shape {
-                        Shape::Image { c, h, w } => {
-                            Batch::Image(Tensor::zeros([n, c, h, w], &device))
-                        }
-                        Shape::Vector(f) => Batch::Flat(Tensor::zeros([n, f], &device)),
-                    }
-                }
-            };
+            let inputs = step
+                .inputs
+                .iter()
+                .map(|&i| values[i].clone().expect("inputs run first"))
+                .collect();
+            let network_input = values[0].as_ref().expect("the input stays");
+            let out = step.forward.forward(self, inputs, network_input);
             for &i in &step.inputs {
                 if self.steps[i].last_reader == id && i != 0 {
                     values[i] = None;
@@ -403,34 +207,9 @@ impl GraphModel {
     pub fn weights(&self, net: &Network) -> Weights {
         let mut out = Weights::default();
         for (node, step) in net.nodes.iter().zip(&self.steps) {
-            let w = match (&step.op, &node.layer) {
-                (Op::Conv(i, _), _) => {
-                    let c = &self.convs[*i];
-                    LayerWeights::Conv2d {
-                        weight: to_array(c.weight.val()),
-                        bias: c.bias.as_ref().map(|b| to_array(b.val())),
-                    }
-                }
-                (Op::Dense(i), _) => {
-                    let d = &self.denses[*i];
-                    LayerWeights::Dense {
-                        weight: to_array(d.weight.val().transpose()),
-                        bias: d.bias.as_ref().map(|b| to_array(b.val())),
-                    }
-                }
-                (Op::Norm(i), Layer::BatchNorm(b)) => {
-                    let n = &self.norms[*i];
-                    LayerWeights::BatchNorm {
-                        gamma: to_array(n.gamma.val()),
-                        beta: to_array(n.beta.val()),
-                        running_mean: to_array(n.running_mean.value()),
-                        running_var: to_array(n.running_var.value()),
-                        epsilon: b.epsilon,
-                    }
-                }
-                _ => continue,
-            };
-            out.layers.insert(node.name.clone(), w);
+            if let Some(w) = step.forward.weights(self) {
+                out.layers.insert(node.name.clone(), w);
+            }
         }
         out
     }
@@ -440,30 +219,5 @@ fn dims(b: &Batch) -> Vec<usize> {
     match b {
         Batch::Image(t) => t.dims().to_vec(),
         Batch::Flat(t) => t.dims().to_vec(),
-    }
-}
-
-fn image(b: Batch) -> Tensor<4> {
-    match b {
-        Batch::Image(t) => t,
-        Batch::Flat(_) => unreachable!("the IR checked that this layer reads a feature map"),
-    }
-}
-
-fn flat(b: Batch) -> Tensor<2> {
-    match b {
-        Batch::Flat(t) => t,
-        Batch::Image(t) => t.flatten(1, 3),
-    }
-}
-
-fn map(
-    b: Batch,
-    f4: impl Fn(Tensor<4>) -> Tensor<4>,
-    f2: impl Fn(Tensor<2>) -> Tensor<2>,
-) -> Batch {
-    match b {
-        Batch::Image(t) => Batch::Image(f4(t)),
-        Batch::Flat(t) => Batch::Flat(f2(t)),
     }
 }
