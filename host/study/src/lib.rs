@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use edgenas_model::cost::DType;
 use edgenas_model::error::FileError;
-use edgenas_model::named::StrategyName;
+use edgenas_model::named::{Named, StrategyName};
 use edgenas_model::space::{SearchSpace, load_space};
 use edgenas_model::training::TrainConfig;
 
@@ -325,33 +325,42 @@ pub enum ProxyName {
     GradNorm,
 }
 
-impl ProxyName {
-    /// Every proxy, in the order the docs and benchmarks list them.
-    pub const ALL: [ProxyName; 3] = [ProxyName::Naswot, ProxyName::Synflow, ProxyName::GradNorm];
+impl Named for ProxyName {
+    /// In the order the docs and benchmarks list them.
+    const ALL: &'static [ProxyName] = &[ProxyName::Naswot, ProxyName::Synflow, ProxyName::GradNorm];
 
-    /// The name on the command line and in JSON (`naswot`, `synflow`, `grad-norm`).
-    pub fn name(self) -> &'static str {
+    /// The name on the command line and in JSON.
+    fn name(self) -> &'static str {
         match self {
             ProxyName::Naswot => "naswot",
             ProxyName::Synflow => "synflow",
             ProxyName::GradNorm => "grad-norm",
         }
     }
+
+    fn help(self) -> &'static str {
+        match self {
+            ProxyName::Naswot => {
+                "NASWOT: how differently the rectified units switch for the samples of one batch"
+            }
+            ProxyName::Synflow => {
+                "Synflow: the signal the absolute-valued network passes, from an input of ones"
+            }
+            ProxyName::GradNorm => "Grad-norm: the size of the loss's gradient on one batch",
+        }
+    }
 }
 
-/// A proxy's name that is not one of [`ProxyName::ALL`].
+/// A proxy's name that is not one of [`ProxyName`]'s.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown proxy `{0}` (naswot, synflow or grad-norm)")]
+#[error("unknown proxy `{0}` ({names})", names = ProxyName::listed())]
 pub struct UnknownProxy(pub String);
 
 impl std::str::FromStr for ProxyName {
     type Err = UnknownProxy;
 
     fn from_str(text: &str) -> Result<ProxyName, UnknownProxy> {
-        ProxyName::ALL
-            .into_iter()
-            .find(|p| p.name() == text)
-            .ok_or_else(|| UnknownProxy(text.to_string()))
+        ProxyName::from_name(text).ok_or_else(|| UnknownProxy(text.to_string()))
     }
 }
 
@@ -694,7 +703,7 @@ mod tests {
 
     #[test]
     fn a_proxy_is_parsed_by_its_name_and_an_unknown_one_is_named() {
-        for p in ProxyName::ALL {
+        for &p in ProxyName::ALL {
             assert_eq!(p.name().parse::<ProxyName>(), Ok(p));
         }
         let err = "gradnorm".parse::<ProxyName>().unwrap_err();

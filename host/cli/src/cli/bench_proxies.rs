@@ -9,6 +9,7 @@ use anyhow::Result;
 use edgenas::candidate::Candidate;
 use edgenas::data::{Datasets, ForData};
 use edgenas::measure::spearman;
+use edgenas::named::Named;
 use edgenas::proxy::{self, ProxyError};
 use edgenas::rng::Rng;
 use edgenas::space::load_space;

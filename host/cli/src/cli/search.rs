@@ -11,13 +11,14 @@ use edgenas::board::load_board;
 use edgenas::cost::DType;
 use edgenas::export::write_path;
 use edgenas::measure::MeterChoice;
+use edgenas::named::Named;
 use edgenas::plan::{Plan, PlanOptions};
 use edgenas::report::study_html;
 use edgenas::search::{CandidateCounts, Event, Search, SearchConfig, Stop, Summary};
 use edgenas::space::load_space;
 use edgenas::strategy::{StrategyName, strategy};
 use edgenas::study::{
-    Fidelity, HEARTBEAT_TIMEOUT_SECONDS, Limits, Prescreen, Settings, Trial, TrialState,
+    Fidelity, HEARTBEAT_TIMEOUT_SECONDS, Limits, Prescreen, ProxyName, Settings, Trial, TrialState,
     UnknownProxy, worker_name,
 };
 use indicatif::{ProgressBar, ProgressStyle};
@@ -489,9 +490,10 @@ enum FidelityArg {
 /// `--prescreen PROXY:K`: a proxy's name and K, at least 2.
 fn prescreen(text: &str) -> Result<Prescreen, String> {
     let Some((proxy, k)) = text.split_once(':') else {
-        return Err(
-            "expected PROXY:K, such as naswot:8 (proxies: naswot, synflow, grad-norm)".into(),
-        );
+        return Err(format!(
+            "expected PROXY:K, such as naswot:8 (proxies: {})",
+            ProxyName::listed()
+        ));
     };
     Ok(Prescreen {
         proxy: proxy.parse().map_err(|e: UnknownProxy| e.to_string())?,
