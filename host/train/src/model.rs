@@ -10,10 +10,10 @@ use burn::prelude::*;
 use burn::tensor::Gradients;
 
 use edgenas_model::network::Network;
-use edgenas_model::weights::{Array, Weights};
+use edgenas_model::weights::Weights;
 
 use crate::TrainError;
-use crate::layers::{Build, Forward, burn};
+use crate::layers::{Build, Forward, burn, to_array};
 
 /// A node: its step, its inputs, and the last node that reads it (to free its tensor).
 #[derive(Clone, Debug)]
@@ -60,16 +60,6 @@ pub struct GraphModel {
     /// The node whose output is the logits (the network output, or the input of its softmax).
     #[module(skip)]
     logits: usize,
-}
-
-fn to_array<const D: usize>(t: Tensor<D>) -> Array {
-    let shape = t.dims().to_vec();
-    let data = t
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .expect("f32 tensor data");
-    Array { shape, data }
 }
 
 impl GraphModel {

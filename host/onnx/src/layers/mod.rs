@@ -4,8 +4,9 @@
 //!
 //! A layer type's model faces (shape, parameters, MACs, folding, lowering) are its file in
 //! `edgenas-model`'s `network/layers`; these are the faces that need ONNX, so they live in the
-//! crate that owns it. Adding a layer type here is its file, its arm in [`onnx`] and its op
-//! types in [`IMPORTS`].
+//! crate that owns it. Adding a layer type here is its file and its op types in [`IMPORTS`]
+//! ([`onnx`] follows `edgenas_model::with_layer!`, and does not compile until the file is
+//! there).
 
 mod activation;
 mod add;
@@ -62,21 +63,9 @@ pub(crate) trait OnnxLayer {
     }
 }
 
-/// The registry: the ONNX faces of each layer type.
+/// The registry: the ONNX faces of each layer type (`with_layer!` matches the types).
 pub(crate) fn onnx(layer: &Layer) -> &dyn OnnxLayer {
-    match layer {
-        Layer::Input(l) => l,
-        Layer::Conv2d(l) => l,
-        Layer::Dense(l) => l,
-        Layer::Pool(l) => l,
-        Layer::GlobalAvgPool(l) => l,
-        Layer::Add(l) => l,
-        Layer::Activation(l) => l,
-        Layer::BatchNorm(l) => l,
-        Layer::Flatten(l) => l,
-        Layer::Softmax(l) => l,
-        Layer::Zero(l) => l,
-    }
+    edgenas_model::with_layer!(layer, l => l)
 }
 
 /// Reads one ONNX node into the device graph: the node, its name, its output's name.

@@ -4,8 +4,8 @@
 //!
 //! A layer type's model faces are its file in `edgenas-model`'s `network/layers`, its ONNX
 //! faces its file in `edgenas-onnx`'s `layers`; these are the faces that need burn, so they
-//! live in the only crate that names it. Adding a layer type here is its file and its arm in
-//! [`burn`].
+//! live in the only crate that names it. Adding a layer type here is its file ([`burn`]
+//! follows `edgenas_model::with_layer!`, and does not compile until the file is there).
 
 mod activation;
 mod add;
@@ -52,21 +52,9 @@ pub(crate) trait Forward: Debug + Send + Sync {
     }
 }
 
-/// The registry: the burn faces of each layer type.
+/// The registry: the burn faces of each layer type (`with_layer!` matches the types).
 pub(crate) fn burn(layer: &Layer) -> &dyn BurnLayer {
-    match layer {
-        Layer::Input(l) => l,
-        Layer::Conv2d(l) => l,
-        Layer::Dense(l) => l,
-        Layer::Pool(l) => l,
-        Layer::GlobalAvgPool(l) => l,
-        Layer::Add(l) => l,
-        Layer::Activation(l) => l,
-        Layer::BatchNorm(l) => l,
-        Layer::Flatten(l) => l,
-        Layer::Softmax(l) => l,
-        Layer::Zero(l) => l,
-    }
+    edgenas_model::with_layer!(layer, l => l)
 }
 
 /// One node being built into a [`GraphModel`].
@@ -97,7 +85,7 @@ fn tensor_data(a: &Array) -> TensorData {
 }
 
 /// A tensor's values as an array.
-fn to_array<const D: usize>(t: Tensor<D>) -> Array {
+pub(crate) fn to_array<const D: usize>(t: Tensor<D>) -> Array {
     let shape = t.dims().to_vec();
     let data = t
         .into_data()

@@ -155,22 +155,33 @@ pub enum Layer {
     Zero(Zero),
 }
 
+/// `$body` with `$l` bound to the layer inside the [`Layer`] `$layer`, whatever its type: the
+/// one match on the layer types, with which each crate's registry of layer faces turns a
+/// layer into its trait object (`with_layer!(layer, l => l)`). A new layer type is its variant
+/// and its line here; each registry then fails to compile until its crate has the type's file.
+#[macro_export]
+macro_rules! with_layer {
+    ($layer:expr, $l:ident => $body:expr) => {
+        match $layer {
+            $crate::network::Layer::Input($l) => $body,
+            $crate::network::Layer::Conv2d($l) => $body,
+            $crate::network::Layer::Dense($l) => $body,
+            $crate::network::Layer::Pool($l) => $body,
+            $crate::network::Layer::GlobalAvgPool($l) => $body,
+            $crate::network::Layer::Add($l) => $body,
+            $crate::network::Layer::Activation($l) => $body,
+            $crate::network::Layer::BatchNorm($l) => $body,
+            $crate::network::Layer::Flatten($l) => $body,
+            $crate::network::Layer::Softmax($l) => $body,
+            $crate::network::Layer::Zero($l) => $body,
+        }
+    };
+}
+
 impl Layer {
     /// The layer as its trait object.
     pub fn op(&self) -> &dyn LayerOp {
-        match self {
-            Layer::Input(l) => l,
-            Layer::Conv2d(l) => l,
-            Layer::Dense(l) => l,
-            Layer::Pool(l) => l,
-            Layer::GlobalAvgPool(l) => l,
-            Layer::Add(l) => l,
-            Layer::Activation(l) => l,
-            Layer::BatchNorm(l) => l,
-            Layer::Flatten(l) => l,
-            Layer::Softmax(l) => l,
-            Layer::Zero(l) => l,
-        }
+        crate::with_layer!(self, l => l)
     }
 }
 
