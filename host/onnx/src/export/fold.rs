@@ -1,7 +1,8 @@
 //! Folding batch norms into the convolution or dense layer before them.
 
 use edgenas_model::cost::{Deployment, deployment};
-use edgenas_model::network::{Layer, Network};
+use edgenas_model::network::Network;
+use edgenas_model::network::layers::Fold;
 use edgenas_model::weights::{Array, LayerWeights, Weights};
 
 /// The weight and bias each convolution or dense node has once the batch norm after it (if the
@@ -26,7 +27,8 @@ pub(crate) fn folded(
             .clone()
             .unwrap_or_else(|| Array::full(&[channels], 0.0));
         let bn = net.consumers(id).into_iter().find(|&c| {
-            matches!(net.nodes[c].layer, Layer::BatchNorm(_)) && deployed[c] == Deployment::Merged
+            net.nodes[c].layer.op().fold() == Some(Fold::Weights)
+                && deployed[c] == Deployment::Merged
         });
         if let Some(bn) = bn {
             let name = &net.nodes[bn].name;
