@@ -13,20 +13,16 @@ use super::{Build, BurnLayer, Forward, map, single};
 use crate::TrainError;
 use crate::model::{Batch, GraphModel};
 
-/// The activation step.
-#[derive(Debug)]
-struct ActivationStep(ActivationKind);
-
 impl BurnLayer for Activation {
     fn build(&self, _x: &mut Build<'_>) -> Result<Arc<dyn Forward>, TrainError> {
-        Ok(Arc::new(ActivationStep(self.kind)))
+        Ok(Arc::new(self.clone()))
     }
 }
 
-impl Forward for ActivationStep {
+impl Forward for Activation {
     fn forward(&self, _model: &GraphModel, inputs: Vec<Batch>, _network_input: &Batch) -> Batch {
         let x = single(inputs);
-        match self.0 {
+        match self.kind {
             ActivationKind::Relu => map(x, relu, relu),
             ActivationKind::Relu6 => map(x, relu6, |t| t.clamp(0.0, 6.0)),
             ActivationKind::HardSwish => map(x, hard_swish, hard_swish),

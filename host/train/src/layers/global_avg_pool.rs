@@ -9,17 +9,13 @@ use super::{Build, BurnLayer, Forward, image, single};
 use crate::TrainError;
 use crate::model::{Batch, GraphModel};
 
-/// The global average pooling step.
-#[derive(Debug)]
-struct GlobalAvgPoolStep;
-
 impl BurnLayer for GlobalAvgPool {
     fn build(&self, _x: &mut Build<'_>) -> Result<Arc<dyn Forward>, TrainError> {
-        Ok(Arc::new(GlobalAvgPoolStep))
+        Ok(Arc::new(self.clone()))
     }
 }
 
-impl Forward for GlobalAvgPoolStep {
+impl Forward for GlobalAvgPool {
     fn forward(&self, _model: &GraphModel, inputs: Vec<Batch>, _network_input: &Batch) -> Batch {
         Batch::Image(adaptive_avg_pool2d(image(single(inputs)), [1, 1]))
     }

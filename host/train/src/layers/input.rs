@@ -8,17 +8,13 @@ use super::{Build, BurnLayer, Forward};
 use crate::TrainError;
 use crate::model::{Batch, GraphModel};
 
-/// The input node's step.
-#[derive(Debug)]
-struct InputStep;
-
 impl BurnLayer for Input {
     fn build(&self, _x: &mut Build<'_>) -> Result<Arc<dyn Forward>, TrainError> {
-        Ok(Arc::new(InputStep))
+        Ok(Arc::new(self.clone()))
     }
 }
 
-impl Forward for InputStep {
+impl Forward for Input {
     fn forward(&self, _model: &GraphModel, _inputs: Vec<Batch>, network_input: &Batch) -> Batch {
         network_input.clone()
     }

@@ -41,7 +41,7 @@ pub(crate) trait BurnLayer {
     }
 }
 
-/// One node's computation in a built model.
+/// One node's computation in a built model (a layer without parameters is its own step).
 pub(crate) trait Forward: Debug + Send + Sync {
     /// The node's output from its `inputs` (in input order); `network_input` is the batch the
     /// network was given.

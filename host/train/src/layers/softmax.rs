@@ -10,13 +10,9 @@ use super::{Build, BurnLayer, Forward, flat, single};
 use crate::TrainError;
 use crate::model::{Batch, GraphModel};
 
-/// The softmax step.
-#[derive(Debug)]
-struct SoftmaxStep;
-
 impl BurnLayer for Softmax {
     fn build(&self, _x: &mut Build<'_>) -> Result<Arc<dyn Forward>, TrainError> {
-        Ok(Arc::new(SoftmaxStep))
+        Ok(Arc::new(self.clone()))
     }
 
     fn ends_logits(&self) -> bool {
@@ -24,7 +20,7 @@ impl BurnLayer for Softmax {
     }
 }
 
-impl Forward for SoftmaxStep {
+impl Forward for Softmax {
     fn forward(&self, _model: &GraphModel, inputs: Vec<Batch>, _network_input: &Batch) -> Batch {
         Batch::Flat(softmax(flat(single(inputs)), 1))
     }

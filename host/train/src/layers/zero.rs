@@ -10,23 +10,19 @@ use super::{Build, BurnLayer, Forward};
 use crate::TrainError;
 use crate::model::{Batch, GraphModel};
 
-/// The zeros step, of one sample's shape.
-#[derive(Debug)]
-struct ZeroStep(Shape);
-
 impl BurnLayer for Zero {
     fn build(&self, _x: &mut Build<'_>) -> Result<Arc<dyn Forward>, TrainError> {
-        Ok(Arc::new(ZeroStep(self.shape)))
+        Ok(Arc::new(self.clone()))
     }
 }
 
-impl Forward for ZeroStep {
+impl Forward for Zero {
     fn forward(&self, _model: &GraphModel, _inputs: Vec<Batch>, network_input: &Batch) -> Batch {
         let (n, device) = match network_input {
             Batch::Image(t) => (t.dims()[0], t.device()),
             Batch::Flat(t) => (t.dims()[0], t.device()),
         };
-        match self.0 {
+        match self.shape {
             Shape::Image { c, h, w } => Batch::Image(Tensor::zeros([n, c, h, w], &device)),
             Shape::Vector(f) => Batch::Flat(Tensor::zeros([n, f], &device)),
         }
