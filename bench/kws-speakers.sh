@@ -6,7 +6,8 @@
 # figure than one split, since with few training voices the held-out one decides much.
 # Usage: bench/kws-speakers.sh GENOTYPE [EPOCHS] [DATA]
 #        (default 30 epochs, early-stopped; DATA 'audio-folder:../shared/data/fsdd#augment=3')
-# EDGENAS=path/to/edgenas uses that binary instead of building the release one.
+# EDGENAS=path/to/edgenas uses that binary instead of building the release one; FIRST_SEED=N
+# starts at seed N instead of 1 (another draw of splits, augmentations and initial weights).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 genotype=${1:?a genotype of the kws space, as a finalist genotype_text}
@@ -17,7 +18,8 @@ if [ -z "${EDGENAS:-}" ]; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for seed in $(seq 1 40); do
+first=${FIRST_SEED:-1}
+for seed in $(seq "$first" $((first + 39))); do
     "$EDGENAS" train --space kws --genotype "$genotype" --seed "$seed" --epochs "$epochs" \
         --data "$data" --out "$work/model" --json > "$work/$seed.json"
     # Stop once every speaker has been the test speaker.
