@@ -380,6 +380,7 @@ fn weighted(constants: &[u8], channels: usize) -> Result<Weighted<'_>, Error> {
     let (multiplier, shift) = rest.split_at(channels);
     Ok(Weighted {
         weights: i8s(w),
+        weights_and_after: i8s(constants),
         bias,
         multiplier,
         shift,

@@ -229,6 +229,8 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
             // The pairs of filters the assembly runs with their requantisation, at pairs of
             // pixels that both exist (assuming every filter's requantisation folds, as a
             // convolution's factor below 1/4 does).
+            // The groups of 4 values of the packed kernel's columns.
+            let column_groups = kernels::column_groups(reduction as usize) as u64;
             let filter_pairs = if dtype == "int8"
                 && groups == 1
                 && kernels::pairs_fit(oc as usize, reduction as usize)
@@ -273,7 +275,13 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
                     ("gathered", (pixels * reduction) as f64),
                     ("pairs", (pairs - filter_pairs) as f64),
                     ("filter_pairs", filter_pairs as f64),
-                    ("pair_steps", (pairs * reduction.div_ceil(4)) as f64),
+                    // The assembly's pairs read whole column groups; the others, groups of 4.
+                    (
+                        "pair_steps",
+                        (filter_pairs * column_groups
+                            + (pairs - filter_pairs) * reduction.div_ceil(4))
+                            as f64,
+                    ),
                     ("edge_outputs", (oc * edge_pixels) as f64),
                     ("inputs", input.elements() as f64),
                     ("hard_swish_outputs", activated),
@@ -290,8 +298,7 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
                     ("border_table", gathers.border_table as f64),
                     (
                         "unpacked",
-                        ((pixels.div_ceil(2) - gathers.pointwise_pairs) * reduction.div_ceil(4))
-                            as f64,
+                        ((pixels.div_ceil(2) - gathers.pointwise_pairs) * column_groups) as f64,
                     ),
                     (
                         "pointwise_groups",

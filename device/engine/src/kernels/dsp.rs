@@ -781,8 +781,11 @@ struct FilterPairsFrame {
     /// outputs to the next's (32).
     out: *mut i8,
     plane: u32,
-    /// The bytes of a filter's weights (36), and the end of the weights of the filters it
-    /// runs (40): where the next pair's first row would start after the last pair.
+    /// How far a row's pointer ends past the next row's start: the bytes of the groups it
+    /// reads less the bytes of a filter's weights (36); the bytes of a filter's weights (40);
+    /// and the end of the weights of the filters it runs (44): where the next pair's first row
+    /// would start after the last pair.
+    back: u32,
     row: u32,
     stop: *const u8,
 }
@@ -808,14 +811,19 @@ pub struct FilterOutputs<'a> {
 }
 
 /// The outputs of the first `2 · (filters / 2)` filters (`filters` is the length of
-/// `outputs.bias`; rows of `row` int8 weights, one after
-/// the other in `weights`; `row` a multiple of 8) at two neighbouring pixels whose columns are
-/// interleaved in `cols` (`row / 4` groups, as [`dot2x2_groups`] reads them), requantised by
+/// `outputs.bias`; rows of `row` int8 weights, one after the other at the start of `weights`)
+/// at two neighbouring pixels whose columns are interleaved in `cols` (an even number of
+/// groups, as [`dot2x2_groups`] reads them, covering at least `row` values), requantised by
 /// `outputs` ([`crate::requant::Folded`], saturated and clamped): filter `f`'s go to
-/// `out[f · plane]` and `out[f · plane + 1]`. A pair of filters per pass: [`dot2x2_groups`]'
-/// loop, then both filters' requantisation, their four outputs clamped at once and stored as two
-/// halfwords: 55 instructions besides the loop on a Cortex-M with the DSP extension; elsewhere
-/// the same arithmetic in Rust, so that it is tested on any host.
+/// `out[f · plane]` and `out[f · plane + 1]`.
+///
+/// Every row is read in whole groups, as many as `cols` has, so a row shorter than that reads
+/// the start of the next row, or past the last one into the rest of `weights`, which must hold
+/// those bytes: the columns' lanes past `row` must be 0, so that what is read there adds
+/// nothing. A pair of filters per pass: [`dot2x2_groups`]' loop, then both filters'
+/// requantisation, their four outputs clamped at once and stored as two halfwords: 56
+/// instructions besides the loop on a Cortex-M with the DSP extension; elsewhere the same
+/// arithmetic in Rust, so that it is tested on any host.
 #[inline(always)]
 pub fn filter_pairs(
     weights: &[u8],
@@ -825,20 +833,21 @@ pub fn filter_pairs(
     out: &mut [i8],
     plane: usize,
 ) {
+    let pairs = outputs.bias.len() / 2;
+    let read = 4 * cols.len();
+    assert!(
+        pairs > 0
+            && row > 0
+            && cols.len().is_multiple_of(2)
+            && read >= row
+            && weights.len() >= (2 * pairs - 1) * row + read
+            && outputs.multiplier.len() >= 2 * pairs
+            && outputs.shift.len() >= 2 * pairs
+            && plane > 0
+            && out.len() >= (2 * pairs - 1) * plane + 2
+    );
     #[cfg(all(feature = "dsp", target_arch = "arm"))]
     {
-        let pairs = outputs.bias.len() / 2;
-        assert!(
-            pairs > 0
-                && row > 0
-                && row.is_multiple_of(8)
-                && cols.len() == row / 4
-                && weights.len() >= 2 * pairs * row
-                && outputs.multiplier.len() >= 2 * pairs
-                && outputs.shift.len() >= 2 * pairs
-                && plane > 0
-                && out.len() >= (2 * pairs - 1) * plane + 2
-        );
         let mut frame = FilterPairsFrame {
             cols: cols.as_ptr(),
             bias: outputs.bias.as_ptr(),
@@ -849,11 +858,13 @@ pub fn filter_pairs(
             max: every_byte(outputs.max),
             out: out.as_mut_ptr(),
             plane: plane as u32,
+            back: (read - row) as u32,
             row: row as u32,
             stop: weights[2 * pairs * row..].as_ptr(),
         };
-        // SAFETY: pass j (j < pairs) reads filters 2j and 2j + 1's `row` weights (LDR, which a
-        // Cortex-M allows unaligned): within `weights`' first 2·pairs·row bytes; every group of
+        // SAFETY: pass j (j < pairs) reads `read` bytes from the starts of filters 2j and
+        // 2j + 1, (2j)·row and (2j + 1)·row (LDR, which a Cortex-M allows unaligned): the last
+        // ends at (2·pairs − 1)·row + read ≤ `weights`' length (asserted); every group of
         // `cols` (LDR, aligned as `u32`s); the pair's two biases, multipliers and shifts:
         // within the slices (asserted). It writes two bytes at out[(2j)·plane] and two at
         // out[(2j + 1)·plane]: the last ends at (2·pairs − 1)·plane + 2 ≤ out's length
@@ -928,13 +939,15 @@ pub fn filter_pairs(
                         "strh {a00}, [{x0}, {x1}]",
                         "add {x0}, {x0}, {x1}, lsl #1",
                         "str {x0}, [r7, #28]",
-                        // The next pair's rows: the first starts where the second's pointer
-                        // stopped; none when it is the weights' end.
-                        "ldr {x1}, [r7, #36]",
-                        "mov {p0}, {p1}",
-                        "add {p1}, {p1}, {x1}",
-                        "ldr {x0}, [r7, #40]",
-                        "cmp {p0}, {x0}",
+                        // The next pair's rows: the first starts `back` bytes before where
+                        // the second's pointer stopped; none when it is the weights' end.
+                        // (Three single loads: pipelined, one cycle fewer than an LDRD.)
+                        "ldr {x0}, [r7, #36]",
+                        "ldr {x1}, [r7, #40]",
+                        "ldr {c0}, [r7, #44]",
+                        "sub {p0}, {p1}, {x0}",
+                        "add {p1}, {p0}, {x1}",
+                        "cmp {p0}, {c0}",
                         "bne 3b",
                         "pop {{r7}}",
                         p0 = inout(reg) weights.as_ptr() => _,
@@ -953,9 +966,8 @@ pub fn filter_pairs(
                     )
                 };
             }
-            // Two groups more than a multiple of four (a row of 8 bytes more than a multiple of
-            // 16) enter at the pass's second half.
-            if row % 16 == 8 {
+            // Two groups more than a multiple of four enter at the pass's second half.
+            if cols.len() % 4 == 2 {
                 pairs!("b 4f")
             } else {
                 pairs!("")
@@ -973,8 +985,8 @@ pub fn filter_pairs(
             let v = round.wrapping_add(high as i32) >> (s - 32);
             v.clamp(-128, 127).clamp(o.min.into(), o.max.into()) as i8
         };
-        let filter = |f: usize| weights[f * row..(f + 1) * row].as_chunks::<4>().0;
-        for f in (0..o.bias.len() & !1).step_by(2) {
+        let filter = |f: usize| weights[f * row..f * row + read].as_chunks::<4>().0;
+        for f in (0..2 * pairs).step_by(2) {
             let [a, b, c, d] = dot2x2_groups(filter(f), filter(f + 1), cols);
             out[f * plane] = requantise(f, a);
             out[f * plane + 1] = requantise(f, b);

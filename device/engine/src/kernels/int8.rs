@@ -14,6 +14,9 @@ use crate::requant::{Requantizer, Rescale, div_round, requantize_narrow, round_s
 pub struct Weighted<'a> {
     /// Weights, one filter (or row) per output channel.
     pub weights: &'a [i8],
+    /// The weights and the constants stored after them: what a kernel that reads the last
+    /// filter in whole groups past its end may read ([`super::dsp::filter_pairs`]).
+    pub weights_and_after: &'a [i8],
     /// Biases.
     pub bias: &'a [i32],
     /// Requantisation multipliers of `input scale × weight scale / output scale`.

@@ -19,7 +19,7 @@ use crate::blob::{Geometry, OpKind, OpRecord};
 
 // Public so that the host's latency predictor counts the loops the packed convolution runs
 // with the kernel's own rules.
-pub use packed::{border_table, is_pointwise, pairs_fit};
+pub use packed::{border_table, column_groups, is_pointwise, pairs_fit};
 
 /// What the choice of an op's kernel and its working memory depend on: its kind, datum type,
 /// groups, window, stride and the maps it reads and writes (a dense layer's input is a map of

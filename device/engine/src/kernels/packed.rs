@@ -27,9 +27,16 @@ use crate::blob::{Geometry, OpRecord};
 use crate::requant::{MAX_SHIFT, Requantizer};
 
 /// Scratch bytes of an int8 convolution whose filters have `reduction` weights: the gathered
-/// bytes of two pixels, then their two unpacked columns, each rounded up to 4 values.
+/// bytes of two pixels, then their two unpacked columns, each of [`column_groups`] groups of 4
+/// values.
 pub fn conv_scratch_bytes(reduction: usize) -> usize {
-    6 * reduction.next_multiple_of(4)
+    6 * 4 * column_groups(reduction)
+}
+
+/// The groups of 4 values in a convolution's column of `reduction` values: an even number,
+/// as [`filter_pairs`] reads them (the lanes past the reduction are 0).
+pub fn column_groups(reduction: usize) -> usize {
+    2 * reduction.div_ceil(8)
 }
 
 /// Scratch bytes of an int8 dense layer with `features` inputs: one unpacked column.
@@ -311,8 +318,8 @@ fn gather(g: &Geometry, input: Map, x: &[u8], zero: u8, oy: usize, ox: usize, ra
 /// filter is computed as a pair with itself). `scratch` holds [`conv_scratch_bytes`] bytes.
 ///
 /// Where both pixels of a pair exist, the filters run in pairs in assembly with their
-/// requantisation ([`filter_pairs`]) when the reduction is a whole number of pairs of groups
-/// and every filter's requantisation folds ([`folded_outputs`]); a 1×1 convolution of stride
+/// requantisation ([`filter_pairs`], over the [`column_groups`] of any reduction) when every
+/// filter's requantisation folds ([`folded_outputs`]); a 1×1 convolution of stride
 /// 1 without padding unpacks both pixels' columns straight from the input ([`pointwise_pair`]).
 #[allow(clippy::too_many_arguments)]
 pub fn conv(
@@ -327,7 +334,7 @@ pub fn conv(
 ) {
     let [kh, kw] = op.geometry.kernel.map(usize::from);
     let k = input.channels * kh * kw;
-    let groups = k.div_ceil(4);
+    let groups = column_groups(k);
     let (raw, cols) = scratch.split_at_mut(2 * groups);
     // The gathered bytes of each pixel in whole words: the bytes past the reduction hold the
     // zero point, so that they unpack to lanes of 0.
@@ -335,8 +342,12 @@ pub fn conv(
     raw0[k..].fill(z.a as u8);
     raw1[k..].fill(z.a as u8);
     let cols: &mut [[u32; 4]] = bytemuck::cast_slice_mut(&mut cols[..4 * groups]);
+    // A 1×1 convolution's columns are unpacked in whole groups of its channels: the group
+    // past them, if any, stays 0.
+    cols[k.div_ceil(4)..].fill([0; 4]);
     let x: &[u8] = bytemuck::cast_slice(x);
     let weights: &[u8] = bytemuck::cast_slice(c.weights);
+    let readable: &[u8] = bytemuck::cast_slice(c.weights_and_after);
     let narrow = NarrowOutputs::of(op, c, z.y);
     let general = finish(op, c, z.y);
     let plane = output.plane();
@@ -366,7 +377,7 @@ pub fn conv(
         let out = &mut out[p..];
         let (paired, n) = match (&folded, &narrow) {
             (Some(f), Some(n)) if both => {
-                filter_pairs(filters, k, cols, f, out, plane);
+                filter_pairs(readable, k, cols, f, out, plane);
                 (output.channels & !1, n)
             }
             (_, Some(n)) => (0, n),
@@ -398,10 +409,10 @@ pub fn is_pointwise(g: &Geometry, k: usize) -> bool {
     g.kernel == [1, 1] && g.stride == [1, 1] && g.padding == [0, 0] && k.is_multiple_of(4)
 }
 
-/// Whether [`filter_pairs`] can run `filters` filters of `k` weights: a reduction in whole
-/// pairs of groups of 4, and at least two filters.
+/// Whether [`filter_pairs`] can run `filters` filters of `k` weights: at least two filters
+/// (it reads each row in [`column_groups`], into the constants after the last one).
 pub fn pairs_fit(filters: usize, k: usize) -> bool {
-    k > 0 && k.is_multiple_of(8) && filters >= 2
+    k > 0 && filters >= 2
 }
 
 /// The requantisation of `op`'s `filters` as [`filter_pairs`] runs it, when it can: their
@@ -572,14 +583,23 @@ mod tests {
     fn filter_pairs_and_pointwise_columns_equal_the_portable_kernel() {
         let mut rng = Rng(0x6a09_e667_f3bc_c908);
         let (mut paired, mut pointwise) = (0, 0);
-        // Reductions in whole pairs of groups, shifts that fold: the path of filter_pairs (in
-        // assembly on a Cortex-M), with odd and even planes and filter counts.
+        // Shifts that fold: the path of filter_pairs (in assembly on a Cortex-M), with odd and
+        // even planes and filter counts, and reductions of whole pairs of groups and of any
+        // other length (read in whole pairs of groups into the constants after the weights).
         for case in 0..200 {
             let kernel = [1, 1, 3][rng.below(3)];
             let pad = if kernel == 1 { 0 } else { rng.below(2) };
             let side = |rng: &mut Rng| kernel - 2 * pad + rng.below(5);
+            let channels = match rng.below(3) {
+                0 => 1 + rng.below(7),
+                _ => 8 * (1 + rng.below(3)),
+            };
             let input = Map {
-                channels: 8 * (1 + rng.below(3)),
+                channels: if kernel == 1 {
+                    channels.next_multiple_of(4)
+                } else {
+                    channels
+                },
                 height: side(&mut rng),
                 width: side(&mut rng),
             };

@@ -44,11 +44,16 @@ impl Rng {
 
 /// Random weights, biases and requantisation constants of `channels` filters of `k`.
 pub struct Constants {
+    /// The weights, then [`AFTER`] random bytes (what a blob stores after them is never 0s).
     pub weights: Vec<i8>,
     pub bias: Vec<i32>,
     pub multiplier: Vec<i32>,
     pub shift: Vec<i32>,
 }
+
+/// The bytes after a test's weights: as many as the shortest constants after a blob's (the
+/// biases, multipliers and shifts of 2 filters).
+const AFTER: usize = 24;
 
 impl Constants {
     pub fn random(
@@ -59,7 +64,7 @@ impl Constants {
         shift: core::ops::Range<i32>,
     ) -> Constants {
         Constants {
-            weights: rng.bytes(channels * k),
+            weights: rng.bytes(channels * k + AFTER),
             bias: rng.words(channels, bias),
             multiplier: rng.words(channels, 1 << 29..i32::MAX),
             shift: rng.words(channels, shift),
@@ -68,7 +73,8 @@ impl Constants {
 
     pub fn weighted(&self) -> Weighted<'_> {
         Weighted {
-            weights: &self.weights,
+            weights: &self.weights[..self.weights.len() - AFTER],
+            weights_and_after: &self.weights,
             bias: &self.bias,
             multiplier: &self.multiplier,
             shift: &self.shift,
