@@ -20,7 +20,7 @@
 use super::Map;
 use super::dsp::{
     FilterOutputs, dot2x2_groups, filter_pairs, mac2x2, pointwise_columns, smlad, ssub16, sxtb16,
-    sxtb16_ror8,
+    sxtb16_ror8, unpack_pair,
 };
 use super::int8::{NarrowOutputs, Weighted, Zeros, finish, output_channels};
 use crate::blob::{Geometry, OpRecord};
@@ -78,15 +78,22 @@ fn lanes(raw: &[u8], zero: i32) -> impl Iterator<Item = [u32; 2]> + '_ {
         .chain(last)
 }
 
-/// Writes the lanes of `raw` minus `zero` ([`unpack`]) into column `H` (0 or 1) of the
-/// interleaved `cols` (per group of 4 values: the even words of columns 0 and 1, then their
-/// odd words).
+/// Writes the lanes of `raw0` and `raw1` minus `zero` ([`unpack`]) into the interleaved `cols`
+/// (per group of 4 values: the even words of columns 0 and 1, then their odd words); in
+/// assembly on a Cortex-M with the DSP extension ([`unpack_pair`]).
 // Not inlined: inside `conv` the loop spilled its pointers (18 instructions a word, not 8).
 #[inline(never)]
-fn unpack_into<const H: usize>(raw: &[[u8; 4]], zero: i32, cols: &mut [[u32; 4]]) {
+fn unpack_columns(raw0: &[[u8; 4]], raw1: &[[u8; 4]], zero: i32, cols: &mut [[u32; 4]]) {
     let z = zero_lanes(zero);
-    for (c, w) in cols.iter_mut().zip(raw) {
-        [c[H], c[2 + H]] = unpack(u32::from_le_bytes(*w), z);
+    if unpack_pair(raw0, raw1, z, cols) {
+        return;
+    }
+    for ((c, w0), w1) in cols.iter_mut().zip(raw0).zip(raw1) {
+        let ([e0, o0], [e1, o1]) = (
+            unpack(u32::from_le_bytes(*w0), z),
+            unpack(u32::from_le_bytes(*w1), z),
+        );
+        *c = [e0, e1, o0, o1];
     }
 }
 
@@ -371,8 +378,7 @@ pub fn conv(
                     gather(g, input, x, zero, q / w, q % w, in1);
                 }
             }
-            unpack_into::<0>(raw0.as_chunks::<4>().0, z.a, cols);
-            unpack_into::<1>(raw1.as_chunks::<4>().0, z.a, cols);
+            unpack_columns(raw0.as_chunks::<4>().0, raw1.as_chunks::<4>().0, z.a, cols);
         }
         let out = &mut out[p..];
         let (paired, n) = match (&folded, &narrow) {
