@@ -14,8 +14,9 @@
 //! by the block); the rows of a
 //! depthwise 3×3 channel ([`depthwise_rows`]), which read the plane and the frame they are
 //! given and write the output and the frame's row counter; the copy of a channel into that
-//! plane ([`widen_rows`]); and the columns of two pixels of a 1×1 convolution, unpacked
-//! straight from its input ([`pointwise_columns`]).
+//! plane ([`widen_rows`]); the columns of two pixels of a 1×1 convolution, unpacked
+//! straight from its input ([`pointwise_columns`]); two pixels' 3×3 windows copied from the
+//! input ([`pair_windows`]) and their columns unpacked from those bytes ([`unpack_pair`]).
 
 /// A multiply-accumulate of one instruction, `$insn acc, a, b, acc`, on a Cortex-M with the
 /// DSP extension; elsewhere `$portable(a, b, acc)`.
@@ -364,6 +365,83 @@ pub fn unpack_pair(raw0: &[[u8; 4]], raw1: &[[u8; 4]], zero: u32, cols: &mut [[u
     #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
     {
         let _ = (raw0, raw1, zero, cols);
+        false
+    }
+}
+
+/// The 3×3 windows of two neighbouring pixels, channel after channel, into `raw0` and `raw1`
+/// (9 bytes a channel, as many channels as both have whole windows): in each of `x`'s channels
+/// (`plane` bytes apart) the first window's corner is `at` and its rows are `width` apart, and
+/// one word loaded from each row gives both pixels' 3 taps (the word's bytes 0–2 and 1–3).
+/// `true` when done: only on a Cortex-M with the DSP extension (21 instructions a channel:
+/// three loads, the first two rows stored as overlapping words, the last as a halfword and a
+/// byte, so that nothing is written past a channel's 9 bytes); elsewhere `false`, and the
+/// caller copies them in Rust.
+#[inline(always)]
+pub fn pair_windows(
+    x: &[u8],
+    at: usize,
+    plane: usize,
+    width: usize,
+    raw0: &mut [u8],
+    raw1: &mut [u8],
+) -> bool {
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    {
+        let channels = raw0.len().min(raw1.len()) / 9;
+        if channels == 0 {
+            return true;
+        }
+        assert!((channels - 1) * plane + at + 2 * width + 4 <= x.len());
+        // SAFETY: channel c < channels reads one word at each of at + c·plane + r·width for
+        // r < 3 (LDR, which a Cortex-M allows unaligned): the last ends at (channels − 1)·plane
+        // + at + 2·width + 4 ≤ x's length (asserted). It writes the bytes 9c to 9c + 8 of
+        // `raw0` and of `raw1` (STR and STRH unaligned, STRB): within both (channels ≤ their
+        // lengths / 9). The loop stops when raw0's pointer reaches the end of its last window.
+        // The pointers it advances are its own copies. CMP sets the flags.
+        unsafe {
+            core::arch::asm!(
+                "2:",
+                "ldr {a}, [{s}]",
+                "ldr {b}, [{s}, {w}]",
+                "ldr {c}, [{s}, {w}, lsl #1]",
+                "add {s}, {s}, {plane}",
+                // Rows 0 and 1 as words (their fourth bytes are overwritten next), row 2 as a
+                // halfword and a byte.
+                "str {a}, [{d0}]",
+                "lsr {a}, {a}, #8",
+                "str {a}, [{d1}]",
+                "str {b}, [{d0}, #3]",
+                "lsr {b}, {b}, #8",
+                "str {b}, [{d1}, #3]",
+                "strh {c}, [{d0}, #6]",
+                "lsr {a}, {c}, #16",
+                "strb {a}, [{d0}, #8]",
+                "lsr {a}, {c}, #8",
+                "strh {a}, [{d1}, #6]",
+                "lsr {a}, {c}, #24",
+                "strb {a}, [{d1}, #8]",
+                "add {d0}, {d0}, #9",
+                "add {d1}, {d1}, #9",
+                "cmp {d0}, {end}",
+                "bne 2b",
+                s = inout(reg) x[at..].as_ptr() => _,
+                w = in(reg) width,
+                plane = in(reg) plane,
+                d0 = inout(reg) raw0.as_mut_ptr() => _,
+                d1 = inout(reg) raw1.as_mut_ptr() => _,
+                end = in(reg) raw0[9 * channels..].as_ptr(),
+                a = out(reg) _,
+                b = out(reg) _,
+                c = out(reg) _,
+                options(nostack),
+            )
+        };
+        true
+    }
+    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+    {
+        let _ = (x, at, plane, width, raw0, raw1);
         false
     }
 }

@@ -19,8 +19,8 @@
 
 use super::Map;
 use super::dsp::{
-    FilterOutputs, dot2x2_groups, filter_pairs, mac2x2, pointwise_columns, smlad, ssub16, sxtb16,
-    sxtb16_ror8, unpack_pair,
+    FilterOutputs, dot2x2_groups, filter_pairs, mac2x2, pair_windows, pointwise_columns, smlad,
+    ssub16, sxtb16, sxtb16_ror8, unpack_pair,
 };
 use super::int8::{NarrowOutputs, Weighted, Zeros, finish, output_channels};
 use crate::blob::{Geometry, OpRecord};
@@ -181,9 +181,13 @@ fn copy_3x3(dst: &mut [u8], src: &[u8], width: usize) {
 /// The receptive fields of two neighbouring output pixels of a row under a 3×3 window of stride
 /// 1, both inside the map, into `raw0` and `raw1`: per channel and kernel row, one 4-byte load
 /// `at` the first window's corner gives both pixels' 3 taps.
+/// In assembly on a Cortex-M with the DSP extension ([`pair_windows`]).
 #[inline(never)]
 fn gather_3x3_pair(input: Map, x: &[u8], at: usize, raw0: &mut [u8], raw1: &mut [u8]) {
     let (plane, width) = (input.plane(), input.width);
+    if pair_windows(x, at, plane, width, raw0, raw1) {
+        return;
+    }
     let windows = raw0.chunks_exact_mut(9).zip(raw1.chunks_exact_mut(9));
     for (c, (d0, d1)) in windows.enumerate() {
         let src = &x[c * plane + at..];
