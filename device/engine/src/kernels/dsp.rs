@@ -16,7 +16,8 @@
 //! given and write the output and the frame's row counter; the copy of a channel into that
 //! plane ([`widen_rows`]); the columns of two pixels of a 1×1 convolution, unpacked
 //! straight from its input ([`pointwise_columns`]); two pixels' 3×3 windows copied from the
-//! input ([`pair_windows`]) and their columns unpacked from those bytes ([`unpack_pair`]).
+//! input ([`pair_windows`]) and their columns unpacked from those bytes ([`unpack_pair`]); the
+//! 3×3 windows of a pixel on the border ([`border_windows`]).
 
 /// A multiply-accumulate of one instruction, `$insn acc, a, b, acc`, on a Cortex-M with the
 /// DSP extension; elsewhere `$portable(a, b, acc)`.
@@ -442,6 +443,98 @@ pub fn pair_windows(
     #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
     {
         let _ = (x, at, plane, width, raw0, raw1);
+        false
+    }
+}
+
+/// The 3×3 windows of a pixel whose window crosses the map's border, channel after channel,
+/// into `raw` (9 bytes a channel, as many channels as it has whole windows): each window is
+/// the padding value `zero` everywhere, then the `rows` rows of `run` taps (1 to 3) that lie
+/// inside the map, read from `at` in each of `x`'s channels (`plane` bytes apart; rows `width`
+/// apart) and written from tap `to` of the window on (rows 3 apart). `true` when done: only on a
+/// Cortex-M with the DSP extension, for at least one row and one tap (about 30 instructions a
+/// channel: the padding in three stores, then a load and a store per row and per halfword or
+/// byte of its run), where the Rust's table of taps took about 70 cycles; elsewhere `false`,
+/// and the caller gathers them in Rust.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn border_windows(
+    x: &[u8],
+    at: usize,
+    plane: usize,
+    width: usize,
+    [rows, run, to]: [usize; 3],
+    zero: u8,
+    raw: &mut [u8],
+) -> bool {
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    {
+        let channels = raw.len() / 9;
+        let fits = rows > 0 && (1..=3).contains(&run) && to + 3 * (rows - 1) + run <= 9;
+        if channels == 0 || !fits {
+            return channels == 0;
+        }
+        assert!((channels - 1) * plane + at + (rows - 1) * width + run <= x.len());
+        // SAFETY: channel c < channels reads `run` bytes at each of at + c·plane + r·width for
+        // r < rows (LDRH unaligned, LDRB): the last ends at (channels − 1)·plane + at + (rows −
+        // 1)·width + run ≤ x's length (asserted). It writes the bytes 9c to 9c + 8 of `raw`
+        // (STR unaligned, STRB; the runs at 9c + to + 3r, within them: to + 3·(rows − 1) + run
+        // ≤ 9, checked), within it (channels ≤ its length / 9). The loops stop when their
+        // counts run out and when raw's pointer reaches the end of its last window. The
+        // pointers and counts it advances are its own copies. SUBS and CMP set the flags.
+        unsafe {
+            macro_rules! windows {
+                ($($copy:literal),+) => {
+                    core::arch::asm!(
+                        "2:",
+                        "str {z}, [{d}]",
+                        "str {z}, [{d}, #4]",
+                        "strb {z}, [{d}, #8]",
+                        "mov {r}, {s}",
+                        "add {o}, {d}, {to}",
+                        "mov {n}, {rows}",
+                        "3:",
+                        $($copy,)+
+                        "add {r}, {r}, {w}",
+                        "add {o}, {o}, #3",
+                        "subs {n}, {n}, #1",
+                        "bne 3b",
+                        "add {s}, {s}, {plane}",
+                        "add {d}, {d}, #9",
+                        "cmp {d}, {end}",
+                        "bne 2b",
+                        s = inout(reg) x[at..].as_ptr() => _,
+                        w = in(reg) width,
+                        plane = in(reg) plane,
+                        rows = in(reg) rows,
+                        to = in(reg) to,
+                        z = in(reg) every_byte(zero as i8),
+                        d = inout(reg) raw.as_mut_ptr() => _,
+                        end = in(reg) raw[9 * channels..].as_ptr(),
+                        r = out(reg) _,
+                        o = out(reg) _,
+                        n = out(reg) _,
+                        v = out(reg) _,
+                        options(nostack),
+                    )
+                };
+            }
+            match run {
+                1 => windows!("ldrb {v}, [{r}]", "strb {v}, [{o}]"),
+                2 => windows!("ldrh {v}, [{r}]", "strh {v}, [{o}]"),
+                _ => windows!(
+                    "ldrh {v}, [{r}]",
+                    "strh {v}, [{o}]",
+                    "ldrb {v}, [{r}, #2]",
+                    "strb {v}, [{o}, #2]"
+                ),
+            }
+        };
+        true
+    }
+    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+    {
+        let _ = (x, at, plane, width, rows, run, to, zero, raw);
         false
     }
 }

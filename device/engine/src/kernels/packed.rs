@@ -19,8 +19,8 @@
 
 use super::Map;
 use super::dsp::{
-    FilterOutputs, dot2x2_groups, filter_pairs, mac2x2, pair_windows, pointwise_columns, smlad,
-    ssub16, sxtb16, sxtb16_ror8, unpack_pair,
+    FilterOutputs, border_windows, dot2x2_groups, filter_pairs, mac2x2, pair_windows,
+    pointwise_columns, smlad, ssub16, sxtb16, sxtb16_ror8, unpack_pair,
 };
 use super::int8::{NarrowOutputs, Weighted, Zeros, finish, output_channels};
 use crate::blob::{Geometry, OpRecord};
@@ -302,7 +302,13 @@ fn gather(g: &Geometry, input: Map, x: &[u8], zero: u8, oy: usize, ox: usize, ra
     };
     match border_table(kh * kw) {
         9 => {
-            // The usual 3×3: a table the compiler knows the length of.
+            // The usual 3×3: in assembly on a Cortex-M with the DSP extension, else through a
+            // table the compiler knows the length of.
+            let corner = (y0 + ky0 as isize) as usize * input.width + (x0 + kx0 as isize) as usize;
+            let runs = [ky1 - ky0, kx1 - kx0, 3 * ky0 + kx0];
+            if border_windows(x, corner, plane, input.width, runs, zero, raw) {
+                return;
+            }
             let mut table = [u32::MAX; 9];
             fill(&mut table);
             return gather_through(&table, input, x, zero, raw);
