@@ -17,7 +17,7 @@
 //! plane ([`widen_rows`]); the columns of two pixels of a 1×1 convolution, unpacked
 //! straight from its input ([`pointwise_columns`]); two pixels' 3×3 windows copied from the
 //! input ([`pair_windows`]) and their columns unpacked from those bytes ([`unpack_pair`]); the
-//! 3×3 windows of a pixel on the border ([`border_windows`]).
+//! 3×3 windows of one pixel ([`windows_3x3`]).
 
 /// A multiply-accumulate of one instruction, `$insn acc, a, b, acc`, on a Cortex-M with the
 /// DSP extension; elsewhere `$portable(a, b, acc)`.
@@ -447,18 +447,18 @@ pub fn pair_windows(
     }
 }
 
-/// The 3×3 windows of a pixel whose window crosses the map's border, channel after channel,
-/// into `raw` (9 bytes a channel, as many channels as it has whole windows): each window is
-/// the padding value `zero` everywhere, then the `rows` rows of `run` taps (1 to 3) that lie
-/// inside the map, read from `at` in each of `x`'s channels (`plane` bytes apart; rows `width`
+/// The 3×3 windows of a pixel, channel after channel, into `raw` (9 bytes a channel, as many
+/// channels as it has whole windows): each window is the padding value `zero` everywhere, then
+/// the `rows` rows of `run` taps (1 to 3) that lie inside the map (3 of 3 away from its border), read from `at` in each of `x`'s channels (`plane` bytes apart; rows `width`
 /// apart) and written from tap `to` of the window on (rows 3 apart). `true` when done: only on a
 /// Cortex-M with the DSP extension, for at least one row and one tap (about 30 instructions a
 /// channel: the padding in three stores, then a load and a store per row and per halfword or
-/// byte of its run), where the Rust's table of taps took about 70 cycles; elsewhere `false`,
+/// byte of its run), where the Rust took about 70 cycles (a table of taps on the border, a
+/// copy of 9 bytes inside); elsewhere `false`,
 /// and the caller gathers them in Rust.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn border_windows(
+pub fn windows_3x3(
     x: &[u8],
     at: usize,
     plane: usize,

@@ -19,8 +19,8 @@
 
 use super::Map;
 use super::dsp::{
-    FilterOutputs, border_windows, dot2x2_groups, filter_pairs, mac2x2, pair_windows,
-    pointwise_columns, smlad, ssub16, sxtb16, sxtb16_ror8, unpack_pair,
+    FilterOutputs, dot2x2_groups, filter_pairs, mac2x2, pair_windows, pointwise_columns, smlad,
+    ssub16, sxtb16, sxtb16_ror8, unpack_pair, windows_3x3,
 };
 use super::int8::{NarrowOutputs, Weighted, Zeros, finish, output_channels};
 use crate::blob::{Geometry, OpRecord};
@@ -253,6 +253,23 @@ fn gather(g: &Geometry, input: Map, x: &[u8], zero: u8, oy: usize, ox: usize, ra
     let x0 = (ox * usize::from(g.stride[1])) as isize - isize::from(g.padding[1]);
     let inside = |v: isize, n: usize, k: usize| v >= 0 && v as usize + k <= n;
     let plane = input.plane();
+    // The taps of the window that lie inside the map, from `lo` to `hi` along one axis.
+    let clip = |start: isize, k: usize, n: usize| {
+        let lo = (-start).clamp(0, k as isize) as usize;
+        let hi = (n as isize - start).clamp(lo as isize, k as isize) as usize;
+        (lo, hi)
+    };
+    let (ky0, ky1) = clip(y0, kh, input.height);
+    let (kx0, kx1) = clip(x0, kw, input.width);
+    if [kh, kw] == [3, 3] {
+        // In assembly on a Cortex-M with the DSP extension: per channel the padding value, then
+        // the rows of the window that lie inside the map (all of them away from the border).
+        let corner = (y0 + ky0 as isize) as usize * input.width + (x0 + kx0 as isize) as usize;
+        let runs = [ky1 - ky0, kx1 - kx0, 3 * ky0 + kx0];
+        if windows_3x3(x, corner, plane, input.width, runs, zero, raw) {
+            return;
+        }
+    }
     if inside(y0, input.height, kh) && inside(x0, input.width, kw) && kh * kw == 1 {
         // One tap per channel: a strided gather.
         let at = y0 as usize * input.width + x0 as usize;
@@ -284,13 +301,6 @@ fn gather(g: &Geometry, input: Map, x: &[u8], zero: u8, oy: usize, ox: usize, ra
     // The window crosses the border: per channel, the padding value everywhere, then the
     // rows and columns of the window that lie inside the map (a table of taps for windows of
     // up to BORDER_TAPS taps).
-    let clip = |start: isize, k: usize, n: usize| {
-        let lo = (-start).clamp(0, k as isize) as usize;
-        let hi = (n as isize - start).clamp(lo as isize, k as isize) as usize;
-        (lo, hi)
-    };
-    let (ky0, ky1) = clip(y0, kh, input.height);
-    let (kx0, kx1) = clip(x0, kw, input.width);
     // Where each tap lies in a channel (out of it for a padding tap), once for all channels.
     let fill = |table: &mut [u32]| {
         for ky in ky0..ky1 {
@@ -302,13 +312,7 @@ fn gather(g: &Geometry, input: Map, x: &[u8], zero: u8, oy: usize, ox: usize, ra
     };
     match border_table(kh * kw) {
         9 => {
-            // The usual 3×3: in assembly on a Cortex-M with the DSP extension, else through a
-            // table the compiler knows the length of.
-            let corner = (y0 + ky0 as isize) as usize * input.width + (x0 + kx0 as isize) as usize;
-            let runs = [ky1 - ky0, kx1 - kx0, 3 * ky0 + kx0];
-            if border_windows(x, corner, plane, input.width, runs, zero, raw) {
-                return;
-            }
+            // The usual 3×3: a table the compiler knows the length of.
             let mut table = [u32::MAX; 9];
             fill(&mut table);
             return gather_through(&table, input, x, zero, raw);
