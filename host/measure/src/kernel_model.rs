@@ -226,11 +226,11 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
             } else {
                 PackedGathers::default()
             };
+            // The groups of 4 values of the packed kernel's columns.
+            let column_groups = kernels::column_groups(reduction as usize) as u64;
             // The pairs of filters the assembly runs with their requantisation, at pairs of
             // pixels that both exist (assuming every filter's requantisation folds, as a
             // convolution's factor below 1/4 does).
-            // The groups of 4 values of the packed kernel's columns.
-            let column_groups = kernels::column_groups(reduction as usize) as u64;
             let filter_pairs = if dtype == "int8"
                 && groups == 1
                 && kernels::pairs_fit(oc as usize, reduction as usize)

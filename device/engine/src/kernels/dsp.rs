@@ -449,13 +449,13 @@ pub fn pair_windows(
 
 /// The 3×3 windows of a pixel, channel after channel, into `raw` (9 bytes a channel, as many
 /// channels as it has whole windows): each window is the padding value `zero` everywhere, then
-/// the `rows` rows of `run` taps (1 to 3) that lie inside the map (3 of 3 away from its border), read from `at` in each of `x`'s channels (`plane` bytes apart; rows `width`
-/// apart) and written from tap `to` of the window on (rows 3 apart). `true` when done: only on a
+/// the `rows` rows of `run` taps (1 to 3) that lie inside the map (3 of 3 away from its
+/// border), read from `at` in each of `x`'s channels (`plane` bytes apart; rows `width` apart)
+/// and written from tap `to` of the window on (rows 3 apart). `true` when done: only on a
 /// Cortex-M with the DSP extension, for at least one row and one tap (about 30 instructions a
 /// channel: the padding in three stores, then a load and a store per row and per halfword or
 /// byte of its run), where the Rust took about 70 cycles (a table of taps on the border, a
-/// copy of 9 bytes inside); elsewhere `false`,
-/// and the caller gathers them in Rust.
+/// copy of 9 bytes inside); elsewhere `false`, and the caller gathers them in Rust.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn windows_3x3(
