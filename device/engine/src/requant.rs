@@ -184,6 +184,22 @@ impl Rescale {
         self.finish(self.start + lifted * i64::from(self.multipliers[0]))
     }
 
+    /// The rescaling as [`crate::kernels`]' assembly of an Add runs it, when its shift takes
+    /// only the high word of the sum (a shift of 10 to 32): the output's zero point folded into
+    /// the start value, `zero · 2³²`, so that the high word is the output before its saturation.
+    /// Exact: the high word before the zero point is under 2^30 in size (`|start| < 2^61`,
+    /// each lifted term under 2^60), so neither the 64-bit sum nor the 32-bit addition of the
+    /// zero point can overflow. `None` for a shift over 32 or under 10.
+    pub fn high_word(&self) -> Option<HighWordSum> {
+        (self.high && self.shift == 0).then(|| HighWordSum {
+            start: self.start + (i64::from(self.zero) << 32),
+            multipliers: self.multipliers,
+            lift: self.lift,
+            min: self.min as i8,
+            max: self.max as i8,
+        })
+    }
+
     #[inline(always)]
     fn finish(&self, sum: i64) -> i8 {
         let v = if self.high {
@@ -193,6 +209,35 @@ impl Rescale {
             (sum >> self.shift).clamp(i32::MIN.into(), i32::MAX.into()) as i32
         };
         v.saturating_add(self.zero).clamp(self.min, self.max) as i8
+    }
+}
+
+/// [`Rescale::two`] for a shift of 10 to 32 ([`Rescale::high_word`]): the output of inputs `a`
+/// and `b` is the high word of `start + (a << lift)·m₀ + (b << lift)·m₁`, saturated to int8 and
+/// clamped to `min..=max`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HighWordSum {
+    /// The start value, with the output's zero point folded in.
+    pub start: i64,
+    /// The inputs' multipliers.
+    pub multipliers: [i32; 2],
+    /// The inputs' lift (0 to 22 bits).
+    pub lift: u32,
+    /// The fused activation's bounds.
+    pub min: i8,
+    /// See `min`.
+    pub max: i8,
+}
+
+impl HighWordSum {
+    /// The output of inputs `a` and `b`.
+    #[inline(always)]
+    pub fn two(&self, a: i8, b: i8) -> i8 {
+        let [ma, mb] = self.multipliers;
+        let term = |q: i8, m: i32| i64::from(i32::from(q) << self.lift) * i64::from(m);
+        let high = ((self.start + term(a, ma) + term(b, mb)) >> 32) as i32;
+        high.clamp(-128, 127)
+            .clamp(self.min.into(), self.max.into()) as i8
     }
 }
 
@@ -264,7 +309,7 @@ mod tests {
             x ^= x << 17;
             x
         };
-        let mut inside = 0;
+        let (mut inside, mut high_words) = (0, 0);
         for _ in 0..100_000 {
             let (r, q) = (next(), next());
             let m = [r as i32, (r >> 32) as i32];
@@ -276,6 +321,10 @@ mod tests {
             let sum = (a as i64 - za as i64) * m[0] as i64 + (b as i64 - zb as i64) * m[1] as i64;
             let want = saturate(round_shift(sum, shift) + zy as i64, lo, hi);
             assert_eq!(rescale.two(a, b), want, "{a} {b} {m:?} {shift}");
+            if let Some(high) = rescale.high_word() {
+                assert_eq!(high.two(a, b), want, "high word: {a} {b} {m:?} {shift}");
+                high_words += 1;
+            }
             let one = Rescale::new([m[0], 0], [za.into(), 0], shift, zy.into(), lo, hi);
             let sum = (a as i64 - za as i64) * m[0] as i64;
             let want_one = saturate(round_shift(sum, shift) + zy as i64, lo, hi);
@@ -284,6 +333,8 @@ mod tests {
         }
         // Not every case a clamp: the arithmetic itself is compared.
         assert!(inside > 5_000, "{inside}");
+        // Shifts of 10 to 32: about a sixth of them.
+        assert!(high_words > 10_000, "{high_words}");
     }
 
     #[test]

@@ -282,6 +282,12 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
                             + (pairs - filter_pairs) * reduction.div_ceil(4))
                             as f64,
                     ),
+                    // The assembly's passes of up to eight groups: the first of a pair's
+                    // takes what is left over a multiple of eight.
+                    (
+                        "pair_passes",
+                        (filter_pairs * column_groups.div_ceil(8)) as f64,
+                    ),
                     ("edge_outputs", (oc * edge_pixels) as f64),
                     ("inputs", input.elements() as f64),
                     ("hard_swish_outputs", activated),

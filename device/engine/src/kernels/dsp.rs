@@ -17,7 +17,10 @@
 //! plane ([`widen_rows`]); the columns of two pixels of a 1×1 convolution, unpacked
 //! straight from its input ([`pointwise_columns`]); two pixels' 3×3 windows copied from the
 //! input ([`pair_windows`]) and their columns unpacked from those bytes ([`unpack_pair`]); the
-//! 3×3 windows of one pixel ([`windows_3x3`]).
+//! 3×3 windows of one pixel ([`windows_3x3`]); the sums of an Add, rescaled
+//! ([`high_word_sums`]), which read its inputs and write its output in place or not.
+
+use crate::requant::HighWordSum;
 
 /// A multiply-accumulate of one instruction, `$insn acc, a, b, acc`, on a Cortex-M with the
 /// DSP extension; elsewhere `$portable(a, b, acc)`.
@@ -230,6 +233,64 @@ macro_rules! dot2x2_four_groups {
             dot2x2_group!(),
             "\n",
             dot2x2_group!(),
+        )
+    };
+}
+
+/// One group of 4 values of two weight rows against two interleaved columns as
+/// [`filter_pairs`] runs it (18 instructions, 19 cycles on a Cortex-M4): all six words loaded
+/// in a row (each load after the first pipelined), each weight word unpacked to its even
+/// values in `{t}` and to its odd ones in place. The second column's odd word goes to r7, a
+/// fourteenth register that [`filter_pairs`] saves.
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+macro_rules! filter_pair_group {
+    () => {
+        concat!(
+            "ldr {x0}, [{p0}], #4\n",
+            "ldr {x1}, [{p1}], #4\n",
+            "ldr {c0}, [{cp}], #4\n",
+            "ldr {c1}, [{cp}], #4\n",
+            "ldr {c2}, [{cp}], #4\n",
+            "ldr r7, [{cp}], #4\n",
+            "sxtb16 {t}, {x0}\n",
+            "smlad {a00}, {t}, {c0}, {a00}\n",
+            "smlad {a01}, {t}, {c1}, {a01}\n",
+            "sxtb16 {t}, {x1}\n",
+            "smlad {a10}, {t}, {c0}, {a10}\n",
+            "smlad {a11}, {t}, {c1}, {a11}\n",
+            "sxtb16 {x0}, {x0}, ror #8\n",
+            "smlad {a00}, {x0}, {c2}, {a00}\n",
+            "smlad {a01}, {x0}, r7, {a01}\n",
+            "sxtb16 {x1}, {x1}, ror #8\n",
+            "smlad {a10}, {x1}, {c2}, {a10}\n",
+            "smlad {a11}, {x1}, r7, {a11}",
+        )
+    };
+}
+
+/// Eight groups of [`filter_pair_group`], the body of [`filter_pairs`]' loop, with labels at
+/// groups 0 (2), 2 (5), 4 (4) and 6 (6): a count of groups 6, 4 or 2 more than a multiple of
+/// eight enters at the second, third or fourth.
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+macro_rules! filter_pair_eight_groups {
+    () => {
+        concat!(
+            "2:\n",
+            filter_pair_group!(),
+            "\n",
+            filter_pair_group!(),
+            "\n5:\n",
+            filter_pair_group!(),
+            "\n",
+            filter_pair_group!(),
+            "\n4:\n",
+            filter_pair_group!(),
+            "\n",
+            filter_pair_group!(),
+            "\n6:\n",
+            filter_pair_group!(),
+            "\n",
+            filter_pair_group!(),
         )
     };
 }
@@ -1050,10 +1111,11 @@ pub struct FilterOutputs<'a> {
 /// Every row is read in whole groups, as many as `cols` has, so a row shorter than that reads
 /// the start of the next row, or past the last one into the rest of `weights`, which must hold
 /// those bytes: the columns' lanes past `row` must be 0, so that what is read there adds
-/// nothing. A pair of filters per pass: [`dot2x2_groups`]' loop, then both filters'
-/// requantisation, their four outputs clamped at once and stored as two halfwords: 56
-/// instructions besides the loop on a Cortex-M with the DSP extension; elsewhere the same
-/// arithmetic in Rust, so that it is tested on any host.
+/// nothing. A pair of filters per pass: a loop of eight [`filter_pair_group`]s a pass (fewer in
+/// the first when the groups are not a multiple of eight: it is entered through a computed
+/// branch), then both filters' requantisation, their four outputs clamped at once and stored
+/// as two halfwords: 57 instructions besides the loop on a Cortex-M with the DSP extension;
+/// elsewhere the same arithmetic in Rust, so that it is tested on any host.
 #[inline(always)]
 pub fn filter_pairs(
     weights: &[u8],
@@ -1099,109 +1161,119 @@ pub fn filter_pairs(
         // within the slices (asserted). It writes two bytes at out[(2j)·plane] and two at
         // out[(2j + 1)·plane]: the last ends at (2·pairs − 1)·plane + 2 ≤ out's length
         // (asserted; STRH may be unaligned). Besides that it reads and writes `frame`, which
-        // lives until it ends. It keeps the frame's address in r7, which no operand may name
-        // (the frame pointer): it pushes r7 first and pops it last, calls nothing and
-        // addresses nothing through it but the frame, so r7 holds its own value again when it
-        // ends. The pointers it advances are its
-        // own copies. SMLAD may set the sticky Q flag, SSUB8 the GE flags, CMP the others, so
+        // lives until it ends, and 16 bytes of stack below the pushed r7, which it gives back.
+        // It uses r7, which no operand may name (the frame pointer): it pushes r7 first and
+        // pops it last, calls nothing and addresses nothing through it but the frame, so r7
+        // holds its own value again when it ends. The pointers it advances are its own copies.
+        // Its one computed branch (`mov pc`) goes to one of four labels of the block's loop.
+        // SMLAD may set the sticky Q flag, SSUB8 the GE flags, CMP the others, so
         // `preserves_flags` is not claimed.
         unsafe {
-            // The block, entering each pair's loop with `$entry`: nothing for a row of whole
-            // passes of four groups, a branch to the pass's second half for two groups more.
-            macro_rules! pairs {
-                ($entry:literal) => {
-                    core::arch::asm!(
-                        "push {{r7}}",
-                        "mov r7, {t}",
-                        "3:",
-                        // A pair of filters: all four accumulators start from their filter's
-                        // bias.
-                        "ldr {pc}, [r7, #0]",
-                        "ldr {x0}, [r7, #4]",
-                        "ldrd {a00}, {a10}, [{x0}], #8",
-                        "str {x0}, [r7, #4]",
-                        "mov {a01}, {a00}",
-                        "mov {a11}, {a10}",
-                        $entry,
-                        dot2x2_four_groups!(),
-                        "cmp {pc}, {end}",
-                        "bne 2b",
-                        // The folded requantisation of both filters: round = (2·zero + 1) <<
-                        // (s − 33), then (round + hi(acc · m)) >> (s − 32), saturated to int8.
-                        "ldr {x0}, [r7, #8]",
-                        "ldrd {c0}, {c1}, [{x0}], #8",
-                        "str {x0}, [r7, #8]",
-                        "ldr {pc}, [r7, #12]",
-                        "ldrd {x0}, {x1}, [{pc}], #8",
-                        "str {pc}, [r7, #12]",
-                        "ldr {t}, [r7, #16]",
-                        "sub {x0}, {x0}, #33",
-                        "lsl {pc}, {t}, {x0}",
-                        "smmla {a00}, {a00}, {c0}, {pc}",
-                        "smmla {a01}, {a01}, {c0}, {pc}",
-                        "add {x0}, {x0}, #1",
-                        "asr {a00}, {a00}, {x0}",
-                        "asr {a01}, {a01}, {x0}",
-                        "ssat {a00}, #8, {a00}",
-                        "ssat {a01}, #8, {a01}",
-                        "bfi {a00}, {a01}, #8, #8",
-                        "sub {x1}, {x1}, #33",
-                        "lsl {pc}, {t}, {x1}",
-                        "smmla {a10}, {a10}, {c1}, {pc}",
-                        "smmla {a11}, {a11}, {c1}, {pc}",
-                        "add {x1}, {x1}, #1",
-                        "asr {a10}, {a10}, {x1}",
-                        "asr {a11}, {a11}, {x1}",
-                        "ssat {a10}, #8, {a10}",
-                        "ssat {a11}, #8, {a11}",
-                        "bfi {a10}, {a11}, #8, #8",
-                        // The four bytes clamped at once, then stored: the first filter's two
-                        // outputs, then the second's, a plane further.
-                        "pkhbt {a00}, {a00}, {a10}, lsl #16",
-                        "ldrd {c0}, {c1}, [r7, #20]",
-                        "ssub8 {x0}, {a00}, {c0}",
-                        "sel {a00}, {a00}, {c0}",
-                        "ssub8 {x0}, {c1}, {a00}",
-                        "sel {a00}, {a00}, {c1}",
-                        "ldrd {x0}, {x1}, [r7, #28]",
-                        "strh {a00}, [{x0}]",
-                        "lsr {a00}, {a00}, #16",
-                        "strh {a00}, [{x0}, {x1}]",
-                        "add {x0}, {x0}, {x1}, lsl #1",
-                        "str {x0}, [r7, #28]",
-                        // The next pair's rows: the first starts `back` bytes before where
-                        // the second's pointer stopped; none when it is the weights' end.
-                        // (Three single loads: pipelined, one cycle fewer than an LDRD.)
-                        "ldr {x0}, [r7, #36]",
-                        "ldr {x1}, [r7, #40]",
-                        "ldr {c0}, [r7, #44]",
-                        "sub {p0}, {p1}, {x0}",
-                        "add {p1}, {p0}, {x1}",
-                        "cmp {p0}, {c0}",
-                        "bne 3b",
-                        "pop {{r7}}",
-                        p0 = inout(reg) weights.as_ptr() => _,
-                        p1 = inout(reg) weights[row..].as_ptr() => _,
-                        pc = out(reg) _,
-                        t = inout(reg) core::ptr::from_mut(&mut frame) => _,
-                        end = in(reg) cols[cols.len()..].as_ptr(),
-                        x0 = out(reg) _,
-                        x1 = out(reg) _,
-                        c0 = out(reg) _,
-                        c1 = out(reg) _,
-                        a00 = out(reg) _,
-                        a01 = out(reg) _,
-                        a10 = out(reg) _,
-                        a11 = out(reg) _,
-                    )
-                };
-            }
-            // Two groups more than a multiple of four enter at the pass's second half.
-            if cols.len() % 4 == 2 {
-                pairs!("b 4f")
-            } else {
-                pairs!("")
-            }
+            core::arch::asm!(
+                // The stack: the frame's address (sp), the columns' end (sp + 4) and where a
+                // pair's loop is entered (sp + 8): at the pass's start for a count of groups
+                // that is a multiple of eight, else 6, 4 or 2 groups before its end.
+                "push {{r7}}",
+                "sub sp, sp, #16",
+                "str {t}, [sp]",
+                "str {c0}, [sp, #4]",
+                "adr {x0}, 2f",
+                "cmp {c1}, #0",
+                "beq 7f",
+                "adr {x0}, 5f",
+                "cmp {c1}, #6",
+                "beq 7f",
+                "adr {x0}, 4f",
+                "cmp {c1}, #4",
+                "beq 7f",
+                "adr {x0}, 6f",
+                "7:",
+                "str {x0}, [sp, #8]",
+                "mov r7, {t}",
+                "3:",
+                // A pair of filters: all four accumulators start from their filter's bias.
+                "ldr {cp}, [r7, #0]",
+                "ldr {x0}, [r7, #4]",
+                "ldrd {a00}, {a10}, [{x0}], #8",
+                "str {x0}, [r7, #4]",
+                "mov {a01}, {a00}",
+                "mov {a11}, {a10}",
+                "ldr {x0}, [sp, #8]",
+                "mov pc, {x0}",
+                filter_pair_eight_groups!(),
+                "ldr {t}, [sp, #4]",
+                "cmp {cp}, {t}",
+                "bne 2b",
+                "ldr r7, [sp]",
+                // The folded requantisation of both filters: round = (2·zero + 1) <<
+                // (s − 33), then (round + hi(acc · m)) >> (s − 32), saturated to int8.
+                "ldr {x0}, [r7, #8]",
+                "ldrd {c0}, {c1}, [{x0}], #8",
+                "str {x0}, [r7, #8]",
+                "ldr {cp}, [r7, #12]",
+                "ldrd {x0}, {x1}, [{cp}], #8",
+                "str {cp}, [r7, #12]",
+                "ldr {t}, [r7, #16]",
+                "sub {x0}, {x0}, #33",
+                "lsl {cp}, {t}, {x0}",
+                "smmla {a00}, {a00}, {c0}, {cp}",
+                "smmla {a01}, {a01}, {c0}, {cp}",
+                "add {x0}, {x0}, #1",
+                "asr {a00}, {a00}, {x0}",
+                "asr {a01}, {a01}, {x0}",
+                "ssat {a00}, #8, {a00}",
+                "ssat {a01}, #8, {a01}",
+                "bfi {a00}, {a01}, #8, #8",
+                "sub {x1}, {x1}, #33",
+                "lsl {cp}, {t}, {x1}",
+                "smmla {a10}, {a10}, {c1}, {cp}",
+                "smmla {a11}, {a11}, {c1}, {cp}",
+                "add {x1}, {x1}, #1",
+                "asr {a10}, {a10}, {x1}",
+                "asr {a11}, {a11}, {x1}",
+                "ssat {a10}, #8, {a10}",
+                "ssat {a11}, #8, {a11}",
+                "bfi {a10}, {a11}, #8, #8",
+                // The four bytes clamped at once, then stored: the first filter's two
+                // outputs, then the second's, a plane further.
+                "pkhbt {a00}, {a00}, {a10}, lsl #16",
+                "ldrd {c0}, {c1}, [r7, #20]",
+                "ssub8 {x0}, {a00}, {c0}",
+                "sel {a00}, {a00}, {c0}",
+                "ssub8 {x0}, {c1}, {a00}",
+                "sel {a00}, {a00}, {c1}",
+                "ldrd {x0}, {x1}, [r7, #28]",
+                "strh {a00}, [{x0}]",
+                "lsr {a00}, {a00}, #16",
+                "strh {a00}, [{x0}, {x1}]",
+                "add {x0}, {x0}, {x1}, lsl #1",
+                "str {x0}, [r7, #28]",
+                // The next pair's rows: the first starts `back` bytes before where the
+                // second's pointer stopped; none when it is the weights' end. (Three single
+                // loads: pipelined, one cycle fewer than an LDRD.)
+                "ldr {x0}, [r7, #36]",
+                "ldr {x1}, [r7, #40]",
+                "ldr {c0}, [r7, #44]",
+                "sub {p0}, {p1}, {x0}",
+                "add {p1}, {p0}, {x1}",
+                "cmp {p0}, {c0}",
+                "bne 3b",
+                "add sp, sp, #16",
+                "pop {{r7}}",
+                p0 = inout(reg) weights.as_ptr() => _,
+                p1 = inout(reg) weights[row..].as_ptr() => _,
+                cp = out(reg) _,
+                t = inout(reg) core::ptr::from_mut(&mut frame) => _,
+                x0 = out(reg) _,
+                x1 = out(reg) _,
+                c0 = inout(reg) cols[cols.len()..].as_ptr() => _,
+                c1 = inout(reg) cols.len() % 8 => _,
+                c2 = out(reg) _,
+                a00 = out(reg) _,
+                a01 = out(reg) _,
+                a10 = out(reg) _,
+                a11 = out(reg) _,
+            )
         };
     }
     #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
@@ -1223,6 +1295,111 @@ pub fn filter_pairs(
             out[(f + 1) * plane] = requantise(f + 1, c);
             out[(f + 1) * plane + 1] = requantise(f + 1, d);
         }
+    }
+}
+
+/// One element of [`high_word_sums`]: `{hi}` ← the saturated high word of `start + (a <<
+/// lift)·m₀ + (b << lift)·m₁` for the next byte of each input (10 instructions, 11 cycles on a
+/// Cortex-M4).
+#[cfg(all(feature = "dsp", target_arch = "arm"))]
+macro_rules! high_word_sum {
+    () => {
+        concat!(
+            "ldrsb {ta}, [{pa}], #1\n",
+            "ldrsb {tb}, [{pb}], #1\n",
+            "lsl {ta}, {ta}, {lift}\n",
+            "lsl {tb}, {tb}, {lift}\n",
+            "mov {lo}, {slo}\n",
+            "mov {hi}, {shi}\n",
+            "smlal {lo}, {hi}, {ta}, {ma}\n",
+            "smlal {lo}, {hi}, {tb}, {mb}\n",
+            "ssat {hi}, #8, {hi}\n",
+        )
+    };
+}
+
+/// The first `4 · ⌊n / 4⌋` outputs of an Add of `n = out.len()` elements whose rescaling
+/// takes the high word of the sum ([`HighWordSum::two`] of `a[i]` and `b[i]`, where an input
+/// that is `None` is `out` itself, read before it is written); how many it computed. On a
+/// Cortex-M with the DSP extension, four elements a pass in assembly: per element two
+/// `LDRSB`s, the lifts, two `SMLAL`s into the start value and an `SSAT`; per pass the four
+/// bytes clamped at once (`SSUB8`/`SEL`) and stored as one word: 56 cycles for four, where
+/// the compiler's code took about 30 an element. Elsewhere none (the caller computes them).
+#[inline(never)]
+pub fn high_word_sums(
+    out: &mut [i8],
+    a: Option<&[i8]>,
+    b: Option<&[i8]>,
+    r: &HighWordSum,
+) -> usize {
+    let n = out.len() & !3;
+    assert!(a.is_none_or(|a| a.len() >= n) && b.is_none_or(|b| b.len() >= n));
+    #[cfg(all(feature = "dsp", target_arch = "arm"))]
+    {
+        if n == 0 {
+            return 0;
+        }
+        let po = out.as_mut_ptr();
+        let pa = a.map_or(po.cast_const(), <[i8]>::as_ptr);
+        let pb = b.map_or(po.cast_const(), <[i8]>::as_ptr);
+        // SAFETY: each pass reads four bytes at the next four positions of each input (LDRSB)
+        // and then writes the four outputs there (STR, which a Cortex-M allows unaligned): `n`
+        // of each, n ≤ each input's length (asserted) and out's; an input that is `out` is
+        // read at each position before the pass writes it. The pointers come from `out` (as
+        // `*mut`) or the inputs, and are its own copies. Besides that it writes 8 bytes of
+        // stack below the pushed r7, which it gives back. It keeps the input's end in r7,
+        // which no operand may name (the frame pointer): it pushes r7 first and pops it last
+        // and calls nothing, so r7 holds its own value again when it ends. SMLAL and SSAT may
+        // set the sticky Q flag, SSUB8 the GE flags, CMP the others, so `preserves_flags` is
+        // not claimed.
+        unsafe {
+            core::arch::asm!(
+                "push {{r7}}",
+                "sub sp, sp, #8",
+                "str {lo}, [sp]",
+                "str {hi}, [sp, #4]",
+                "mov r7, {ta}",
+                "1:",
+                high_word_sum!(),
+                "mov {acc}, {hi}",
+                high_word_sum!(),
+                "bfi {acc}, {hi}, #8, #8",
+                high_word_sum!(),
+                "bfi {acc}, {hi}, #16, #8",
+                high_word_sum!(),
+                "bfi {acc}, {hi}, #24, #8",
+                // The four bytes clamped to the activation's bounds at once, then stored.
+                "ldrd {ta}, {tb}, [sp]",
+                "ssub8 {lo}, {acc}, {ta}",
+                "sel {acc}, {acc}, {ta}",
+                "ssub8 {lo}, {tb}, {acc}",
+                "sel {acc}, {acc}, {tb}",
+                "str {acc}, [{po}], #4",
+                "cmp {pa}, r7",
+                "bne 1b",
+                "add sp, sp, #8",
+                "pop {{r7}}",
+                pa = inout(reg) pa => _,
+                pb = inout(reg) pb => _,
+                po = inout(reg) po => _,
+                lift = in(reg) r.lift,
+                ma = in(reg) r.multipliers[0],
+                mb = in(reg) r.multipliers[1],
+                slo = in(reg) r.start as u32,
+                shi = in(reg) (r.start >> 32) as u32,
+                ta = inout(reg) pa.wrapping_add(n) => _,
+                tb = out(reg) _,
+                lo = inout(reg) every_byte(r.min) => _,
+                hi = inout(reg) every_byte(r.max) => _,
+                acc = out(reg) _,
+            )
+        };
+        n
+    }
+    #[cfg(not(all(feature = "dsp", target_arch = "arm")))]
+    {
+        let _ = (n, r);
+        0
     }
 }
 

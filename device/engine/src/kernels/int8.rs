@@ -3,7 +3,7 @@
 //! ([`crate::requant`]) to the output's scale, then the fused activation as a clamp of the
 //! int8 result (`act_min..=act_max`).
 
-use super::{Map, OpShape, depthwise, map, packed, zip};
+use super::{Map, OpShape, depthwise, dsp, map, packed, zip};
 use crate::DType;
 use crate::blob::OpRecord;
 use crate::requant::{Requantizer, Rescale, div_round, requantize_narrow, round_shift, saturate};
@@ -279,7 +279,13 @@ pub fn global_avg_pool(op: &OpRecord, input: Map, x: &[i8], z: Zeros, out: &mut 
 pub fn add(op: &OpRecord, z: Zeros, out: &mut [i8], a: Option<&[i8]>, b: Option<&[i8]>) {
     let [ma, mb, shift] = op.words;
     let r = Rescale::new([ma, mb], [z.a, z.b], shift, z.y, op.act_min, op.act_max);
-    zip(out, a, b, |x, y| r.two(x, y));
+    let Some(high) = r.high_word() else {
+        return zip(out, a, b, |x, y| r.two(x, y));
+    };
+    // Whole words in assembly where it can, the rest (all of it elsewhere) here.
+    let done = dsp::high_word_sums(out, a, b, &high);
+    let (a, b) = (a.map(|a| &a[done..]), b.map(|b| &b[done..]));
+    zip(&mut out[done..], a, b, |x, y| high.two(x, y));
 }
 
 /// Per-channel affine (a batch norm of its own).
