@@ -141,35 +141,45 @@ fn every_int8_kernel_shape_of_the_calibration_models_runs_on_the_board_as_on_the
 }
 
 #[test]
-fn depthwise_3x3_of_odd_and_even_widths_at_both_strides_runs_on_the_board_as_on_the_host() {
+fn depthwise_of_every_kernel_size_odd_and_even_widths_at_both_strides_runs_on_the_board_as_on_the_host()
+ {
     // The board's depthwise kernel has an assembly block per stride and parity of the output's
-    // width (an odd width's last output alone); the calibration models are all square and
-    // even, so these maps are not: output widths 1 to 7 at strides 1 and 2, with and without
-    // padding, each a single op, int8. Without padding an odd row's last window reads no
-    // padding column, so a wrong weight there shows (checked by breaking each parity's
-    // assembly: a 4 × 7 output at stride 1 and 3 × 3 and 4 × 5 ones at stride 2 caught it).
+    // width (an odd width's last output alone) for a 3×3, and a Rust loop of DSP instructions
+    // for a 5×5 and a 7×7; the calibration models are all square and even, so these maps are
+    // not: output widths 1 to 7 at strides 1 and 2, with and without padding, each a single
+    // op, int8. Without padding an odd row's last window reads no padding column, so a wrong
+    // weight there shows (checked by breaking each parity's assembly: a 4 × 7 output at
+    // stride 1 and 3 × 3 and 4 × 5 ones at stride 2 caught it).
     let Some(meter) = meter("qemu-mps2-an386") else {
         return;
     };
     let cases = [
-        // (channels, height, width, stride, padding): output height × width
-        (16, 25, 5, 1, 1),  // 25 × 5, DS-CNN's maps
-        (16, 7, 4, 1, 1),   // 7 × 4
-        (16, 6, 9, 1, 0),   // 4 × 7
-        (8, 5, 3, 1, 0),    // 3 × 1: too narrow for the assembly
-        (16, 9, 9, 2, 1),   // 5 × 5
-        (16, 8, 7, 2, 0),   // 3 × 3
-        (16, 12, 8, 2, 1),  // 6 × 4
-        (16, 10, 11, 2, 0), // 4 × 5
+        // (kernel, channels, height, width, stride, padding): output height × width
+        (3, 16, 25, 5, 1, 1),  // 25 × 5, DS-CNN's maps
+        (3, 16, 7, 4, 1, 1),   // 7 × 4
+        (3, 16, 6, 9, 1, 0),   // 4 × 7
+        (3, 8, 5, 3, 1, 0),    // 3 × 1: too narrow for the assembly
+        (3, 16, 9, 9, 2, 1),   // 5 × 5
+        (3, 16, 8, 7, 2, 0),   // 3 × 3
+        (3, 16, 12, 8, 2, 1),  // 6 × 4
+        (3, 16, 10, 11, 2, 0), // 4 × 5
+        (5, 16, 25, 5, 1, 2),  // 25 × 5
+        (5, 8, 8, 11, 1, 0),   // 4 × 7
+        (5, 16, 9, 9, 2, 2),   // 5 × 5
+        (5, 8, 12, 10, 2, 1),  // 5 × 4
+        (7, 8, 12, 12, 1, 3),  // 12 × 12
+        (7, 8, 9, 13, 1, 0),   // 3 × 7
+        (7, 8, 14, 15, 2, 3),  // 7 × 8
+        (7, 8, 13, 11, 2, 0),  // 4 × 3
     ];
-    for (c, h, w, stride, padding) in cases {
-        let name = format!("depthwise {c}x{h}x{w} stride {stride} padding {padding}");
+    for (k, c, h, w, stride, padding) in cases {
+        let name = format!("depthwise {k}x{k} {c}x{h}x{w} stride {stride} padding {padding}");
         let mut b = Builder::new(Shape::Image { c, h, w }, 10);
         b.set_block("m");
         let x = b.current();
         let layer = Layer::Conv2d(Conv2d {
             out_channels: c,
-            kernel: [3, 3],
+            kernel: [k, k],
             stride: [stride; 2],
             padding: [padding; 2],
             groups: c,

@@ -16,7 +16,7 @@ use crate::format::{HEADER_BYTES, OP_RECORD_BYTES, TENSOR_RECORD_BYTES};
 /// The first four bytes of every blob.
 pub const MAGIC: [u8; 4] = *b"EDGN";
 /// The format version this crate reads and writes.
-pub const VERSION: u16 = 5;
+pub const VERSION: u16 = 6;
 /// The tensor index that stands for "no tensor" in an op record.
 pub const NO_TENSOR: u16 = u16::MAX;
 /// The most dimensions a tensor has.

@@ -3,7 +3,7 @@
 //! measured one by one on an emulated board (nn-Meter's idea, with our engine's own loops).
 //!
 //! A model is compiled to the blob the board runs; every op is assigned the kernel the engine
-//! dispatches it to (`int8 conv`, `f32 depthwise`, `int8 depthwise3x3`, …) and its loop counts:
+//! dispatches it to (`int8 conv`, `f32 depthwise`, `int8 depthwise3x3`, `int8 depthwise5x5_7x7`, …) and its loop counts:
 //! how many times each loop of that kernel's code runs (`channels`, `rows`, `chunks`, `taps`,
 //! `macs`, `outputs`, …, computed from the geometry exactly as the kernels clip their windows).
 //! The prediction is Σ over ops of Σ coefficient × count, plus the inference's own start and
@@ -195,10 +195,10 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
                 kernels::OpShape::of(op, output.dtype, map([ic, ih, iw]), map([oc, oh, ow]))
                     .depthwise_plane();
             let kind = if depthwise {
-                if plane.is_some() {
-                    "depthwise3x3"
-                } else {
-                    "depthwise"
+                match plane {
+                    Some(_) if kh == 3 => "depthwise3x3",
+                    Some(_) => "depthwise5x5_7x7",
+                    None => "depthwise",
                 }
             } else if kh == 1 && kw == 1 {
                 "pointwise"
@@ -254,6 +254,15 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
             };
             // Pairs of stride 2 read a third word and take a seventh instruction a kernel row.
             let strided_row_pairs = if sw > 1 { row_pairs } else { 0 };
+            // A 5×5 or 7×7 runs its pairs (an odd row's last pixel as one) in Rust: per kernel
+            // row a slice of the plane, and its multiply-accumulates, kh / 2 a pixel.
+            let (pair_rows, pair_row_words) = match plane {
+                Some(_) if kh > 3 => {
+                    let rows = (row_pairs + row_singles) * kh;
+                    (rows, rows * (kh / 2))
+                }
+                _ => (0, 0),
+            };
             let activated = if op.activation == Activation::HardSwish {
                 outputs
             } else {
@@ -296,6 +305,8 @@ pub fn op_counts(op: &OpRecord, inputs: &[TensorRecord], output: &TensorRecord) 
                     ("row_pairs", row_pairs as f64),
                     ("row_singles", row_singles as f64),
                     ("strided_row_pairs", strided_row_pairs as f64),
+                    ("pair_rows", pair_rows as f64),
+                    ("pair_row_words", pair_row_words as f64),
                     ("pair_gathers", gathers.pair_channels as f64),
                     ("window_gathers", gathers.window_runs as f64),
                     ("window_bytes", gathers.window_bytes as f64),

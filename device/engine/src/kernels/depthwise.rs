@@ -1,5 +1,5 @@
-//! int8 depthwise 3×3 convolutions of stride 1 and 2 on a padded plane of 16-bit lanes, with
-//! the DSP extension's dual multiply-accumulates.
+//! int8 depthwise convolutions of a square odd kernel (3×3, 5×5, 7×7) and stride 1 or 2 on a
+//! padded plane of 16-bit lanes, with the DSP extension's dual multiply-accumulates.
 //!
 //! Channel by channel, the input plane is written into scratch as 16-bit values with the
 //! padding around it (the zero point, written once per op; the taps times the zero point come
@@ -18,8 +18,14 @@
 //! `(w0, w1)` and `(w2, 0)`: `a0 += p0·w0 + p1·w1` and `a1 += p2·w0 + p3·w1` (`SMLAD`),
 //! `a0 += p2·w2` and `a1 += p4·w2` (`SMLABB`).
 //!
-//! A row of odd width computes its last pixel alone (in Rust, as a pair with a column of the
-//! padding, keeping one). The scratch ([`scratch_bytes`]) is laid out by the planner like a
+//! A kernel of 2h + 1 columns does the same with h + 1 words a kernel row (h + 2 at stride 2):
+//! at stride 1 the weights packed as `(w0, w1) … (w2h−2, w2h−1)` for the first pixel and `(w1,
+//! w2) … (w2h−1, w2h)` for the second, at stride 2 as `(w0, w1) … (w2h−2, w2h−1), (w2h, 0)`
+//! for both, a word further for the second: 2h + 2 instructions for 4h + 2 MACs.
+//!
+//! A 3×3 kernel's rows run in assembly ([`depthwise_rows`]); a larger one's, and a row of odd
+//! width's last pixel (as a pair with a column of the padding, keeping one), in Rust on the
+//! same instructions. The scratch ([`scratch_bytes`]) is laid out by the planner like a
 //! tensor that lives for one op. Results equal the portable kernel's exactly.
 
 use super::Map;
@@ -30,21 +36,28 @@ use super::dsp::{
 use super::int8::{OutputChannel, Weighted, Zeros, output_channels};
 use crate::blob::OpRecord;
 
+/// The largest kernel (rows and columns) the plane kernel runs: 7×7.
+const LARGEST: usize = 7;
+
 /// The rows and columns of the padded plane a depthwise convolution of `kernel` and `stride`
 /// with `output_plane` (height, width) runs on, or `None` for a convolution this kernel does
-/// not run (only 3×3 of stride 1 or 2 in both directions): the rows the outputs' windows
-/// cover, and the columns of every pair of outputs' windows, a pair starting on a word (so a
-/// column more than the padded input when the output's width is odd). Input rows below the
-/// last window (a stride-2 map of odd height without padding) are not copied.
+/// not run (only a square kernel of 3, 5 or 7 and a stride of 1 or 2 in both directions): the
+/// rows the outputs' windows cover, and the columns of every pair of outputs' windows, a pair
+/// starting on a word (so a column more than the padded input when the output's width is
+/// odd). Input rows below the last window (a stride-2 map without padding) are not copied.
 pub fn plane(
     kernel: [usize; 2],
     stride: [usize; 2],
     output_plane: [usize; 2],
 ) -> Option<[usize; 2]> {
     let [height, width] = output_plane;
-    match (kernel, stride) {
-        ([3, 3], [1, 1]) => Some([height + 2, width.next_multiple_of(2) + 2]),
-        ([3, 3], [2, 2]) => Some([2 * height + 1, 2 * width.next_multiple_of(2) + 2]),
+    let k = kernel[0];
+    if kernel[1] != k || !matches!(k, 3 | 5 | 7) {
+        return None;
+    }
+    match stride {
+        [1, 1] => Some([height + k - 1, width.next_multiple_of(2) + k - 1]),
+        [2, 2] => Some([2 * height + k - 2, 2 * width.next_multiple_of(2) + k - 1]),
         _ => None,
     }
 }
@@ -55,13 +68,55 @@ pub fn scratch_bytes([rows, columns]: [usize; 2]) -> usize {
     rows * columns * 2
 }
 
-/// A depthwise 3×3 convolution of stride 1 or 2 on its padded `plane` ([`plane`]: rows and
-/// columns) in `scratch` ([`scratch_bytes`] of it).
+/// The packed weights of a kernel row (at most [`LARGEST`] taps): see [`row_weights`].
+type RowWeights = [u32; LARGEST - 1];
+
+/// A kernel row's `K` taps (K = 2h + 1) as a pair's MACs take them: at stride 1 `(w0, w1) …
+/// (w2h−2, w2h−1)` for the first pixel, then `(w1, w2) … (w2h−1, w2h)` for the second; at
+/// stride 2 `(w0, w1) … (w2h−2, w2h−1)`, then `(w2h, 0)`, for both.
+fn row_weights<const K: usize>(taps: &[i8], stride: usize) -> RowWeights {
+    let pack = |lo: i8, hi: i8| lo as i16 as u16 as u32 | (hi as i16 as u16 as u32) << 16;
+    let (h, taps) = (K / 2, &taps[..K]);
+    let mut words = [0; LARGEST - 1];
+    for m in 0..h {
+        words[m] = pack(taps[2 * m], taps[2 * m + 1]);
+        words[h + m] = match stride {
+            1 => pack(taps[2 * m + 1], taps[2 * m + 2]),
+            _ if m == 0 => pack(taps[2 * h], 0),
+            _ => 0,
+        };
+    }
+    words
+}
+
+/// A depthwise convolution of a 3×3, 5×5 or 7×7 kernel and stride 1 or 2 on its padded
+/// `plane` ([`plane`]: rows and columns) in `scratch` ([`scratch_bytes`] of it).
+#[allow(clippy::too_many_arguments)]
+pub fn depthwise_on_plane(
+    op: &OpRecord,
+    plane: [usize; 2],
+    input: Map,
+    output: Map,
+    x: &[i8],
+    c: &Weighted,
+    z: Zeros,
+    scratch: &mut [u32],
+    out: &mut [i8],
+) {
+    let run = match op.geometry.kernel[0] {
+        3 => channels::<3>,
+        5 => channels::<5>,
+        _ => channels::<7>,
+    };
+    run(op, plane, input, output, x, c, z, scratch, out)
+}
+
+/// [`depthwise_on_plane`] of a `K` × `K` kernel, channel by channel.
 // Not inlined: its per-channel loop then has a frame of its own, not the engine's whole
 // dispatch's spilled one (measured on DS-CNN: 3.162 to 3.160 instructions per MAC, a small gain).
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-pub fn depthwise_3x3(
+fn channels<const K: usize>(
     op: &OpRecord,
     [rows, columns]: [usize; 2],
     input: Map,
@@ -84,7 +139,7 @@ pub fn depthwise_3x3(
     let copied = input.height.min(rows.saturating_sub(ph));
     let channels = c
         .weights
-        .chunks_exact(9)
+        .chunks_exact(K * K)
         .zip(x.chunks_exact(input.plane()))
         .zip(output_channels(op, c, z.y))
         .enumerate();
@@ -103,21 +158,14 @@ pub fn depthwise_3x3(
         let start = taps
             .iter()
             .fold(0i32, |a, &w| a.wrapping_sub(z.a.wrapping_mul(w as i32)));
-        // Each kernel row's weights as a pair's MACs take them: `(w0, w1)` and `(w1, w2)` at
-        // stride 1, `(w0, w1)` and `(w2, 0)` at stride 2.
-        let weights: [[u32; 2]; 3] = core::array::from_fn(|k| {
-            let [w0, w1, w2] = [taps[3 * k], taps[3 * k + 1], taps[3 * k + 2]];
-            match stride {
-                1 => [pack(w0, w1), pack(w1, w2)],
-                _ => [pack(w0, w1), pack(w2, 0)],
-            }
-        });
+        let weights: [RowWeights; K] =
+            core::array::from_fn(|r| row_weights::<K>(&taps[r * K..], stride));
         let y = &mut out[ch * output.plane()..][..output.plane()];
         let rows = output.height;
         let ran = match finish.requantizer.folded(finish.zero) {
-            Some(f) if rows > 0 && width > 1 => {
+            Some(f) if K == 3 && rows > 0 && width > 1 => {
                 let mut frame = DepthwiseFrame {
-                    weights,
+                    weights: core::array::from_fn(|r| [weights[r][0], weights[r][1]]),
                     bias: finish.bias.wrapping_add(start),
                     multiplier: f.multiplier,
                     round: f.round,
@@ -137,45 +185,70 @@ pub fn depthwise_3x3(
             _ => false,
         };
         if !ran {
-            channel(plane, words, stride, weights, start, &finish, y, width);
+            let rows = Rows {
+                plane,
+                words,
+                stride,
+                weights: &weights,
+                start,
+            };
+            rows.channel(&finish, y, width);
         }
     }
 }
 
-/// The outputs of one channel (rows of `width` in `y`) from its padded `plane` (rows of
-/// `words` words) at `stride` (1 or 2) and its kernel rows' weights packed as the pair's MACs
-/// take them, each accumulator from `start`: where [`depthwise_rows`] does not run.
-// Not inlined: the loop then has the registers to itself.
-#[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn channel(
-    plane: &[u32],
+/// One channel's padded plane and the packed weights of its `K` kernel rows, for
+/// [`Rows::channel`].
+struct Rows<'a, const K: usize> {
+    /// The plane: rows of `words` words.
+    plane: &'a [u32],
     words: usize,
+    /// 1 or 2.
     stride: usize,
-    weights: [[u32; 2]; 3],
+    /// Per kernel row, its weights ([`row_weights`]).
+    weights: &'a [RowWeights; K],
+    /// Where each accumulator starts: the taps times the zero point, negated.
     start: i32,
-    finish: &OutputChannel,
-    y: &mut [i8],
-    width: usize,
-) {
-    for (oy, row) in y.chunks_exact_mut(width).enumerate() {
-        let at = |k: usize| &plane[(stride * oy + k) * words..][..words];
-        let kernel_rows = [at(0), at(1), at(2)];
-        for (j, pair) in row.chunks_mut(2).enumerate() {
-            let (mut a0, mut a1) = (start, start);
-            for (p, [wa, wb]) in kernel_rows.iter().zip(weights) {
-                if stride == 1 {
-                    a0 = smlabt(p[j + 1], wb, smlad(p[j], wa, a0));
-                    a1 = smlad(p[j + 1], wb, smlatb(p[j], wa, a1));
-                } else {
-                    let [p0, p1, p2] = [p[2 * j], p[2 * j + 1], p[2 * j + 2]];
-                    a0 = smlabb(p1, wb, smlad(p0, wa, a0));
-                    a1 = smlabb(p2, wb, smlad(p1, wa, a1));
+}
+
+impl<const K: usize> Rows<'_, K> {
+    /// The outputs of the channel (rows of `width` in `y`) under a kernel of `K` × `K`, a
+    /// pair of pixels at a time: where [`depthwise_rows`] does not run (every kernel but a
+    /// 3×3 whose requantisation folds).
+    // Not inlined: the loop then has the registers to itself.
+    #[inline(never)]
+    fn channel(&self, finish: &OutputChannel, y: &mut [i8], width: usize) {
+        let (h, stride, words) = (K / 2, self.stride, self.words);
+        for (oy, row) in y.chunks_exact_mut(width).enumerate() {
+            let kernel_rows: [&[u32]; K] =
+                core::array::from_fn(|r| &self.plane[(stride * oy + r) * words..][..words]);
+            for (j, pair) in row.chunks_mut(2).enumerate() {
+                let (mut a0, mut a1) = (self.start, self.start);
+                for (p, w) in kernel_rows.iter().zip(self.weights) {
+                    if stride == 1 {
+                        let p = &p[j..][..h + 1];
+                        for m in 0..h {
+                            a0 = smlad(p[m], w[m], a0);
+                        }
+                        a0 = smlabt(p[h], w[2 * h - 1], a0);
+                        a1 = smlatb(p[0], w[0], a1);
+                        for m in 1..=h {
+                            a1 = smlad(p[m], w[h + m - 1], a1);
+                        }
+                    } else {
+                        let p = &p[2 * j..][..h + 2];
+                        for m in 0..h {
+                            a0 = smlad(p[m], w[m], a0);
+                            a1 = smlad(p[m + 1], w[m], a1);
+                        }
+                        a0 = smlabb(p[h], w[h], a0);
+                        a1 = smlabb(p[h + 1], w[h], a1);
+                    }
                 }
-            }
-            pair[0] = finish.finish(a0);
-            if let Some(second) = pair.get_mut(1) {
-                *second = finish.finish(a1);
+                pair[0] = finish.finish(a0);
+                if let Some(second) = pair.get_mut(1) {
+                    *second = finish.finish(a1);
+                }
             }
         }
     }
@@ -227,33 +300,32 @@ mod tests {
     use crate::kernels::testing::{Constants, Rng, record};
 
     #[test]
-    fn depthwise_3x3_equals_the_portable_kernel() {
+    fn depthwise_on_the_plane_equals_the_portable_kernel() {
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
         let mut informative = 0;
-        // Strides 1 and 2, padding 0 to 2, odd and even heights and widths, maps from 1×1 up.
-        for case in 0..400 {
-            let stride = 1 + case % 2;
-            let pad = rng.below(3);
+        // Kernels 3×3, 5×5 and 7×7, strides 1 and 2 (every pairing: 2 and 3 are coprime),
+        // padding 0 to half the kernel, odd and even heights and widths, maps from 1×1 up.
+        for case in 0..600 {
+            let (k, stride) = ([3, 5, 7][case % 3], 1 + case % 2);
+            let pad = rng.below(k / 2 + 1);
             let channels = 2 + rng.below(6);
-            let least = 3usize.saturating_sub(2 * pad).max(1);
+            let least = k.saturating_sub(2 * pad).max(1);
             let input = Map {
                 channels,
                 height: least + rng.below(8),
                 width: least + rng.below(11),
             };
-            let size = |n: usize| (n + 2 * pad - 3) / stride + 1;
+            let size = |n: usize| (n + 2 * pad - k) / stride + 1;
             let output = Map {
                 channels,
                 height: size(input.height),
                 width: size(input.width),
             };
-            let mut op = record(OpKind::Conv, 3, stride, pad);
+            let mut op = record(OpKind::Conv, k, stride, pad);
             op.geometry.groups = channels as u16;
             let shape = OpShape::of(&op, DType::Int8, input, output);
-            let plane = shape
-                .depthwise_plane()
-                .expect("a depthwise 3×3 of stride 1");
-            let owned = Constants::random(&mut rng, channels, 9, -500..500, 31..37);
+            let plane = shape.depthwise_plane().expect("a plane");
+            let owned = Constants::random(&mut rng, channels, k * k, -500..500, 31..37);
             let c = owned.weighted();
             let z = rng.zeros();
             let x = rng.bytes(channels * input.plane());
@@ -262,19 +334,19 @@ mod tests {
             let mut got = vec![0i8; want.len()];
             // Scratch full of junk: the kernel writes the padding itself.
             let mut scratch = vec![u32::MAX; shape.scratch_bytes() / 4];
-            depthwise_3x3(&op, plane, input, output, &x, &c, z, &mut scratch, &mut got);
+            depthwise_on_plane(&op, plane, input, output, &x, &c, z, &mut scratch, &mut got);
             assert_eq!(
                 got, want,
-                "case {case}: {input:?} stride {stride} pad {pad}"
+                "case {case}: {k}×{k} {input:?} stride {stride} pad {pad}"
             );
             informative += want.iter().any(|&v| v > -100 && v < 120) as usize;
         }
         // Most cases have outputs inside the clamp: the test would pass on clamps alone.
-        assert!(informative > 300, "{informative} of 400");
+        assert!(informative > 450, "{informative} of 600");
     }
 
     #[test]
-    fn only_a_3x3_of_stride_1_or_2_gets_a_plane_and_its_scratch() {
+    fn only_a_square_kernel_of_3_5_or_7_at_stride_1_or_2_gets_a_plane_and_its_scratch() {
         let map = |channels| Map {
             channels,
             height: 25,
@@ -307,15 +379,25 @@ mod tests {
             stride: [1, 2],
             ..shape
         };
+        // A 5×5 gets one (2 columns and rows more than a 3×3's), a 9×9 and a 3×5 do not.
         let wide = OpShape {
             kernel: [5, 5],
+            ..shape
+        };
+        assert_eq!(wide.depthwise_plane(), Some([29, 10]));
+        let wider = OpShape {
+            kernel: [9, 9],
+            ..shape
+        };
+        let oblong = OpShape {
+            kernel: [3, 5],
             ..shape
         };
         let grouped = OpShape {
             input: map(128),
             ..shape
         };
-        for other in [f32, one_way, wide, grouped] {
+        for other in [f32, one_way, wider, oblong, grouped] {
             assert_eq!(other.depthwise_plane(), None, "{other:?}");
             assert_eq!(other.scratch_bytes(), 0, "{other:?}");
         }

@@ -149,9 +149,9 @@ pub(super) fn finish(op: &OpRecord, c: &Weighted, zy: i32) -> impl Fn(usize, i32
 }
 
 /// Convolution. With the `dsp` feature, a convolution of one group runs on packed pairs
-/// ([`super::packed`]) in `scratch`, and a 3×3 depthwise one of stride 1 or 2 on a padded plane
-/// of 16-bit values in `scratch` ([`super::depthwise`]); otherwise the portable loop runs and
-/// `scratch` is unused.
+/// ([`super::packed`]) in `scratch`, and a 3×3, 5×5 or 7×7 depthwise one of stride 1 or 2 on a
+/// padded plane of 16-bit values in `scratch` ([`super::depthwise`]); otherwise the portable
+/// loop runs and `scratch` is unused.
 #[allow(clippy::too_many_arguments)]
 pub fn conv(
     op: &OpRecord,
@@ -167,7 +167,7 @@ pub fn conv(
     if cfg!(feature = "dsp") && op.geometry.groups == 1 {
         packed::conv(op, input, output, x, c, z, scratch, out)
     } else if let Some(plane) = shape.depthwise_plane().filter(|_| cfg!(feature = "dsp")) {
-        depthwise::depthwise_3x3(op, plane, input, output, x, c, z, scratch, out)
+        depthwise::depthwise_on_plane(op, plane, input, output, x, c, z, scratch, out)
     } else {
         conv_portable(op, input, output, x, c, z, out)
     }
