@@ -16,8 +16,9 @@
  * second counter (inline too); a conditional branch that is taken adds P more (a callback at
  * the start of every translation block tells taken from not). Weights are in quarter cycles, so
  * that estimates such as 1.25 stay integers. Load/store multiple add their weight once plus
- * REGS per register; a load or store single right after another in the same block takes the
- * PIPELINED weight (the Cortex-M4 overlaps neighbouring ones). Each line then ends with the
+ * REGS per register; a load or store single right after another takes the PIPELINED weight
+ * (the Cortex-M4 overlaps neighbouring ones), in the same block or, where QEMU ended a block at a
+ * page of code between them, across the two. Each line then ends with the
  * quarter cycles too: `edgenas-icount N Q`, `edgenas-icount-op N Q`.
  *
  * Debian ships no qemu-plugin.h, so the few functions of plugin API version 1 (QEMU 7.2) that
@@ -72,6 +73,17 @@ static uint64_t started_q;
 static uint64_t marked_q;
 /* The fall-through address of the conditional branch just executed, or 0. */
 static uint64_t pending_fallthrough;
+/* Whether the instruction just executed was a load or store single that ended its block (QEMU
+ * ends a block at each page of code, not only at branches). */
+static int ended_on_single;
+
+/* What the start of each block needs: its address, and the cycles its first instruction's
+ * weight drops by when it runs right after a load or store single that ended the block before
+ * (the pipelining the core gives it, whichever block each is in). */
+struct block {
+    uint64_t start;
+    uint64_t pipelined_saving;
+};
 static uint64_t begin_addr;
 static uint64_t end_addr;
 static uint64_t op_addr;
@@ -114,15 +126,27 @@ static void on_end(unsigned int vcpu, void *data)
     report("edgenas-icount", executed - started, qcycles - started_q);
 }
 
-/* At the start of every block: was the conditional branch executed just before it taken? */
+/* At the start of every block: was the conditional branch executed just before it taken? Did
+ * the block before end on a load or store single that this block's first one pipelines with? */
 static void on_block(unsigned int vcpu, void *data)
 {
     (void)vcpu;
-    uint64_t start = (uint64_t)(uintptr_t)data;
-    if (pending_fallthrough != 0 && start != pending_fallthrough) {
+    const struct block *blk = data;
+    if (pending_fallthrough != 0 && blk->start != pending_fallthrough) {
         qcycles += refill;
     }
     pending_fallthrough = 0;
+    if (ended_on_single) {
+        qcycles -= blk->pipelined_saving;
+    }
+    ended_on_single = 0;
+}
+
+static void on_single_end(unsigned int vcpu, void *data)
+{
+    (void)vcpu;
+    (void)data;
+    ended_on_single = 1;
 }
 
 static void on_conditional(unsigned int vcpu, void *data)
@@ -135,9 +159,16 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     (void)id;
     size_t n = qemu_plugin_tb_n_insns(tb);
+    /* One per translation, kept for the block's life (QEMU gives no callback when it drops a
+     * block; blocks are few and translated about once). */
+    struct block *blk = NULL;
     if (with_table) {
-        qemu_plugin_register_vcpu_tb_exec_cb(tb, on_block, QEMU_PLUGIN_CB_NO_REGS,
-                                             (void *)(uintptr_t)qemu_plugin_tb_vaddr(tb));
+        blk = calloc(1, sizeof *blk);
+        if (blk == NULL) {
+            abort();
+        }
+        blk->start = qemu_plugin_tb_vaddr(tb);
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, on_block, QEMU_PLUGIN_CB_NO_REGS, blk);
     }
     int after_single = 0;
     for (size_t i = 0; i < n; i++) {
@@ -151,8 +182,15 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
             uint32_t hw2 = size >= 4 ? (uint32_t)(b[2] | (b[3] << 8)) : 0;
             int regs, to_pc;
             enum class c = classify(hw1, hw2, size >= 4, &regs, &to_pc);
-            int single = c == LOAD || c == STORE;
+            int single = (c == LOAD || c == STORE) && !to_pc;
             uint64_t q = (single && after_single) ? weight[PIPELINED] : weight[c];
+            if (i == 0 && single && weight[c] > weight[PIPELINED]) {
+                blk->pipelined_saving = weight[c] - weight[PIPELINED];
+            }
+            if (i + 1 == n && single) {
+                qemu_plugin_register_vcpu_insn_exec_cb(insn, on_single_end, QEMU_PLUGIN_CB_NO_REGS,
+                                                       NULL);
+            }
             if (c == MULTIPLE || c == FP_MULTIPLE) {
                 q += (uint64_t)regs * weight[REGS];
             }
