@@ -172,16 +172,13 @@ impl Rescale {
     /// The output of inputs `a` and `b`.
     #[inline(always)]
     pub fn two(&self, a: i8, b: i8) -> i8 {
-        let [ma, mb] = self.multipliers;
-        let term = |q: i8, m: i32| i64::from(i32::from(q) << self.lift) * i64::from(m);
-        self.finish(self.start + term(a, ma) + term(b, mb))
+        self.finish(self.start + lifted_sum(self.multipliers, self.lift, a, b))
     }
 
     /// The output of a single input `q`.
     #[inline(always)]
     pub fn one(&self, q: i8) -> i8 {
-        let lifted = i64::from(i32::from(q) << self.lift);
-        self.finish(self.start + lifted * i64::from(self.multipliers[0]))
+        self.finish(self.start + lifted_term(q, self.multipliers[0], self.lift))
     }
 
     /// The rescaling as [`crate::kernels`]' assembly of an Add runs it, when its shift takes
@@ -233,12 +230,22 @@ impl HighWordSum {
     /// The output of inputs `a` and `b`.
     #[inline(always)]
     pub fn two(&self, a: i8, b: i8) -> i8 {
-        let [ma, mb] = self.multipliers;
-        let term = |q: i8, m: i32| i64::from(i32::from(q) << self.lift) * i64::from(m);
-        let high = ((self.start + term(a, ma) + term(b, mb)) >> 32) as i32;
+        let high = ((self.start + lifted_sum(self.multipliers, self.lift, a, b)) >> 32) as i32;
         high.clamp(-128, 127)
             .clamp(self.min.into(), self.max.into()) as i8
     }
+}
+
+/// `(q << lift) · m`: an input's term of a [`Rescale`]'s sum.
+#[inline(always)]
+fn lifted_term(q: i8, m: i32, lift: u32) -> i64 {
+    i64::from(i32::from(q) << lift) * i64::from(m)
+}
+
+/// `(a << lift) · m₀ + (b << lift) · m₁`: both inputs' terms of a [`Rescale`]'s sum.
+#[inline(always)]
+fn lifted_sum([ma, mb]: [i32; 2], lift: u32, a: i8, b: i8) -> i64 {
+    lifted_term(a, ma, lift) + lifted_term(b, mb, lift)
 }
 
 /// `v` clamped to `lo..=hi`, as an int8.

@@ -68,11 +68,15 @@ pub fn scratch_bytes([rows, columns]: [usize; 2]) -> usize {
     rows * columns * 2
 }
 
+/// Two int8 values as the 16-bit lanes of a word: `lo` in lane 0, `hi` in lane 1.
+fn pack(lo: i8, hi: i8) -> u32 {
+    lo as i16 as u16 as u32 | (hi as i16 as u16 as u32) << 16
+}
+
 /// A kernel row's 2h + 1 taps as `N` = 2h words the way a pair's MACs take them: at stride 1
 /// `(w0, w1) … (w2h−2, w2h−1)` for the first pixel, then `(w1, w2) … (w2h−1, w2h)` for the
 /// second; at stride 2 `(w0, w1) … (w2h−2, w2h−1)`, then `(w2h, 0)`, for both.
 fn row_weights<const N: usize>(taps: &[i8], stride: usize) -> [u32; N] {
-    let pack = |lo: i8, hi: i8| lo as i16 as u16 as u32 | (hi as i16 as u16 as u32) << 16;
     let (h, taps) = (N / 2, &taps[..N + 1]);
     let mut words = [0; N];
     for m in 0..h {
@@ -127,7 +131,6 @@ fn channels<const K: usize, const N: usize>(
 ) {
     let words = columns / 2;
     let plane = &mut scratch[..rows * words];
-    let pack = |lo: i8, hi: i8| lo as i16 as u16 as u32 | (hi as i16 as u16 as u32) << 16;
     // The padding holds the zero point: written once, never overwritten.
     plane.fill(pack(z.a as i8, z.a as i8));
     let [ph, pw] = op.geometry.padding.map(usize::from);
